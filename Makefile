@@ -1,0 +1,126 @@
+# libmlp - see README.md. `make` builds lib/libmlp.a and lib/mlp.pc,
+# `make check` runs every test (plain, then under ASan+UBSan),
+# `make demo` trains the Fashion-MNIST recipe, `make bench` prints figures.
+
+CC      ?= cc
+AR      ?= ar
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+OPT     ?= -O2
+SAN     ?=
+# THREADS=0 builds a single-threaded, pure C99 library without pthreads.
+THREADS ?= 1
+
+WARN     = -std=c99 -pedantic -Wall -Wextra -Werror
+CPPFLAGS = -Iinclude -Isrc
+BASEFLAGS = $(WARN) $(OPT) -g -fvisibility=hidden $(SANFLAGS) $(EXTRA_CFLAGS)
+ifeq ($(THREADS),0)
+  BASEFLAGS += -DMLP_NO_THREADS
+  THREADLIB =
+else
+  THREADLIB = -lpthread
+endif
+ifneq ($(SAN),)
+  SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+# kernels: let the compiler fuse a*b+c into FMA and vectorise harder
+KERNFLAGS = -O3 -ffp-contract=fast
+
+LIBS    = $(THREADLIB) -lm
+ifeq ($(BUILD),build)
+  LIBA  = lib/libmlp.a
+else
+  LIBA  = $(BUILD)/libmlp.a
+endif
+
+SRC      := $(shell find src -name '*.c' | LC_ALL=C sort)
+OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
+TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+HEADERS  := include/mlp.h $(shell find src -name '*.h')
+
+VERSION := $(shell sed -n 's/^\#define MLP_VERSION "\(.*\)"/\1/p' include/mlp.h)
+
+.PHONY: all lib examples check test-run check-asan deps data demo bench install uninstall clean \
+        check-valgrind fuzz
+
+all: $(LIBA) lib/mlp.pc
+
+$(BUILD)/obj/src/kern/%.o: src/kern/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) $(KERNFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) -c $< -o $@
+
+$(LIBA): $(OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $(OBJ)
+
+lib/mlp.pc: include/mlp.h Makefile
+	@mkdir -p lib
+	# a static library resolves nothing itself: Libs lists all it needs
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: mlp\nDescription: Multi-layer perceptrons in C99: tensors, autograd, layers, optimizers\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lmlp %s\n' \
+	    '$(PREFIX)' '$(VERSION)' '$(LIBS)' > $@
+
+# ---- tests -----------------------------------------------------------------
+
+CMOCKA_LIBS = -lcmocka
+
+$(BUILD)/tests/%: tests/%.c $(LIBA) tests/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) -Wno-unused-parameter $< $(LIBA) $(CMOCKA_LIBS) $(LIBS) -o $@
+
+$(BUILD)/examples/%: examples/%.c examples/*.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) $< $(LIBA) $(LIBS) -o $@
+
+examples: $(EXAMPLES)
+
+# `make check`: every cmocka test, then the same built with sanitizers.
+check: deps
+	$(MAKE) test-run
+	$(MAKE) BUILD=build/san SAN=1 OPT=-O1 test-run
+
+test-run: all $(TESTS) $(EXAMPLES)
+	BUILD=$(BUILD) LIBA=$(LIBA) SAN=$(SAN) CC="$(CC)" sh tests/run.sh $(TESTS)
+
+deps:
+	@sh tools/deps.sh check
+
+data:
+	@sh tools/deps.sh data
+
+# ---- demo and benchmarks ---------------------------------------------------
+
+demo: deps data all examples
+	sh tools/demo.sh $(BUILD)/examples
+
+BENCH_CFLAGS := $(shell sh tools/deps.sh openblas-cflags 2>/dev/null)
+BENCH_LIBS   := $(shell sh tools/deps.sh openblas-libs 2>/dev/null)
+
+$(BUILD)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(BASEFLAGS) -O3 $(BENCH_CFLAGS) $< $(LIBA) $(BENCH_LIBS) $(LIBS) -o $@
+
+bench: all $(BENCHES) data
+	sh tools/bench.sh $(BUILD)/bench
+
+# ---- install ---------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/mlp.h $(DESTDIR)$(PREFIX)/include/mlp.h
+	install -m 644 lib/libmlp.a $(DESTDIR)$(PREFIX)/lib/libmlp.a
+	sed 's|^prefix=.*|prefix=$(PREFIX)|' lib/mlp.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlp.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/mlp.h $(DESTDIR)$(PREFIX)/lib/libmlp.a \
+	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlp.pc
+
+clean:
+	rm -rf build lib/libmlp.a lib/mlp.pc

@@ -1,0 +1,114 @@
+/*
+ * alloc.c - every allocation of the library goes through here, to the
+ * context's allocator. Aligned blocks are carved out of a larger block
+ * (the user's allocator need not align); sizes are overflow-checked.
+ */
+#include <string.h>
+
+#include "core.h"
+
+int mlp__mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > MLP__MAX_BYTES / a)
+        return 0;
+    *out = a * b;
+    return *out <= MLP__MAX_BYTES;
+}
+
+void *mlp__alloc(mlp_ctx *ctx, size_t size)
+{
+    void *p;
+    if (size == 0)
+        size = 1;
+    if (size > MLP__MAX_BYTES) {
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu bytes is too large", size);
+        return NULL;
+    }
+    p = ctx->a.alloc(ctx->a.user, size);
+    if (!p)
+        mlp__fail(ctx, MLP_ERR_NOMEM, "out of memory allocating %zu bytes", size);
+    return p;
+}
+
+void *mlp__calloc(mlp_ctx *ctx, size_t count, size_t size)
+{
+    size_t total;
+    void *p;
+    if (!mlp__mul_size(count, size, &total)) {
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu x %zu bytes overflows", count, size);
+        return NULL;
+    }
+    p = mlp__alloc(ctx, total);
+    if (p)
+        memset(p, 0, total);
+    return p;
+}
+
+void *mlp__realloc(mlp_ctx *ctx, void *ptr, size_t size)
+{
+    void *p;
+    if (!ptr)
+        return mlp__alloc(ctx, size);
+    if (size == 0)
+        size = 1;
+    if (size > MLP__MAX_BYTES) {
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu bytes is too large", size);
+        return NULL;
+    }
+    p = ctx->a.realloc(ctx->a.user, ptr, size);
+    if (!p)
+        mlp__fail(ctx, MLP_ERR_NOMEM, "out of memory growing a block to %zu bytes", size);
+    return p;
+}
+
+void mlp__free(mlp_ctx *ctx, void *ptr)
+{
+    if (ptr)
+        ctx->a.free(ctx->a.user, ptr);
+}
+
+void *mlp__alloc_aligned(mlp_ctx *ctx, size_t size)
+{
+    unsigned char *raw, *p;
+    if (size > MLP__MAX_BYTES - MLP__ALIGN - sizeof(void *)) {
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu bytes is too large", size);
+        return NULL;
+    }
+    raw = (unsigned char *)mlp__alloc(ctx, size + MLP__ALIGN + sizeof(void *));
+    if (!raw)
+        return NULL;
+    p = raw + sizeof(void *);
+    p += (MLP__ALIGN - (size_t)((uintptr_t)p % MLP__ALIGN)) % MLP__ALIGN;
+    memcpy(p - sizeof(void *), &raw, sizeof(void *));
+    return p;
+}
+
+void mlp__free_aligned(mlp_ctx *ctx, void *ptr)
+{
+    void *raw;
+    if (!ptr)
+        return;
+    memcpy(&raw, (unsigned char *)ptr - sizeof(void *), sizeof(void *));
+    mlp__free(ctx, raw);
+}
+
+mlp_status mlp__grow(mlp_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap = *cap ? *cap : 16, bytes;
+    void *p;
+    if (need <= *cap)
+        return MLP_OK;
+    while (ncap < need) {
+        if (ncap > MLP__MAX_BYTES / 2)
+            return mlp__fail(ctx, MLP_ERR_OVERFLOW, "array of %zu items is too large", need);
+        ncap *= 2;
+    }
+    if (!mlp__mul_size(ncap, elem, &bytes))
+        return mlp__fail(ctx, MLP_ERR_OVERFLOW, "array of %zu items is too large", ncap);
+    p = mlp__realloc(ctx, *arr, bytes);
+    if (!p)
+        return MLP_ERR_NOMEM;
+    *arr = p;
+    *cap = ncap;
+    return MLP_OK;
+}

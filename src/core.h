@@ -1,0 +1,163 @@
+/*
+ * core.h - the internal layout of the context, tensors and the tape, and
+ * the internal API ops, layers and readers are written against.
+ *
+ * Ownership model:
+ *  - A storage is a ref-counted float buffer. Tensors point at one; detach
+ *    makes a second tensor on the same storage. Storages of op results come
+ *    from the context's pool and go back to it when their last reference
+ *    goes, so a steady-state training step never calls the allocator.
+ *  - A tensor handle is ref-counted too: its owner holds one reference, and
+ *    the tape holds one per recorded op that used it as input, so a user
+ *    may free a parameter or input while the graph still refers to it.
+ *  - Op results are "tape-owned": listed in ctx->results and released all
+ *    at once by mlp_tape_reset.
+ */
+#ifndef MLP_CORE_H
+#define MLP_CORE_H
+
+#include "base/base.h"
+#include "kern/gemm.h"
+
+typedef struct mlp__storage {
+    float *data;              /* 64-byte aligned, cap floats */
+    int64_t cap;
+    int64_t refs;
+    uint64_t version;         /* shared by every tensor on this storage */
+    int pooled;               /* returns to ctx's pool at refs == 0 */
+    struct mlp__storage *next_free;
+} mlp__storage;
+
+struct mlp_tensor {
+    mlp_ctx *ctx;
+    mlp__storage *st;
+    float *data;              /* == st->data (NULL only when numel == 0 and no storage) */
+    int64_t shape[MLP_MAX_DIMS];
+    int ndim;
+    int64_t numel;
+    int64_t refs;             /* owner + tape references */
+    unsigned requires_grad : 1;
+    unsigned tape_owned : 1;  /* an op result, freed by mlp_tape_reset */
+    unsigned user_freed : 1;  /* owner released it; tape refs keep it alive */
+    unsigned grad_new : 1;    /* .grad was made by the backward in progress */
+    int64_t node;             /* tape entry that produced it; -1 for leaves */
+    mlp_tensor *grad;         /* leaf gradient, owned by this tensor */
+    mlp__storage *gbuf;       /* gradient being accumulated during backward */
+    struct mlp_tensor *next_free;
+};
+
+#define MLP__MAX_IN 3
+#define MLP__MAX_SAVED 2
+
+struct mlp__node;
+
+/* An op's backward: accumulate (+=) into gin[i] the gradient of input i
+ * given gout, the gradient of the node's output. gin[i] is NULL when input i
+ * needs no gradient. Never fails: everything it needs was made in forward. */
+typedef void (*mlp__backward_fn)(mlp_ctx *ctx, struct mlp__node *n, const float *gout,
+                                 float *const *gin);
+
+typedef struct mlp__op {
+    const char *name;         /* "mlp_matmul", for messages */
+    mlp__backward_fn backward;
+    unsigned saves_inputs;    /* bit i: backward reads input i's values */
+    int saves_output;         /* backward reads the output's values */
+} mlp__op;
+
+typedef struct mlp__node {
+    const mlp__op *op;
+    mlp_tensor *out;
+    mlp_tensor *in[MLP__MAX_IN];
+    uint64_t in_version[MLP__MAX_IN];
+    int nin;
+    mlp_tensor *saved[MLP__MAX_SAVED]; /* extra tape-owned tensors (masks, probabilities) */
+    int nsaved;
+    uint64_t out_version;
+    float f[4];               /* op parameters (slope, scale, p, ...) */
+    int64_t i[4];
+    int spent;                /* a non-retained backward went through it */
+    int mark;                 /* scratch for backward's reachability pass */
+} mlp__node;
+
+/* A worker pool, defined by the threading code (NULL: single thread). */
+typedef struct mlp__pool mlp__pool;
+
+struct mlp_ctx {
+    mlp_allocator a;
+    mlp__rng rng;
+    mlp__err err;
+    int grad_enabled;
+    int check_finite;
+    int threads;
+    mlp__pool *pool;
+    const mlp__gemm_kernel *gemm;
+    float *gemm_work;         /* packing workspace, one per thread */
+    size_t gemm_work_floats;  /* per thread */
+    int gemm_work_threads;
+
+    /* the tape */
+    mlp__node *nodes;
+    size_t nnodes, cap_nodes;
+    mlp_tensor **results;     /* tape-owned tensors of the current step */
+    size_t nresults, cap_results;
+
+    /* pools */
+    mlp__storage *free_storages;
+    mlp_tensor *free_tensors;
+    int64_t live_storages;    /* pooled storages out of the pool, for tests */
+};
+
+/* ---- tensors (tensor.c) ---- */
+
+/* Check ndim/shape; writes the element count. Records MLP_ERR_ARG/OVERFLOW. */
+mlp_status mlp__check_shape(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape,
+                            int64_t *numel);
+/* A new caller-owned tensor with uninitialised data. */
+mlp_tensor *mlp__tensor_new(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape);
+/* A new tape-owned result with uninitialised data from the pool. */
+mlp_tensor *mlp__result(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape);
+/* Storage from the pool with cap >= n floats, refs = 1. NULL + NOMEM. */
+mlp__storage *mlp__storage_get(mlp_ctx *ctx, int64_t n);
+void mlp__storage_release(mlp_ctx *ctx, mlp__storage *st);
+/* Drop one reference on a tensor handle (frees it at zero). */
+void mlp__tensor_unref(mlp_tensor *t);
+/* 1 if shapes are identical. */
+int mlp__same_shape(const mlp_tensor *a, const mlp_tensor *b);
+/* "[2,3]" into buf. Returns buf. */
+const char *mlp__shape_str(const mlp_tensor *t, char *buf, size_t cap);
+static inline void mlp__bump(mlp_tensor *t) { if (t->st) t->st->version++; }
+static inline uint64_t mlp__version(const mlp_tensor *t) { return t->st ? t->st->version : 0; }
+
+/* ---- argument checks for public entry points (tensor.c) ---- */
+
+/* The context of the first non-NULL tensor among ts[0..n-1]; records
+ * MLP_ERR_NULL naming names[i] for the first NULL one, MLP_ERR_CONTEXT when
+ * contexts differ. Returns NULL on any failure. */
+mlp_ctx *mlp__args(const char *fn, mlp_tensor *const *ts, const char *const *names, int n);
+
+/* ---- the tape (tape.c) ---- */
+
+/* 1 when an op on these inputs must be recorded. */
+int mlp__should_record(mlp_ctx *ctx, mlp_tensor *const *in, int nin);
+/* Append a node for `out` made by `op` from in[0..nin-1]. Takes a reference
+ * on each input, marks out as requiring grad. NULL + MLP_ERR_NOMEM. */
+mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out,
+                       mlp_tensor *const *in, int nin);
+/* Keep an extra tape-owned tensor for backward in node n (at most
+ * MLP__MAX_SAVED). */
+void mlp__node_save(mlp__node *n, mlp_tensor *t);
+/* With check_finite on: MLP_ERR_NONFINITE if t has NaN/Inf (naming fn). */
+mlp_status mlp__check_finite(mlp_ctx *ctx, const char *fn, const mlp_tensor *t);
+
+/* ---- matrix products through the context (ctx.c) ---- */
+
+/* Make sure the packing workspace exists (call in forward, before
+ * recording, so backward never allocates). */
+mlp_status mlp__gemm_ready(mlp_ctx *ctx);
+/* C = alpha op(A) op(B) + beta C with ctx's kernel, workspace and threads.
+ * mlp__gemm_ready must have succeeded. */
+void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+               float *C, int64_t ldc);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * ctx.c - the context: allocator, random generator, grad mode, thread
+ * count, the matrix-product kernel and its workspace. The tape's state
+ * lives here too but is handled by tape.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static void *libc_alloc(void *user, size_t size) { (void)user; return malloc(size); }
+static void *libc_realloc(void *user, void *p, size_t size) { (void)user; return realloc(p, size); }
+static void libc_free(void *user, void *p) { (void)user; free(p); }
+
+mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator)
+{
+    mlp_allocator a;
+    mlp_ctx *ctx;
+    const char *env;
+    if (allocator) {
+        if (!allocator->alloc || !allocator->realloc || !allocator->free)
+            return NULL;
+        a = *allocator;
+    } else {
+        a.alloc = libc_alloc;
+        a.realloc = libc_realloc;
+        a.free = libc_free;
+        a.user = NULL;
+    }
+    ctx = (mlp_ctx *)a.alloc(a.user, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    memset(ctx, 0, sizeof *ctx);
+    ctx->a = a;
+    ctx->grad_enabled = 1;
+    ctx->threads = 1;
+    mlp__rng_seed(&ctx->rng, 0);
+    ctx->gemm = mlp__gemm_best();
+    env = getenv("MLP_GEMM_KERNEL");
+    if (env && *env) {
+        const mlp__gemm_kernel *k = mlp__gemm_find(env);
+        if (k)
+            ctx->gemm = k;
+    }
+    return ctx;
+}
+
+void mlp__tape_destroy(mlp_ctx *ctx);
+void mlp__pool_destroy(mlp_ctx *ctx);
+
+void mlp_ctx_free(mlp_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    mlp__tape_destroy(ctx);
+    mlp__pool_destroy(ctx);
+    mlp__free_aligned(ctx, ctx->gemm_work);
+    ctx->a.free(ctx->a.user, ctx);
+}
+
+void mlp_ctx_seed(mlp_ctx *ctx, uint64_t seed)
+{
+    if (ctx)
+        mlp__rng_seed(&ctx->rng, seed);
+}
+
+uint32_t mlp_ctx_rand_u32(mlp_ctx *ctx) { return ctx ? mlp__rng_u32(&ctx->rng) : 0u; }
+float mlp_ctx_rand_uniform(mlp_ctx *ctx) { return ctx ? mlp__rng_uniform(&ctx->rng) : 0.0f; }
+float mlp_ctx_rand_normal(mlp_ctx *ctx) { return ctx ? mlp__rng_normal(&ctx->rng) : 0.0f; }
+
+mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
+{
+    const mlp__gemm_kernel *k;
+    if (!ctx)
+        return MLP_ERR_NULL;
+    if (!name) {
+        ctx->gemm = mlp__gemm_best();
+    } else {
+        k = mlp__gemm_find(name);
+        if (!k) {
+            if (strcmp(name, "generic") && strcmp(name, "avx2") && strcmp(name, "avx512"))
+                return mlp__fail(ctx, MLP_ERR_ARG,
+                                 "mlp_ctx_set_gemm_kernel: unknown kernel \"%.40s\" "
+                                 "(generic, avx2 or avx512)", name);
+            return mlp__fail(ctx, MLP_ERR_UNSUPPORTED,
+                             "mlp_ctx_set_gemm_kernel: this CPU does not support \"%s\"", name);
+        }
+        ctx->gemm = k;
+    }
+    /* workspace sizes differ between kernels */
+    mlp__free_aligned(ctx, ctx->gemm_work);
+    ctx->gemm_work = NULL;
+    ctx->gemm_work_floats = 0;
+    ctx->gemm_work_threads = 0;
+    return MLP_OK;
+}
+
+const char *mlp_ctx_gemm_kernel(const mlp_ctx *ctx)
+{
+    return ctx ? mlp__gemm_name(ctx->gemm) : "none";
+}
+
+void mlp_ctx_set_check_finite(mlp_ctx *ctx, int on)
+{
+    if (ctx)
+        ctx->check_finite = on != 0;
+}
+
+int mlp_set_grad_enabled(mlp_ctx *ctx, int enabled)
+{
+    int prev;
+    if (!ctx)
+        return 0;
+    prev = ctx->grad_enabled;
+    ctx->grad_enabled = enabled != 0;
+    return prev;
+}
+
+int mlp_is_grad_enabled(const mlp_ctx *ctx) { return ctx ? ctx->grad_enabled : 0; }
+
+int mlp_ctx_threads(const mlp_ctx *ctx) { return ctx ? ctx->threads : 0; }
+
+mlp_status mlp__gemm_ready(mlp_ctx *ctx)
+{
+    size_t per = mlp__gemm_workspace_floats(ctx->gemm), bytes;
+    int nt = ctx->threads;
+    if (ctx->gemm_work && ctx->gemm_work_floats == per && ctx->gemm_work_threads >= nt)
+        return MLP_OK;
+    if (!mlp__mul_size(per * sizeof(float), (size_t)nt, &bytes))
+        return mlp__fail(ctx, MLP_ERR_OVERFLOW, "gemm workspace too large");
+    mlp__free_aligned(ctx, ctx->gemm_work);
+    ctx->gemm_work = (float *)mlp__alloc_aligned(ctx, bytes);
+    if (!ctx->gemm_work) {
+        ctx->gemm_work_floats = 0;
+        ctx->gemm_work_threads = 0;
+        return MLP_ERR_NOMEM;
+    }
+    ctx->gemm_work_floats = per;
+    ctx->gemm_work_threads = nt;
+    return MLP_OK;
+}

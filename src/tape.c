@@ -1,0 +1,318 @@
+/*
+ * tape.c - the gradient tape: an append-only array of the ops recorded in
+ * execution order. Backward marks what the output depends on, checks that
+ * nothing it needs was freed or modified, makes every gradient buffer it
+ * will need, and only then walks the marked entries in reverse, calling
+ * each op's backward. Leaf gradients are accumulated into buffers of their
+ * own and added into .grad at the end, so a failure never leaves
+ * gradients half-changed.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core.h"
+
+int mlp__should_record(mlp_ctx *ctx, mlp_tensor *const *in, int nin)
+{
+    int i;
+    if (!ctx->grad_enabled)
+        return 0;
+    for (i = 0; i < nin; i++)
+        if (in[i] && in[i]->requires_grad)
+            return 1;
+    return 0;
+}
+
+mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *const *in,
+                       int nin)
+{
+    mlp__node *n;
+    int i;
+    if (mlp__grow(ctx, (void **)&ctx->nodes, &ctx->cap_nodes, ctx->nnodes + 1, sizeof *ctx->nodes)
+        != MLP_OK)
+        return NULL;
+    n = &ctx->nodes[ctx->nnodes];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->out = out;
+    n->nin = nin;
+    for (i = 0; i < nin; i++) {
+        n->in[i] = in[i];
+        if (in[i]) {
+            in[i]->refs++;
+            n->in_version[i] = mlp__version(in[i]);
+        }
+    }
+    n->out_version = mlp__version(out);
+    out->node = (int64_t)ctx->nnodes;
+    out->requires_grad = 1;
+    ctx->nnodes++;
+    return n;
+}
+
+void mlp__node_save(mlp__node *n, mlp_tensor *t)
+{
+    if (n->nsaved < MLP__MAX_SAVED) {
+        t->refs++;
+        n->saved[n->nsaved++] = t;
+    }
+}
+
+static void node_release_saved(mlp__node *n)
+{
+    int i;
+    for (i = 0; i < n->nsaved; i++) {
+        mlp__tensor_unref(n->saved[i]);
+        n->saved[i] = NULL;
+    }
+    n->nsaved = 0;
+}
+
+void mlp_tape_reset(mlp_ctx *ctx)
+{
+    size_t i;
+    int k;
+    if (!ctx)
+        return;
+    for (i = 0; i < ctx->nnodes; i++) {
+        mlp__node *n = &ctx->nodes[i];
+        node_release_saved(n);
+        for (k = 0; k < n->nin; k++)
+            mlp__tensor_unref(n->in[k]);
+    }
+    ctx->nnodes = 0;
+    for (i = 0; i < ctx->nresults; i++)
+        mlp__tensor_unref(ctx->results[i]);
+    ctx->nresults = 0;
+}
+
+size_t mlp_tape_size(const mlp_ctx *ctx) { return ctx ? ctx->nnodes : 0; }
+
+void mlp__pool_free_all(mlp_ctx *ctx);
+
+void mlp__tape_destroy(mlp_ctx *ctx)
+{
+    mlp_tape_reset(ctx);
+    mlp__free(ctx, ctx->nodes);
+    mlp__free(ctx, ctx->results);
+    ctx->nodes = NULL;
+    ctx->results = NULL;
+    ctx->cap_nodes = ctx->cap_results = 0;
+    mlp__pool_free_all(ctx);
+}
+
+/* ---- backward ---- */
+
+/* Give t a zeroed gradient buffer for this backward (if it has none yet). */
+static mlp_status need_gbuf(mlp_ctx *ctx, mlp_tensor *t)
+{
+    if (t->gbuf)
+        return MLP_OK;
+    t->gbuf = mlp__storage_get(ctx, t->numel);
+    if (!t->gbuf)
+        return MLP_ERR_NOMEM;
+    if (t->numel)
+        memset(t->gbuf->data, 0, (size_t)t->numel * sizeof(float));
+    return MLP_OK;
+}
+
+static void drop_gbuf(mlp_ctx *ctx, mlp_tensor *t)
+{
+    mlp__storage_release(ctx, t->gbuf);
+    t->gbuf = NULL;
+}
+
+/* Release every gradient buffer of the marked region and clear marks. */
+static void cleanup(mlp_ctx *ctx, int64_t top)
+{
+    int64_t i;
+    int k;
+    for (i = top; i >= 0; i--) {
+        mlp__node *n = &ctx->nodes[i];
+        if (!n->mark)
+            continue;
+        n->mark = 0;
+        drop_gbuf(ctx, n->out);
+        for (k = 0; k < n->nin; k++)
+            if (n->in[k])
+                drop_gbuf(ctx, n->in[k]);
+    }
+}
+
+static mlp_status backward_leaf(mlp_tensor *out, const mlp_tensor *grad_out)
+{
+    /* backward on a leaf that requires grad: its gradient is grad_out */
+    mlp_ctx *ctx = out->ctx;
+    int64_t i;
+    if (!out->grad) {
+        out->grad = mlp__tensor_new(ctx, "mlp_backward", out->ndim, out->shape);
+        if (!out->grad)
+            return MLP_ERR_NOMEM;
+        if (out->numel)
+            memset(out->grad->data, 0, (size_t)out->numel * sizeof(float));
+    }
+    for (i = 0; i < out->numel; i++)
+        out->grad->data[i] += grad_out ? grad_out->data[i] : 1.0f;
+    return MLP_OK;
+}
+
+mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_graph)
+{
+    mlp_ctx *ctx;
+    mlp__node *nodes;
+    int64_t top, i, j;
+    int k;
+    mlp_status s = MLP_OK;
+    float *gin[MLP__MAX_IN];
+
+    if (!out)
+        return MLP_ERR_NULL;
+    ctx = out->ctx;
+    if (grad_out && grad_out->ctx != ctx)
+        return mlp__fail(ctx, MLP_ERR_CONTEXT, "mlp_backward: grad_out belongs to another context");
+    if (!grad_out && out->numel != 1)
+        return mlp__fail(ctx, MLP_ERR_IMPLICIT_GRAD,
+                         "mlp_backward: grad can be implicitly created only for scalar outputs "
+                         "(out has %lld elements; pass grad_out)", (long long)out->numel);
+    if (grad_out && grad_out->numel != out->numel)
+        return mlp__fail(ctx, MLP_ERR_SHAPE,
+                         "mlp_backward: grad_out has %lld elements, out has %lld",
+                         (long long)grad_out->numel, (long long)out->numel);
+    if (!out->requires_grad)
+        return mlp__fail(ctx, MLP_ERR_NO_GRAD,
+                         "mlp_backward: out does not require grad and has no grad_fn");
+    if (out->node < 0) {
+        s = backward_leaf(out, grad_out);
+        return s;
+    }
+
+    nodes = ctx->nodes;
+    top = out->node;
+    /* 1. mark what out depends on; refuse a spent or modified graph */
+    nodes[top].mark = 1;
+    for (i = top; i >= 0; i--) {
+        mlp__node *n = &nodes[i];
+        if (!n->mark)
+            continue;
+        if (n->spent) {
+            s = mlp__fail(ctx, MLP_ERR_GRAPH_FREED,
+                          "mlp_backward: trying to backward through the graph a second time "
+                          "(%s's saved values were freed by an earlier backward); pass "
+                          "retain_graph = 1 to the first backward", n->op->name);
+            goto fail;
+        }
+        for (k = 0; k < n->nin; k++) {
+            mlp_tensor *in = n->in[k];
+            if (!in)
+                continue;
+            if ((n->op->saves_inputs & (1u << k)) && mlp__version(in) != n->in_version[k]) {
+                s = mlp__fail(ctx, MLP_ERR_MODIFIED,
+                              "mlp_backward: input %d of %s was modified in place after it was "
+                              "used (version %llu, expected %llu)", k, n->op->name,
+                              (unsigned long long)mlp__version(in),
+                              (unsigned long long)n->in_version[k]);
+                goto fail;
+            }
+            if (in->requires_grad && in->node >= 0)
+                nodes[in->node].mark = 1;
+        }
+        if (n->op->saves_output && mlp__version(n->out) != n->out_version) {
+            s = mlp__fail(ctx, MLP_ERR_MODIFIED,
+                          "mlp_backward: the output of %s was modified in place after it was "
+                          "computed", n->op->name);
+            goto fail;
+        }
+    }
+    /* 2. every buffer backward needs, before any gradient changes */
+    for (i = top; i >= 0; i--) {
+        mlp__node *n = &nodes[i];
+        if (!n->mark)
+            continue;
+        if ((s = need_gbuf(ctx, n->out)) != MLP_OK)
+            goto fail;
+        for (k = 0; k < n->nin; k++) {
+            mlp_tensor *in = n->in[k];
+            if (!in || !in->requires_grad)
+                continue;
+            if ((s = need_gbuf(ctx, in)) != MLP_OK)
+                goto fail;
+            if (in->node < 0 && !in->grad) {
+                in->grad = mlp__tensor_new(ctx, "mlp_backward", in->ndim, in->shape);
+                if (!in->grad) {
+                    s = MLP_ERR_NOMEM;
+                    goto fail;
+                }
+                if (in->numel)
+                    memset(in->grad->data, 0, (size_t)in->numel * sizeof(float));
+                in->grad_new = 1;
+            }
+        }
+    }
+    /* 3. seed and walk */
+    for (j = 0; j < out->numel; j++)
+        out->gbuf->data[j] = grad_out ? grad_out->data[j] : 1.0f;
+    for (i = top; i >= 0; i--) {
+        mlp__node *n = &nodes[i];
+        if (!n->mark)
+            continue;
+        for (k = 0; k < MLP__MAX_IN; k++)
+            gin[k] = (k < n->nin && n->in[k] && n->in[k]->requires_grad) ? n->in[k]->gbuf->data
+                                                                         : NULL;
+        n->op->backward(ctx, n, n->out->gbuf->data, gin);
+        drop_gbuf(ctx, n->out);
+        if (ctx->check_finite) {
+            for (k = 0; k < n->nin; k++) {
+                mlp_tensor *in = n->in[k];
+                if (!gin[k])
+                    continue;
+                for (j = 0; j < in->numel; j++)
+                    if (!isfinite(gin[k][j])) {
+                        s = mlp__fail(ctx, MLP_ERR_NONFINITE,
+                                      "mlp_backward: gradient of input %d of %s has a non-finite "
+                                      "value (%g) at element %lld", k, n->op->name,
+                                      (double)gin[k][j], (long long)j);
+                        goto fail;
+                    }
+            }
+        }
+    }
+    /* 4. commit: add the leaves' gradients into .grad */
+    for (i = top; i >= 0; i--) {
+        mlp__node *n = &nodes[i];
+        if (!n->mark)
+            continue;
+        for (k = 0; k < n->nin; k++) {
+            mlp_tensor *in = n->in[k];
+            if (!in || !in->requires_grad || in->node >= 0 || !in->gbuf)
+                continue;
+            for (j = 0; j < in->numel; j++)
+                in->grad->data[j] += in->gbuf->data[j];
+            in->grad_new = 0;
+            drop_gbuf(ctx, in);
+        }
+        if (!retain_graph) {
+            n->spent = 1;
+            node_release_saved(n);
+        }
+    }
+    cleanup(ctx, top);
+    return MLP_OK;
+
+fail:
+    /* undo: gradients made by this call go away again, buffers are released */
+    for (i = top; i >= 0; i--) {
+        mlp__node *n = &nodes[i];
+        if (!n->mark)
+            continue;
+        for (k = 0; k < n->nin; k++) {
+            mlp_tensor *in = n->in[k];
+            if (in && in->grad_new) {
+                mlp__tensor_unref(in->grad);
+                in->grad = NULL;
+                in->grad_new = 0;
+            }
+        }
+    }
+    cleanup(ctx, top);
+    return s;
+}

@@ -1,0 +1,64 @@
+#!/bin/sh
+# tools/deps.sh - what the build needs from the system, installed with
+# apt-get when run as root, or the exact command printed otherwise.
+#   check            cmocka and pkg-config (for `make check`)
+#   data             Fashion-MNIST unpacked into .cache/fashion-mnist
+#   openblas-cflags  compiler flags for the OpenBLAS comparison (benchmarks only)
+#   openblas-libs    linker flags for it
+set -e
+
+need_pkgs() {
+    # $@: Debian packages to install
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "deps: installing $* with apt-get" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+    else
+        echo "deps: missing $*. Install with:" >&2
+        echo "    sudo apt-get install -y $*" >&2
+        exit 1
+    fi
+}
+
+has_cmocka() {
+    [ -f /usr/include/cmocka.h ] || [ -f /usr/local/include/cmocka.h ] ||
+        pkg-config --exists cmocka 2>/dev/null
+}
+
+case "$1" in
+check)
+    missing=""
+    has_cmocka || missing="$missing libcmocka-dev"
+    command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+    [ -z "$missing" ] || need_pkgs $missing
+    ;;
+data)
+    src=/usr/share/datasets/fashion-mnist
+    dst=.cache/fashion-mnist
+    if [ ! -f "$src/t10k-labels-idx1-ubyte.gz" ]; then
+        need_pkgs dataset-fashion-mnist
+    fi
+    mkdir -p "$dst"
+    for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+        if [ ! -s "$dst/$f" ]; then
+            echo "data: unpacking $f" >&2
+            gzip -dc "$src/$f.gz" > "$dst/$f.tmp" && mv "$dst/$f.tmp" "$dst/$f"
+        fi
+    done
+    ;;
+openblas-cflags)
+    for d in /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include; do
+        if [ -f "$d/cblas.h" ] && [ -n "$(ls /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so 2>/dev/null)" ]; then
+            echo "-DMLP_HAVE_OPENBLAS -I$d"
+            exit 0
+        fi
+    done
+    ;;
+openblas-libs)
+    if [ -n "$("$0" openblas-cflags)" ]; then echo "-lopenblas"; fi
+    ;;
+*)
+    echo "usage: $0 check|data|openblas-cflags|openblas-libs" >&2
+    exit 2
+    ;;
+esac
