@@ -75,7 +75,7 @@ $(BUILD)/tests/%: tests/%.c $(LIBA) tests/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(BASEFLAGS) -Wno-unused-parameter $< $(LIBA) $(CMOCKA_LIBS) $(LIBS) -o $@
 
-$(BUILD)/examples/%: examples/%.c examples/*.h $(LIBA)
+$(BUILD)/examples/%: examples/%.c $(wildcard examples/*.h) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(BASEFLAGS) $< $(LIBA) $(LIBS) -o $@
 
@@ -124,3 +124,7 @@ uninstall:
 
 clean:
 	rm -rf build lib/libmlp.a lib/mlp.pc
+
+# Further targets kept beside the area they serve (fuzzing, valgrind,
+# peer benchmarks): one fragment per area.
+-include $(wildcard mk/*.mk)
