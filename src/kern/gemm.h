@@ -1,11 +1,94 @@
-/* TEMPORARY placeholder until the real kernels land; owned by the gemm work. */
+/*
+ * gemm.h - single-precision matrix product on raw row-major float arrays,
+ * Goto/BLIS style: B blocks KC x NC packed into NR-wide row panels, A blocks
+ * MC x KC packed into MR-tall column panels (the transposes are absorbed by
+ * the packing), a macro-kernel walking MR x NR tiles and a micro-kernel per
+ * instruction set that handles edge tiles itself. No allocation, no errors,
+ * no global mutable state: the caller hands in the packing workspace.
+ */
+#ifndef MLP_KERN_GEMM_H
+#define MLP_KERN_GEMM_H
+
 #include <stddef.h>
 #include <stdint.h>
-typedef struct mlp__gemm_kernel mlp__gemm_kernel;
+
+/* Micro-kernel: for i < m <= MR, j < n <= NR,
+ *   C[i*ldc + j] = alpha * sum_p a(i, p) * b(p, j) + beta * C[i*ldc + j]
+ * with a(i, p) = a[i*rsa + p*csa] and b(p, j) = b[p*rsb + j], p < k.
+ * beta == 0: C is not read. Only the m x k part of a and the k x n part of
+ * b are read, so both may point into unpacked matrices. Either rsa == 1
+ * (packed A: csa == MR, or an A stored transposed) or csa == 1. k >= 1. */
+typedef void (*mlp__gemm_ukr_fn)(int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                 const float *b, int64_t rsb, float *c, int64_t ldc,
+                                 int64_t m, int64_t n, float alpha, float beta);
+/* Packers. pack_a: op(A) is rows x cols (m x k; src is m x k with leading
+ * dimension ld when trans == 0, k x m when trans != 0) into ceil(m/MR)
+ * panels of MR*k floats, panel element [p*MR + i]; rows past m are zeros.
+ * pack_b: op(B) is rows x cols (k x n; src is k x n when trans == 0, n x k
+ * when trans != 0) into ceil(n/NR) panels of k*NR floats, [p*NR + j];
+ * columns past n are zeros. dst is 64-byte aligned. */
+typedef void (*mlp__gemm_pack_fn)(int trans, const float *src, int64_t ld, int64_t rows,
+                                  int64_t cols, float *dst);
+
+/* Row kernel for M == 1 with B not transposed (a vector-matrix product, no
+ * packing): c[j] = alpha * sum_p a[p*csa] * b[p*ldb + j] + beta * c[j],
+ * j < n, p < k (any n, k >= 1); beta == 0: c is not read. */
+typedef void (*mlp__gemm_row_fn)(int64_t k, const float *a, int64_t csa, const float *b,
+                                 int64_t ldb, float *c, int64_t n, float alpha, float beta);
+
+typedef struct mlp__gemm_kernel {
+    const char *name;
+    int mr, nr;              /* register tile */
+    int64_t mc, kc, nc;      /* cache blocks: multiples of mr, 8 and nr */
+    mlp__gemm_ukr_fn ukr;
+    mlp__gemm_pack_fn pack_a;
+    mlp__gemm_pack_fn pack_b;
+    mlp__gemm_row_fn row;    /* NULL: M == 1 goes through the general path */
+} mlp__gemm_kernel;
+
+/* Best kernel this CPU supports (cpuid); never NULL. */
 const mlp__gemm_kernel *mlp__gemm_best(void);
+/* "generic" | "avx2" | "avx512"; NULL if unknown or unsupported here. */
 const mlp__gemm_kernel *mlp__gemm_find(const char *name);
 const char *mlp__gemm_name(const mlp__gemm_kernel *k);
+/* Floats of packing workspace one call needs (independent of M, N, K). */
 size_t mlp__gemm_workspace_floats(const mlp__gemm_kernel *k);
+
+/* Row-major C[M x N] = alpha * op(A) * op(B) + beta * C.
+ * op(A) is M x K: A is M x K (lda >= K) when ta == 0, K x M (lda >= M) when
+ * ta != 0. op(B) is K x N: B is K x N (ldb >= N) when tb == 0, N x K
+ * (ldb >= K) when tb != 0. ldc >= N. beta == 0: C is never read. M, N or K
+ * may be 0 (K == 0 or alpha == 0: C = beta*C, zeros when beta == 0).
+ * work: 64-byte aligned, mlp__gemm_workspace_floats(k) floats. */
 void mlp__sgemm(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
                 float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
                 float beta, float *C, int64_t ldc, float *work);
+
+/* The same product restricted to the block C[m0:m1, n0:n1] (0 <= m0 <= m1
+ * <= M, 0 <= n0 <= n1 <= N), with its own workspace: disjoint blocks may
+ * run on different threads at once. mlp__sgemm is one call covering all. */
+void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
+                      int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                      int64_t ldb, float beta, float *C, int64_t ldc, int64_t m0, int64_t m1,
+                      int64_t n0, int64_t n1, float *work);
+
+/* Reference triple loop (double accumulation): the test oracle. */
+void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                      float *C, int64_t ldc);
+
+/* Portable packers for any mr / nr (the generic kernel's, and fallbacks). */
+void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64_t m,
+                          int64_t k, float *dst);
+void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k,
+                          int64_t n, float *dst);
+
+/* Kernel tables, one per instruction set (x86 ones only on x86). */
+extern const mlp__gemm_kernel mlp__gemm_kernel_generic;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define MLP__GEMM_X86 1
+extern const mlp__gemm_kernel mlp__gemm_kernel_avx2;
+extern const mlp__gemm_kernel mlp__gemm_kernel_avx512;
+#endif
+
+#endif

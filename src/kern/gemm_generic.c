@@ -1,0 +1,125 @@
+/*
+ * gemm_generic.c - the portable C99 micro-kernel (4 x 8 register tile;
+ * the compiler vectorises the 8-wide rows) and the portable packers, which
+ * also serve the other kernels' rare cases.
+ */
+#include "kern/gemm.h"
+
+#include <stddef.h>
+
+#define GMR 4
+#define GNR 8
+
+void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64_t m,
+                          int64_t k, float *dst)
+{
+    int64_t i0, i, p;
+    for (i0 = 0; i0 < m; i0 += mr) {
+        const int64_t mb = m - i0 < mr ? m - i0 : mr;
+        if (trans) {
+            for (p = 0; p < k; p++) {
+                const float *s = src + p * ld + i0;
+                for (i = 0; i < mb; i++)
+                    dst[i] = s[i];
+                for (; i < mr; i++)
+                    dst[i] = 0.0f;
+                dst += mr;
+            }
+        } else {
+            for (i = 0; i < mb; i++) {
+                const float *s = src + (i0 + i) * ld;
+                for (p = 0; p < k; p++)
+                    dst[p * mr + i] = s[p];
+            }
+            for (; i < mr; i++)
+                for (p = 0; p < k; p++)
+                    dst[p * mr + i] = 0.0f;
+            dst += mr * k;
+        }
+    }
+}
+
+void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k,
+                          int64_t n, float *dst)
+{
+    int64_t j0, j, p;
+    for (j0 = 0; j0 < n; j0 += nr) {
+        const int64_t nb = n - j0 < nr ? n - j0 : nr;
+        if (trans) {
+            for (j = 0; j < nb; j++) {
+                const float *s = src + (j0 + j) * ld;
+                for (p = 0; p < k; p++)
+                    dst[p * nr + j] = s[p];
+            }
+            for (; j < nr; j++)
+                for (p = 0; p < k; p++)
+                    dst[p * nr + j] = 0.0f;
+            dst += nr * k;
+        } else {
+            for (p = 0; p < k; p++) {
+                const float *s = src + p * ld + j0;
+                for (j = 0; j < nb; j++)
+                    dst[j] = s[j];
+                for (; j < nr; j++)
+                    dst[j] = 0.0f;
+                dst += nr;
+            }
+        }
+    }
+}
+
+static void pack_a_generic(int trans, const float *src, int64_t ld, int64_t m, int64_t k,
+                           float *dst)
+{
+    mlp__gemm_pack_a_ref(GMR, trans, src, ld, m, k, dst);
+}
+
+static void pack_b_generic(int trans, const float *src, int64_t ld, int64_t k, int64_t n,
+                           float *dst)
+{
+    mlp__gemm_pack_b_ref(GNR, trans, src, ld, k, n, dst);
+}
+
+static void ukr_generic(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                        int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                        float beta)
+{
+    float acc[GMR][GNR];
+    int64_t i, j, p;
+    for (i = 0; i < GMR; i++)
+        for (j = 0; j < GNR; j++)
+            acc[i][j] = 0.0f;
+    if (m == GMR && n == GNR) {
+        for (p = 0; p < k; p++) {
+            const float *ap = a + p * csa, *bp = b + p * rsb;
+            for (i = 0; i < GMR; i++) {
+                const float ai = ap[i * rsa];
+                for (j = 0; j < GNR; j++)
+                    acc[i][j] += ai * bp[j];
+            }
+        }
+    } else {
+        for (p = 0; p < k; p++) {
+            const float *ap = a + p * csa, *bp = b + p * rsb;
+            for (i = 0; i < m; i++) {
+                const float ai = ap[i * rsa];
+                for (j = 0; j < n; j++)
+                    acc[i][j] += ai * bp[j];
+            }
+        }
+    }
+    for (i = 0; i < m; i++) {
+        float *cr = c + i * ldc;
+        if (beta == 0.0f)
+            for (j = 0; j < n; j++)
+                cr[j] = alpha * acc[i][j];
+        else
+            for (j = 0; j < n; j++)
+                cr[j] = alpha * acc[i][j] + beta * cr[j];
+    }
+}
+
+const mlp__gemm_kernel mlp__gemm_kernel_generic = {
+    "generic", GMR, GNR, 128, 256, 2048, ukr_generic, pack_a_generic, pack_b_generic,
+    NULL
+};

@@ -1,0 +1,407 @@
+/*
+ * test_gemm.c - white-box tests of the sgemm kernels (src/kern/gemm.h):
+ * every kernel this CPU supports against the naive triple loop, over all
+ * transpose combinations, alpha / beta cases, padded leading dimensions,
+ * every size 1..70 in each dimension, random shapes, the MLP's shapes,
+ * several cache blocks (with shrunken blocks, and once with real ones),
+ * block ranges, and kernel lookup.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kern/gemm.h"
+
+/* ---- helpers ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+
+static uint32_t rnd_u32(void)
+{
+    rng_state = rng_state * 6364136223846793005u + 1442695040888963407u;
+    return (uint32_t)(rng_state >> 33);
+}
+
+static float rnd_unit(void) /* [-1, 1) */
+{
+    return (float)((double)(rnd_u32() & 0xFFFFFF) / (double)0x800000 - 1.0);
+}
+
+static int64_t rnd_below(int64_t n)
+{
+    return (int64_t)(rnd_u32() % (uint32_t)n);
+}
+
+/* The kernels to test: every one this CPU runs, plus a copy of each with
+ * tiny cache blocks so small shapes cross MC, KC and NC boundaries. */
+#define MAX_KERNELS 6
+static mlp__gemm_kernel small_blocks[3];
+
+static int kernels(const mlp__gemm_kernel **out, int with_small)
+{
+    static const char *names[3] = {"generic", "avx2", "avx512"};
+    int i, n = 0;
+    for (i = 0; i < 3; i++) {
+        const mlp__gemm_kernel *k = mlp__gemm_find(names[i]);
+        if (!k)
+            continue;
+        out[n++] = k;
+        if (with_small) {
+            small_blocks[i] = *k;
+            small_blocks[i].mc = 2 * k->mr;
+            small_blocks[i].kc = 16;
+            small_blocks[i].nc = 2 * k->nr;
+            out[n++] = &small_blocks[i];
+        }
+    }
+    return n;
+}
+
+static float *alloc_floats(size_t n)
+{
+    float *p = (float *)malloc((n ? n : 1) * sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+typedef struct workbuf {
+    void *raw;
+    float *w;
+} workbuf;
+
+static workbuf work_new(const mlp__gemm_kernel *k)
+{
+    workbuf b;
+    size_t n = mlp__gemm_workspace_floats(k);
+    b.raw = malloc(n * sizeof(float) + 64);
+    assert_non_null(b.raw);
+    b.w = (float *)(void *)((char *)b.raw + (64 - (uintptr_t)b.raw % 64) % 64);
+    return b;
+}
+
+/* One product checked against the oracle. pad_* are added to the minimal
+ * leading dimensions. beta == 0: C starts as NaN, which must not leak.
+ * Rows of C checked: all when row_step == 1. Returns the max error ratio. */
+static void check_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
+                       int64_t K, float alpha, float beta, int64_t pad_a, int64_t pad_b,
+                       int64_t pad_c, int64_t row_step)
+{
+    const int64_t lda = (ta ? M : K) + pad_a, ldb = (tb ? K : N) + pad_b, ldc = N + pad_c;
+    const int64_t arows = ta ? K : M, brows = tb ? N : K;
+    float *A = alloc_floats((size_t)(arows * lda));
+    float *B = alloc_floats((size_t)(brows * ldb));
+    float *C = alloc_floats((size_t)(M * ldc));
+    float *C0 = alloc_floats((size_t)(M * ldc));
+    float *R = alloc_floats((size_t)(M * ldc));
+    workbuf wb = work_new(k);
+    int64_t i, j, p;
+    for (i = 0; i < arows * lda; i++)
+        A[i] = rnd_unit();
+    for (i = 0; i < brows * ldb; i++)
+        B[i] = rnd_unit();
+    for (i = 0; i < M * ldc; i++)
+        C0[i] = beta == 0.0f ? NAN : rnd_unit();
+    /* the padding columns of C carry a sentinel that must survive */
+    for (i = 0; i < M; i++)
+        for (j = N; j < ldc; j++)
+            C0[i * ldc + j] = 12345.0f;
+    memcpy(C, C0, (size_t)(M * ldc) * sizeof(float));
+    memcpy(R, C0, (size_t)(M * ldc) * sizeof(float));
+
+    mlp__sgemm(k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, wb.w);
+
+    for (i = 0; i < M; i += row_step) {
+        mlp__sgemm_naive(ta, tb, 1, N, K, alpha, ta ? A + i : A + i * lda, lda, B, ldb, beta,
+                         R + i * ldc, ldc);
+        for (j = 0; j < N; j++) {
+            double mag = 0.0, err, tol;
+            for (p = 0; p < K; p++)
+                mag += fabs((double)(ta ? A[p * lda + i] : A[i * lda + p]) *
+                            (double)(tb ? B[j * ldb + p] : B[p * ldb + j]));
+            mag = fabs(alpha) * mag + (beta == 0.0f ? 0.0 : fabs(beta * C0[i * ldc + j]));
+            tol = (double)(K + 4) * FLT_EPSILON * mag + 1e-30;
+            err = fabs((double)C[i * ldc + j] - (double)R[i * ldc + j]);
+            if (!(err <= tol)) {
+                print_error("%s ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g pads=%lld,%lld,"
+                            "%lld: C[%lld,%lld]=%.9g want %.9g (tol %.3g)\n",
+                            k->name, ta, tb, (long long)M, (long long)N, (long long)K,
+                            (double)alpha, (double)beta, (long long)pad_a, (long long)pad_b,
+                            (long long)pad_c, (long long)i, (long long)j,
+                            (double)C[i * ldc + j], (double)R[i * ldc + j], tol);
+                fail();
+            }
+        }
+        for (j = N; j < ldc; j++)
+            assert_true(C[i * ldc + j] == 12345.0f);
+    }
+    free(wb.raw);
+    free(A);
+    free(B);
+    free(C);
+    free(C0);
+    free(R);
+}
+
+/* ---- lookup ---- */
+
+static void gemm__find_knows_generic_and_rejects_unknown_names(void **state)
+{
+    const mlp__gemm_kernel *g = mlp__gemm_find("generic");
+    (void)state;
+    assert_non_null(g);
+    assert_string_equal(mlp__gemm_name(g), "generic");
+    assert_null(mlp__gemm_find("sse9"));
+    assert_null(mlp__gemm_find(""));
+    assert_null(mlp__gemm_find(NULL));
+}
+
+static void gemm__best_is_findable_by_its_name(void **state)
+{
+    const mlp__gemm_kernel *b = mlp__gemm_best();
+    (void)state;
+    assert_non_null(b);
+    assert_ptr_equal(mlp__gemm_find(mlp__gemm_name(b)), b);
+    assert_true(mlp__gemm_workspace_floats(b) >= (size_t)(b->mc * b->kc + b->kc * b->nc));
+    assert_true(b->mc % b->mr == 0 && b->nc % b->nr == 0 && b->kc % 8 == 0);
+}
+
+/* ---- semantics ---- */
+
+static void gemm__all_transpose_combinations_match_naive(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, t;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (t = 0; t < 4; t++) {
+            check_case(ks[i], t & 1, t >> 1, 37, 45, 29, 1.3f, 0.7f, 0, 0, 0, 1);
+            check_case(ks[i], t & 1, t >> 1, 13, 70, 5, 1.0f, 0.0f, 0, 0, 0, 1);
+            check_case(ks[i], t & 1, t >> 1, 64, 64, 64, 1.0f, 1.0f, 0, 0, 0, 1);
+        }
+}
+
+static void gemm__beta_zero_never_reads_c(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, t;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (t = 0; t < 4; t++) {
+            /* C starts as NaN in check_case when beta == 0 */
+            check_case(ks[i], t & 1, t >> 1, 33, 50, 40, 1.0f, 0.0f, 0, 0, 3, 1);
+            check_case(ks[i], t & 1, t >> 1, 1, 7, 3, -2.0f, 0.0f, 0, 0, 0, 1);
+            check_case(ks[i], t & 1, t >> 1, 7, 1, 300, 0.5f, 0.0f, 0, 0, 0, 1);
+        }
+}
+
+static void gemm__beta_one_accumulates_and_alpha_scales(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, t;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (t = 0; t < 4; t++) {
+            check_case(ks[i], t & 1, t >> 1, 29, 41, 53, 1.0f, 1.0f, 0, 0, 0, 1);
+            check_case(ks[i], t & 1, t >> 1, 29, 41, 53, -0.5f, 1.0f, 0, 0, 0, 1);
+            check_case(ks[i], t & 1, t >> 1, 29, 41, 53, -0.5f, 0.0f, 0, 0, 0, 1);
+            check_case(ks[i], t & 1, t >> 1, 29, 41, 53, 2.0f, -3.0f, 0, 0, 0, 1);
+        }
+}
+
+static void gemm__padded_leading_dimensions_are_respected(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, t;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (t = 0; t < 4; t++) {
+            check_case(ks[i], t & 1, t >> 1, 23, 35, 17, 1.0f, 0.5f, 5, 11, 7, 1);
+            check_case(ks[i], t & 1, t >> 1, 3, 70, 19, 1.0f, 0.0f, 1, 33, 16, 1);
+            check_case(ks[i], t & 1, t >> 1, 40, 9, 33, 1.5f, 1.0f, 64, 3, 1, 1);
+        }
+}
+
+static void gemm__every_m_from_1_to_70(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 0), i, t;
+    int64_t m;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (m = 1; m <= 70; m++)
+            for (t = 0; t < 4; t++)
+                check_case(ks[i], t & 1, t >> 1, m, 37, 21, 1.0f, m % 2 ? 0.0f : 0.5f, 0, 0, 0, 1);
+}
+
+static void gemm__every_n_from_1_to_70(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 0), i, t;
+    int64_t n;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (n = 1; n <= 70; n++)
+            for (t = 0; t < 4; t++) {
+                check_case(ks[i], t & 1, t >> 1, 27, n, 21, 1.0f, n % 2 ? 0.0f : 0.5f, 0, 0, 0, 1);
+                /* M small: B is used in place, masked to n columns */
+                check_case(ks[i], t & 1, t >> 1, 2, n, 9, 1.0f, 1.0f, 0, 0, 0, 1);
+            }
+}
+
+static void gemm__every_k_from_1_to_70(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 0), i, t;
+    int64_t kk;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (kk = 1; kk <= 70; kk++)
+            for (t = 0; t < 4; t++)
+                check_case(ks[i], t & 1, t >> 1, 19, 35, kk, 1.0f, kk % 2 ? 0.0f : 0.5f, 0, 0,
+                           0, 1);
+}
+
+static void gemm__random_shapes_match_naive(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, r;
+    static const float alphas[4] = {1.0f, -0.5f, 2.0f, 0.25f};
+    static const float betas[4] = {0.0f, 1.0f, -0.5f, 0.0f};
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (r = 0; r < 60; r++) {
+            const int64_t M = 1 + rnd_below(70), N = 1 + rnd_below(70), K = 1 + rnd_below(70);
+            check_case(ks[i], (int)rnd_below(2), (int)rnd_below(2), M, N, K,
+                       alphas[rnd_below(4)], betas[rnd_below(4)], rnd_below(3) * 5,
+                       rnd_below(3) * 7, rnd_below(2) * 3, 1);
+        }
+}
+
+static void gemm__zero_sizes_touch_nothing_or_scale_c(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 0), i;
+    float A[4] = {1, 2, 3, 4}, B[4] = {1, 2, 3, 4}, C[6];
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        workbuf wb = work_new(ks[i]);
+        int j;
+        for (j = 0; j < 6; j++)
+            C[j] = 7.0f;
+        mlp__sgemm(ks[i], 0, 0, 0, 3, 2, 1.0f, A, 2, B, 3, 0.0f, C, 3, wb.w);
+        mlp__sgemm(ks[i], 0, 0, 2, 0, 2, 1.0f, A, 2, B, 1, 0.0f, C, 3, wb.w);
+        for (j = 0; j < 6; j++)
+            assert_true(C[j] == 7.0f);
+        /* K == 0: C = beta * C */
+        mlp__sgemm(ks[i], 0, 0, 2, 3, 0, 1.0f, NULL, 1, NULL, 3, 0.5f, C, 3, wb.w);
+        for (j = 0; j < 6; j++)
+            assert_true(C[j] == 3.5f);
+        /* K == 0 and beta == 0 writes zeros, even over NaN */
+        for (j = 0; j < 6; j++)
+            C[j] = NAN;
+        mlp__sgemm(ks[i], 1, 1, 2, 3, 0, 1.0f, NULL, 2, NULL, 1, 0.0f, C, 3, wb.w);
+        for (j = 0; j < 6; j++)
+            assert_true(C[j] == 0.0f);
+        free(wb.raw);
+    }
+}
+
+static void gemm__mlp_shapes_match_naive(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 0), i;
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        check_case(ks[i], 0, 0, 256, 256, 784, 1.0f, 0.0f, 0, 0, 0, 5);  /* forward */
+        check_case(ks[i], 0, 0, 256, 10, 256, 1.0f, 0.0f, 0, 0, 0, 3);
+        check_case(ks[i], 1, 0, 784, 256, 256, 1.0f, 1.0f, 0, 0, 0, 11); /* dW = X^T dY */
+        check_case(ks[i], 1, 0, 256, 10, 256, 1.0f, 1.0f, 0, 0, 0, 3);
+        check_case(ks[i], 0, 1, 256, 784, 256, 1.0f, 0.0f, 0, 0, 0, 5);  /* dX = dY W^T */
+        check_case(ks[i], 0, 1, 256, 256, 10, 1.0f, 0.0f, 0, 0, 0, 3);
+        check_case(ks[i], 0, 0, 1, 256, 784, 1.0f, 0.0f, 0, 0, 0, 1);    /* one sample */
+    }
+}
+
+static void gemm__several_real_cache_blocks_match_naive(void **state)
+{
+    const mlp__gemm_kernel *k = mlp__gemm_best();
+    (void)state;
+    /* more than MC rows, KC depth and NC columns; every 13th row checked */
+    check_case(k, 0, 0, k->mc + 17, k->nc + 40, k->kc + 29, 1.0f, 0.5f, 0, 0, 0, 13);
+    check_case(k, 1, 1, k->mc + 17, k->nc + 40, k->kc + 29, -1.0f, 0.0f, 0, 0, 0, 13);
+}
+
+static void gemm__range_writes_only_its_block(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i;
+    const int64_t M = 45, N = 77, K = 31;
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * N));
+        float *C = alloc_floats((size_t)(M * N)), *R = alloc_floats((size_t)(M * N));
+        workbuf wb = work_new(ks[i]);
+        int64_t r, c, t;
+        for (r = 0; r < M * K; r++)
+            A[r] = rnd_unit();
+        for (r = 0; r < K * N; r++)
+            B[r] = rnd_unit();
+        for (t = 0; t < 4; t++) {
+            const int ta = (int)(t & 1), tb = (int)(t >> 1);
+            const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+            for (r = 0; r < M * N; r++)
+                C[r] = -99.0f;
+            mlp__sgemm_naive(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, R, N);
+            /* four blocks covering C except rows [40,45) */
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 0,
+                             33, wb.w);
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 33,
+                             N, wb.w);
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 0,
+                             5, wb.w);
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 5,
+                             N, wb.w);
+            for (r = 0; r < M; r++)
+                for (c = 0; c < N; c++) {
+                    if (r >= 40)
+                        assert_true(C[r * N + c] == -99.0f);
+                    else
+                        assert_true(fabsf(C[r * N + c] - R[r * N + c]) <= 1e-4f);
+                }
+        }
+        free(wb.raw);
+        free(A);
+        free(B);
+        free(C);
+        free(R);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gemm__find_knows_generic_and_rejects_unknown_names),
+        cmocka_unit_test(gemm__best_is_findable_by_its_name),
+        cmocka_unit_test(gemm__all_transpose_combinations_match_naive),
+        cmocka_unit_test(gemm__beta_zero_never_reads_c),
+        cmocka_unit_test(gemm__beta_one_accumulates_and_alpha_scales),
+        cmocka_unit_test(gemm__padded_leading_dimensions_are_respected),
+        cmocka_unit_test(gemm__every_m_from_1_to_70),
+        cmocka_unit_test(gemm__every_n_from_1_to_70),
+        cmocka_unit_test(gemm__every_k_from_1_to_70),
+        cmocka_unit_test(gemm__random_shapes_match_naive),
+        cmocka_unit_test(gemm__zero_sizes_touch_nothing_or_scale_c),
+        cmocka_unit_test(gemm__mlp_shapes_match_naive),
+        cmocka_unit_test(gemm__several_real_cache_blocks_match_naive),
+        cmocka_unit_test(gemm__range_writes_only_its_block),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
