@@ -1,0 +1,226 @@
+/*
+ * vec.c - element-wise and row-wise kernels on raw float arrays: the
+ * activations and their derivatives, the bias add fused with an
+ * activation, pReLU, softmax / log-softmax / log-sum-exp. Plain loops the
+ * compiler vectorises; no handles, no allocation, no errors. Backward
+ * kernels accumulate (+=).
+ */
+#include <math.h>
+
+#include "mlp.h"
+#include "kern/vec.h"
+
+/* 1/sqrt(2) and 1/sqrt(2 pi), for the exact GELU */
+#define MLP__RSQRT2 0.70710678118654752440f
+#define MLP__RSQRT2PI 0.39894228040143267794f
+
+/* sigmoid without overflow: exp of a non-positive number only */
+static float sigmoid1(float x)
+{
+    if (x >= 0.0f)
+        return 1.0f / (1.0f + expf(-x));
+    else {
+        float e = expf(x);
+        return e / (1.0f + e);
+    }
+}
+
+static float act1(int act, float x, float param)
+{
+    switch (act) {
+    case MLP_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case MLP_ACT_SIGMOID: return sigmoid1(x);
+    case MLP_ACT_TANH: return tanhf(x);
+    case MLP_ACT_LEAKY_RELU: return x > 0.0f ? x : param * x;
+    case MLP_ACT_GELU: return 0.5f * x * (1.0f + erff(x * MLP__RSQRT2));
+    case MLP_ACT_STEP: return x > 0.0f ? 1.0f : 0.0f;
+    default: return x;
+    }
+}
+
+void mlp__act_fwd(int act, float *y, const float *x, int64_t n, float param)
+{
+    int64_t i;
+    switch (act) {
+    case MLP_ACT_RELU:
+        for (i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case MLP_ACT_LEAKY_RELU:
+        for (i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : param * x[i];
+        break;
+    case MLP_ACT_TANH:
+        for (i = 0; i < n; i++)
+            y[i] = tanhf(x[i]);
+        break;
+    case MLP_ACT_SIGMOID:
+    case MLP_ACT_GELU:
+    case MLP_ACT_STEP:
+        for (i = 0; i < n; i++)
+            y[i] = act1(act, x[i], param);
+        break;
+    default:
+        if (y != x)
+            for (i = 0; i < n; i++)
+                y[i] = x[i];
+        break;
+    }
+}
+
+void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y,
+                  int64_t n, float param)
+{
+    int64_t i;
+    switch (act) {
+    case MLP_ACT_RELU: /* f'(0) = 0: the left derivative */
+        if (y)
+            for (i = 0; i < n; i++)
+                dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        else
+            for (i = 0; i < n; i++)
+                dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case MLP_ACT_SIGMOID: /* f' = f (1 - f) */
+        for (i = 0; i < n; i++) {
+            float s = y ? y[i] : sigmoid1(x[i]);
+            dx[i] += dy[i] * s * (1.0f - s);
+        }
+        break;
+    case MLP_ACT_TANH: /* f' = 1 - f^2 */
+        for (i = 0; i < n; i++) {
+            float t = y ? y[i] : tanhf(x[i]);
+            dx[i] += dy[i] * (1.0f - t * t);
+        }
+        break;
+    case MLP_ACT_LEAKY_RELU:
+        if (x)
+            for (i = 0; i < n; i++)
+                dx[i] += x[i] > 0.0f ? dy[i] : param * dy[i];
+        else /* y > 0 exactly when x > 0, for a slope >= 0 */
+            for (i = 0; i < n; i++)
+                dx[i] += y[i] > 0.0f ? dy[i] : param * dy[i];
+        break;
+    case MLP_ACT_GELU: /* f' = Phi(x) + x phi(x) */
+        for (i = 0; i < n; i++) {
+            float v = x[i];
+            float cdf = 0.5f * (1.0f + erff(v * MLP__RSQRT2));
+            float pdf = MLP__RSQRT2PI * expf(-0.5f * v * v);
+            dx[i] += dy[i] * (cdf + v * pdf);
+        }
+        break;
+    case MLP_ACT_STEP: /* zero gradient everywhere */
+        break;
+    default:
+        for (i = 0; i < n; i++)
+            dx[i] += dy[i];
+        break;
+    }
+}
+
+void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        float *row = y + r * cols;
+        if (b)
+            for (c = 0; c < cols; c++)
+                row[c] += b[c];
+        if (act != MLP_ACT_IDENTITY && act != MLP_ACT_PRELU)
+            mlp__act_fwd(act, row, row, cols, param);
+    }
+}
+
+void mlp__prelu_fwd(float *y, const float *x, const float *alpha, int64_t nalpha, int64_t rows,
+                    int64_t cols)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        if (nalpha == 1) {
+            float a = alpha[0];
+            for (c = 0; c < cols; c++)
+                yr[c] = xr[c] > 0.0f ? xr[c] : a * xr[c];
+        } else {
+            for (c = 0; c < cols; c++)
+                yr[c] = xr[c] > 0.0f ? xr[c] : alpha[c] * xr[c];
+        }
+    }
+}
+
+void mlp__prelu_bwd(float *dx, float *dalpha, const float *dy, const float *x, const float *alpha,
+                    int64_t nalpha, int64_t rows, int64_t cols)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * cols, *dyr = dy + r * cols;
+        if (dx) {
+            float *dxr = dx + r * cols;
+            for (c = 0; c < cols; c++)
+                dxr[c] += xr[c] > 0.0f ? dyr[c] : (nalpha == 1 ? alpha[0] : alpha[c]) * dyr[c];
+        }
+        if (dalpha) {
+            if (nalpha == 1) {
+                float s = 0.0f;
+                for (c = 0; c < cols; c++)
+                    s += xr[c] > 0.0f ? 0.0f : xr[c] * dyr[c];
+                dalpha[0] += s;
+            } else {
+                for (c = 0; c < cols; c++)
+                    dalpha[c] += xr[c] > 0.0f ? 0.0f : xr[c] * dyr[c];
+            }
+        }
+    }
+}
+
+static float row_max(const float *x, int64_t n)
+{
+    float m = -INFINITY;
+    int64_t i;
+    for (i = 0; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+float mlp__logsumexp(const float *x, int64_t n)
+{
+    float m = row_max(x, n), s = 0.0f;
+    int64_t i;
+    if (n == 0)
+        return -INFINITY;
+    if (isinf(m))
+        return m; /* all -inf, or a +inf present */
+    for (i = 0; i < n; i++)
+        s += expf(x[i] - m);
+    return m + logf(s);
+}
+
+void mlp__softmax_rows(float *y, const float *x, int64_t rows, int64_t cols)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = row_max(xr, cols), s = 0.0f, inv;
+        for (c = 0; c < cols; c++) {
+            yr[c] = expf(xr[c] - m);
+            s += yr[c];
+        }
+        inv = 1.0f / s;
+        for (c = 0; c < cols; c++)
+            yr[c] *= inv;
+    }
+}
+
+void mlp__log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float lse = mlp__logsumexp(xr, cols);
+        for (c = 0; c < cols; c++)
+            yr[c] = xr[c] - lse;
+    }
+}

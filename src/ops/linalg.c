@@ -1,0 +1,402 @@
+/*
+ * linalg.c - the linear-algebra ops and their backward passes: matmul and
+ * the fused affine map (through the context's sgemm), add / sub / mul
+ * with a bias broadcast along rows, scale, sum, mean, reshape, transpose.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, float *C,
+                   int64_t ldc)
+{
+    if (M == 0 || N == 0 || K == 0)
+        return;
+    if (ctx->gemm_work && ctx->gemm_work_floats == mlp__gemm_workspace_floats(ctx->gemm)
+        && ctx->gemm_work_threads >= ctx->threads)
+        mlp__gemm(ctx, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
+    else
+        mlp__sgemm_naive(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
+}
+
+/* ---- matmul: a [M,K] (or [K]) x b [K,N] (or [K]) ---- */
+
+static void matmul_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    int64_t M = n->i[0], N = n->i[1], K = n->i[2];
+    const float *A = n->in[0]->data, *B = n->in[1]->data;
+    if (gin[0]) /* dA [M,K] += dC [M,N] . B^T */
+        mlp__gemm_acc(ctx, 0, 1, M, K, N, gout, N, B, N, gin[0], K);
+    if (gin[1]) /* dB [K,N] += A^T . dC */
+        mlp__gemm_acc(ctx, 1, 0, K, N, M, A, K, gout, N, gin[1], N);
+}
+
+static const mlp__op op_matmul = {"mlp_matmul", matmul_bwd, 3u, 0};
+
+mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
+{
+    static const char *const names[2] = {"a", "b"};
+    mlp_tensor *in[2];
+    mlp_ctx *ctx;
+    mlp_tensor *c;
+    mlp__node *node;
+    int64_t M, N, K, shape[2];
+    int nd = 0;
+    char sa[64], sb[64];
+    in[0] = a;
+    in[1] = b;
+    if (!(ctx = mlp__args("mlp_matmul", in, names, 2)))
+        return NULL;
+    if (a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2
+        || a->shape[a->ndim - 1] != b->shape[0]) {
+        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_matmul: shapes %s and %s do not fit (need [m,k] and [k,n])",
+                  mlp__shape_str(a, sa, sizeof sa), mlp__shape_str(b, sb, sizeof sb));
+        return NULL;
+    }
+    M = a->ndim == 2 ? a->shape[0] : 1;
+    K = a->shape[a->ndim - 1];
+    N = b->ndim == 2 ? b->shape[1] : 1;
+    if (a->ndim == 2)
+        shape[nd++] = M;
+    if (b->ndim == 2)
+        shape[nd++] = N;
+    if (mlp__gemm_ready(ctx) != MLP_OK)
+        return NULL;
+    if (!(c = mlp__result(ctx, "mlp_matmul", nd, shape)))
+        return NULL;
+    if (M && N)
+        mlp__gemm(ctx, 0, 0, M, N, K, 1.0f, a->data, K, b->data, N, 0.0f, c->data, N);
+    if (mlp__should_record(ctx, in, 2)) {
+        if (!(node = mlp__record(ctx, &op_matmul, c, in, 2)))
+            return NULL;
+        node->i[0] = M;
+        node->i[1] = N;
+        node->i[2] = K;
+    }
+    return mlp__op_done(ctx, "mlp_matmul", c);
+}
+
+/* ---- linear: x [n,in] (or [in]) . w [in,out] + b [out] ---- */
+
+static void linear_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    int64_t rows = n->i[0], in = n->i[1], out = n->i[2], r, c;
+    const float *x = n->in[0]->data, *w = n->in[1]->data;
+    if (gin[0]) /* dx [n,in] += dy [n,out] . w^T */
+        mlp__gemm_acc(ctx, 0, 1, rows, in, out, gout, out, w, out, gin[0], in);
+    if (gin[1]) /* dw [in,out] += x^T . dy */
+        mlp__gemm_acc(ctx, 1, 0, in, out, rows, x, in, gout, out, gin[1], out);
+    if (n->nin > 2 && gin[2]) /* db [out] += column sums of dy */
+        for (r = 0; r < rows; r++)
+            for (c = 0; c < out; c++)
+                gin[2][c] += gout[r * out + c];
+}
+
+static const mlp__op op_linear = {"mlp_linear", linear_bwd, 3u, 0};
+
+mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
+{
+    static const char *const names[3] = {"x", "w", "b"};
+    mlp_tensor *in[3];
+    mlp_ctx *ctx;
+    mlp_tensor *y;
+    mlp__node *node;
+    int64_t rows, nin, nout, shape[2];
+    int nd = 0, n = b ? 3 : 2;
+    char sx[64], sw[64], sb[64];
+    in[0] = x;
+    in[1] = w;
+    in[2] = b;
+    if (!(ctx = mlp__args("mlp_linear", in, names, n)))
+        return NULL;
+    if (x->ndim < 1 || x->ndim > 2 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[0]) {
+        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_linear: x %s and w %s do not fit (need [n,in] and [in,out])",
+                  mlp__shape_str(x, sx, sizeof sx), mlp__shape_str(w, sw, sizeof sw));
+        return NULL;
+    }
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[1])) {
+        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_linear: b %s does not fit w %s (need [out])",
+                  mlp__shape_str(b, sb, sizeof sb), mlp__shape_str(w, sw, sizeof sw));
+        return NULL;
+    }
+    rows = x->ndim == 2 ? x->shape[0] : 1;
+    nin = w->shape[0];
+    nout = w->shape[1];
+    if (x->ndim == 2)
+        shape[nd++] = rows;
+    shape[nd++] = nout;
+    if (mlp__gemm_ready(ctx) != MLP_OK)
+        return NULL;
+    if (!(y = mlp__result(ctx, "mlp_linear", nd, shape)))
+        return NULL;
+    if (rows && nout) {
+        mlp__gemm(ctx, 0, 0, rows, nout, nin, 1.0f, x->data, nin, w->data, nout, 0.0f, y->data,
+                  nout);
+        mlp__bias_act_fwd(MLP_ACT_IDENTITY, y->data, b ? b->data : NULL, rows, nout, 0.0f);
+    }
+    if (mlp__should_record(ctx, in, n)) {
+        if (!(node = mlp__record(ctx, &op_linear, y, in, n)))
+            return NULL;
+        node->i[0] = rows;
+        node->i[1] = nin;
+        node->i[2] = nout;
+    }
+    return mlp__op_done(ctx, "mlp_linear", y);
+}
+
+/* ---- add / sub / mul: c [.., n] = a op b, b the same shape, [n], [1,n] or one element ---- */
+
+enum { BIN_ADD, BIN_SUB, BIN_MUL };
+
+/* c[r*nb + j] = a[r*nb + j] op b[j]: b repeats every nb elements */
+static void binary_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    int kind = (int)n->i[0];
+    int64_t nb = n->i[1], rows = n->i[2], r, j;
+    const float *a = n->in[0]->data, *b = n->in[1]->data;
+    float *da = gin[0], *db = gin[1];
+    (void)ctx;
+    for (r = 0; r < rows; r++) {
+        const float *g = gout + r * nb;
+        if (da) {
+            float *d = da + r * nb;
+            if (kind == BIN_MUL)
+                for (j = 0; j < nb; j++)
+                    d[j] += g[j] * b[j];
+            else
+                for (j = 0; j < nb; j++)
+                    d[j] += g[j];
+        }
+        if (db) {
+            if (kind == BIN_ADD)
+                for (j = 0; j < nb; j++)
+                    db[j] += g[j];
+            else if (kind == BIN_SUB)
+                for (j = 0; j < nb; j++)
+                    db[j] -= g[j];
+            else
+                for (j = 0; j < nb; j++)
+                    db[j] += g[j] * a[r * nb + j];
+        }
+    }
+}
+
+static const mlp__op op_add = {"mlp_add", binary_bwd, 0u, 0};
+static const mlp__op op_sub = {"mlp_sub", binary_bwd, 0u, 0};
+static const mlp__op op_mul = {"mlp_mul", binary_bwd, 3u, 0};
+
+static int broadcasts(const mlp_tensor *a, const mlp_tensor *b)
+{
+    if (mlp__same_shape(a, b) || b->numel == 1)
+        return 1;
+    return a->ndim >= 1 && (b->ndim == 1 || (b->ndim == 2 && b->shape[0] == 1))
+           && b->shape[b->ndim - 1] == a->shape[a->ndim - 1];
+}
+
+static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tensor *a, mlp_tensor *b)
+{
+    static const char *const names[2] = {"a", "b"};
+    mlp_tensor *in[2];
+    mlp_ctx *ctx;
+    mlp_tensor *c;
+    mlp__node *node;
+    int64_t nb, rows, r, j;
+    char sa[64], sb[64];
+    in[0] = a;
+    in[1] = b;
+    if (!(ctx = mlp__args(fn, in, names, 2)))
+        return NULL;
+    if (!broadcasts(a, b)) {
+        mlp__fail(ctx, MLP_ERR_SHAPE,
+                  "%s: shapes %s and %s do not fit (b must have a's shape, be a row of a's last "
+                  "dimension, or have one element)", fn, mlp__shape_str(a, sa, sizeof sa),
+                  mlp__shape_str(b, sb, sizeof sb));
+        return NULL;
+    }
+    nb = b->numel;
+    rows = nb ? a->numel / nb : 0;
+    if (!(c = mlp__result(ctx, fn, a->ndim, a->shape)))
+        return NULL;
+    for (r = 0; r < rows; r++) {
+        const float *ar = a->data + r * nb, *bd = b->data;
+        float *cr = c->data + r * nb;
+        if (kind == BIN_ADD)
+            for (j = 0; j < nb; j++)
+                cr[j] = ar[j] + bd[j];
+        else if (kind == BIN_SUB)
+            for (j = 0; j < nb; j++)
+                cr[j] = ar[j] - bd[j];
+        else
+            for (j = 0; j < nb; j++)
+                cr[j] = ar[j] * bd[j];
+    }
+    if (mlp__should_record(ctx, in, 2)) {
+        if (!(node = mlp__record(ctx, op, c, in, 2)))
+            return NULL;
+        node->i[0] = kind;
+        node->i[1] = nb;
+        node->i[2] = rows;
+    }
+    return mlp__op_done(ctx, fn, c);
+}
+
+mlp_tensor *mlp_add(mlp_tensor *a, mlp_tensor *b) { return binary("mlp_add", &op_add, BIN_ADD, a, b); }
+mlp_tensor *mlp_sub(mlp_tensor *a, mlp_tensor *b) { return binary("mlp_sub", &op_sub, BIN_SUB, a, b); }
+mlp_tensor *mlp_mul(mlp_tensor *a, mlp_tensor *b) { return binary("mlp_mul", &op_mul, BIN_MUL, a, b); }
+
+/* ---- unary ops on a single input: scale, sum, mean, reshape, transpose ---- */
+
+static mlp_ctx *one_arg(const char *fn, mlp_tensor *a)
+{
+    static const char *const names[1] = {"a"};
+    return mlp__args(fn, &a, names, 1);
+}
+
+/* record a one-input op; returns 0 on failure */
+static int record1(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *a, float f0)
+{
+    mlp__node *node;
+    if (!mlp__should_record(ctx, &a, 1))
+        return 1;
+    if (!(node = mlp__record(ctx, op, out, &a, 1)))
+        return 0;
+    node->f[0] = f0;
+    return 1;
+}
+
+static void scale_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    int64_t i, len = n->out->numel;
+    float s = n->f[0];
+    (void)ctx;
+    for (i = 0; i < len; i++)
+        gin[0][i] += s * gout[i];
+}
+
+static const mlp__op op_scale = {"mlp_scale", scale_bwd, 0u, 0};
+
+mlp_tensor *mlp_scale(mlp_tensor *a, float s)
+{
+    mlp_ctx *ctx;
+    mlp_tensor *c;
+    int64_t i;
+    if (!(ctx = one_arg("mlp_scale", a)))
+        return NULL;
+    if (!(c = mlp__result(ctx, "mlp_scale", a->ndim, a->shape)))
+        return NULL;
+    for (i = 0; i < a->numel; i++)
+        c->data[i] = s * a->data[i];
+    if (!record1(ctx, &op_scale, c, a, s))
+        return NULL;
+    return mlp__op_done(ctx, "mlp_scale", c);
+}
+
+/* sum and mean: gin[0] += gout[0] * f[0] (f[0] = 1 or 1/numel) */
+static void reduce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    int64_t i, len = n->in[0]->numel;
+    float g = gout[0] * n->f[0];
+    (void)ctx;
+    for (i = 0; i < len; i++)
+        gin[0][i] += g;
+}
+
+static const mlp__op op_sum = {"mlp_sum", reduce_bwd, 0u, 0};
+static const mlp__op op_mean = {"mlp_mean", reduce_bwd, 0u, 0};
+
+static mlp_tensor *reduce(const char *fn, const mlp__op *op, mlp_tensor *a, int mean)
+{
+    mlp_ctx *ctx;
+    mlp_tensor *c;
+    double s = 0.0;
+    int64_t i;
+    if (!(ctx = one_arg(fn, a)))
+        return NULL;
+    if (!(c = mlp__result(ctx, fn, 0, NULL)))
+        return NULL;
+    for (i = 0; i < a->numel; i++)
+        s += a->data[i];
+    if (mean)
+        c->data[0] = a->numel ? (float)(s / (double)a->numel) : NAN;
+    else
+        c->data[0] = (float)s;
+    if (!record1(ctx, op, c, a, mean ? (a->numel ? 1.0f / (float)a->numel : 0.0f) : 1.0f))
+        return NULL;
+    return mlp__op_done(ctx, fn, c);
+}
+
+mlp_tensor *mlp_sum(mlp_tensor *a) { return reduce("mlp_sum", &op_sum, a, 0); }
+mlp_tensor *mlp_mean(mlp_tensor *a) { return reduce("mlp_mean", &op_mean, a, 1); }
+
+static void reshape_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    int64_t i, len = n->out->numel;
+    (void)ctx;
+    for (i = 0; i < len; i++)
+        gin[0][i] += gout[i];
+}
+
+static const mlp__op op_reshape = {"mlp_reshape", reshape_bwd, 0u, 0};
+
+mlp_tensor *mlp_reshape(mlp_tensor *a, int ndim, const int64_t *shape)
+{
+    mlp_ctx *ctx;
+    mlp_tensor *c;
+    int64_t numel;
+    char sa[64];
+    if (!(ctx = one_arg("mlp_reshape", a)))
+        return NULL;
+    if (mlp__check_shape(ctx, "mlp_reshape", ndim, shape, &numel) != MLP_OK)
+        return NULL;
+    if (numel != a->numel) {
+        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_reshape: a %s has %lld elements, the new shape %lld",
+                  mlp__shape_str(a, sa, sizeof sa), (long long)a->numel, (long long)numel);
+        return NULL;
+    }
+    if (!(c = mlp__result(ctx, "mlp_reshape", ndim, shape)))
+        return NULL;
+    if (numel)
+        memcpy(c->data, a->data, (size_t)numel * sizeof(float));
+    if (!record1(ctx, &op_reshape, c, a, 0.0f))
+        return NULL;
+    return mlp__op_done(ctx, "mlp_reshape", c);
+}
+
+/* c [n,m] = a^T, a [m,n] */
+static void transpose_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    int64_t m = n->in[0]->shape[0], cols = n->in[0]->shape[1], i, j;
+    (void)ctx;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < cols; j++)
+            gin[0][i * cols + j] += gout[j * m + i];
+}
+
+static const mlp__op op_transpose = {"mlp_transpose", transpose_bwd, 0u, 0};
+
+mlp_tensor *mlp_transpose(mlp_tensor *a)
+{
+    mlp_ctx *ctx;
+    mlp_tensor *c;
+    int64_t shape[2], i, j;
+    char sa[64];
+    if (!(ctx = one_arg("mlp_transpose", a)))
+        return NULL;
+    if (a->ndim != 2) {
+        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_transpose: a %s is not 2-D",
+                  mlp__shape_str(a, sa, sizeof sa));
+        return NULL;
+    }
+    shape[0] = a->shape[1];
+    shape[1] = a->shape[0];
+    if (!(c = mlp__result(ctx, "mlp_transpose", 2, shape)))
+        return NULL;
+    for (i = 0; i < a->shape[0]; i++)
+        for (j = 0; j < a->shape[1]; j++)
+            c->data[j * a->shape[0] + i] = a->data[i * a->shape[1] + j];
+    if (!record1(ctx, &op_transpose, c, a, 0.0f))
+        return NULL;
+    return mlp__op_done(ctx, "mlp_transpose", c);
+}

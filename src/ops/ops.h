@@ -1,0 +1,32 @@
+/*
+ * ops.h - helpers shared by the differentiable ops: the finishing check
+ * every op ends with, rows x cols of a tensor seen as a matrix over its
+ * last dimension, and a matrix product for backward that never allocates.
+ */
+#ifndef MLP_OPS_H
+#define MLP_OPS_H
+
+#include "core.h"
+#include "kern/vec.h"
+
+/* The op's result, or NULL when finite checks are on and it has NaN/Inf. */
+static inline mlp_tensor *mlp__op_done(mlp_ctx *ctx, const char *fn, mlp_tensor *out)
+{
+    return mlp__check_finite(ctx, fn, out) == MLP_OK ? out : NULL;
+}
+
+/* t as rows x cols over its last dimension (a scalar is 1 x 1). */
+static inline void mlp__rows_cols(const mlp_tensor *t, int64_t *rows, int64_t *cols)
+{
+    *cols = t->ndim ? t->shape[t->ndim - 1] : 1;
+    *rows = *cols ? t->numel / *cols : 0;
+}
+
+/* C = op(A) op(B) + C for backward: ctx's kernel when its workspace is
+ * ready (it was made in forward), the reference loop otherwise (the kernel
+ * was changed in between); never allocates. */
+void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, float *C,
+                   int64_t ldc);
+
+#endif

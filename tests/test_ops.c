@@ -1,0 +1,668 @@
+/*
+ * test_ops.c - every differentiable op: forward values against numbers
+ * from PyTorch (float64, torch 1.13, pasted as literals) or worked by
+ * hand, backward against mlp_gradcheck on random shapes, edge values
+ * (ReLU at 0, huge logits), shape errors and NULL chains.
+ */
+#include "testutil.h"
+
+static mlp_tensor *make(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, const float *v)
+{
+    int64_t shape[2];
+    shape[0] = d0;
+    shape[1] = d1;
+    return mlp_tensor_from(ctx, ndim, shape, v);
+}
+
+static void assert_values(const mlp_tensor *t, const double *want, int64_t n, double tol)
+{
+    int64_t i;
+    assert_int_equal(mlp_tensor_numel(t), n);
+    for (i = 0; i < n; i++)
+        assert_close(mlp_tensor_get(t, i), want[i], tol, tol);
+}
+
+/* ---- forward values ---- */
+
+static void ops__matmul_forward_matches_hand_product(void **state)
+{
+    /* [[1,2,3],[4,5,6]] . [[1,-1],[0,2],[3,1]] worked by hand */
+    static const float av[6] = {1, 2, 3, 4, 5, 6}, bv[6] = {1, -1, 0, 2, 3, 1};
+    static const double want[4] = {10, 6, 22, 12};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *a = make(ctx, 2, 2, 3, av), *b = make(ctx, 2, 3, 2, bv), *c;
+    (void)state;
+    c = mlp_matmul(a, b);
+    assert_handle(ctx, c);
+    assert_int_equal(mlp_tensor_ndim(c), 2);
+    assert_int_equal(mlp_tensor_dim(c, 0), 2);
+    assert_int_equal(mlp_tensor_dim(c, 1), 2);
+    assert_values(c, want, 4, 1e-6);
+    assert_false(mlp_tensor_requires_grad(c));
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__matmul_of_two_vectors_is_their_dot_product(void **state)
+{
+    static const float av[3] = {1, 2, 3}, bv[3] = {4, -5, 6};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *a = make(ctx, 1, 3, 0, av), *b = make(ctx, 1, 3, 0, bv), *c;
+    (void)state;
+    c = mlp_matmul(a, b);
+    assert_handle(ctx, c);
+    assert_int_equal(mlp_tensor_ndim(c), 0);
+    assert_close(mlp_tensor_item(c), 12.0, 1e-6, 0); /* 4 - 10 + 18 */
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__linear_forward_and_backward_match_torch(void **state)
+{
+    /* x [2,3] . w [3,2] + b, backward with ones: torch (see file header) */
+    static const float xv[6] = {1, 2, 3, 4, 5, 6}, wv[6] = {1, -1, 0, 2, 3, 1}, bv[2] = {0.5f, -0.5f};
+    static const double out[4] = {10.5, 5.5, 22.5, 11.5}, gx[6] = {0, 2, 4, 0, 2, 4},
+                        gw[6] = {5, 5, 7, 7, 9, 9}, gb[2] = {2, 2};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = make(ctx, 2, 2, 3, xv), *w = make(ctx, 2, 3, 2, wv), *b = make(ctx, 1, 2, 0, bv);
+    mlp_tensor *y, *ones;
+    int64_t shape[2] = {2, 2};
+    (void)state;
+    mlp_tensor_set_requires_grad(x, 1);
+    mlp_tensor_set_requires_grad(w, 1);
+    mlp_tensor_set_requires_grad(b, 1);
+    y = mlp_linear(x, w, b);
+    assert_handle(ctx, y);
+    assert_values(y, out, 4, 1e-6);
+    ones = mlp_tensor_ones(ctx, 2, shape);
+    assert_ok(ctx, mlp_backward(y, ones, 0));
+    assert_values(mlp_tensor_grad(x), gx, 6, 1e-6);
+    assert_values(mlp_tensor_grad(w), gw, 6, 1e-6);
+    assert_values(mlp_tensor_grad(b), gb, 2, 1e-6);
+    mlp_tensor_free(ones);
+    mlp_tensor_free(x);
+    mlp_tensor_free(w);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__add_sub_mul_broadcast_a_row_and_a_scalar(void **state)
+{
+    static const float av[6] = {1, 2, 3, 4, 5, 6}, rv[3] = {10, 20, 30}, sv[1] = {2};
+    /* by hand */
+    static const double add[6] = {11, 22, 33, 14, 25, 36}, sub[6] = {-1, 0, 1, 2, 3, 4},
+                        mul[6] = {10, 40, 90, 40, 100, 180};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *a = make(ctx, 2, 2, 3, av), *row = make(ctx, 1, 3, 0, rv),
+               *row2 = make(ctx, 2, 1, 3, rv), *s = make(ctx, 1, 1, 0, sv);
+    (void)state;
+    assert_values(mlp_add(a, row), add, 6, 0);
+    assert_values(mlp_add(a, row2), add, 6, 0);
+    assert_values(mlp_sub(a, s), sub, 6, 0);
+    assert_values(mlp_mul(a, row), mul, 6, 0);
+    assert_close(mlp_tensor_item(mlp_sum(a)), 21, 0, 0);
+    assert_close(mlp_tensor_item(mlp_mean(a)), 3.5, 1e-7, 0);
+    assert_close(mlp_tensor_get(mlp_scale(a, -0.5f), 5), -3, 0, 0);
+    mlp_tensor_free(a);
+    mlp_tensor_free(row);
+    mlp_tensor_free(row2);
+    mlp_tensor_free(s);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__reshape_and_transpose_move_elements(void **state)
+{
+    static const float av[6] = {1, 2, 3, 4, 5, 6};
+    static const double tr[6] = {1, 4, 2, 5, 3, 6};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *a = make(ctx, 2, 2, 3, av), *t, *r;
+    int64_t shape[2] = {3, 2};
+    (void)state;
+    t = mlp_transpose(a);
+    assert_handle(ctx, t);
+    assert_int_equal(mlp_tensor_dim(t, 0), 3);
+    assert_values(t, tr, 6, 0);
+    r = mlp_reshape(a, 2, shape);
+    assert_handle(ctx, r);
+    assert_int_equal(mlp_tensor_dim(r, 0), 3);
+    assert_close(mlp_tensor_get(r, 4), 5, 0, 0);
+    shape[0] = 4;
+    assert_null(mlp_reshape(a, 2, shape));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    mlp_tensor_free(a);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__mean_of_empty_tensor_is_nan(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    int64_t shape[1] = {0};
+    mlp_tensor *e = mlp_tensor_zeros(ctx, 1, shape);
+    (void)state;
+    assert_true(isnan(mlp_tensor_item(mlp_mean(e))));
+    assert_close(mlp_tensor_item(mlp_sum(e)), 0, 0, 0);
+    mlp_tensor_free(e);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__activations_match_torch(void **state)
+{
+    static const float xv[5] = {-2, -0.5f, 0, 0.5f, 2};
+    /* torch.sigmoid / tanh / F.gelu / F.leaky_relu(x, 0.1) in float64 */
+    static const double sig[5] = {0.11920292202211755, 0.3775406687981454, 0.5,
+                                  0.6224593312018546, 0.8807970779778823};
+    static const double th[5] = {-0.9640275800758169, -0.46211715726000974, 0.0,
+                                 0.46211715726000974, 0.9640275800758169};
+    static const double ge[5] = {-0.04550026389635842, -0.15426876936299344, 0.0,
+                                 0.34573123063700656, 1.9544997361036416};
+    static const double lk[5] = {-0.2, -0.05, 0.0, 0.5, 2.0};
+    static const double re[5] = {0, 0, 0, 0.5, 2}, st[5] = {0, 0, 0, 1, 1};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = make(ctx, 1, 5, 0, xv);
+    (void)state;
+    assert_values(mlp_sigmoid(x), sig, 5, 1e-6);
+    assert_values(mlp_tanh(x), th, 5, 1e-6);
+    assert_values(mlp_gelu(x), ge, 5, 1e-6);
+    assert_values(mlp_leaky_relu(x, 0.1f), lk, 5, 1e-7);
+    assert_values(mlp_relu(x), re, 5, 0);
+    assert_values(mlp_step(x), st, 5, 0);
+    assert_values(mlp_activation(x, MLP_ACT_TANH), th, 5, 1e-6);
+    assert_values(mlp_activation(x, MLP_ACT_IDENTITY), (const double[5]){-2, -0.5, 0, 0.5, 2}, 5, 0);
+    assert_null(mlp_activation(x, MLP_ACT_PRELU));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_ARG);
+    assert_string_equal(mlp_act_name(MLP_ACT_GELU), "gelu");
+    assert_string_equal(mlp_act_name((mlp_act)99), "unknown");
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__sigmoid_is_finite_and_saturates_for_huge_inputs(void **state)
+{
+    static const float xv[4] = {-1000, -90, 90, 1000};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = make(ctx, 1, 4, 0, xv), *y;
+    (void)state;
+    mlp_ctx_set_check_finite(ctx, 1);
+    y = mlp_sigmoid(x);
+    assert_handle(ctx, y);
+    assert_close(mlp_tensor_get(y, 0), 0, 1e-30, 0);
+    assert_close(mlp_tensor_get(y, 3), 1, 0, 0);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__prelu_forward_and_derivatives_match_torch(void **state)
+{
+    /* F.prelu(x, alpha=0.25) and .sum().backward() */
+    static const float xv[3] = {-2, 3, -1}, av[1] = {0.25f};
+    static const double y[3] = {-0.5, 3, -0.25}, gx[3] = {0.25, 1, 0.25}, ga[1] = {-3};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = make(ctx, 1, 3, 0, xv), *a = make(ctx, 1, 1, 0, av), *out;
+    (void)state;
+    mlp_tensor_set_requires_grad(x, 1);
+    mlp_tensor_set_requires_grad(a, 1);
+    out = mlp_prelu(x, a);
+    assert_values(out, y, 3, 0);
+    assert_ok(ctx, mlp_backward(mlp_sum(out), NULL, 0));
+    assert_values(mlp_tensor_grad(x), gx, 3, 0);
+    assert_values(mlp_tensor_grad(a), ga, 1, 0);
+    mlp_tensor_free(x);
+    mlp_tensor_free(a);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__relu_at_exactly_zero_has_derivative_zero(void **state)
+{
+    static const float xv[3] = {-1, 0, 1};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = make(ctx, 1, 3, 0, xv);
+    (void)state;
+    mlp_tensor_set_requires_grad(x, 1);
+    assert_ok(ctx, mlp_backward(mlp_sum(mlp_relu(x)), NULL, 0));
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 0), 0, 0, 0);
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 1), 0, 0, 0);
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 2), 1, 0, 0);
+    mlp_tensor_zero_grad(x);
+    /* the step's gradient is zero everywhere, 0 included */
+    assert_ok(ctx, mlp_backward(mlp_sum(mlp_step(x)), NULL, 0));
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 1), 0, 0, 0);
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 2), 0, 0, 0);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__softmax_and_log_softmax_match_torch(void **state)
+{
+    static const float lv[6] = {1, 2, 3, -1, 0, 5};
+    /* F.softmax / F.log_softmax(dim=-1), float64 */
+    static const double sm[6] = {0.09003057317038045, 0.2447284710547976, 0.6652409557748218,
+                                 0.0024561149044509535, 0.006676412513376451, 0.9908674725821726};
+    static const double lsm[6] = {-2.4076059644443806, -1.4076059644443804, -0.4076059644443804,
+                                  -6.0091744845917345, -5.0091744845917345, -0.009174484591734727};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *l = make(ctx, 2, 2, 3, lv);
+    (void)state;
+    assert_values(mlp_softmax(l), sm, 6, 1e-6);
+    assert_values(mlp_log_softmax(l), lsm, 6, 1e-6);
+    mlp_tensor_free(l);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__losses_match_torch(void **state)
+{
+    static const float lv[6] = {1, 2, 3, -1, 0, 5}, yv[2] = {2, 0}, tv[6] = {0, 1, 1, 0.5f, 0, 1};
+    /* F.cross_entropy(l, [2,0]) and its gradient; F.binary_cross_entropy_with_logits(l, t);
+       F.mse_loss(l, t): float64 torch */
+    static const double ce_grad[6] = {0.04501528658519022, 0.12236423552739882, -0.1673795221125891,
+                                      -0.4987719425477745, 0.003338206256688226, 0.4954337362910863};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y = make(ctx, 1, 2, 0, yv), *t = make(ctx, 2, 2, 3, tv);
+    mlp_tensor *ce;
+    (void)state;
+    mlp_tensor_set_requires_grad(l, 1);
+    ce = mlp_cross_entropy(l, y);
+    assert_handle(ctx, ce);
+    assert_int_equal(mlp_tensor_ndim(ce), 0);
+    assert_close(mlp_tensor_item(ce), 3.2083902245180576, 1e-6, 1e-6);
+    assert_ok(ctx, mlp_backward(ce, NULL, 0));
+    assert_values(mlp_tensor_grad(l), ce_grad, 6, 1e-6);
+    assert_close(mlp_tensor_item(mlp_bce_with_logits(l, t)), 0.500316877783704, 1e-6, 1e-6);
+    assert_close(mlp_tensor_item(mlp_mse(l, t)), 4.041666666666667, 1e-6, 1e-6);
+    mlp_tensor_free(l);
+    mlp_tensor_free(y);
+    mlp_tensor_free(t);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__large_logits_give_finite_loss_and_gradient(void **state)
+{
+    static const float lv[6] = {1000, 0, -1000, 500, 500, 0}, yv[2] = {1, 0};
+    static const float bx[2] = {100, -100}, bt[2] = {0, 1};
+    /* F.cross_entropy in float64: loss 500.34657359027995, grad
+       [0.5,-0.5,0, -0.25,0.25,~0]; bce_with_logits([100,-100],[0,1]) = 100 */
+    static const double grad[6] = {0.5, -0.5, 0, -0.25, 0.25, 0};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y = make(ctx, 1, 2, 0, yv);
+    mlp_tensor *b = make(ctx, 1, 2, 0, bx), *t = make(ctx, 1, 2, 0, bt), *ce, *bce;
+    (void)state;
+    mlp_ctx_set_check_finite(ctx, 1);
+    mlp_tensor_set_requires_grad(l, 1);
+    mlp_tensor_set_requires_grad(b, 1);
+    ce = mlp_cross_entropy(l, y);
+    assert_handle(ctx, ce);
+    assert_close(mlp_tensor_item(ce), 500.34657359027995, 1e-3, 1e-6);
+    assert_ok(ctx, mlp_backward(ce, NULL, 0));
+    assert_values(mlp_tensor_grad(l), grad, 6, 1e-6);
+    bce = mlp_bce_with_logits(b, t);
+    assert_handle(ctx, bce);
+    assert_close(mlp_tensor_item(bce), 100.0, 1e-4, 0);
+    assert_ok(ctx, mlp_backward(bce, NULL, 0));
+    /* d/dx = (sigmoid(x) - t) / 2: 0.5 and -0.5 */
+    assert_close(mlp_tensor_get(mlp_tensor_grad(b), 0), 0.5, 1e-6, 0);
+    assert_close(mlp_tensor_get(mlp_tensor_grad(b), 1), -0.5, 1e-6, 0);
+    mlp_tensor_free(l);
+    mlp_tensor_free(y);
+    mlp_tensor_free(b);
+    mlp_tensor_free(t);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__cross_entropy_refuses_bad_labels(void **state)
+{
+    static const float lv[6] = {1, 2, 3, -1, 0, 5}, bad1[2] = {3, 0}, bad2[2] = {0.5f, 0},
+                       bad3[2] = {-1, 0};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y1 = make(ctx, 1, 2, 0, bad1),
+               *y2 = make(ctx, 1, 2, 0, bad2), *y3 = make(ctx, 1, 2, 0, bad3),
+               *y4 = make(ctx, 1, 1, 0, bad1);
+    (void)state;
+    assert_null(mlp_cross_entropy(l, y1));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_RANGE);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "labels[0]"));
+    assert_null(mlp_cross_entropy(l, y2));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_RANGE);
+    assert_null(mlp_cross_entropy(l, y3));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_RANGE);
+    assert_null(mlp_cross_entropy(l, y4));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    mlp_tensor_free(l);
+    mlp_tensor_free(y1);
+    mlp_tensor_free(y2);
+    mlp_tensor_free(y3);
+    mlp_tensor_free(y4);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__dropout_zeroes_about_p_and_scales_the_rest(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    int64_t n = 1000, i, zeros = 0;
+    mlp_tensor *x = mlp_tensor_ones(ctx, 1, &n), *y;
+    (void)state;
+    mlp_ctx_seed(ctx, 9);
+    mlp_tensor_set_requires_grad(x, 1);
+    y = mlp_dropout(x, 0.5f);
+    assert_handle(ctx, y);
+    for (i = 0; i < n; i++) {
+        float v = mlp_tensor_get(y, i);
+        assert_true(v == 0.0f || v == 2.0f); /* kept ones scaled by 1/(1-p) */
+        zeros += v == 0.0f;
+    }
+    assert_true(zeros > 420 && zeros < 580); /* binomial(1000, 0.5): 5 sigma */
+    /* the gradient is the saved mask: d(sum y)/dx = y here */
+    assert_ok(ctx, mlp_backward(mlp_sum(y), NULL, 0));
+    for (i = 0; i < n; i++)
+        assert_true(mlp_tensor_get(mlp_tensor_grad(x), i) == mlp_tensor_get(y, i));
+    assert_null(mlp_dropout(x, 1.0f));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_ARG);
+    assert_close(mlp_tensor_get(mlp_dropout(x, 0.0f), 7), 1, 0, 0);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+/* ---- errors ---- */
+
+static void ops__shape_error_names_both_shapes(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    int64_t s1[2] = {2, 3}, s2[2] = {4, 5};
+    mlp_tensor *a = mlp_tensor_zeros(ctx, 2, s1), *b = mlp_tensor_zeros(ctx, 2, s2);
+    (void)state;
+    assert_null(mlp_matmul(a, b));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_matmul"));
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "[2,3]"));
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "[4,5]"));
+    assert_null(mlp_add(a, b));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    assert_null(mlp_mse(a, b));
+    assert_null(mlp_bce_with_logits(a, b));
+    assert_null(mlp_transpose(mlp_sum(a)));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__null_input_keeps_the_first_failure_as_cause(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    int64_t s1[2] = {2, 3}, s2[2] = {4, 5};
+    mlp_tensor *a = mlp_tensor_zeros(ctx, 2, s1), *b = mlp_tensor_zeros(ctx, 2, s2), *out;
+    (void)state;
+    out = mlp_mean(mlp_relu(mlp_add(mlp_matmul(a, b), a)));
+    assert_null(out);
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_matmul"));
+    /* the first op to see NULL with a context names itself, the cause follows */
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_add: a is NULL"));
+    mlp_ctx_clear_error(ctx);
+    assert_null(mlp_sigmoid(NULL));
+    assert_null(mlp_linear(NULL, NULL, NULL));
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+}
+
+static void ops__mixing_contexts_is_refused(void **state)
+{
+    mlp_ctx *c1 = mlp_ctx_new(NULL), *c2 = mlp_ctx_new(NULL);
+    int64_t s[2] = {2, 2};
+    mlp_tensor *a = mlp_tensor_ones(c1, 2, s), *b = mlp_tensor_ones(c2, 2, s);
+    (void)state;
+    assert_null(mlp_matmul(a, b));
+    assert_int_equal(mlp_ctx_errcode(c1), MLP_ERR_CONTEXT);
+    assert_null(mlp_linear(a, a, b));
+    assert_int_equal(mlp_ctx_errcode(c1), MLP_ERR_CONTEXT);
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(c1);
+    mlp_ctx_free(c2);
+}
+
+static void ops__check_finite_names_the_op(void **state)
+{
+    static const float xv[2] = {1, 0};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = make(ctx, 1, 2, 0, xv);
+    (void)state;
+    mlp_ctx_set_check_finite(ctx, 1);
+    assert_null(mlp_scale(x, INFINITY));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NONFINITE);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_scale"));
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+/* ---- gradient checks on random shapes ---- */
+
+typedef struct gc_case {
+    const char *name;
+    int nin;
+    mlp_fn fn;
+} gc_case;
+
+static float gc_param = 0.1f;
+
+static mlp_tensor *f_matmul(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_matmul(in[0], in[1]); }
+static mlp_tensor *f_linear(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_linear(in[0], in[1], in[2]); }
+static mlp_tensor *f_add(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_add(in[0], in[1]); }
+static mlp_tensor *f_sub(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_sub(in[0], in[1]); }
+static mlp_tensor *f_mul(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_mul(in[0], in[1]); }
+static mlp_tensor *f_scale(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_scale(in[0], -1.5f); }
+static mlp_tensor *f_sum(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_sum(in[0]); }
+static mlp_tensor *f_mean(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_mean(in[0]); }
+static mlp_tensor *f_transpose(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_transpose(in[0]); }
+static mlp_tensor *f_reshape(void *u, mlp_tensor *const *in, int n)
+{
+    int64_t s[1];
+    (void)u;
+    (void)n;
+    s[0] = mlp_tensor_numel(in[0]);
+    return mlp_reshape(in[0], 1, s);
+}
+static mlp_tensor *f_relu(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_relu(in[0]); }
+static mlp_tensor *f_sigmoid(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_sigmoid(in[0]); }
+static mlp_tensor *f_tanh(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_tanh(in[0]); }
+static mlp_tensor *f_leaky(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_leaky_relu(in[0], gc_param); }
+static mlp_tensor *f_gelu(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_gelu(in[0]); }
+static mlp_tensor *f_step(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_step(in[0]); }
+static mlp_tensor *f_identity(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_activation(in[0], MLP_ACT_IDENTITY); }
+static mlp_tensor *f_prelu(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_prelu(in[0], in[1]); }
+static mlp_tensor *f_softmax(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_softmax(in[0]); }
+static mlp_tensor *f_log_softmax(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_log_softmax(in[0]); }
+static mlp_tensor *f_mse(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_mse(in[0], in[1]); }
+static mlp_tensor *f_bce(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_bce_with_logits(in[0], in[1]); }
+static mlp_tensor *f_ce(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_cross_entropy(in[0], in[1]); }
+
+/* a random tensor with |values| in [0.1, 1.1): away from the kinks at 0 */
+static mlp_tensor *rnd(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1)
+{
+    int64_t shape[2], i;
+    mlp_tensor *t;
+    shape[0] = d0;
+    shape[1] = d1;
+    t = mlp_tensor_zeros(ctx, ndim, shape);
+    for (i = 0; i < mlp_tensor_numel(t); i++) {
+        float v = 0.1f + mlp_ctx_rand_uniform(ctx);
+        mlp_tensor_data(t)[i] = mlp_ctx_rand_u32(ctx) & 1u ? v : -v;
+    }
+    mlp_tensor_set_requires_grad(t, 1);
+    return t;
+}
+
+static int64_t rdim(mlp_ctx *ctx) { return 1 + (int64_t)(mlp_ctx_rand_u32(ctx) % 5u); }
+
+static void check(mlp_ctx *ctx, const char *what, mlp_fn fn, mlp_tensor **in, int n)
+{
+    mlp_status s = mlp_gradcheck(ctx, fn, NULL, in, n, 1e-2f, 2e-3f, 1e-2f);
+    int i;
+    if (s != MLP_OK) {
+        print_error("gradcheck %s: %s\n", what, mlp_ctx_errmsg(ctx));
+        fail();
+    }
+    for (i = 0; i < n; i++) {
+        mlp_tensor_free(in[i]);
+        in[i] = NULL;
+    }
+}
+
+static void ops__every_backward_agrees_with_finite_differences(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *in[3];
+    int rep;
+    (void)state;
+    mlp_ctx_seed(ctx, 7);
+    for (rep = 0; rep < 4; rep++) {
+        int64_t m = rdim(ctx), k = rdim(ctx), nn = rdim(ctx), i;
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, k, nn);
+        check(ctx, "matmul", f_matmul, in, 2);
+        in[0] = rnd(ctx, 1, k, 0), in[1] = rnd(ctx, 2, k, nn);
+        check(ctx, "matmul vector.matrix", f_matmul, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, k, nn), in[2] = rnd(ctx, 1, nn, 0);
+        check(ctx, "linear", f_linear, in, 3);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        check(ctx, "add same shape", f_add, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        check(ctx, "add row", f_add, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, 1, k);
+        check(ctx, "sub row [1,n]", f_sub, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 0, 0, 0);
+        check(ctx, "sub scalar", f_sub, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        check(ctx, "mul row", f_mul, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        check(ctx, "mul same shape", f_mul, in, 2);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "scale", f_scale, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "sum", f_sum, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "mean", f_mean, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "transpose", f_transpose, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "reshape", f_reshape, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "relu", f_relu, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "sigmoid", f_sigmoid, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "tanh", f_tanh, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "leaky_relu", f_leaky, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "gelu", f_gelu, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "step", f_step, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "identity", f_identity, in, 1);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, 1, 0);
+        check(ctx, "prelu one alpha", f_prelu, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        check(ctx, "prelu alpha per column", f_prelu, in, 2);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "softmax", f_softmax, in, 1);
+        in[0] = rnd(ctx, 2, m, k);
+        check(ctx, "log_softmax", f_log_softmax, in, 1);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        check(ctx, "mse", f_mse, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        for (i = 0; i < m * k; i++) /* targets in [0, 1] */
+            mlp_tensor_data(in[1])[i] = fabsf(mlp_tensor_data(in[1])[i]) / 1.1f;
+        check(ctx, "bce_with_logits", f_bce, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = mlp_tensor_zeros(ctx, 1, &m);
+        for (i = 0; i < m; i++)
+            mlp_tensor_data(in[1])[i] = (float)(mlp_ctx_rand_u32(ctx) % (uint32_t)k);
+        check(ctx, "cross_entropy", f_ce, in, 2);
+    }
+    assert_int_equal(mlp_tape_size(ctx), 0);
+    mlp_ctx_free(ctx);
+}
+
+/* A three-layer network and its loss, checked as one function. */
+static mlp_tensor *f_net(void *u, mlp_tensor *const *in, int n)
+{
+    mlp_tensor *h;
+    (void)u;
+    (void)n;
+    h = mlp_tanh(mlp_linear(in[0], in[1], in[2]));
+    h = mlp_prelu(mlp_linear(h, in[3], in[4]), in[7]);
+    h = mlp_add(mlp_matmul(h, in[5]), in[6]);
+    return mlp_cross_entropy(h, in[8]);
+}
+
+static void ops__randomized_network_gradients_match_finite_differences(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *in[9];
+    int64_t nb = 5, d = 4, h1 = 6, h2 = 5, k = 3, i;
+    int j;
+    (void)state;
+    mlp_ctx_seed(ctx, 11);
+    in[0] = rnd(ctx, 2, nb, d);
+    mlp_tensor_set_requires_grad(in[0], 0);
+    in[1] = rnd(ctx, 2, d, h1), in[2] = rnd(ctx, 1, h1, 0);
+    in[3] = rnd(ctx, 2, h1, h2), in[4] = rnd(ctx, 1, h2, 0);
+    in[5] = rnd(ctx, 2, h2, k), in[6] = rnd(ctx, 1, k, 0);
+    in[7] = rnd(ctx, 1, 1, 0);
+    in[8] = mlp_tensor_zeros(ctx, 1, &nb);
+    for (i = 0; i < nb; i++)
+        mlp_tensor_data(in[8])[i] = (float)(i % k);
+    assert_ok(ctx, mlp_gradcheck(ctx, f_net, NULL, in, 9, 1e-2f, 1e-3f, 2e-2f));
+    for (j = 0; j < 9; j++)
+        mlp_tensor_free(in[j]);
+    mlp_ctx_free(ctx);
+}
+
+static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
+{
+    /* step(x) near 0: backward says 0, finite differences see the jump */
+    static const float xv[2] = {0.001f, 2.0f};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = make(ctx, 1, 2, 0, xv);
+    (void)state;
+    mlp_tensor_set_requires_grad(x, 1);
+    assert_ok(ctx, mlp_backward(mlp_sum(mlp_relu(x)), NULL, 0)); /* grad = [1, 1] */
+    assert_int_equal(mlp_gradcheck(ctx, f_step, NULL, &x, 1, 1e-2f, 1e-3f, 1e-2f), MLP_ERR_ARG);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "inputs[0] element 0"));
+    assert_close(mlp_tensor_get(x, 0), 0.001f, 0, 0);
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 0), 1, 0, 0);
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 1), 1, 0, 0);
+    assert_int_equal(mlp_gradcheck(ctx, f_step, NULL, &x, 1, 0.0f, 1e-3f, 1e-2f), MLP_ERR_ARG);
+    assert_int_equal(mlp_gradcheck(ctx, NULL, NULL, &x, 1, 1e-2f, 1e-3f, 1e-2f), MLP_ERR_NULL);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ops__matmul_forward_matches_hand_product),
+        cmocka_unit_test(ops__matmul_of_two_vectors_is_their_dot_product),
+        cmocka_unit_test(ops__linear_forward_and_backward_match_torch),
+        cmocka_unit_test(ops__add_sub_mul_broadcast_a_row_and_a_scalar),
+        cmocka_unit_test(ops__reshape_and_transpose_move_elements),
+        cmocka_unit_test(ops__mean_of_empty_tensor_is_nan),
+        cmocka_unit_test(ops__activations_match_torch),
+        cmocka_unit_test(ops__sigmoid_is_finite_and_saturates_for_huge_inputs),
+        cmocka_unit_test(ops__prelu_forward_and_derivatives_match_torch),
+        cmocka_unit_test(ops__relu_at_exactly_zero_has_derivative_zero),
+        cmocka_unit_test(ops__softmax_and_log_softmax_match_torch),
+        cmocka_unit_test(ops__losses_match_torch),
+        cmocka_unit_test(ops__large_logits_give_finite_loss_and_gradient),
+        cmocka_unit_test(ops__cross_entropy_refuses_bad_labels),
+        cmocka_unit_test(ops__dropout_zeroes_about_p_and_scales_the_rest),
+        cmocka_unit_test(ops__shape_error_names_both_shapes),
+        cmocka_unit_test(ops__null_input_keeps_the_first_failure_as_cause),
+        cmocka_unit_test(ops__mixing_contexts_is_refused),
+        cmocka_unit_test(ops__check_finite_names_the_op),
+        cmocka_unit_test(ops__every_backward_agrees_with_finite_differences),
+        cmocka_unit_test(ops__randomized_network_gradients_match_finite_differences),
+        cmocka_unit_test(gradcheck__finds_a_wrong_gradient_and_restores_inputs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

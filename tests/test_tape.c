@@ -1,0 +1,428 @@
+/*
+ * test_tape.c - the gradient tape's semantics, one test each, as PyTorch
+ * has them: requires_grad defaults, recording only when needed, scalar and
+ * non-scalar backward, accumulation until zero_grad, retain_graph, detach,
+ * grad mode off, non-leaf gradients, in-place modification, lifetimes,
+ * the allocation-free steady state and allocation failures. Expected
+ * numbers are worked by hand (d/dx of x*x is 2x, and so on).
+ */
+#include "testutil.h"
+
+static const float X4[4] = {0, 1, 2, 3}; /* torch.arange(4.0) */
+
+static mlp_tensor *vec(mlp_ctx *ctx, const float *v, int64_t n, int requires_grad)
+{
+    mlp_tensor *t = mlp_tensor_from(ctx, 1, &n, v);
+    if (t && requires_grad)
+        mlp_tensor_set_requires_grad(t, 1);
+    return t;
+}
+
+static void tape__data_tensors_do_not_require_grad_by_default(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 0), *y;
+    (void)state;
+    assert_false(mlp_tensor_requires_grad(x));
+    assert_true(mlp_tensor_is_leaf(x));
+    assert_null(mlp_tensor_grad(x));
+    assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
+    assert_true(mlp_tensor_requires_grad(x));
+    y = mlp_mul(x, x);
+    assert_true(mlp_tensor_requires_grad(y));
+    assert_false(mlp_tensor_is_leaf(y));
+    /* as PyTorch: requires_grad can only be changed on leaves */
+    assert_int_equal(mlp_tensor_set_requires_grad(y, 0), MLP_ERR_STATE);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__op_records_only_when_an_input_requires_grad(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *a = vec(ctx, X4, 4, 0), *b = vec(ctx, X4, 4, 0), *c;
+    (void)state;
+    c = mlp_add(a, b);
+    assert_handle(ctx, c);
+    assert_int_equal(mlp_tape_size(ctx), 0);
+    assert_false(mlp_tensor_requires_grad(c));
+    assert_true(mlp_tensor_is_leaf(c));
+    assert_int_equal(mlp_backward(mlp_sum(c), NULL, 0), MLP_ERR_NO_GRAD);
+    mlp_tensor_set_requires_grad(b, 1);
+    c = mlp_add(a, b);
+    assert_int_equal(mlp_tape_size(ctx), 1);
+    assert_true(mlp_tensor_requires_grad(c));
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__scalar_backward_with_null_grad_means_one(void **state)
+{
+    /* y = 2 x.x, dy/dx = 4x */
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    int i;
+    (void)state;
+    y = mlp_scale(mlp_matmul(x, x), 2.0f);
+    assert_close(mlp_tensor_item(y), 28, 0, 0);
+    assert_ok(ctx, mlp_backward(y, NULL, 0));
+    for (i = 0; i < 4; i++)
+        assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), 4.0 * i, 0, 0);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__non_scalar_backward_without_grad_fails(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    (void)state;
+    y = mlp_mul(x, x);
+    assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_IMPLICIT_GRAD);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "grad can be implicitly created only for scalar outputs"));
+    assert_null(mlp_tensor_grad(x));
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__ones_gradient_gives_gradient_of_the_sum(void **state)
+{
+    /* y = x * x; y.backward(ones_like(y)) gives 2x, like y.sum().backward() */
+    static const float g[4] = {1, -1, 0.5f, 2};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *ones = vec(ctx, (const float[4]){1, 1, 1, 1}, 4, 0);
+    mlp_tensor *w = vec(ctx, g, 4, 0), *y;
+    int i;
+    (void)state;
+    y = mlp_mul(x, x);
+    assert_ok(ctx, mlp_backward(y, ones, 0));
+    for (i = 0; i < 4; i++)
+        assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), 2.0 * i, 0, 0);
+    /* any other grad_out gives the gradient of sum(y * g): 2 x g */
+    mlp_tensor_zero_grad(x);
+    y = mlp_mul(x, x);
+    assert_ok(ctx, mlp_backward(y, w, 0));
+    for (i = 0; i < 4; i++)
+        assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), 2.0 * i * g[i], 0, 0);
+    mlp_tensor_free(x);
+    mlp_tensor_free(ones);
+    mlp_tensor_free(w);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__gradients_accumulate_until_zero_grad(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1);
+    mlp_tensor *grad;
+    int i;
+    (void)state;
+    assert_ok(ctx, mlp_backward(mlp_sum(x), NULL, 0));
+    assert_ok(ctx, mlp_backward(mlp_sum(mlp_scale(x, 3.0f)), NULL, 0));
+    grad = mlp_tensor_grad(x);
+    for (i = 0; i < 4; i++)
+        assert_close(mlp_tensor_get(grad, i), 4, 0, 0); /* 1 + 3 */
+    assert_ok(ctx, mlp_tensor_zero_grad(x));
+    assert_ptr_equal(mlp_tensor_grad(x), grad); /* zeroed in place */
+    for (i = 0; i < 4; i++)
+        assert_close(mlp_tensor_get(grad, i), 0, 0, 0);
+    assert_ok(ctx, mlp_backward(mlp_sum(x), NULL, 0));
+    for (i = 0; i < 4; i++)
+        assert_close(mlp_tensor_get(grad, i), 1, 0, 0);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__second_backward_without_retain_fails(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    int i;
+    (void)state;
+    y = mlp_sum(mlp_mul(x, x));
+    assert_ok(ctx, mlp_backward(y, NULL, 0));
+    assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_GRAPH_FREED);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "second time"));
+    for (i = 0; i < 4; i++) /* unchanged: still 2x */
+        assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), 2.0 * i, 0, 0);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__retain_graph_lets_backward_run_again_and_adds_up(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    int i;
+    (void)state;
+    y = mlp_sum(mlp_sigmoid(mlp_mul(x, x)));
+    assert_ok(ctx, mlp_backward(y, NULL, 1));
+    assert_ok(ctx, mlp_backward(y, NULL, 1));
+    assert_ok(ctx, mlp_backward(y, NULL, 0));
+    /* 3 * sigmoid'(x^2) * 2x, sigmoid' = s(1 - s), by hand via libm */
+    for (i = 0; i < 4; i++) {
+        double s = 1.0 / (1.0 + exp(-(double)(i * i)));
+        assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), 3.0 * s * (1 - s) * 2 * i, 1e-6, 1e-5);
+    }
+    assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_GRAPH_FREED);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__detach_shares_storage_and_stops_gradients(void **state)
+{
+    /* y = x * x; u = y.detach(); z = u * x; z.sum().backward() gives x.grad == u */
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *y, *u, *z;
+    int i;
+    (void)state;
+    y = mlp_mul(x, x);
+    u = mlp_tensor_detach(y);
+    assert_handle(ctx, u);
+    assert_false(mlp_tensor_requires_grad(u));
+    assert_true(mlp_tensor_is_leaf(u));
+    assert_ptr_equal(mlp_tensor_data(u), mlp_tensor_data(y));
+    z = mlp_mul(u, x);
+    assert_ok(ctx, mlp_backward(mlp_sum(z), NULL, 0));
+    for (i = 0; i < 4; i++)
+        assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), (double)(i * i), 0, 0);
+    /* writes through one are seen through the other */
+    mlp_tensor_data(u)[1] = 42.0f;
+    assert_close(mlp_tensor_get(y, 1), 42, 0, 0);
+    /* the detached tensor outlives the step */
+    mlp_tape_reset(ctx);
+    assert_close(mlp_tensor_get(u, 3), 9, 0, 0);
+    mlp_tensor_free(u);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__grad_mode_off_records_nothing(void **state)
+{
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    (void)state;
+    assert_true(mlp_is_grad_enabled(ctx));
+    assert_int_equal(mlp_set_grad_enabled(ctx, 0), 1);
+    assert_false(mlp_is_grad_enabled(ctx));
+    y = mlp_sum(mlp_tanh(mlp_mul(x, x)));
+    assert_handle(ctx, y);
+    assert_int_equal(mlp_tape_size(ctx), 0);
+    assert_false(mlp_tensor_requires_grad(y));
+    assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_NO_GRAD);
+    assert_int_equal(mlp_set_grad_enabled(ctx, 1), 0);
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+}
+
+static void tape__only_leaves_keep_a_gradient(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *h, *y;
+    (void)state;
+    h = mlp_mul(x, x);
+    y = mlp_sum(h);
+    assert_ok(ctx, mlp_backward(y, NULL, 0));
+    assert_null(mlp_tensor_grad(h));
+    assert_null(mlp_tensor_grad(y));
+    assert_non_null(mlp_tensor_grad(x));
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__backward_refuses_a_tensor_modified_after_use(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *w = vec(ctx, X4, 4, 1), *y;
+    (void)state;
+    y = mlp_sum(mlp_mul(x, w)); /* mul saves both inputs */
+    assert_ok(ctx, mlp_tensor_fill(w, 1.0f));
+    assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_MODIFIED);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_mul"));
+    assert_null(mlp_tensor_grad(x));
+    assert_null(mlp_tensor_grad(w));
+    /* add saves nothing, so changing its inputs does not matter */
+    y = mlp_sum(mlp_add(x, w));
+    assert_ok(ctx, mlp_tensor_fill(w, 2.0f));
+    assert_ok(ctx, mlp_backward(y, NULL, 0));
+    mlp_tensor_free(x);
+    mlp_tensor_free(w);
+    mlp_ctx_free(ctx);
+}
+
+static void tape__op_results_stay_readable_after_backward_until_reset(void **state)
+{
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *h, *y;
+    (void)state;
+    h = mlp_relu(mlp_scale(x, -1.0f));
+    y = mlp_sum(mlp_mul(x, x));
+    assert_ok(ctx, mlp_backward(y, NULL, 0));
+    assert_close(mlp_tensor_item(y), 14, 0, 0);
+    assert_close(mlp_tensor_get(h, 3), 0, 0, 0);
+    mlp_tensor_free(y); /* freeing an op result is a harmless no-op */
+    assert_close(mlp_tensor_item(y), 14, 0, 0);
+    assert_true(mlp_tape_size(ctx) > 0);
+    mlp_tape_reset(ctx);
+    assert_int_equal(mlp_tape_size(ctx), 0);
+    /* the parameter and its gradient are the caller's and survive */
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 3), 6, 0, 0);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+}
+
+static void tape__a_freed_input_lives_on_inside_the_graph(void **state)
+{
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *c = vec(ctx, X4, 4, 0), *y;
+    (void)state;
+    y = mlp_sum(mlp_mul(x, c));
+    mlp_tensor_free(c);
+    assert_ok(ctx, mlp_backward(y, NULL, 0));
+    assert_close(mlp_tensor_get(mlp_tensor_grad(x), 2), 2, 0, 0);
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+}
+
+/* one training step of a small MLP with manual SGD */
+static mlp_status train_step(mlp_ctx *ctx, mlp_tensor *x, mlp_tensor *labels, mlp_tensor **p)
+{
+    mlp_tensor *h, *loss;
+    mlp_status s;
+    int i;
+    int64_t j;
+    h = mlp_relu(mlp_linear(x, p[0], p[1]));
+    h = mlp_dropout(h, 0.25f);
+    loss = mlp_cross_entropy(mlp_linear(h, p[2], p[3]), labels);
+    if (!loss)
+        return mlp_ctx_errcode(ctx);
+    for (i = 0; i < 4; i++)
+        if ((s = mlp_tensor_zero_grad(p[i])) != MLP_OK)
+            return s;
+    if ((s = mlp_backward(loss, NULL, 0)) != MLP_OK)
+        return s;
+    for (i = 0; i < 4; i++) {
+        const float *g = mlp_tensor_cdata(mlp_tensor_grad(p[i]));
+        for (j = 0; j < mlp_tensor_numel(p[i]); j++)
+            mlp_tensor_data(p[i])[j] -= 0.1f * g[j];
+    }
+    mlp_tape_reset(ctx);
+    return MLP_OK;
+}
+
+static int make_net(mlp_ctx *ctx, mlp_tensor **x, mlp_tensor **labels, mlp_tensor **p)
+{
+    int64_t sx[2] = {8, 5}, s0[2] = {5, 7}, s1[1] = {7}, s2[2] = {7, 3}, s3[1] = {3}, n = 8, i;
+    int k;
+    *x = mlp_tensor_rand_normal(ctx, 2, sx, 0, 1);
+    *labels = mlp_tensor_zeros(ctx, 1, &n);
+    p[0] = mlp_tensor_rand_normal(ctx, 2, s0, 0, 0.5f);
+    p[1] = mlp_tensor_zeros(ctx, 1, s1);
+    p[2] = mlp_tensor_rand_normal(ctx, 2, s2, 0, 0.5f);
+    p[3] = mlp_tensor_zeros(ctx, 1, s3);
+    if (!*x || !*labels)
+        return 0;
+    for (k = 0; k < 4; k++)
+        if (!p[k] || mlp_tensor_set_requires_grad(p[k], 1) != MLP_OK)
+            return 0;
+    for (i = 0; i < n; i++)
+        mlp_tensor_data(*labels)[i] = (float)(i % 3);
+    return 1;
+}
+
+static void free_net(mlp_tensor *x, mlp_tensor *labels, mlp_tensor **p)
+{
+    int k;
+    mlp_tensor_free(x);
+    mlp_tensor_free(labels);
+    for (k = 0; k < 4; k++)
+        mlp_tensor_free(p[k]);
+}
+
+static void tape__steady_state_training_loop_makes_no_allocator_calls(void **state)
+{
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_tensor *x, *labels, *p[4];
+    long calls;
+    int step;
+    (void)state;
+    mlp_ctx_seed(ctx, 3);
+    assert_true(make_net(ctx, &x, &labels, p));
+    for (step = 0; step < 3; step++)
+        assert_ok(ctx, train_step(ctx, x, labels, p));
+    calls = a.calls;
+    for (step = 0; step < 20; step++)
+        assert_ok(ctx, train_step(ctx, x, labels, p));
+    assert_int_equal(a.calls, calls);
+    free_net(x, labels, p);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+}
+
+static void tape__training_step_fails_cleanly_under_every_allocation_failure(void **state)
+{
+    long n;
+    int succeeded = 0;
+    (void)state;
+    for (n = 0; !succeeded && n < 1000; n++) {
+        tu_alloc a;
+        mlp_ctx *ctx = tu_ctx(&a, -1);
+        mlp_tensor *x, *labels, *p[4];
+        mlp_status s;
+        int k;
+        assert_non_null(ctx);
+        mlp_ctx_seed(ctx, 3);
+        assert_true(make_net(ctx, &x, &labels, p));
+        a.fail_at = a.calls + n;
+        s = train_step(ctx, x, labels, p);
+        if (s == MLP_OK) {
+            succeeded = a.failures == 0;
+        } else {
+            assert_int_equal(s, MLP_ERR_NOMEM);
+            assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NOMEM);
+            for (k = 0; k < 4; k++) /* no gradient appeared half-made */
+                if (mlp_tensor_grad(p[k]))
+                    assert_true(mlp_tensor_get(mlp_tensor_grad(p[k]), 0) == 0.0f);
+        }
+        a.fail_at = -1;
+        mlp_tape_reset(ctx);
+        free_net(x, labels, p);
+        mlp_ctx_free(ctx);
+        assert_int_equal(a.live, 0);
+    }
+    assert_true(succeeded);
+    assert_true(n > 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tape__data_tensors_do_not_require_grad_by_default),
+        cmocka_unit_test(tape__op_records_only_when_an_input_requires_grad),
+        cmocka_unit_test(tape__scalar_backward_with_null_grad_means_one),
+        cmocka_unit_test(tape__non_scalar_backward_without_grad_fails),
+        cmocka_unit_test(tape__ones_gradient_gives_gradient_of_the_sum),
+        cmocka_unit_test(tape__gradients_accumulate_until_zero_grad),
+        cmocka_unit_test(tape__second_backward_without_retain_fails),
+        cmocka_unit_test(tape__retain_graph_lets_backward_run_again_and_adds_up),
+        cmocka_unit_test(tape__detach_shares_storage_and_stops_gradients),
+        cmocka_unit_test(tape__grad_mode_off_records_nothing),
+        cmocka_unit_test(tape__only_leaves_keep_a_gradient),
+        cmocka_unit_test(tape__backward_refuses_a_tensor_modified_after_use),
+        cmocka_unit_test(tape__op_results_stay_readable_after_backward_until_reset),
+        cmocka_unit_test(tape__a_freed_input_lives_on_inside_the_graph),
+        cmocka_unit_test(tape__steady_state_training_loop_makes_no_allocator_calls),
+        cmocka_unit_test(tape__training_step_fails_cleanly_under_every_allocation_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
