@@ -1,0 +1,41 @@
+/*
+ * file.h - helpers shared by the file readers and writers: whole-file read
+ * into a context buffer, atomic write through a temporary file and rename,
+ * little-endian encoding of integers and floats on every host, CRC-32.
+ */
+#ifndef MLP_IO_FILE_H
+#define MLP_IO_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+/* Read all of `path` into a buffer from ctx's allocator (free it with
+ * mlp__free). Files larger than max_size bytes are MLP_ERR_IO. Messages
+ * name fn, the path and the system's reason. An empty file gives a
+ * 1-byte buffer and *out_size 0. */
+mlp_status mlp__read_file(mlp_ctx *ctx, const char *fn, const char *path, size_t max_size,
+                          unsigned char **out, size_t *out_size);
+
+/* Write buf[0..size) to `path` atomically: write `path`.tmp, flush, close,
+ * rename over `path`. On any failure the temporary file is removed and
+ * `path` is left as it was. MLP_ERR_IO naming fn and the path. */
+mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path,
+                                  const void *buf, size_t size);
+
+/* Little-endian put/get; p must have room for 4 / 8 bytes. */
+void mlp__put_u32(unsigned char *p, uint32_t v);
+void mlp__put_u64(unsigned char *p, uint64_t v);
+void mlp__put_f32(unsigned char *p, float v);
+uint32_t mlp__get_u32(const unsigned char *p);
+uint64_t mlp__get_u64(const unsigned char *p);
+float mlp__get_f32(const unsigned char *p);
+/* Big-endian 32-bit read (IDX headers, '>f4' data). */
+uint32_t mlp__get_u32_be(const unsigned char *p);
+
+/* CRC-32 (IEEE 802.3, the zlib/PNG one) of buf[0..n), continuing from
+ * crc (start with 0). crc32("123456789") == 0xCBF43926. */
+uint32_t mlp__crc32(uint32_t crc, const void *buf, size_t n);
+
+#endif

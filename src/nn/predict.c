@@ -1,0 +1,150 @@
+/*
+ * predict.c - inference without the tape on raw float arrays: each linear
+ * layer is one matrix product into a ping-pong buffer owned by the model,
+ * followed by the bias add fused with the activation layer after it.
+ * Dropout is skipped. The buffers grow only when n (or the model's width)
+ * grows, so after the first call for a given n nothing is allocated.
+ */
+#include <string.h>
+
+#include "nn/model.h"
+#include "kern/vec.h"
+
+static int64_t max_width(const mlp_model *m)
+{
+    int64_t w = 0;
+    size_t i;
+    for (i = 0; i < m->nlayers; i++) {
+        const mlp__layer *L = &m->layers[i];
+        if (L->kind == MLP_LAYER_LINEAR) {
+            if (L->in > w)
+                w = L->in;
+            if (L->out > w)
+                w = L->out;
+        }
+    }
+    return w;
+}
+
+static mlp_status workspace(mlp_model *m, const char *fn, int64_t n)
+{
+    int64_t width = max_width(m);
+    size_t floats, bytes;
+    float *work;
+    if (m->work && n <= m->work_rows && width <= m->work_width)
+        return MLP_OK;
+    if (n < m->work_rows)
+        n = m->work_rows;
+    if (!mlp__mul_size((size_t)n, (size_t)width, &floats) || !mlp__mul_size(floats, 2, &floats)
+        || !mlp__mul_size(floats, sizeof(float), &bytes))
+        return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: workspace for n = %lld rows is too large",
+                         fn, (long long)n);
+    work = (float *)mlp__alloc_aligned(m->ctx, bytes);
+    if (!work)
+        return m->ctx->err.code;
+    mlp__free_aligned(m->ctx, m->work);
+    m->work = work;
+    m->work_rows = n;
+    m->work_width = width;
+    return MLP_OK;
+}
+
+/* Run the model on x [n,in]; *res points at the [n,out] result inside the
+ * workspace (or at x when the model changes nothing). */
+static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, const float **res)
+{
+    mlp_ctx *ctx = m->ctx;
+    const float *cur = x;
+    float *buf[2];
+    int which = 0;
+    int64_t width = mlp_model_in_features(m);
+    size_t i;
+    mlp_status s;
+
+    if (width == 0)
+        return mlp__fail(ctx, MLP_ERR_STATE, "%s: the model has no linear layer", fn);
+    if (n < 0)
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: n = %lld is negative", fn, (long long)n);
+    if (n == 0) {
+        *res = x;
+        return MLP_OK;
+    }
+    if ((s = workspace(m, fn, n)) != MLP_OK)
+        return s;
+    if ((s = mlp__gemm_ready(ctx)) != MLP_OK)
+        return s;
+    buf[0] = m->work;
+    buf[1] = m->work + m->work_rows * m->work_width;
+
+    for (i = 0; i < m->nlayers; i++) {
+        const mlp__layer *L = &m->layers[i];
+        float *y = buf[which];
+        if (L->kind == MLP_LAYER_LINEAR) {
+            /* y [n,out] = cur [n,in] · W [in,out], then f(y + b) */
+            int act = MLP_ACT_IDENTITY;
+            float param = 0.0f;
+            const mlp__layer *next = i + 1 < m->nlayers ? &m->layers[i + 1] : NULL;
+            mlp__gemm(ctx, 0, 0, n, L->out, L->in, 1.0f, cur, L->in, L->w->data, L->out, 0.0f, y,
+                      L->out);
+            if (next && next->kind == MLP_LAYER_ACT && next->act != MLP_ACT_PRELU) {
+                act = next->act;
+                param = next->param;
+                i++;
+            }
+            mlp__bias_act_fwd(act, y, L->b ? L->b->data : NULL, n, L->out, param);
+            width = L->out;
+        } else if (L->kind == MLP_LAYER_ACT) {
+            if (L->act == MLP_ACT_PRELU)
+                mlp__prelu_fwd(y, cur, L->w->data, 1, n, width);
+            else
+                mlp__act_fwd(L->act, y, cur, n * width, L->param);
+        } else {
+            continue; /* dropout: identity at inference */
+        }
+        cur = y;
+        which ^= 1;
+    }
+    *res = cur;
+    return MLP_OK;
+}
+
+mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out)
+{
+    static const char *fn = "mlp_model_predict";
+    const float *res;
+    mlp_status s;
+    if (!m)
+        return MLP_ERR_NULL;
+    if ((!x || !out) && n > 0)
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !x ? "x" : "out");
+    s = run(m, fn, x, n, &res);
+    if (s != MLP_OK || n == 0)
+        return s;
+    memmove(out, res, (size_t)(n * mlp_model_out_features(m)) * sizeof(float));
+    return MLP_OK;
+}
+
+mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *classes)
+{
+    static const char *fn = "mlp_model_classify";
+    const float *res;
+    int64_t r, c, k;
+    mlp_status s;
+    if (!m)
+        return MLP_ERR_NULL;
+    if ((!x || !classes) && n > 0)
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !x ? "x" : "classes");
+    s = run(m, fn, x, n, &res);
+    if (s != MLP_OK)
+        return s;
+    k = mlp_model_out_features(m);
+    for (r = 0; r < n; r++) {
+        const float *row = res + r * k;
+        int32_t best = 0;
+        for (c = 1; c < k; c++)
+            if (row[c] > row[best])
+                best = (int32_t)c;
+        classes[r] = best;
+    }
+    return MLP_OK;
+}

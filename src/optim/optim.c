@@ -1,0 +1,378 @@
+/*
+ * optim.c - optimizers over a list of parameter tensors, each update
+ * following PyTorch's documented algorithm:
+ *   SGD   (torch.optim.SGD): g += wd·p; with momentum μ, b = g on the first
+ *         step, else b = μ·b + (1-τ)·g; g = nesterov ? g + μ·b : b;
+ *         p -= lr·g.
+ *   Adam  (torch.optim.Adam): g += wd·p; m = β1·m + (1-β1)·g;
+ *         v = β2·v + (1-β2)·g²; (amsgrad: v̂ = max(v̂, v));
+ *         p -= lr/(1-β1^t) · m / (sqrt(v or v̂)/sqrt(1-β2^t) + ε).
+ *   AdamW (torch.optim.AdamW): p *= 1 - lr·wd first, then Adam without L2.
+ * State buffers are made on the first step that needs them, all before
+ * any parameter changes, so a failed step changes nothing.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "nn/model.h"
+
+typedef struct pstate {
+    int64_t step;      /* updates of this parameter so far */
+    float *buf1;       /* SGD momentum / Adam first moment */
+    float *buf2;       /* Adam second moment */
+    float *buf3;       /* Adam max second moment (amsgrad) */
+    int64_t numel;
+    int mom_init;      /* SGD: buf1 holds a momentum buffer */
+} pstate;
+
+struct mlp_optim {
+    mlp_ctx *ctx;
+    int kind;
+    mlp_tensor **params;
+    pstate *st;
+    int n;
+    int64_t steps;
+    double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
+    int nesterov, amsgrad;
+};
+
+static const char *kind_name(int kind)
+{
+    return kind == MLP_OPTIM_SGD ? "SGD" : kind == MLP_OPTIM_ADAM ? "Adam" : "AdamW";
+}
+
+mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *params, int n,
+                         float lr)
+{
+    static const char *fn = "mlp_optim_new";
+    mlp_optim *o;
+    int i;
+    if (!ctx)
+        return NULL;
+    if ((int)kind < MLP_OPTIM_SGD || (int)kind > MLP_OPTIM_ADAMW) {
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: kind = %d is not an mlp_optim_kind", fn, (int)kind);
+        return NULL;
+    }
+    if (!params) {
+        mlp__fail(ctx, MLP_ERR_NULL, "%s: params is NULL", fn);
+        return NULL;
+    }
+    if (n < 1) {
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: optimizer got an empty parameter list (n = %d)", fn, n);
+        return NULL;
+    }
+    if (!(lr >= 0.0f) || !isfinite(lr)) {
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: invalid learning rate %g", fn, (double)lr);
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (!params[i]) {
+            mlp__fail(ctx, MLP_ERR_NULL, "%s: params[%d] is NULL", fn, i);
+            return NULL;
+        }
+        if (params[i]->ctx != ctx) {
+            mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: params[%d] belongs to another context", fn, i);
+            return NULL;
+        }
+        if (params[i]->node >= 0) {
+            mlp__fail(ctx, MLP_ERR_ARG, "%s: params[%d] is an op result; can't optimize a non-leaf tensor",
+                      fn, i);
+            return NULL;
+        }
+    }
+    o = (mlp_optim *)mlp__calloc(ctx, 1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->params = (mlp_tensor **)mlp__calloc(ctx, (size_t)n, sizeof *o->params);
+    o->st = (pstate *)mlp__calloc(ctx, (size_t)n, sizeof *o->st);
+    if (!o->params || !o->st) {
+        mlp__free(ctx, o->params);
+        mlp__free(ctx, o->st);
+        mlp__free(ctx, o);
+        return NULL;
+    }
+    memcpy(o->params, params, (size_t)n * sizeof *params);
+    o->ctx = ctx;
+    o->kind = (int)kind;
+    o->n = n;
+    o->lr = lr;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = 1e-8;
+    o->weight_decay = kind == MLP_OPTIM_ADAMW ? 1e-2 : 0.0;
+    return o;
+}
+
+static mlp_optim *from_model(mlp_model *m, mlp_optim_kind kind, float lr, const char *fn)
+{
+    mlp_tensor *ps[64], **list = ps;
+    mlp_optim *o;
+    mlp_ctx *ctx;
+    int n, i;
+    if (!m)
+        return NULL;
+    ctx = m->ctx;
+    n = mlp_model_num_params(m);
+    if (n == 0) {
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: the model has no parameters", fn);
+        return NULL;
+    }
+    if (n > 64) {
+        list = (mlp_tensor **)mlp__calloc(ctx, (size_t)n, sizeof *list);
+        if (!list)
+            return NULL;
+    }
+    for (i = 0; i < n; i++)
+        list[i] = mlp_model_param(m, i);
+    o = mlp_optim_new(ctx, kind, list, n, lr);
+    if (!o && ctx->err.code != MLP_OK) {
+        char prev[MLP__ERRMSG_CAP];
+        memcpy(prev, ctx->err.msg, sizeof prev);
+        mlp__fail(ctx, ctx->err.code, "%s: %.400s", fn, prev);
+    }
+    if (list != ps)
+        mlp__free(ctx, list);
+    return o;
+}
+
+mlp_optim *mlp_sgd_new(mlp_model *m, float lr) { return from_model(m, MLP_OPTIM_SGD, lr, "mlp_sgd_new"); }
+mlp_optim *mlp_adam_new(mlp_model *m, float lr) { return from_model(m, MLP_OPTIM_ADAM, lr, "mlp_adam_new"); }
+mlp_optim *mlp_adamw_new(mlp_model *m, float lr) { return from_model(m, MLP_OPTIM_ADAMW, lr, "mlp_adamw_new"); }
+
+void mlp_optim_free(mlp_optim *o)
+{
+    int i;
+    if (!o)
+        return;
+    for (i = 0; i < o->n; i++) {
+        mlp__free_aligned(o->ctx, o->st[i].buf1);
+        mlp__free_aligned(o->ctx, o->st[i].buf2);
+        mlp__free_aligned(o->ctx, o->st[i].buf3);
+    }
+    mlp__free(o->ctx, o->params);
+    mlp__free(o->ctx, o->st);
+    mlp__free(o->ctx, o);
+}
+
+/* ---- settings ---- */
+
+static int has_opt(int kind, mlp_optim_opt what)
+{
+    switch (what) {
+    case MLP_OPT_LR:
+    case MLP_OPT_WEIGHT_DECAY:
+        return 1;
+    case MLP_OPT_MOMENTUM:
+    case MLP_OPT_DAMPENING:
+    case MLP_OPT_NESTEROV:
+        return kind == MLP_OPTIM_SGD;
+    case MLP_OPT_BETA1:
+    case MLP_OPT_BETA2:
+    case MLP_OPT_EPS:
+    case MLP_OPT_AMSGRAD:
+        return kind != MLP_OPTIM_SGD;
+    }
+    return 0;
+}
+
+mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
+{
+    static const char *fn = "mlp_optim_set";
+    if (!o)
+        return MLP_ERR_NULL;
+    if (!has_opt(o->kind, what))
+        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: setting %d does not exist for %s", fn, (int)what,
+                         kind_name(o->kind));
+    if (!isfinite(v))
+        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: value of setting %d is not finite", fn, (int)what);
+    switch (what) {
+    case MLP_OPT_LR:
+        if (v < 0)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid learning rate %g", fn, v);
+        o->lr = v;
+        break;
+    case MLP_OPT_MOMENTUM:
+        if (v < 0)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid momentum value %g", fn, v);
+        if (o->nesterov && v <= 0)
+            return mlp__fail(o->ctx, MLP_ERR_ARG,
+                             "%s: Nesterov momentum requires a momentum > 0 (turn nesterov off first)", fn);
+        o->momentum = v;
+        break;
+    case MLP_OPT_DAMPENING:
+        if (o->nesterov && v != 0)
+            return mlp__fail(o->ctx, MLP_ERR_ARG,
+                             "%s: Nesterov momentum requires zero dampening (turn nesterov off first)", fn);
+        o->dampening = v;
+        break;
+    case MLP_OPT_NESTEROV:
+        if (v != 0 && v != 1)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: nesterov must be 0 or 1, got %g", fn, v);
+        if (v == 1 && (o->momentum <= 0 || o->dampening != 0))
+            return mlp__fail(o->ctx, MLP_ERR_ARG,
+                             "%s: Nesterov momentum requires a momentum > 0 and zero dampening", fn);
+        o->nesterov = (int)v;
+        break;
+    case MLP_OPT_WEIGHT_DECAY:
+        if (v < 0)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid weight_decay value %g", fn, v);
+        o->weight_decay = v;
+        break;
+    case MLP_OPT_BETA1:
+    case MLP_OPT_BETA2:
+        if (v < 0 || v >= 1)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid beta%d %g (need 0 <= beta < 1)", fn,
+                             what == MLP_OPT_BETA1 ? 1 : 2, v);
+        if (what == MLP_OPT_BETA1)
+            o->beta1 = v;
+        else
+            o->beta2 = v;
+        break;
+    case MLP_OPT_EPS:
+        if (v < 0)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid epsilon %g", fn, v);
+        o->eps = v;
+        break;
+    case MLP_OPT_AMSGRAD:
+        if (v != 0 && v != 1)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: amsgrad must be 0 or 1, got %g", fn, v);
+        o->amsgrad = (int)v;
+        break;
+    }
+    return MLP_OK;
+}
+
+double mlp_optim_get(const mlp_optim *o, mlp_optim_opt what)
+{
+    if (!o || !has_opt(o->kind, what))
+        return NAN;
+    switch (what) {
+    case MLP_OPT_LR: return o->lr;
+    case MLP_OPT_MOMENTUM: return o->momentum;
+    case MLP_OPT_DAMPENING: return o->dampening;
+    case MLP_OPT_NESTEROV: return o->nesterov;
+    case MLP_OPT_WEIGHT_DECAY: return o->weight_decay;
+    case MLP_OPT_BETA1: return o->beta1;
+    case MLP_OPT_BETA2: return o->beta2;
+    case MLP_OPT_EPS: return o->eps;
+    case MLP_OPT_AMSGRAD: return o->amsgrad;
+    }
+    return NAN;
+}
+
+int64_t mlp_optim_steps(const mlp_optim *o) { return o ? o->steps : 0; }
+
+mlp_status mlp_optim_zero_grad(mlp_optim *o)
+{
+    int i;
+    if (!o)
+        return MLP_ERR_NULL;
+    for (i = 0; i < o->n; i++)
+        mlp_tensor_zero_grad(o->params[i]);
+    return MLP_OK;
+}
+
+/* ---- step ---- */
+
+static mlp_status need_buf(mlp_optim *o, float **buf, int64_t numel)
+{
+    if (*buf)
+        return MLP_OK;
+    *buf = (float *)mlp__alloc_aligned(o->ctx, (size_t)(numel > 0 ? numel : 1) * sizeof(float));
+    if (!*buf)
+        return MLP_ERR_NOMEM;
+    if (numel)
+        memset(*buf, 0, (size_t)numel * sizeof(float));
+    return MLP_OK;
+}
+
+static void sgd_update(const mlp_optim *o, pstate *s, float *p, const float *g, int64_t n)
+{
+    float lr = (float)o->lr, wd = (float)o->weight_decay, mu = (float)o->momentum;
+    float damp = 1.0f - (float)o->dampening;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float d = g[i];
+        if (wd != 0.0f)
+            d += wd * p[i];
+        if (mu != 0.0f) {
+            float b = !s->mom_init ? d : mu * s->buf1[i] + damp * d;
+            s->buf1[i] = b;
+            d = o->nesterov ? d + mu * b : b;
+        }
+        p[i] -= lr * d;
+    }
+}
+
+static void adam_update(const mlp_optim *o, pstate *s, float *p, const float *g, int64_t n)
+{
+    double t = (double)(s->step + 1);
+    float lr = (float)o->lr, wd = (float)o->weight_decay;
+    float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
+    double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
+    float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2);
+    int decoupled = o->kind == MLP_OPTIM_ADAMW;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float d = g[i], m, v, denom;
+        if (decoupled)
+            p[i] *= 1.0f - lr * wd;
+        else if (wd != 0.0f)
+            d += wd * p[i];
+        m = s->buf1[i] = b1 * s->buf1[i] + (1.0f - b1) * d;
+        v = s->buf2[i] = b2 * s->buf2[i] + (1.0f - b2) * d * d;
+        if (o->amsgrad) {
+            if (v > s->buf3[i])
+                s->buf3[i] = v;
+            v = s->buf3[i];
+        }
+        denom = sqrtf(v) / bc2_sqrt + eps;
+        p[i] -= step_size * (m / denom);
+    }
+}
+
+mlp_status mlp_optim_step(mlp_optim *o)
+{
+    int i;
+    if (!o)
+        return MLP_ERR_NULL;
+    /* first make every state buffer this step needs */
+    for (i = 0; i < o->n; i++) {
+        mlp_tensor *p = o->params[i];
+        pstate *s = &o->st[i];
+        if (!p->grad)
+            continue;
+        if (s->numel && s->numel != p->numel)
+            return mlp__fail(o->ctx, MLP_ERR_SHAPE,
+                             "mlp_optim_step: params[%d] changed size from %lld to %lld elements", i,
+                             (long long)s->numel, (long long)p->numel);
+        if (p->grad->numel != p->numel)
+            return mlp__fail(o->ctx, MLP_ERR_SHAPE,
+                             "mlp_optim_step: params[%d]'s gradient has %lld elements, the parameter %lld",
+                             i, (long long)p->grad->numel, (long long)p->numel);
+        if ((o->kind == MLP_OPTIM_SGD && o->momentum != 0 && need_buf(o, &s->buf1, p->numel))
+            || (o->kind != MLP_OPTIM_SGD
+                && (need_buf(o, &s->buf1, p->numel) || need_buf(o, &s->buf2, p->numel)
+                    || (o->amsgrad && need_buf(o, &s->buf3, p->numel)))))
+            return mlp__fail(o->ctx, MLP_ERR_NOMEM,
+                             "mlp_optim_step: out of memory making the state of params[%d]", i);
+        s->numel = p->numel;
+    }
+    for (i = 0; i < o->n; i++) {
+        mlp_tensor *p = o->params[i];
+        pstate *s = &o->st[i];
+        if (!p->grad)
+            continue;
+        if (o->kind == MLP_OPTIM_SGD) {
+            sgd_update(o, s, p->data, p->grad->data, p->numel);
+            if (o->momentum != 0)
+                s->mom_init = 1;
+        } else {
+            adam_update(o, s, p->data, p->grad->data, p->numel);
+        }
+        s->step++;
+        mlp__bump(p);
+    }
+    o->steps++;
+    return MLP_OK;
+}

@@ -1,0 +1,569 @@
+/*
+ * test_model.c - layers and the sequential model: each layer's forward
+ * against hand-computed values and its backward under mlp_gradcheck,
+ * initialisations, shape errors, the summary, the parameter list,
+ * train/eval mode with dropout, the tape-free predict path (agreement
+ * with forward, no allocation after warm-up), and training: XOR with SGD
+ * to zero errors, sin(x) on [-pi, pi] to MSE below 1e-3.
+ */
+#include "testutil.h"
+
+static mlp_tensor *mat(mlp_ctx *ctx, int64_t r, int64_t c, const float *v)
+{
+    int64_t shape[2];
+    shape[0] = r;
+    shape[1] = c;
+    return mlp_tensor_from(ctx, 2, shape, v);
+}
+
+static void model__linear_forward_matches_hand_values(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    static const float w[6] = {1, 2, 3, 4, 5, 6}, b[3] = {0.5f, -0.5f, 1};
+    static const float xv[4] = {1, -1, 0.5f, 2};
+    /* by hand: [1,-1]·W = [-3,-3,-3], + b = [-2.5,-3.5,-2];
+                [0.5,2]·W = [8.5,11,13.5], + b = [9,10.5,14.5] */
+    static const float expect[6] = {-2.5f, -3.5f, -2.0f, 9.0f, 10.5f, 14.5f};
+    mlp_tensor *x, *y;
+    int i;
+    (void)state;
+    assert_ok(ctx, mlp_model_add_linear_init(m, 2, 3, MLP_INIT_ZEROS));
+    assert_ok(ctx, mlp_tensor_set_data(mlp_model_param(m, 0), w, 6));
+    assert_ok(ctx, mlp_tensor_set_data(mlp_model_param(m, 1), b, 3));
+    x = mat(ctx, 2, 2, xv);
+    y = mlp_model_forward(m, x);
+    assert_handle(ctx, y);
+    assert_int_equal(mlp_tensor_dim(y, 0), 2);
+    assert_int_equal(mlp_tensor_dim(y, 1), 3);
+    for (i = 0; i < 6; i++)
+        assert_close(mlp_tensor_get(y, i), expect[i], 1e-6, 0);
+    /* one sample as a vector [in] gives a vector [out] */
+    mlp_tensor_free(x);
+    {
+        int64_t two = 2;
+        x = mlp_tensor_from(ctx, 1, &two, xv + 2);
+    }
+    y = mlp_model_forward(m, x);
+    assert_handle(ctx, y);
+    assert_int_equal(mlp_tensor_ndim(y), 1);
+    assert_int_equal(mlp_tensor_dim(y, 0), 3);
+    assert_close(mlp_tensor_get(y, 2), 14.5, 1e-6, 0);
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(x);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void model__activation_layers_match_hand_values(void **state)
+{
+    /* x = [-1, 0, 2] through an identity linear layer then the activation;
+       sigmoid/tanh/gelu values from torch 1.13 (float32) */
+    static const struct {
+        mlp_act act;
+        float y[3];
+    } cases[] = {
+        {MLP_ACT_IDENTITY, {-1.0f, 0.0f, 2.0f}},
+        {MLP_ACT_RELU, {0.0f, 0.0f, 2.0f}},
+        {MLP_ACT_SIGMOID, {0.2689414322376251f, 0.5f, 0.8807970285415649f}},
+        {MLP_ACT_TANH, {-0.7615941762924194f, 0.0f, 0.9640275835990906f}},
+        {MLP_ACT_LEAKY_RELU, {-0.01f, 0.0f, 2.0f}},
+        {MLP_ACT_GELU, {-0.1586552858352661f, 0.0f, 1.9544999599456787f}},
+        {MLP_ACT_STEP, {0.0f, 0.0f, 1.0f}},
+        {MLP_ACT_PRELU, {-0.25f, 0.0f, 2.0f}}, /* alpha starts at 0.25 */
+    };
+    static const float eye[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, xv[3] = {-1, 0, 2};
+    size_t c;
+    int i;
+    (void)state;
+    for (c = 0; c < sizeof cases / sizeof *cases; c++) {
+        mlp_ctx *ctx = mlp_ctx_new(NULL);
+        mlp_model *m = mlp_model_new(ctx);
+        mlp_tensor *x = mat(ctx, 1, 3, xv), *y;
+        float out[3];
+        assert_ok(ctx, mlp_model_add_linear_init(m, 3, 3, MLP_INIT_ZEROS));
+        assert_ok(ctx, mlp_tensor_set_data(mlp_model_param(m, 0), eye, 9));
+        assert_ok(ctx, mlp_model_add_act(m, cases[c].act));
+        y = mlp_model_forward(m, x);
+        assert_handle(ctx, y);
+        assert_ok(ctx, mlp_model_predict(m, xv, 1, out));
+        for (i = 0; i < 3; i++) {
+            assert_close(mlp_tensor_get(y, i), cases[c].y[i], 1e-6, 1e-6);
+            assert_close(out[i], cases[c].y[i], 1e-6, 1e-6);
+        }
+        assert_int_equal(mlp_model_num_params(m), cases[c].act == MLP_ACT_PRELU ? 3 : 2);
+        mlp_tape_reset(ctx);
+        mlp_tensor_free(x);
+        mlp_model_free(m);
+        mlp_ctx_free(ctx);
+    }
+}
+
+typedef struct fwd_user {
+    mlp_model *m;
+    mlp_tensor *x;
+} fwd_user;
+
+static mlp_tensor *model_fn(void *user, mlp_tensor *const *inputs, int n)
+{
+    fwd_user *u = (fwd_user *)user;
+    (void)inputs;
+    (void)n;
+    return mlp_model_forward(u->m, u->x);
+}
+
+static void model__backward_passes_gradcheck_for_every_layer(void **state)
+{
+    static const mlp_act acts[] = {MLP_ACT_TANH,       MLP_ACT_SIGMOID, MLP_ACT_RELU,
+                                   MLP_ACT_LEAKY_RELU, MLP_ACT_GELU,    MLP_ACT_PRELU,
+                                   MLP_ACT_IDENTITY};
+    size_t a;
+    (void)state;
+    for (a = 0; a < sizeof acts / sizeof *acts; a++) {
+        mlp_ctx *ctx = mlp_ctx_new(NULL);
+        mlp_model *m = mlp_model_new(ctx);
+        int64_t shape[2] = {4, 3};
+        mlp_tensor *inputs[8];
+        fwd_user u;
+        int i, n;
+        mlp_ctx_seed(ctx, 11 + a);
+        assert_ok(ctx, mlp_model_add_linear(m, 3, 5));
+        assert_ok(ctx, mlp_model_add_act(m, acts[a]));
+        assert_ok(ctx, mlp_model_add_dropout(m, 0.0f));
+        assert_ok(ctx, mlp_model_add_linear(m, 5, 2));
+        u.m = m;
+        u.x = mlp_tensor_rand_uniform(ctx, 2, shape, -2.0f, 2.0f);
+        /* keep ReLU-like kinks away from finite-difference steps */
+        for (i = 0; i < 12; i++)
+            if (fabsf(mlp_tensor_data(u.x)[i]) < 0.05f)
+                mlp_tensor_data(u.x)[i] = 0.5f;
+        assert_ok(ctx, mlp_tensor_set_requires_grad(u.x, 1));
+        n = mlp_model_num_params(m);
+        for (i = 0; i < n; i++)
+            inputs[i] = mlp_model_param(m, i);
+        inputs[n] = u.x;
+        assert_ok(ctx, mlp_gradcheck(ctx, model_fn, &u, inputs, n + 1, 1e-3f, 2e-3f, 2e-2f));
+        mlp_tensor_free(u.x);
+        mlp_model_free(m);
+        mlp_ctx_free(ctx);
+    }
+}
+
+static void init__default_and_chosen_initialisations_keep_their_bounds(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    const float *w, *b;
+    double bound, s2;
+    int i;
+    (void)state;
+    mlp_ctx_seed(ctx, 3);
+    /* nn.Linear(100, 50): W, b ~ U(-1/sqrt(100), 1/sqrt(100)) = U(-0.1, 0.1) */
+    assert_ok(ctx, mlp_model_add_linear(m, 100, 50));
+    w = mlp_tensor_cdata(mlp_model_param(m, 0));
+    b = mlp_tensor_cdata(mlp_model_param(m, 1));
+    for (i = 0, s2 = 0; i < 5000; i++) {
+        assert_true(fabsf(w[i]) <= 0.1f);
+        s2 += (double)w[i] * w[i];
+    }
+    /* variance of U(-a, a) is a^2/3 = 0.00333 */
+    assert_close(s2 / 5000, 0.01 / 3, 0.0005, 0);
+    for (i = 0; i < 50; i++)
+        assert_true(fabsf(b[i]) <= 0.1f);
+    assert_true(fabsf(b[0]) > 0 || fabsf(b[1]) > 0);
+    /* Kaiming uniform: a = sqrt(6/50); bias zero */
+    assert_ok(ctx, mlp_model_add_linear_init(m, 50, 40, MLP_INIT_KAIMING_UNIFORM));
+    w = mlp_tensor_cdata(mlp_model_param(m, 2));
+    bound = sqrt(6.0 / 50);
+    for (i = 0; i < 2000; i++)
+        assert_true(fabs(w[i]) <= bound);
+    assert_close(mlp_tensor_get(mlp_model_param(m, 3), 7), 0.0, 0, 0);
+    /* Xavier normal: std sqrt(2/(40+60)) */
+    assert_ok(ctx, mlp_model_add_linear_init(m, 40, 60, MLP_INIT_XAVIER_NORMAL));
+    w = mlp_tensor_cdata(mlp_model_param(m, 4));
+    for (i = 0, s2 = 0; i < 2400; i++)
+        s2 += (double)w[i] * w[i];
+    assert_close(s2 / 2400, 0.02, 0.003, 0);
+    /* Xavier uniform a = sqrt(6/(60+10)); Kaiming normal std sqrt(2/10); zeros */
+    assert_ok(ctx, mlp_model_add_linear_init(m, 60, 10, MLP_INIT_XAVIER_UNIFORM));
+    w = mlp_tensor_cdata(mlp_model_param(m, 6));
+    for (i = 0; i < 600; i++)
+        assert_true(fabs(w[i]) <= sqrt(6.0 / 70));
+    assert_ok(ctx, mlp_model_add_linear_init(m, 10, 1000, MLP_INIT_KAIMING_NORMAL));
+    w = mlp_tensor_cdata(mlp_model_param(m, 8));
+    for (i = 0, s2 = 0; i < 10000; i++)
+        s2 += (double)w[i] * w[i];
+    assert_close(s2 / 10000, 0.2, 0.02, 0);
+    assert_ok(ctx, mlp_model_add_linear_init(m, 1000, 2, MLP_INIT_ZEROS));
+    assert_close(mlp_tensor_get(mlp_model_param(m, 10), 1999), 0.0, 0, 0);
+    assert_int_equal(mlp_model_add_linear_init(m, 2, 2, (mlp_init)42), MLP_ERR_ARG);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void model__bad_layers_and_inputs_are_refused(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL), *other = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    static const float xv[10] = {0};
+    mlp_tensor *x, *xo;
+    (void)state;
+    x = mat(ctx, 2, 5, xv);
+    xo = mat(other, 2, 5, xv);
+    assert_null(mlp_model_forward(m, x));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_STATE);
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
+    assert_int_equal(mlp_model_add_linear(m, 4, 1), MLP_ERR_SHAPE);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "in = 4"));
+    assert_int_equal(mlp_model_add_linear(m, 3, 0), MLP_ERR_ARG);
+    assert_int_equal(mlp_model_add_linear(m, -3, 2), MLP_ERR_ARG);
+    assert_int_equal(mlp_model_add_act(m, (mlp_act)99), MLP_ERR_ARG);
+    assert_int_equal(mlp_model_add_dropout(m, 1.0f), MLP_ERR_ARG);
+    assert_int_equal(mlp_model_add_dropout(m, -0.1f), MLP_ERR_ARG);
+    assert_int_equal(mlp_model_add_dropout(m, NAN), MLP_ERR_ARG);
+    assert_int_equal(mlp_model_num_layers(m), 1); /* failures added nothing */
+    assert_int_equal(mlp_model_num_params(m), 2);
+    assert_null(mlp_model_forward(m, x));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    assert_null(mlp_model_forward(m, xo));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_CONTEXT);
+    mlp_ctx_clear_error(ctx); /* a NULL input keeps an earlier failure as the cause */
+    assert_null(mlp_model_forward(m, NULL));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_linear(NULL, 1, 1), MLP_ERR_NULL);
+    assert_null(mlp_model_forward(NULL, x));
+    assert_int_equal(mlp_model_predict(m, NULL, 1, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_predict(m, xv, -1, (float *)xv), MLP_ERR_ARG);
+    assert_int_equal(mlp_model_layer_kind(m, 1), -1);
+    assert_null(mlp_model_param(m, 2));
+    mlp_model_free(NULL);
+    mlp_tensor_free(x);
+    mlp_tensor_free(xo);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+    mlp_ctx_free(other);
+}
+
+static void model__parameters_are_listed_in_layer_order(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    (void)state;
+    assert_int_equal(mlp_model_in_features(m), 0);
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_PRELU));
+    assert_ok(ctx, mlp_model_add_dropout(m, 0.1f));
+    assert_ok(ctx, mlp_model_add_linear(m, 3, 1));
+    assert_int_equal(mlp_model_num_layers(m), 4);
+    assert_int_equal(mlp_model_layer_kind(m, 0), MLP_LAYER_LINEAR);
+    assert_int_equal(mlp_model_layer_kind(m, 1), MLP_LAYER_ACT);
+    assert_int_equal(mlp_model_layer_kind(m, 2), MLP_LAYER_DROPOUT);
+    assert_int_equal(mlp_model_num_params(m), 5); /* W1 b1 alpha W2 b2 */
+    assert_int_equal(mlp_tensor_numel(mlp_model_param(m, 0)), 6);
+    assert_int_equal(mlp_tensor_dim(mlp_model_param(m, 0), 0), 2); /* W stored [in,out] */
+    assert_int_equal(mlp_tensor_numel(mlp_model_param(m, 1)), 3);
+    assert_close(mlp_tensor_get(mlp_model_param(m, 2), 0), 0.25, 0, 0);
+    assert_int_equal(mlp_tensor_numel(mlp_model_param(m, 3)), 3);
+    assert_int_equal(mlp_model_param_count(m), 6 + 3 + 1 + 3 + 1);
+    assert_true(mlp_tensor_requires_grad(mlp_model_param(m, 4)));
+    assert_true(mlp_tensor_is_leaf(mlp_model_param(m, 4)));
+    assert_int_equal(mlp_model_in_features(m), 2);
+    assert_int_equal(mlp_model_out_features(m), 1);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void model__summary_lists_layers_shapes_and_counts(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    char buf[1024], small[16];
+    size_t n, n2;
+    (void)state;
+    assert_ok(ctx, mlp_model_add_linear(m, 784, 256));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_dropout(m, 0.5f));
+    assert_ok(ctx, mlp_model_add_linear(m, 256, 10));
+    n = mlp_model_summary(m, buf, sizeof buf);
+    assert_int_equal(n, strlen(buf));
+    assert_non_null(strstr(buf, "linear(784 -> 256)"));
+    assert_non_null(strstr(buf, "[n,256]"));
+    assert_non_null(strstr(buf, "200960")); /* 784*256 + 256 */
+    assert_non_null(strstr(buf, "relu"));
+    assert_non_null(strstr(buf, "dropout(p=0.5)"));
+    assert_non_null(strstr(buf, "2570"));   /* 256*10 + 10 */
+    assert_non_null(strstr(buf, "total parameters: 203530"));
+    /* like snprintf: truncated, terminated, same length returned */
+    n2 = mlp_model_summary(m, small, sizeof small);
+    assert_int_equal(n2, n);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_int_equal(mlp_model_summary(m, NULL, 0), n);
+    assert_int_equal(mlp_model_summary(NULL, buf, sizeof buf), 0);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void model__dropout_acts_only_in_training_mode(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    int64_t shape[2] = {50, 4};
+    mlp_tensor *x = mlp_tensor_ones(ctx, 2, shape), *y;
+    static const float eye[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    int i, zeros = 0, twos = 0;
+    float out[200];
+    (void)state;
+    assert_ok(ctx, mlp_model_add_linear_init(m, 4, 4, MLP_INIT_ZEROS));
+    mlp_tensor_set_data(mlp_model_param(m, 0), eye, 16);
+    assert_ok(ctx, mlp_model_add_dropout(m, 0.5f));
+    assert_int_equal(mlp_model_is_training(m), 1);
+    y = mlp_model_forward(m, x);
+    assert_handle(ctx, y);
+    for (i = 0; i < 200; i++) {
+        float v = mlp_tensor_get(y, i);
+        assert_true(v == 0.0f || v == 2.0f); /* kept values scaled by 1/(1-p) */
+        zeros += v == 0.0f;
+        twos += v == 2.0f;
+    }
+    assert_true(zeros > 50 && twos > 50);
+    assert_ok(ctx, mlp_model_set_training(m, 0));
+    assert_int_equal(mlp_model_is_training(m), 0);
+    y = mlp_model_forward(m, x);
+    for (i = 0; i < 200; i++)
+        assert_close(mlp_tensor_get(y, i), 1.0, 0, 0);
+    /* predict never drops, whatever the mode */
+    assert_ok(ctx, mlp_model_set_training(m, 1));
+    assert_ok(ctx, mlp_model_predict(m, mlp_tensor_cdata(x), 50, out));
+    for (i = 0; i < 200; i++)
+        assert_close(out[i], 1.0, 0, 0);
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(x);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void predict__agrees_with_forward_and_allocates_nothing_after_warmup(void **state)
+{
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_model *m = mlp_model_new(ctx);
+    int64_t shape[2] = {64, 20};
+    mlp_tensor *x, *y;
+    float *out = (float *)malloc(64 * 3 * sizeof(float));
+    int32_t cls[64];
+    long calls;
+    int i, j;
+    (void)state;
+    mlp_ctx_seed(ctx, 5);
+    assert_ok(ctx, mlp_model_add_linear(m, 20, 50));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
+    assert_ok(ctx, mlp_model_add_dropout(m, 0.3f));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_SIGMOID));
+    assert_ok(ctx, mlp_model_add_linear(m, 50, 30));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_PRELU));
+    assert_ok(ctx, mlp_model_add_linear(m, 30, 40));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_GELU));
+    assert_ok(ctx, mlp_model_add_linear(m, 40, 3));
+    x = mlp_tensor_rand_uniform(ctx, 2, shape, -3.0f, 3.0f);
+    assert_ok(ctx, mlp_model_set_training(m, 0));
+    y = mlp_model_forward(m, x);
+    assert_handle(ctx, y);
+    assert_ok(ctx, mlp_model_predict(m, mlp_tensor_cdata(x), 64, out));
+    for (i = 0; i < 64 * 3; i++)
+        assert_close(out[i], mlp_tensor_get(y, i), 1e-5, 1e-5);
+    assert_ok(ctx, mlp_model_classify(m, mlp_tensor_cdata(x), 64, cls));
+    for (i = 0; i < 64; i++) {
+        int best = 0;
+        for (j = 1; j < 3; j++)
+            if (out[i * 3 + j] > out[i * 3 + best])
+                best = j;
+        assert_int_equal(cls[i], best);
+    }
+    mlp_tape_reset(ctx);
+    /* warm: the same or a smaller n calls the allocator not once */
+    calls = a.calls;
+    assert_ok(ctx, mlp_model_predict(m, mlp_tensor_cdata(x), 64, out));
+    assert_ok(ctx, mlp_model_predict(m, mlp_tensor_cdata(x), 17, out));
+    assert_ok(ctx, mlp_model_predict(m, mlp_tensor_cdata(x), 1, out));
+    assert_ok(ctx, mlp_model_classify(m, mlp_tensor_cdata(x), 64, cls));
+    assert_int_equal(a.calls, calls);
+    /* row i of a smaller batch equals row i of the full one */
+    y = mlp_model_forward(m, x);
+    for (i = 0; i < 3; i++)
+        assert_close(out[i], mlp_tensor_get(y, i), 1e-5, 1e-5);
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(x);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+    free(out);
+}
+
+static void model__building_without_memory_fails_cleanly(void **state)
+{
+    tu_alloc a;
+    long n;
+    int ok = 0;
+    (void)state;
+    for (n = 0; !ok && n < 200; n++) {
+        mlp_ctx *ctx = tu_ctx(&a, -1);
+        mlp_model *m;
+        long base = a.calls;
+        a.fail_at = base + n;
+        m = mlp_model_new(ctx);
+        if (m && mlp_model_add_linear(m, 3, 4) == MLP_OK && mlp_model_add_act(m, MLP_ACT_PRELU) == MLP_OK
+            && mlp_model_add_dropout(m, 0.2f) == MLP_OK && mlp_model_add_linear(m, 4, 2) == MLP_OK) {
+            ok = 1;
+        } else {
+            assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NOMEM);
+        }
+        a.fail_at = -1;
+        mlp_model_free(m);
+        mlp_ctx_free(ctx);
+        assert_int_equal(a.live, 0);
+    }
+    assert_true(ok);
+}
+
+static void optim__step_makes_a_stale_graph_refuse_backward(void **state)
+{
+    static const float xv[4] = {1, 2, 3, 4}, tv[2] = {0.5f, -0.5f};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    mlp_tensor *x = mat(ctx, 2, 2, xv), *t = mat(ctx, 2, 1, tv), *l;
+    mlp_optim *opt;
+    float w0;
+    (void)state;
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
+    assert_ok(ctx, mlp_model_add_linear(m, 3, 1));
+    opt = mlp_sgd_new(m, 0.1f);
+    l = mlp_mse(mlp_model_forward(m, x), t);
+    assert_handle(ctx, l);
+    assert_ok(ctx, mlp_backward(l, NULL, 1));
+    w0 = mlp_tensor_get(mlp_model_param(m, 0), 0);
+    assert_ok(ctx, mlp_optim_step(opt));
+    /* p -= lr * grad */
+    assert_close(mlp_tensor_get(mlp_model_param(m, 0), 0),
+                 w0 - 0.1f * mlp_tensor_get(mlp_tensor_grad(mlp_model_param(m, 0)), 0), 1e-7, 0);
+    /* the graph saved the old weights: backward through it is refused */
+    assert_int_equal(mlp_backward(l, NULL, 1), MLP_ERR_MODIFIED);
+    mlp_tape_reset(ctx);
+    mlp_optim_free(opt);
+    mlp_tensor_free(x);
+    mlp_tensor_free(t);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void model__learns_xor_with_sgd_to_zero_errors(void **state)
+{
+    /* the seed's XOR: 4 points, labels 0 1 1 0; a linear model cannot */
+    static const float xv[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+    static const float lv[4] = {0, 1, 1, 0};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    mlp_tensor *x = mat(ctx, 4, 2, xv), *labels;
+    mlp_optim *opt;
+    int64_t four = 4;
+    int32_t cls[4];
+    int step, i;
+    float loss = 0;
+    (void)state;
+    labels = mlp_tensor_from(ctx, 1, &four, lv);
+    mlp_ctx_seed(ctx, 42);
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 8));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
+    assert_ok(ctx, mlp_model_add_linear(m, 8, 2));
+    opt = mlp_sgd_new(m, 0.1f);
+    assert_handle(ctx, opt);
+    assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_MOMENTUM, 0.9));
+    for (step = 0; step < 500; step++) {
+        mlp_tensor *l = mlp_cross_entropy(mlp_model_forward(m, x), labels);
+        assert_handle(ctx, l);
+        loss = mlp_tensor_item(l);
+        assert_ok(ctx, mlp_optim_zero_grad(opt));
+        assert_ok(ctx, mlp_backward(l, NULL, 0));
+        assert_ok(ctx, mlp_optim_step(opt));
+        mlp_tape_reset(ctx);
+    }
+    assert_true(loss < 0.05f);
+    assert_ok(ctx, mlp_model_classify(m, xv, 4, cls));
+    for (i = 0; i < 4; i++)
+        assert_int_equal(cls[i], (int)lv[i]);
+    mlp_optim_free(opt);
+    mlp_tensor_free(labels);
+    mlp_tensor_free(x);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void model__fits_sin_on_minus_pi_to_pi(void **state)
+{
+    /* universal approximation: 1-32-32-1 tanh MLP, Adam, full batch */
+    enum { N = 64 };
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    float xv[N], yv[N], pred[N];
+    mlp_tensor *x, *y;
+    mlp_optim *opt;
+    double mse = 0;
+    int i, step;
+    const double pi = 3.14159265358979323846;
+    (void)state;
+    for (i = 0; i < N; i++) {
+        xv[i] = (float)(-pi + 2 * pi * i / (N - 1));
+        yv[i] = (float)sin(xv[i]);
+    }
+    x = mat(ctx, N, 1, xv);
+    y = mat(ctx, N, 1, yv);
+    mlp_ctx_seed(ctx, 1);
+    assert_ok(ctx, mlp_model_add_linear(m, 1, 32));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
+    assert_ok(ctx, mlp_model_add_linear(m, 32, 32));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
+    assert_ok(ctx, mlp_model_add_linear(m, 32, 1));
+    opt = mlp_adam_new(m, 0.01f);
+    assert_handle(ctx, opt);
+    for (step = 0; step < 1500; step++) {
+        mlp_tensor *l = mlp_mse(mlp_model_forward(m, x), y);
+        assert_handle(ctx, l);
+        mlp_optim_zero_grad(opt);
+        assert_ok(ctx, mlp_backward(l, NULL, 0));
+        mlp_optim_step(opt);
+        mlp_optim_set(opt, MLP_OPT_LR, mlp_lr_cosine(0.01f, 0.001f, step, 1500));
+        mlp_tape_reset(ctx);
+    }
+    assert_ok(ctx, mlp_model_predict(m, xv, N, pred));
+    for (i = 0; i < N; i++)
+        mse += ((double)pred[i] - sin(xv[i])) * ((double)pred[i] - sin(xv[i]));
+    mse /= N;
+    if (!(mse < 1e-3))
+        print_error("mse = %g\n", mse);
+    assert_true(mse < 1e-3);
+    mlp_optim_free(opt);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(model__linear_forward_matches_hand_values),
+        cmocka_unit_test(model__activation_layers_match_hand_values),
+        cmocka_unit_test(model__backward_passes_gradcheck_for_every_layer),
+        cmocka_unit_test(init__default_and_chosen_initialisations_keep_their_bounds),
+        cmocka_unit_test(model__bad_layers_and_inputs_are_refused),
+        cmocka_unit_test(model__parameters_are_listed_in_layer_order),
+        cmocka_unit_test(model__summary_lists_layers_shapes_and_counts),
+        cmocka_unit_test(model__dropout_acts_only_in_training_mode),
+        cmocka_unit_test(predict__agrees_with_forward_and_allocates_nothing_after_warmup),
+        cmocka_unit_test(model__building_without_memory_fails_cleanly),
+        cmocka_unit_test(optim__step_makes_a_stale_graph_refuse_backward),
+        cmocka_unit_test(model__learns_xor_with_sgd_to_zero_errors),
+        cmocka_unit_test(model__fits_sin_on_minus_pi_to_pi),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
