@@ -329,9 +329,13 @@ MLP_API mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user,
  * same context (MLP_ERR_CONTEXT otherwise).
  * ---------------------------------------------------------------------- */
 
-/** Matrix product of a [m,k] and b [k,n]: [m,n]. */
+/** Matrix product of a [m,k] and b [k,n]: [m,n]. A 1-D operand is a row
+ *  (a [k]) or a column (b [k]) whose dimension the result drops: [k]·[k,n]
+ *  is [n], [m,k]·[k] is [m], and two vectors give their dot product (a
+ *  scalar). Backward: dA += dC·B^T, dB += A^T·dC. */
 MLP_API mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b);
-/** Affine map x [n,in] · w [in,out] + b [out] (b may be NULL): [n,out].
+/** Affine map x [n,in] · w [in,out] + b [out] (b may be NULL): [n,out];
+ *  x [in] gives [out]. One op on the tape (db is the column sums of dy).
  *  Note: PyTorch's nn.Linear stores its weight as [out,in], the transpose. */
 MLP_API mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b);
 /** a + b. Same shape, or b broadcast along rows: b's shape [n] or [1,n]

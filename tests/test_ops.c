@@ -5,6 +5,7 @@
  * (ReLU at 0, huge logits), shape errors and NULL chains.
  */
 #include "testutil.h"
+#include "kern/vec.h"
 
 static mlp_tensor *make(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, const float *v)
 {
@@ -447,7 +448,7 @@ typedef struct gc_case {
 static float gc_param = 0.1f;
 
 static mlp_tensor *f_matmul(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_matmul(in[0], in[1]); }
-static mlp_tensor *f_linear(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_linear(in[0], in[1], in[2]); }
+static mlp_tensor *f_linear(void *u, mlp_tensor *const *in, int n) { (void)u; return mlp_linear(in[0], in[1], n > 2 ? in[2] : NULL); }
 static mlp_tensor *f_add(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_add(in[0], in[1]); }
 static mlp_tensor *f_sub(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_sub(in[0], in[1]); }
 static mlp_tensor *f_mul(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_mul(in[0], in[1]); }
@@ -522,8 +523,12 @@ static void ops__every_backward_agrees_with_finite_differences(void **state)
         check(ctx, "matmul", f_matmul, in, 2);
         in[0] = rnd(ctx, 1, k, 0), in[1] = rnd(ctx, 2, k, nn);
         check(ctx, "matmul vector.matrix", f_matmul, in, 2);
+        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        check(ctx, "matmul matrix.vector", f_matmul, in, 2);
         in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, k, nn), in[2] = rnd(ctx, 1, nn, 0);
         check(ctx, "linear", f_linear, in, 3);
+        in[0] = rnd(ctx, 1, k, 0), in[1] = rnd(ctx, 2, k, nn), in[2] = NULL;
+        check(ctx, "linear of one sample, no bias", f_linear, in, 2);
         in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
         check(ctx, "add same shape", f_add, in, 2);
         in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
@@ -633,9 +638,68 @@ static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
     assert_close(mlp_tensor_get(mlp_tensor_grad(x), 0), 1, 0, 0);
     assert_close(mlp_tensor_get(mlp_tensor_grad(x), 1), 1, 0, 0);
     assert_int_equal(mlp_gradcheck(ctx, f_step, NULL, &x, 1, 0.0f, 1e-3f, 1e-2f), MLP_ERR_ARG);
+    {
+        /* the caller's step is untouched: its ops stay on the tape and usable */
+        mlp_tensor *y = mlp_sum(mlp_scale(x, 3.0f));
+        size_t before = mlp_tape_size(ctx);
+        assert_ok(ctx, mlp_gradcheck(ctx, f_tanh, NULL, &x, 1, 1e-3f, 1e-3f, 1e-2f));
+        assert_int_equal(mlp_tape_size(ctx), before);
+        assert_close(mlp_tensor_item(y), 3 * (0.001 + 2.0), 1e-6, 0);
+        assert_ok(ctx, mlp_backward(y, NULL, 0));
+        assert_close(mlp_tensor_get(mlp_tensor_grad(x), 0), 4, 0, 0); /* 1 + 3 */
+    }
     assert_int_equal(mlp_gradcheck(ctx, NULL, NULL, &x, 1, 1e-2f, 1e-3f, 1e-2f), MLP_ERR_NULL);
     mlp_tensor_free(x);
     mlp_ctx_free(ctx);
+}
+
+/* ---- kernels (white-box: src/kern/vec.h) ---- */
+
+static void kern__fused_bias_activation_equals_add_then_activation(void **state)
+{
+    static const int acts[7] = {MLP_ACT_IDENTITY, MLP_ACT_RELU, MLP_ACT_SIGMOID, MLP_ACT_TANH,
+                                MLP_ACT_LEAKY_RELU, MLP_ACT_GELU, MLP_ACT_STEP};
+    float x[12], fused[12], sep[12], b[4], dx1[12], dx2[12], dy[12];
+    int a, i;
+    (void)state;
+    for (i = 0; i < 12; i++) {
+        x[i] = (float)(i - 6) * 0.37f;
+        dy[i] = 1.0f + 0.1f * (float)i;
+    }
+    for (i = 0; i < 4; i++)
+        b[i] = 0.25f * (float)i - 0.3f;
+    for (a = 0; a < 7; a++) {
+        memcpy(fused, x, sizeof x);
+        mlp__bias_act_fwd(acts[a], fused, b, 3, 4, 0.05f);
+        for (i = 0; i < 12; i++)
+            sep[i] = x[i] + b[i % 4];
+        mlp__act_fwd(acts[a], sep, sep, 12, 0.05f);
+        for (i = 0; i < 12; i++)
+            assert_close(fused[i], sep[i], 1e-7, 1e-6);
+        /* backward from x alone equals backward given y (where both are allowed) */
+        memset(dx1, 0, sizeof dx1);
+        memset(dx2, 0, sizeof dx2);
+        mlp__act_fwd(acts[a], sep, x, 12, 0.05f);
+        mlp__act_bwd(acts[a], dx1, dy, x, NULL, 12, 0.05f);
+        mlp__act_bwd(acts[a], dx2, dy, x, sep, 12, 0.05f);
+        for (i = 0; i < 12; i++)
+            assert_close(dx1[i], dx2[i], 1e-7, 1e-6);
+    }
+}
+
+static void kern__logsumexp_and_softmax_survive_huge_values(void **state)
+{
+    static const float x[3] = {1000.0f, 1000.0f, -1000.0f};
+    float y[3];
+    (void)state;
+    /* log(e^1000 + e^1000) = 1000 + log 2, by hand */
+    assert_close(mlp__logsumexp(x, 3), 1000.0 + 0.6931471805599453, 1e-3, 0);
+    mlp__softmax_rows(y, x, 1, 3);
+    assert_close(y[0], 0.5, 1e-7, 0);
+    assert_close(y[2], 0.0, 1e-30, 0);
+    mlp__log_softmax_rows(y, x, 1, 3);
+    assert_close(y[1], -0.6931471805599453, 1e-5, 0);
+    assert_close(y[2], -2000.6931471805599453, 1e-2, 0);
 }
 
 int main(void)
@@ -663,6 +727,8 @@ int main(void)
         cmocka_unit_test(ops__every_backward_agrees_with_finite_differences),
         cmocka_unit_test(ops__randomized_network_gradients_match_finite_differences),
         cmocka_unit_test(gradcheck__finds_a_wrong_gradient_and_restores_inputs),
+        cmocka_unit_test(kern__fused_bias_activation_equals_add_then_activation),
+        cmocka_unit_test(kern__logsumexp_and_softmax_survive_huge_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -404,6 +404,84 @@ static void tape__training_step_fails_cleanly_under_every_allocation_failure(voi
     assert_true(n > 5);
 }
 
+/* every op in one graph, for the allocation-failure sweep */
+static mlp_status every_op_step(mlp_ctx *ctx, mlp_tensor *x, mlp_tensor *w, mlp_tensor *alpha,
+                                mlp_tensor *labels)
+{
+    int64_t s2[2] = {4, 3};
+    mlp_tensor *h, *a, *b, *loss;
+    h = mlp_linear(x, w, NULL);                                 /* [3,4] */
+    a = mlp_add(mlp_matmul(x, w), mlp_scale(mlp_sigmoid(h), 0.5f));
+    a = mlp_sub(mlp_mul(a, mlp_tanh(h)), mlp_gelu(h));
+    a = mlp_prelu(mlp_leaky_relu(a, 0.1f), alpha);
+    b = mlp_transpose(mlp_reshape(mlp_relu(a), 2, s2));         /* [3,4] */
+    b = mlp_add(mlp_softmax(b), mlp_step(a));
+    loss = mlp_add(mlp_cross_entropy(mlp_log_softmax(b), labels), mlp_mean(mlp_dropout(b, 0.5f)));
+    loss = mlp_add(loss, mlp_mse(a, b));
+    loss = mlp_add(loss, mlp_bce_with_logits(a, mlp_sigmoid(b)));
+    loss = mlp_add(loss, mlp_sum(a));
+    if (!loss)
+        return mlp_ctx_errcode(ctx);
+    return mlp_backward(loss, NULL, 0);
+}
+
+static void tape__every_op_fails_cleanly_under_every_allocation_failure(void **state)
+{
+    long n;
+    int succeeded = 0;
+    (void)state;
+    for (n = 0; !succeeded && n < 2000; n++) {
+        tu_alloc a;
+        mlp_ctx *ctx = tu_ctx(&a, -1);
+        int64_t sx[2] = {3, 5}, sw[2] = {5, 4}, three = 3;
+        const float lab[3] = {0, 3, 1};
+        mlp_tensor *x = mlp_tensor_rand_normal(ctx, 2, sx, 0, 1);
+        mlp_tensor *w = mlp_tensor_rand_normal(ctx, 2, sw, 0, 1);
+        mlp_tensor *alpha = mlp_tensor_ones(ctx, 0, NULL);
+        mlp_tensor *labels = mlp_tensor_from(ctx, 1, &three, lab);
+        mlp_status s;
+        assert_non_null(labels);
+        mlp_tensor_set_requires_grad(x, 1);
+        mlp_tensor_set_requires_grad(w, 1);
+        mlp_tensor_set_requires_grad(alpha, 1);
+        a.fail_at = a.calls + n;
+        s = every_op_step(ctx, x, w, alpha, labels);
+        if (s == MLP_OK) {
+            succeeded = a.failures == 0;
+            assert_non_null(mlp_tensor_grad(w));
+        } else {
+            assert_int_equal(s, MLP_ERR_NOMEM);
+            assert_null(mlp_tensor_grad(x)); /* no gradient half-made */
+            assert_null(mlp_tensor_grad(w));
+        }
+        a.fail_at = -1;
+        mlp_tape_reset(ctx);
+        mlp_tensor_free(x);
+        mlp_tensor_free(w);
+        mlp_tensor_free(alpha);
+        mlp_tensor_free(labels);
+        mlp_ctx_free(ctx);
+        assert_int_equal(a.live, 0);
+    }
+    assert_true(succeeded);
+    assert_true(n > 20);
+}
+
+static void tape__changing_a_saved_output_is_refused(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, X4, 4, 1), *h, *y;
+    (void)state;
+    h = mlp_sigmoid(x); /* backward reads sigmoid's output */
+    y = mlp_sum(h);
+    assert_ok(ctx, mlp_tensor_fill(h, 0.5f));
+    assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_MODIFIED);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_sigmoid"));
+    assert_null(mlp_tensor_grad(x));
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +501,8 @@ int main(void)
         cmocka_unit_test(tape__a_freed_input_lives_on_inside_the_graph),
         cmocka_unit_test(tape__steady_state_training_loop_makes_no_allocator_calls),
         cmocka_unit_test(tape__training_step_fails_cleanly_under_every_allocation_failure),
+        cmocka_unit_test(tape__every_op_fails_cleanly_under_every_allocation_failure),
+        cmocka_unit_test(tape__changing_a_saved_output_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,8 +219,17 @@ void mlp__log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols)
     for (r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        float lse = mlp__logsumexp(xr, cols);
+        float m = row_max(xr, cols), s = 0.0f, ls;
+        if (isinf(m)) { /* all -inf, or a +inf present: no finite shift */
+            for (c = 0; c < cols; c++)
+                yr[c] = xr[c] - m;
+            continue;
+        }
         for (c = 0; c < cols; c++)
-            yr[c] = xr[c] - lse;
+            s += expf(xr[c] - m);
+        ls = logf(s);
+        /* (x - max) - log(sum): exact for the largest entry even when max is huge */
+        for (c = 0; c < cols; c++)
+            yr[c] = (xr[c] - m) - ls;
     }
 }

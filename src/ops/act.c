@@ -74,10 +74,12 @@ mlp_tensor *mlp_activation(mlp_tensor *x, mlp_act act)
     default:
         break;
     }
-    if (x)
-        mlp__fail(x->ctx, MLP_ERR_ARG,
-                  act == MLP_ACT_PRELU ? "mlp_activation: act MLP_ACT_PRELU needs mlp_prelu and its alpha"
-                                       : "mlp_activation: act = %d is not an activation", (int)act);
+    if (!x)
+        return NULL;
+    if (act == MLP_ACT_PRELU)
+        mlp__fail(x->ctx, MLP_ERR_ARG, "mlp_activation: MLP_ACT_PRELU needs mlp_prelu and its alpha");
+    else
+        mlp__fail(x->ctx, MLP_ERR_ARG, "mlp_activation: act = %d is not an activation", (int)act);
     return NULL;
 }
 

@@ -112,12 +112,18 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
     for (r = 0; r < rows; r++) {
         const float *x = logits->data + r * k;
         int64_t y = (int64_t)labels->data[r];
-        float lse = mlp__logsumexp(x, k);
-        s += (double)lse - (double)x[y];
+        float m = x[0], ls, sum = 0.0f;
+        for (c = 1; c < k; c++)
+            m = x[c] > m ? x[c] : m;
+        for (c = 0; c < k; c++)
+            sum += expf(x[c] - m);
+        ls = logf(sum);
+        /* logsumexp - x[y] = (max - x[y]) + log(sum exp(x - max)) */
+        s += ((double)m - (double)x[y]) + (double)ls;
         if (grad) {
             float *g = grad->data + r * k, inv = 1.0f / (float)rows;
             for (c = 0; c < k; c++)
-                g[c] = expf(x[c] - lse) * inv;
+                g[c] = expf((x[c] - m) - ls) * inv;
             g[y] -= inv;
         }
     }
