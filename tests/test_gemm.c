@@ -232,19 +232,23 @@ static void gemm__padded_leading_dimensions_are_respected(void **state)
 static void gemm__every_m_from_1_to_70(void **state)
 {
     const mlp__gemm_kernel *ks[MAX_KERNELS];
-    int nk = kernels(ks, 0), i, t;
+    int nk = kernels(ks, 1), i, t;
     int64_t m;
     (void)state;
     for (i = 0; i < nk; i++)
         for (m = 1; m <= 70; m++)
             for (t = 0; t < 4; t++)
+            {
+                /* N <= 2 NR: A read in place; N = 100: A packed */
                 check_case(ks[i], t & 1, t >> 1, m, 37, 21, 1.0f, m % 2 ? 0.0f : 0.5f, 0, 0, 0, 1);
+                check_case(ks[i], t & 1, t >> 1, m, 100, 13, 1.0f, m % 2 ? 0.5f : 0.0f, 0, 0, 0, 1);
+            }
 }
 
 static void gemm__every_n_from_1_to_70(void **state)
 {
     const mlp__gemm_kernel *ks[MAX_KERNELS];
-    int nk = kernels(ks, 0), i, t;
+    int nk = kernels(ks, 1), i, t;
     int64_t n;
     (void)state;
     for (i = 0; i < nk; i++)
@@ -259,14 +263,18 @@ static void gemm__every_n_from_1_to_70(void **state)
 static void gemm__every_k_from_1_to_70(void **state)
 {
     const mlp__gemm_kernel *ks[MAX_KERNELS];
-    int nk = kernels(ks, 0), i, t;
+    int nk = kernels(ks, 1), i, t;
     int64_t kk;
     (void)state;
     for (i = 0; i < nk; i++)
         for (kk = 1; kk <= 70; kk++)
             for (t = 0; t < 4; t++)
+            {
                 check_case(ks[i], t & 1, t >> 1, 19, 35, kk, 1.0f, kk % 2 ? 0.0f : 0.5f, 0, 0,
                            0, 1);
+                check_case(ks[i], t & 1, t >> 1, 14, 99, kk, 1.0f, kk % 2 ? 0.5f : 0.0f, 0, 0,
+                           0, 1);
+            }
 }
 
 static void gemm__random_shapes_match_naive(void **state)
@@ -278,7 +286,7 @@ static void gemm__random_shapes_match_naive(void **state)
     (void)state;
     for (i = 0; i < nk; i++)
         for (r = 0; r < 60; r++) {
-            const int64_t M = 1 + rnd_below(70), N = 1 + rnd_below(70), K = 1 + rnd_below(70);
+            const int64_t M = 1 + rnd_below(70), N = 1 + rnd_below(140), K = 1 + rnd_below(70);
             check_case(ks[i], (int)rnd_below(2), (int)rnd_below(2), M, N, K,
                        alphas[rnd_below(4)], betas[rnd_below(4)], rnd_below(3) * 5,
                        rnd_below(3) * 7, rnd_below(2) * 3, 1);

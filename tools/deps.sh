@@ -55,7 +55,7 @@ openblas-cflags)
     done
     ;;
 openblas-libs)
-    if [ -n "$("$0" openblas-cflags)" ]; then echo "-lopenblas"; fi
+    if [ -n "$(sh "$0" openblas-cflags)" ]; then echo "-lopenblas"; fi
     ;;
 *)
     echo "usage: $0 check|data|openblas-cflags|openblas-libs" >&2

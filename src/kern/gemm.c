@@ -6,8 +6,9 @@
  *
  * Packing only pays when the packed panel is reused: a packed A block is
  * read once per NR-panel of B, a packed B block once per MR-panel of A. So
- * A is used in place when N <= NR (one B panel), B in place when M <= MR
- * and B is not transposed (the micro-kernels read both through strides).
+ * A is used in place when N <= 2*NR (one or two B panels: measured faster
+ * at 64^3 and N = 10), B in place when M <= MR and B is not transposed (the
+ * micro-kernels read both through strides).
  * A single row of A with B not transposed is a vector-matrix product: the
  * kernel's row function streams B once, in place.
  */
@@ -102,14 +103,8 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                       int64_t ldb, float beta, float *C, int64_t ldc, float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
-#ifndef PA_T
-#define PA_T 0
-#endif
-#ifndef PB_T
-#define PB_T 0
-#endif
-    const int pack_a = (N > nr || PA_T < 0) && M * K > PA_T;
-    const int pack_b = tb || (M > mr && K * N > PB_T);
+    const int pack_a = N > 2 * nr;
+    const int pack_b = tb || M > mr;
     float *abuf = work;
     float *bbuf = work + round_up(k->mc * k->kc, 16);
     int64_t jc, pc, ic, jr, ir, nc, kc, mc, NC, KC, MC;

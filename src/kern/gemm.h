@@ -83,9 +83,12 @@ void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64
 void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k,
                           int64_t n, float *dst);
 
-/* Kernel tables, one per instruction set (x86 ones only on x86). */
+/* Kernel tables, one per instruction set (x86 ones only on x86 with a GNU
+ * compiler; -DMLP_GEMM_GENERIC_ONLY builds the portable kernel alone, as on
+ * other CPUs). */
 extern const mlp__gemm_kernel mlp__gemm_kernel_generic;
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && \
+    !defined(MLP_GEMM_GENERIC_ONLY)
 #define MLP__GEMM_X86 1
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx2;
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx512;

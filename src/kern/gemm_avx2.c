@@ -1,9 +1,10 @@
 /*
  * gemm_avx2.c - AVX2+FMA micro-kernel (6 x 16 tile: 12 ymm accumulators)
  * and packers using 8 x 8 in-register transposes. Same structure as the
- * AVX-512 kernel: an inlined template specialised on the row count, the
- * vector count, the addressing of A and whether B must be read masked
- * (only when B is used in place and the tile is narrower than the vectors).
+ * AVX-512 kernel: an inlined template specialised on the row count (6,
+ * 4, 2, 1; other heights run as several), the vector count and the
+ * addressing of A and B. B used in place with a ragged edge goes through a
+ * small zero-padded copy.
  */
 #include "kern/gemm.h"
 
@@ -25,127 +26,175 @@ INL TAVX2 __m256i lanes8(int64_t n)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(v), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-INL TAVX2 void ukr_t(const int MROWS, const int NV, const int AS, const int MASKED, int64_t k,
+/* Named accumulators per row (not an array) so they stay in registers. */
+#define ACC_DECL(r) __m256 c##r##_0 = _mm256_setzero_ps(), c##r##_1 = _mm256_setzero_ps()
+#define ACC_ROW(r)                                                   \
+    if (MROWS > (r)) {                                                    \
+        const __m256 ar = _mm256_broadcast_ss(a + (r) * ra); \
+        c##r##_0 = _mm256_fmadd_ps(ar, b0, c##r##_0);                     \
+        if (NV == 2)                                                      \
+            c##r##_1 = _mm256_fmadd_ps(ar, b1, c##r##_1);                 \
+    }
+#define ACC_STORE(r)                                                                  \
+    if (MROWS > (r)) {                                                                \
+        float *cr = c + (r) * ldc;                                                    \
+        __m256 r0 = _mm256_mul_ps(va, c##r##_0), r1 = _mm256_mul_ps(va, c##r##_1);    \
+        if (full) {                                                                   \
+            if (beta != 0.0f)                                                         \
+                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);                    \
+            _mm256_storeu_ps(cr, r0);                                                 \
+            if (NV == 2) {                                                            \
+                if (beta != 0.0f)                                                     \
+                    r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);            \
+                _mm256_storeu_ps(cr + 8, r1);                                         \
+            }                                                                         \
+        } else {                                                                      \
+            if (beta != 0.0f)                                                         \
+                r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr, k0), r0);             \
+            _mm256_maskstore_ps(cr, k0, r0);                                          \
+            if (NV == 2) {                                                            \
+                if (beta != 0.0f)                                                     \
+                    r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8, k1), r1);     \
+                _mm256_maskstore_ps(cr + 8, k1, r1);                                  \
+            }                                                                         \
+        }                                                                             \
+    }
+
+INL TAVX2 void ukr_t(const int MROWS, const int NV, const int AS, const int BP, int64_t k,
                      const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb,
                      float *c, int64_t ldc, int64_t n, float alpha, float beta)
 {
-    __m256 c0[MR], c1[MR];
-    const __m256i k0 = lanes8(n), k1 = lanes8(n - 8);
     const int64_t ra = AS == A_ROWS ? rsa : 1;
     const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
-    const int full = n == 8 * NV;
-    int i;
-    for (i = 0; i < MROWS; i++) {
-        c0[i] = _mm256_setzero_ps();
-        c1[i] = _mm256_setzero_ps();
-    }
+    const int64_t sb = BP ? NR : rsb;
+    ACC_DECL(0); ACC_DECL(1); ACC_DECL(2); ACC_DECL(3); ACC_DECL(4); ACC_DECL(5);
 
-#define LD(p, msk) (MASKED ? _mm256_maskload_ps((p), (msk)) : _mm256_loadu_ps(p))
-#define STEP(off)                                                                    \
+#define STEP()                                                                    \
     do {                                                                             \
-        const __m256 b0 = LD(b + (off) * rsb, k0);                                   \
-        const __m256 b1 = NV == 2 ? LD(b + (off) * rsb + 8, k1) : b0;                \
-        for (i = 0; i < MROWS; i++) {                                                \
-            const __m256 ai = _mm256_broadcast_ss(a + i * ra + (off) * ca);          \
-            c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);                                  \
-            if (NV == 2)                                                             \
-                c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);                              \
-        }                                                                            \
+        const __m256 b0 = _mm256_loadu_ps(b);                           \
+        const __m256 b1 = NV == 2 ? _mm256_loadu_ps(b + 8) : b0;        \
+        ACC_ROW(0) ACC_ROW(1) ACC_ROW(2)                              \
+        ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                              \
     } while (0)
 
+    /* pointers bumped after every step: with a run-time stride, offsets
+     * off*ca would each take a register */
     for (; k >= 4; k -= 4) {
-        STEP(0);
-        STEP(1);
-        STEP(2);
-        STEP(3);
-        a += 4 * ca;
-        b += 4 * rsb;
+        STEP();
+        a += ca;
+        b += sb;
+        STEP();
+        a += ca;
+        b += sb;
+        STEP();
+        a += ca;
+        b += sb;
+        STEP();
+        a += ca;
+        b += sb;
     }
     for (; k > 0; k--) {
-        STEP(0);
+        STEP();
         a += ca;
-        b += rsb;
+        b += sb;
     }
 #undef STEP
-#undef LD
     {
         const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-        for (i = 0; i < MROWS; i++) {
-            float *cr = c + i * ldc;
-            __m256 r0 = _mm256_mul_ps(va, c0[i]);
-            __m256 r1 = _mm256_mul_ps(va, c1[i]);
-            if (full) {
-                if (beta != 0.0f)
-                    r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);
-                _mm256_storeu_ps(cr, r0);
-                if (NV == 2) {
-                    if (beta != 0.0f)
-                        r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);
-                    _mm256_storeu_ps(cr + 8, r1);
-                }
-            } else {
-                if (beta != 0.0f)
-                    r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr, k0), r0);
-                _mm256_maskstore_ps(cr, k0, r0);
-                if (NV == 2) {
-                    if (beta != 0.0f)
-                        r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8, k1), r1);
-                    _mm256_maskstore_ps(cr + 8, k1, r1);
-                }
-            }
-        }
+        const __m256i k0 = lanes8(n), k1 = lanes8(n - 8);
+        const int full = n == 8 * NV;
+        ACC_STORE(0) ACC_STORE(1) ACC_STORE(2) ACC_STORE(3) ACC_STORE(4) ACC_STORE(5)
     }
 }
 
 #define UKR_ARGS k, a, rsa, csa, b, rsb, c, ldc, n, alpha, beta
-#define UKR_CASE(R, NV, AS, MK) \
-    case R:                     \
-        ukr_t(R, NV, AS, MK, UKR_ARGS); \
-        break
-#define UKR_FN(NAME, NV, AS, MK)                                                           \
+#define UKR_FN(NAME, NV, AS)                                                               \
     static TAVX2 void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa,           \
                            const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m, \
                            int64_t n, float alpha, float beta)                             \
     {                                                                                      \
         switch (m) {                                                                       \
-            UKR_CASE(1, NV, AS, MK);                                                       \
-            UKR_CASE(2, NV, AS, MK);                                                       \
-            UKR_CASE(3, NV, AS, MK);                                                       \
-            UKR_CASE(4, NV, AS, MK);                                                       \
-            UKR_CASE(5, NV, AS, MK);                                                       \
+        case 1:                                                                            \
+            ukr_t(1, NV, AS, 0, UKR_ARGS);                                                 \
+            break;                                                                         \
+        case 2:                                                                            \
+            ukr_t(2, NV, AS, 0, UKR_ARGS);                                                 \
+            break;                                                                         \
+        case 4:                                                                            \
+            ukr_t(4, NV, AS, 0, UKR_ARGS);                                                 \
+            break;                                                                         \
         default:                                                                           \
-            ukr_t(MR, NV, AS, MK, UKR_ARGS);                                               \
+            ukr_t(MR, NV, AS, 0, UKR_ARGS);                                                \
         }                                                                                  \
     }
 
-UKR_FN(ukr_p2, 2, A_PACKED, 0)
-UKR_FN(ukr_p1, 1, A_PACKED, 0)
-UKR_FN(ukr_c2, 2, A_COLS, 0)
-UKR_FN(ukr_c1, 1, A_COLS, 0)
-UKR_FN(ukr_r2, 2, A_ROWS, 0)
-UKR_FN(ukr_r1, 1, A_ROWS, 0)
-UKR_FN(ukr_p2m, 2, A_PACKED, 1)
-UKR_FN(ukr_p1m, 1, A_PACKED, 1)
-UKR_FN(ukr_c2m, 2, A_COLS, 1)
-UKR_FN(ukr_c1m, 1, A_COLS, 1)
-UKR_FN(ukr_r2m, 2, A_ROWS, 1)
-UKR_FN(ukr_r1m, 1, A_ROWS, 1)
+static TAVX2 void ukr_p2(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                         int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                         float beta)
+{
+    (void)m;
+    ukr_t(MR, 2, A_PACKED, 1, UKR_ARGS);
+}
+
+static TAVX2 void ukr_p1(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                         int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                         float beta)
+{
+    (void)m;
+    ukr_t(MR, 1, A_PACKED, 1, UKR_ARGS);
+}
+
+UKR_FN(ukr_c2, 2, A_COLS)
+UKR_FN(ukr_c1, 1, A_COLS)
+UKR_FN(ukr_r2, 2, A_ROWS)
+UKR_FN(ukr_r1, 1, A_ROWS)
+
+/* Tiles of m rows on B read in place with n a multiple of 8 (or packed and
+ * zero-padded, so whole vectors may be read); rows split into 6, 4, 2, 1. */
+static TAVX2 void ukr_rows(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                           int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n,
+                           float alpha, float beta)
+{
+    const mlp__gemm_ukr_fn f =
+        rsa == 1 ? (n > 8 ? ukr_c2 : ukr_c1) : (n > 8 ? ukr_r2 : ukr_r1);
+    if (m == MR && rsa == 1 && csa == MR && rsb == NR) {
+        (n > 8 ? ukr_p2 : ukr_p1)(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
+        return;
+    }
+    while (m > 0) {
+        const int64_t r = m >= MR ? MR : m >= 4 ? 4 : m >= 2 ? 2 : 1;
+        f(k, a, rsa, csa, b, rsb, c, ldc, r, n, alpha, beta);
+        a += r * rsa;
+        c += r * ldc;
+        m -= r;
+    }
+}
+
+#define KCH 64
 
 static TAVX2 void ukr_avx2(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
                            int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n,
                            float alpha, float beta)
 {
-    /* packed B is zero-padded to NR columns: only B in place needs masks */
-    const int masked = rsb != NR && n != 8 && n != 16;
-    const int two = n > 8;
-    mlp__gemm_ukr_fn f;
-    if (rsa == 1 && csa == MR)
-        f = masked ? (two ? ukr_p2m : ukr_p1m) : (two ? ukr_p2 : ukr_p1);
-    else if (rsa == 1)
-        f = masked ? (two ? ukr_c2m : ukr_c1m) : (two ? ukr_c2 : ukr_c1);
-    else
-        f = masked ? (two ? ukr_r2m : ukr_r1m) : (two ? ukr_r2 : ukr_r1);
-    f(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
+    /* B in place with a ragged edge: whole vectors would read past it, so
+     * copy KCH rows at a time into a zero-padded panel (rare: M <= MR). */
+    if (rsb != NR && n % 8 != 0) {
+        float tmp[KCH * NR];
+        const __m256i m0 = lanes8(n), m1 = lanes8(n - 8);
+        int64_t p0, p;
+        for (p0 = 0; p0 < k; p0 += KCH) {
+            const int64_t kt = k - p0 < KCH ? k - p0 : KCH;
+            for (p = 0; p < kt; p++) {
+                _mm256_storeu_ps(tmp + p * NR, _mm256_maskload_ps(b + (p0 + p) * rsb, m0));
+                _mm256_storeu_ps(tmp + p * NR + 8,
+                                 _mm256_maskload_ps(b + (p0 + p) * rsb + 8, m1));
+            }
+            ukr_rows(kt, a + p0 * csa, rsa, csa, tmp, NR, c, ldc, m, n, alpha,
+                     p0 == 0 ? beta : 1.0f);
+        }
+        return;
+    }
+    ukr_rows(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
 }
 
 INL TAVX2 void tr8(__m256 r[8])
@@ -256,7 +305,7 @@ static TAVX2 void pack_b_avx2(int trans, const float *src, int64_t ld, int64_t k
 }
 
 const mlp__gemm_kernel mlp__gemm_kernel_avx2 = {
-    "avx2", MR, NR, 120, 256, 2048, ukr_avx2, pack_a_avx2, pack_b_avx2, NULL
+    "avx2", MR, NR, 120, 256, 1024, ukr_avx2, pack_a_avx2, pack_b_avx2, NULL
 };
 
 #else

@@ -1,11 +1,13 @@
 /*
  * gemm_avx512.c - AVX-512 micro-kernel (12 x 32 tile: 24 zmm accumulators,
- * two B vectors and one broadcast of A per row and k) and packers using
- * 16 x 16 in-register transposes. Edge tiles use masked loads and stores;
- * the row count, the vector count (n <= 16 uses one vector per row) and the
- * way A is addressed are compile-time parameters of an inlined template, so
- * every edge tile runs straight-line code. Built with per-function target
- * attributes only: the file compiles to nothing on non-x86.
+ * two B vectors and one broadcast of A per row and k), a row kernel for
+ * M == 1, and packers using 16 x 16 in-register transposes. Edge tiles use
+ * masked loads and stores; the row count (12, 8, 4, 2, 1: other heights
+ * run as several), the vector count (n <= 16 uses one vector per row) and
+ * the addressing of A and B are compile-time parameters of an inlined
+ * template, so every tile runs straight-line code. Accumulators are named
+ * variables, not arrays: gcc spills arrays of vectors. Built with
+ * per-function target attributes only: compiles to nothing on non-x86.
  */
 #include "kern/gemm.h"
 
@@ -30,9 +32,9 @@ INL T512 __mmask16 lanes(int64_t n)
 /* One accumulator pair per row r: named registers, not an array, so that
  * every compiler keeps all of them in zmm registers. */
 #define ACC_DECL(r) __m512 c##r##_0 = _mm512_setzero_ps(), c##r##_1 = _mm512_setzero_ps()
-#define ACC_ROW(r, off)                                                   \
+#define ACC_ROW(r)                                                   \
     if (MROWS > (r)) {                                                    \
-        const __m512 ar = _mm512_set1_ps(a[(r) * ra + (off) * ca]);       \
+        const __m512 ar = _mm512_set1_ps(a[(r) * ra]);       \
         c##r##_0 = _mm512_fmadd_ps(ar, b0, c##r##_0);                     \
         if (NV == 2)                                                      \
             c##r##_1 = _mm512_fmadd_ps(ar, b1, c##r##_1);                 \
@@ -52,52 +54,52 @@ INL T512 __mmask16 lanes(int64_t n)
         }                                                                            \
     }
 
-INL T512 void ukr_t(const int MROWS, const int NV, const int AS, int64_t k, const float *a,
+INL T512 void ukr_t(const int MROWS, const int NV, const int AS, const int BP, int64_t k, const float *a,
                     int64_t rsa, int64_t csa, const float *b, int64_t rsb, float *c,
                     int64_t ldc, int64_t n, float alpha, float beta)
 {
     const __mmask16 m0 = lanes(n), m1 = NV == 2 ? lanes(n - 16) : 0;
     const int64_t ra = AS == A_ROWS ? rsa : 1;
     const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
+    const int64_t sb = BP ? NR : rsb;
     int i;
     ACC_DECL(0); ACC_DECL(1); ACC_DECL(2); ACC_DECL(3); ACC_DECL(4); ACC_DECL(5);
     ACC_DECL(6); ACC_DECL(7); ACC_DECL(8); ACC_DECL(9); ACC_DECL(10); ACC_DECL(11);
     for (i = 0; i < MROWS; i++)
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
 
-#define STEP(off)                                                                          \
+#define STEP()                                                                          \
     do {                                                                                   \
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + (off) * rsb);                     \
-        const __m512 b1 = NV == 2 ? _mm512_maskz_loadu_ps(m1, b + (off) * rsb + 16) : b0; \
-        ACC_ROW(0, off) ACC_ROW(1, off) ACC_ROW(2, off) ACC_ROW(3, off)                    \
-        ACC_ROW(4, off) ACC_ROW(5, off) ACC_ROW(6, off) ACC_ROW(7, off)                    \
-        ACC_ROW(8, off) ACC_ROW(9, off) ACC_ROW(10, off) ACC_ROW(11, off)                  \
+        const __m512 b0 = BP ? _mm512_load_ps(b)                              \
+                             : _mm512_maskz_loadu_ps(m0, b);                 \
+        const __m512 b1 = NV == 1 ? b0                                                    \
+                          : BP    ? _mm512_load_ps(b + 16)                    \
+                                  : _mm512_maskz_loadu_ps(m1, b + 16);       \
+        ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                    \
+        ACC_ROW(4) ACC_ROW(5) ACC_ROW(6) ACC_ROW(7)                    \
+        ACC_ROW(8) ACC_ROW(9) ACC_ROW(10) ACC_ROW(11)                  \
     } while (0)
 
-#ifndef UNR
-#define UNR 4
-#endif
-#if UNR == 4
+    /* pointers bumped after every step: with a run-time stride, offsets
+     * off*ca would each take a register */
     for (; k >= 4; k -= 4) {
-        STEP(0);
-        STEP(1);
-        STEP(2);
-        STEP(3);
-        a += 4 * ca;
-        b += 4 * rsb;
-    }
-#elif UNR == 2
-    for (; k >= 2; k -= 2) {
-        STEP(0);
-        STEP(1);
-        a += 2 * ca;
-        b += 2 * rsb;
-    }
-#endif
-    for (; k > 0; k--) {
-        STEP(0);
+        STEP();
         a += ca;
-        b += rsb;
+        b += sb;
+        STEP();
+        a += ca;
+        b += sb;
+        STEP();
+        a += ca;
+        b += sb;
+        STEP();
+        a += ca;
+        b += sb;
+    }
+    for (; k > 0; k--) {
+        STEP();
+        a += ca;
+        b += sb;
     }
 #undef STEP
     {
@@ -115,29 +117,30 @@ INL T512 void ukr_t(const int MROWS, const int NV, const int AS, int64_t k, cons
     {                                                                                      \
         switch (m) {                                                                       \
         case 1:                                                                            \
-            ukr_t(1, NV, AS, UKR_ARGS);                                                    \
+            ukr_t(1, NV, AS, 0, UKR_ARGS);                                                    \
             break;                                                                         \
         case 2:                                                                            \
-            ukr_t(2, NV, AS, UKR_ARGS);                                                    \
+            ukr_t(2, NV, AS, 0, UKR_ARGS);                                                    \
             break;                                                                         \
         case 4:                                                                            \
-            ukr_t(4, NV, AS, UKR_ARGS);                                                    \
+            ukr_t(4, NV, AS, 0, UKR_ARGS);                                                    \
             break;                                                                         \
         case 8:                                                                            \
-            ukr_t(8, NV, AS, UKR_ARGS);                                                    \
+            ukr_t(8, NV, AS, 0, UKR_ARGS);                                                    \
             break;                                                                         \
         default:                                                                           \
-            ukr_t(MR, NV, AS, UKR_ARGS);                                                   \
+            ukr_t(MR, NV, AS, 0, UKR_ARGS);                                                   \
         }                                                                                  \
     }
 
-/* the full tile on packed A: constant offsets, the hot path */
+/* the full tile on packed A and packed B (zero-padded to NR columns, so
+ * read without masks): constant offsets, the hot path */
 static T512 void ukr_p2(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
                         int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,
                         float beta)
 {
     (void)m;
-    ukr_t(MR, 2, A_PACKED, UKR_ARGS);
+    ukr_t(MR, 2, A_PACKED, 1, UKR_ARGS);
 }
 
 static T512 void ukr_p1(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
@@ -145,7 +148,7 @@ static T512 void ukr_p1(int64_t k, const float *a, int64_t rsa, int64_t csa, con
                         float beta)
 {
     (void)m;
-    ukr_t(MR, 1, A_PACKED, UKR_ARGS);
+    ukr_t(MR, 1, A_PACKED, 1, UKR_ARGS);
 }
 
 UKR_FN(ukr_c2, 2, A_COLS)
@@ -161,7 +164,7 @@ static T512 void ukr_avx512(int64_t k, const float *a, int64_t rsa, int64_t csa,
 {
     const mlp__gemm_ukr_fn f =
         rsa == 1 ? (n > 16 ? ukr_c2 : ukr_c1) : (n > 16 ? ukr_r2 : ukr_r1);
-    if (m == MR && rsa == 1 && csa == MR) {
+    if (m == MR && rsa == 1 && csa == MR && rsb == NR) {
         (n > 16 ? ukr_p2 : ukr_p1)(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
         return;
     }
@@ -339,7 +342,7 @@ static T512 void pack_b_avx512(int trans, const float *src, int64_t ld, int64_t 
 }
 
 const mlp__gemm_kernel mlp__gemm_kernel_avx512 = {
-    "avx512", MR, NR, 192, 384, 2048, ukr_avx512, pack_a_avx512, pack_b_avx512,
+    "avx512", MR, NR, 192, 384, 1024, ukr_avx512, pack_a_avx512, pack_b_avx512,
     row_avx512
 };
 

@@ -80,25 +80,50 @@ static void pack_b_generic(int trans, const float *src, int64_t ld, int64_t k, i
     mlp__gemm_pack_b_ref(GNR, trans, src, ld, k, n, dst);
 }
 
+/* Full tile: fixed trip counts only, so the compiler keeps acc in vector
+ * registers and vectorises the 8-wide rows (gcc's loop vectoriser would
+ * rather vectorise over k, with shuffles: 6 instead of 34 GFLOP/s). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MLP__NO_LOOP_VEC __attribute__((optimize("no-tree-loop-vectorize")))
+#else
+#define MLP__NO_LOOP_VEC
+#endif
+static MLP__NO_LOOP_VEC void tile_full(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                      int64_t rsb, float acc[GMR][GNR])
+{
+    float t[GMR][GNR];
+    int64_t p;
+    int i, j;
+    for (i = 0; i < GMR; i++)
+        for (j = 0; j < GNR; j++)
+            t[i][j] = 0.0f;
+    for (p = 0; p < k; p++, a += csa, b += rsb) {
+        float bv[GNR];
+        for (j = 0; j < GNR; j++)
+            bv[j] = b[j];
+        for (i = 0; i < GMR; i++) {
+            const float ai = a[i * rsa];
+            for (j = 0; j < GNR; j++)
+                t[i][j] += ai * bv[j];
+        }
+    }
+    for (i = 0; i < GMR; i++)
+        for (j = 0; j < GNR; j++)
+            acc[i][j] = t[i][j];
+}
+
 static void ukr_generic(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
                         int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,
                         float beta)
 {
     float acc[GMR][GNR];
     int64_t i, j, p;
-    for (i = 0; i < GMR; i++)
-        for (j = 0; j < GNR; j++)
-            acc[i][j] = 0.0f;
     if (m == GMR && n == GNR) {
-        for (p = 0; p < k; p++) {
-            const float *ap = a + p * csa, *bp = b + p * rsb;
-            for (i = 0; i < GMR; i++) {
-                const float ai = ap[i * rsa];
-                for (j = 0; j < GNR; j++)
-                    acc[i][j] += ai * bp[j];
-            }
-        }
+        tile_full(k, a, rsa, csa, b, rsb, acc);
     } else {
+        for (i = 0; i < GMR; i++)
+            for (j = 0; j < GNR; j++)
+                acc[i][j] = 0.0f;
         for (p = 0; p < k; p++) {
             const float *ap = a + p * csa, *bp = b + p * rsb;
             for (i = 0; i < m; i++) {
@@ -120,6 +145,6 @@ static void ukr_generic(int64_t k, const float *a, int64_t rsa, int64_t csa, con
 }
 
 const mlp__gemm_kernel mlp__gemm_kernel_generic = {
-    "generic", GMR, GNR, 128, 256, 2048, ukr_generic, pack_a_generic, pack_b_generic,
+    "generic", GMR, GNR, 128, 256, 1024, ukr_generic, pack_a_generic, pack_b_generic,
     NULL
 };
