@@ -1,0 +1,152 @@
+/*
+ * fit.c - the training loop a user would write, as one call: per epoch
+ * shuffle, then per batch forward, loss, zero_grad, backward, step and
+ * tape reset, reporting progress through a callback; and evaluation
+ * without the tape.
+ */
+#include <math.h>
+
+#include "core.h"
+#include "nn/model.h"
+
+static mlp_tensor *loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y)
+{
+    switch (kind) {
+    case MLP_LOSS_CROSS_ENTROPY: return mlp_cross_entropy(out, y);
+    case MLP_LOSS_MSE: return mlp_mse(out, y);
+    case MLP_LOSS_BCE_WITH_LOGITS: return mlp_bce_with_logits(out, y);
+    }
+    return NULL;
+}
+
+/* Number of rows of logits [b,k] whose arg-max equals the label. */
+static int64_t correct(const mlp_tensor *logits, const mlp_tensor *labels)
+{
+    int64_t b = logits->ndim >= 1 ? logits->shape[0] : 1, k = b ? logits->numel / b : 0, r, c,
+            hits = 0;
+    for (r = 0; r < b; r++) {
+        const float *row = logits->data + r * k;
+        int64_t best = 0;
+        for (c = 1; c < k; c++)
+            if (row[c] > row[best])
+                best = c;
+        if ((float)best == labels->data[r])
+            hits++;
+    }
+    return hits;
+}
+
+static mlp_status check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_t batch_size)
+{
+    if (loss != MLP_LOSS_CROSS_ENTROPY && loss != MLP_LOSS_MSE && loss != MLP_LOSS_BCE_WITH_LOGITS)
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: unknown loss %d", fn, (int)loss);
+    if (batch_size < 1)
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: batch_size = %lld must be >= 1", fn,
+                         (long long)batch_size);
+    return MLP_OK;
+}
+
+mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
+                   int epochs, int64_t batch_size, mlp_progress_fn progress, void *user)
+{
+    static const char *fn = "mlp_fit";
+    mlp_ctx *ctx;
+    int epoch;
+    mlp_status s;
+    int64_t nb, b;
+    if (!m || !opt || !ds)
+        return MLP_ERR_NULL;
+    ctx = m->ctx;
+    if ((s = check(ctx, fn, loss, batch_size)) != MLP_OK)
+        return s;
+    if (epochs < 0)
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: epochs = %d must be >= 0", fn, epochs);
+    nb = mlp_dataset_num_batches(ds, batch_size);
+    for (epoch = 0; epoch < epochs; epoch++) {
+        double sum_loss = 0.0;
+        int64_t seen = 0, hits = 0;
+        if ((s = mlp_dataset_shuffle(ds)) != MLP_OK)
+            return s;
+        for (b = 0; b < nb; b++) {
+            mlp_tensor *x, *y, *out, *l;
+            float lv;
+            int64_t rows;
+            if ((s = mlp_dataset_batch(ds, b, batch_size, &x, &y)) != MLP_OK)
+                return s;
+            rows = mlp_tensor_dim(x, 0);
+            out = mlp_model_forward(m, x);
+            l = loss_of(loss, out, y);
+            if (!l) {
+                s = mlp_ctx_errcode(ctx);
+                mlp_tape_reset(ctx);
+                return s != MLP_OK ? s : MLP_ERR_STATE;
+            }
+            lv = mlp_tensor_item(l);
+            if (loss == MLP_LOSS_CROSS_ENTROPY)
+                hits += correct(out, y);
+            if ((s = mlp_optim_zero_grad(opt)) != MLP_OK || (s = mlp_backward(l, NULL, 0)) != MLP_OK
+                || (s = mlp_optim_step(opt)) != MLP_OK) {
+                mlp_tape_reset(ctx);
+                return s;
+            }
+            mlp_tape_reset(ctx);
+            sum_loss += (double)lv * (double)rows;
+            seen += rows;
+            if (progress && progress(user, epoch, b, nb, lv, NAN))
+                return MLP_OK;
+        }
+        if (progress
+            && progress(user, epoch, nb, nb, seen ? (float)(sum_loss / (double)seen) : NAN,
+                        loss == MLP_LOSS_CROSS_ENTROPY && seen ? (float)hits / (float)seen : NAN))
+            return MLP_OK;
+    }
+    return MLP_OK;
+}
+
+mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64_t batch_size,
+                        float *out_loss, float *out_accuracy)
+{
+    static const char *fn = "mlp_evaluate";
+    mlp_ctx *ctx;
+    mlp_status s = MLP_OK;
+    int was_training, grad_mode;
+    int64_t nb, b, seen = 0, hits = 0;
+    double sum_loss = 0.0;
+    if (!m || !ds)
+        return MLP_ERR_NULL;
+    ctx = m->ctx;
+    if ((s = check(ctx, fn, loss, batch_size)) != MLP_OK)
+        return s;
+    was_training = mlp_model_is_training(m);
+    grad_mode = mlp_set_grad_enabled(ctx, 0);
+    mlp_model_set_training(m, 0);
+    nb = mlp_dataset_num_batches(ds, batch_size);
+    for (b = 0; b < nb; b++) {
+        mlp_tensor *x, *y, *out, *l;
+        int64_t rows;
+        if ((s = mlp_dataset_batch(ds, b, batch_size, &x, &y)) != MLP_OK)
+            break;
+        rows = mlp_tensor_dim(x, 0);
+        out = mlp_model_forward(m, x);
+        l = loss_of(loss, out, y);
+        if (!l) {
+            s = mlp_ctx_errcode(ctx) != MLP_OK ? mlp_ctx_errcode(ctx) : MLP_ERR_STATE;
+            mlp_tape_reset(ctx);
+            break;
+        }
+        sum_loss += (double)mlp_tensor_item(l) * (double)rows;
+        if (loss == MLP_LOSS_CROSS_ENTROPY)
+            hits += correct(out, y);
+        seen += rows;
+        mlp_tape_reset(ctx);
+    }
+    mlp_model_set_training(m, was_training);
+    mlp_set_grad_enabled(ctx, grad_mode);
+    if (s != MLP_OK)
+        return s;
+    if (out_loss)
+        *out_loss = seen ? (float)(sum_loss / (double)seen) : NAN;
+    if (out_accuracy)
+        *out_accuracy = loss == MLP_LOSS_CROSS_ENTROPY && seen ? (float)hits / (float)seen : NAN;
+    return MLP_OK;
+}
