@@ -71,7 +71,7 @@ lib/mlp.pc: include/mlp.h Makefile
 
 CMOCKA_LIBS = -lcmocka
 
-$(BUILD)/tests/%: tests/%.c $(LIBA) tests/testutil.h
+$(BUILD)/tests/%: tests/%.c $(LIBA) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(BASEFLAGS) -Wno-unused-parameter $< $(LIBA) $(CMOCKA_LIBS) $(LIBS) -o $@
 

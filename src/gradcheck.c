@@ -76,7 +76,9 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         return MLP_ERR_NULL;
     if (!fn)
         return mlp__fail(ctx, MLP_ERR_NULL, "mlp_gradcheck: fn is NULL");
-    if (n < 0 || (n > 0 && !inputs))
+    if (n > 0 && !inputs)
+        return mlp__fail(ctx, MLP_ERR_NULL, "mlp_gradcheck: inputs is NULL (n = %d)", n);
+    if (n < 0)
         return mlp__fail(ctx, MLP_ERR_ARG, "mlp_gradcheck: need n >= 0 inputs (n = %d)", n);
     if (!(eps > 0.0f) || !isfinite(eps) || !(atol >= 0.0f) || !(rtol >= 0.0f))
         return mlp__fail(ctx, MLP_ERR_ARG,

@@ -54,9 +54,11 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
     int epoch;
     mlp_status s;
     int64_t nb, b;
-    if (!m || !opt || !ds)
+    if (!m)
         return MLP_ERR_NULL;
     ctx = m->ctx;
+    if (!opt || !ds)
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !opt ? "opt" : "ds");
     if ((s = check(ctx, fn, loss, batch_size)) != MLP_OK)
         return s;
     if (epochs < 0)
@@ -112,9 +114,11 @@ mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64
     int was_training, grad_mode;
     int64_t nb, b, seen = 0, hits = 0;
     double sum_loss = 0.0;
-    if (!m || !ds)
+    if (!m)
         return MLP_ERR_NULL;
     ctx = m->ctx;
+    if (!ds)
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: ds is NULL", fn);
     if ((s = check(ctx, fn, loss, batch_size)) != MLP_OK)
         return s;
     was_training = mlp_model_is_training(m);

@@ -1,0 +1,133 @@
+# mk/reliability.mk - reliability targets (docs/reliability.md), included by
+# the Makefile:
+#   make fuzz            each libFuzzer target in fuzz/ for FUZZ_SECONDS (60)
+#                        seconds from its corpus; crashes are copied into
+#                        fuzz/crashes/<target>/ and the target fails
+#   make fuzz-short      the same for 10 seconds each (CI)
+#   make check-valgrind  every test of the plain build and every example
+#                        under valgrind memcheck: no error, no leak
+#   make check-tsan      two contexts trained in two threads at once under
+#                        ThreadSanitizer: same bits as one after the other
+# The corpus replay (tests/test_fuzz_replay.c) is part of `make check`.
+
+.PHONY: fuzz fuzz-short fuzz-build fuzz-probe check-valgrind check-tsan
+
+# ---- fuzzing ----------------------------------------------------------------
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build/fuzz
+FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_FLAGS    = -std=c99 -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJ     := $(SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+# per input: 10 s, 2 GB; the targets' own allocator refuses blocks > 64 MB
+FUZZ_RUNFLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libmlp.a: $(FUZZ_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(FUZZ_OBJ)
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/targets.h $(FUZZ_BUILD)/libmlp.a
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_BUILD)/libmlp.a $(LIBS) -o $@
+
+# libFuzzer needs clang's runtime (Debian: clang and libclang-rt-*-dev)
+fuzz-probe:
+	@mkdir -p $(FUZZ_BUILD)
+	@printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' \
+	    > $(FUZZ_BUILD)/probe.c
+	@$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $(FUZZ_BUILD)/probe.c -o $(FUZZ_BUILD)/probe 2>/dev/null || { \
+	    echo "fuzz: '$(FUZZ_CC) -fsanitize=fuzzer' does not work. Install clang's fuzzer runtime:"; \
+	    echo "    sudo apt-get install -y clang libclang-rt-dev   # or libclang-rt-14-dev"; \
+	    exit 1; }
+
+fuzz-build: fuzz-probe
+	$(MAKE) $(FUZZ_BINS)
+
+# New inputs go to build/fuzz/corpus/<t> (the repository keeps its small
+# seed corpus); crashes to build/fuzz/crashes/<t>, then into fuzz/crashes/<t>.
+fuzz: fuzz-build
+	@status=0; \
+	for t in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t fuzz/crashes/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_RUNFLAGS) \
+	           -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
+	           $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t > $(FUZZ_BUILD)/$$t.log 2>&1; then \
+	        status=1; \
+	        tail -n 60 $(FUZZ_BUILD)/$$t.log; \
+	    fi; \
+	    grep -E 'stat::number_of_executed_units|stat::new_units_added' $(FUZZ_BUILD)/$$t.log || true; \
+	    for c in $(FUZZ_BUILD)/crashes/$$t/*; do \
+	        [ -f "$$c" ] || continue; \
+	        cp "$$c" fuzz/crashes/$$t/; status=1; \
+	        echo "fuzz: $$t: new finding kept as fuzz/crashes/$$t/$$(basename $$c)"; \
+	        rm -f "$$c"; \
+	    done; \
+	done; \
+	if [ $$status -ne 0 ]; then echo "fuzz: FAILED (see above; replay with make check)"; exit 1; fi; \
+	echo "fuzz: $(FUZZ_NAMES): no crash, leak or broken contract"
+
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+# ---- valgrind ---------------------------------------------------------------
+
+VALGRIND ?= valgrind
+VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
+                  --errors-for-leak-kinds=definite,indirect \
+                  --show-leak-kinds=definite,indirect --track-origins=yes
+# Examples run with MLP_EXAMPLE_SMALL=1 (a few steps on little data) and
+# the arguments in VALGRIND_ARGS_<name>, if set; what they write goes to
+# build/valgrind-out.
+VALGRIND_OUT ?= build/valgrind-out
+VALGRIND_ARGS_xor ?= --out $(VALGRIND_OUT) --steps 200
+VALGRIND_ARGS_activations ?= --out $(VALGRIND_OUT)
+
+check-valgrind: all $(TESTS) $(EXAMPLES)
+	@command -v $(VALGRIND) >/dev/null 2>&1 || { \
+	    echo "check-valgrind: valgrind missing. Install with:"; \
+	    echo "    sudo apt-get install -y valgrind"; exit 1; }
+	@mkdir -p $(VALGRIND_OUT); status=0; \
+	for t in $(TESTS); do \
+	    if $(VALGRIND) $(VALGRIND_FLAGS) $$t > $$t.valgrind.log 2>&1; then \
+	        echo "check-valgrind: $$t: clean"; \
+	    else \
+	        status=1; cat $$t.valgrind.log; echo "check-valgrind: $$t: FAILED"; \
+	    fi; \
+	done; \
+	$(foreach e,$(EXAMPLES),\
+	if MLP_EXAMPLE_SMALL=1 $(VALGRIND) $(VALGRIND_FLAGS) $(e) $(VALGRIND_ARGS_$(notdir $(e))) \
+	       > $(e).valgrind.log 2>&1; then \
+	    echo "check-valgrind: $(e): clean"; \
+	else \
+	    status=1; tail -n 60 $(e).valgrind.log; echo "check-valgrind: $(e): FAILED"; \
+	fi; ) \
+	[ $$status -eq 0 ] && echo "check-valgrind: no error, no leak" || { echo "check-valgrind: FAILED"; exit 1; }
+
+# ---- ThreadSanitizer ----------------------------------------------------------
+
+TSAN_CC    ?= $(CC)
+TSAN_BUILD := build/tsan
+TSAN_FLAGS  = -std=c99 -pedantic -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+              -fsanitize=thread
+TSAN_OBJ   := $(SRC:%.c=$(TSAN_BUILD)/obj/%.o)
+
+$(TSAN_BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(TSAN_CC) $(CPPFLAGS) $(TSAN_FLAGS) -c $< -o $@
+
+$(TSAN_BUILD)/libmlp.a: $(TSAN_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(TSAN_OBJ)
+
+$(TSAN_BUILD)/tsan_two_contexts: tests/tsan_two_contexts.c $(TSAN_BUILD)/libmlp.a
+	$(TSAN_CC) $(CPPFLAGS) $(TSAN_FLAGS) $< $(TSAN_BUILD)/libmlp.a -lpthread -lm -o $@
+
+check-tsan: $(TSAN_BUILD)/tsan_two_contexts
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_BUILD)/tsan_two_contexts

@@ -1,0 +1,412 @@
+/*
+ * test_args.c - NULL for every handle and pointer parameter of every public
+ * function, one test per module: every MLP_API function of mlp.h is called
+ * here by name (tests/check_api_coverage.sh keeps the list complete). The
+ * rule: a NULL never crashes; a call that can fail returns MLP_ERR_NULL or
+ * NULL (accessors their documented neutral value), and when a context is
+ * at hand its code and message name the function and the argument. The
+ * other bad arguments (shapes, contexts, graphs, NaN, overflow, labels)
+ * are in test_misuse.c.
+ */
+#include "argcheck.h"
+
+/* ---- NULL for every handle and pointer parameter, module by module ---- */
+
+static void null__version_and_status_functions_never_fail(void **state)
+{
+    (void)state;
+    assert_non_null(mlp_version());
+    assert_true(mlp_version_number() > 0);
+    assert_non_null(mlp_status_str((mlp_status)-1));
+}
+
+static void null__ctx_functions_accept_a_null_context(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    (void)state;
+    assert_non_null(ctx);
+    mlp_ctx_free(NULL);
+    mlp_ctx_seed(NULL, 1);
+    assert_int_equal(mlp_ctx_rand_u32(NULL), 0);
+    (void)mlp_ctx_rand_uniform(NULL);
+    (void)mlp_ctx_rand_normal(NULL);
+    assert_int_equal(mlp_ctx_errcode(NULL), MLP_ERR_NULL);
+    assert_non_null(mlp_ctx_errmsg(NULL));
+    mlp_ctx_clear_error(NULL);
+    assert_int_equal(mlp_ctx_set_threads(NULL, 2), MLP_ERR_NULL);
+    assert_int_equal(mlp_ctx_threads(NULL), 0);
+    assert_int_equal(mlp_ctx_set_gemm_kernel(NULL, "generic"), MLP_ERR_NULL);
+    assert_non_null(mlp_ctx_gemm_kernel(NULL));
+    mlp_ctx_set_check_finite(NULL, 1);
+    /* NULL name means "the best kernel": not an error */
+    assert_ok(ctx, mlp_ctx_set_gemm_kernel(ctx, NULL));
+    /* bad values, with the context at hand */
+    EXPECT_STATUS(ctx, mlp_ctx_set_threads(ctx, 0), MLP_ERR_ARG);
+    EXPECT_STATUS(ctx, mlp_ctx_set_gemm_kernel(ctx, "no-such-kernel"), MLP_ERR_ARG);
+    mlp_ctx_free(ctx);
+}
+
+static void null__tensor_functions_refuse_null_handles_and_pointers(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    int64_t shape[2] = {2, 3};
+    float data[6] = {1, 2, 3, 4, 5, 6};
+    mlp_tensor *t;
+    (void)state;
+    t = mlp_tensor_from(ctx, 2, shape, data);
+    assert_handle(ctx, t);
+
+    /* a NULL context: NULL, nothing to record on */
+    assert_null(mlp_tensor_zeros(NULL, 2, shape));
+    assert_null(mlp_tensor_ones(NULL, 2, shape));
+    assert_null(mlp_tensor_from(NULL, 2, shape, data));
+    assert_null(mlp_tensor_rand_uniform(NULL, 2, shape, 0.0f, 1.0f));
+    assert_null(mlp_tensor_rand_normal(NULL, 2, shape, 0.0f, 1.0f));
+    /* a NULL shape with dimensions, NULL data with elements */
+    EXPECT_NULL_CODE(ctx, mlp_tensor_zeros(ctx, 2, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_tensor_ones(ctx, 2, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_tensor_from(ctx, 2, NULL, data), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_tensor_from(ctx, 2, shape, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_tensor_rand_uniform(ctx, 2, NULL, 0.0f, 1.0f), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_tensor_rand_normal(ctx, 2, NULL, 0.0f, 1.0f), MLP_ERR_NULL);
+
+    assert_null(mlp_tensor_clone(NULL));
+    assert_null(mlp_tensor_detach(NULL));
+    mlp_tensor_free(NULL);
+    assert_int_equal(mlp_tensor_fill(NULL, 1.0f), MLP_ERR_NULL);
+    assert_int_equal(mlp_tensor_copy(NULL, t), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_tensor_copy(t, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_tensor_set_data(NULL, data, 6), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_tensor_set_data(t, NULL, 6), MLP_ERR_NULL);
+    assert_int_equal(mlp_tensor_reshape_(NULL, 2, shape), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_tensor_reshape_(t, 2, NULL), MLP_ERR_NULL);
+
+    assert_int_equal(mlp_tensor_ndim(NULL), -1);
+    assert_int_equal(mlp_tensor_dim(NULL, 0), -1);
+    assert_int_equal(mlp_tensor_numel(NULL), 0);
+    assert_null(mlp_tensor_data(NULL));
+    assert_null(mlp_tensor_cdata(NULL));
+    assert_true(isnan(mlp_tensor_get(NULL, 0)));
+    assert_true(isnan(mlp_tensor_item(NULL)));
+    assert_null(mlp_tensor_ctx(NULL));
+    assert_int_equal(mlp_tensor_version(NULL), 0);
+
+    /* the tensor is untouched by all of the above */
+    assert_true(mlp_tensor_get(t, 5) == 6.0f);
+    assert_int_equal(mlp_tensor_ndim(t), 2);
+    mlp_tensor_free(t);
+    mlp_ctx_free(ctx);
+}
+
+static mlp_tensor *fn_sum_of_input(void *user, mlp_tensor *const *in, int n)
+{
+    (void)user;
+    (void)n;
+    return mlp_sum(in[0]);
+}
+
+static void null__grad_and_tape_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = vec(ctx, 3);
+    mlp_tensor *ins[1];
+    (void)state;
+    assert_handle(ctx, x);
+    assert_int_equal(mlp_tensor_set_requires_grad(NULL, 1), MLP_ERR_NULL);
+    assert_int_equal(mlp_tensor_requires_grad(NULL), 0);
+    assert_int_equal(mlp_tensor_is_leaf(NULL), 0);
+    assert_null(mlp_tensor_grad(NULL));
+    assert_int_equal(mlp_tensor_zero_grad(NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_backward(NULL, NULL, 0), MLP_ERR_NULL);
+    assert_int_equal(mlp_backward(NULL, x, 1), MLP_ERR_NULL);
+    mlp_tape_reset(NULL);
+    assert_int_equal(mlp_tape_size(NULL), 0);
+    (void)mlp_set_grad_enabled(NULL, 0);
+    assert_int_equal(mlp_is_grad_enabled(NULL), 0);
+
+    assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
+    ins[0] = x;
+    (void)ins;
+    assert_int_equal(mlp_gradcheck(NULL, fn_sum_of_input, NULL, ins, 1, 1e-3f, 1e-3f, 1e-2f),
+                     MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_gradcheck(ctx, NULL, NULL, ins, 1, 1e-3f, 1e-3f, 1e-2f),
+                  MLP_ERR_NULL);
+    {
+        /* a NULL inputs array with n > 0 */
+        mlp_status s = mlp_gradcheck(ctx, fn_sum_of_input, NULL, NULL, 1, 1e-3f, 1e-3f, 1e-2f);
+        assert_int_equal(s, MLP_ERR_NULL);
+        assert_int_equal(mlp_ctx_errcode(ctx), s);
+        EXPECT_MSG(ctx, "inputs");
+        mlp_ctx_clear_error(ctx);
+    }
+    ins[0] = NULL;
+    EXPECT_STATUS(ctx, mlp_gradcheck(ctx, fn_sum_of_input, NULL, ins, 1, 1e-3f, 1e-3f, 1e-2f),
+                  MLP_ERR_NULL);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+/* every op with one NULL input: NULL back, MLP_ERR_NULL naming the op */
+static void null__ops_give_null_and_name_the_op(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *a = mat(ctx, 2, 3), *b = mat(ctx, 3, 2), *v = vec(ctx, 3);
+    mlp_tensor *lab = vec(ctx, 2), *alpha = vec(ctx, 1);
+    int64_t shape[1] = {6};
+    (void)state;
+    assert_handle(ctx, a);
+    assert_ok(ctx, mlp_tensor_fill(lab, 0.0f));
+
+    /* no context at all: nothing to record, just NULL */
+    assert_null(mlp_matmul(NULL, NULL));
+    assert_null(mlp_relu(NULL));
+
+    EXPECT_NULL_CODE(ctx, mlp_matmul(NULL, b), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_matmul(a, NULL), MLP_ERR_NULL);
+    assert_null(mlp_matmul(a, NULL));
+    EXPECT_MSG(ctx, "mlp_matmul");
+    mlp_ctx_clear_error(ctx);
+    EXPECT_NULL_CODE(ctx, mlp_linear(NULL, b, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_linear(a, NULL, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_add(NULL, a), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_add(a, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_sub(NULL, a), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_sub(a, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_mul(NULL, a), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_mul(a, NULL), MLP_ERR_NULL);
+    assert_null(mlp_scale(NULL, 2.0f));
+    assert_null(mlp_sum(NULL));
+    assert_null(mlp_mean(NULL));
+    assert_null(mlp_reshape(NULL, 1, shape));
+    EXPECT_NULL_CODE(ctx, mlp_reshape(a, 1, NULL), MLP_ERR_NULL);
+    assert_null(mlp_transpose(NULL));
+    assert_null(mlp_sigmoid(NULL));
+    assert_null(mlp_tanh(NULL));
+    assert_null(mlp_leaky_relu(NULL, 0.01f));
+    EXPECT_NULL_CODE(ctx, mlp_prelu(NULL, alpha), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_prelu(a, NULL), MLP_ERR_NULL);
+    assert_null(mlp_gelu(NULL));
+    assert_null(mlp_step(NULL));
+    assert_null(mlp_activation(NULL, MLP_ACT_RELU));
+    assert_null(mlp_softmax(NULL));
+    assert_null(mlp_log_softmax(NULL));
+    assert_null(mlp_dropout(NULL, 0.5f));
+    EXPECT_NULL_CODE(ctx, mlp_mse(NULL, a), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_mse(a, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_cross_entropy(NULL, lab), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_cross_entropy(b, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_bce_with_logits(NULL, a), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_bce_with_logits(a, NULL), MLP_ERR_NULL);
+    assert_non_null(mlp_act_name((mlp_act)99));
+    assert_string_equal(mlp_act_name((mlp_act)99), "unknown");
+
+    /* a failure early in a chain is kept as the cause at its end */
+    mlp_ctx_clear_error(ctx);
+    assert_null(mlp_relu(mlp_add(mlp_matmul(a, a), v)));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
+    EXPECT_MSG(ctx, "mlp_matmul");
+
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_tensor_free(v);
+    mlp_tensor_free(lab);
+    mlp_tensor_free(alpha);
+    mlp_ctx_free(ctx);
+}
+
+static void null__model_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    float x[4] = {0}, out[6];
+    int32_t cls[2];
+    char buf[64];
+    (void)state;
+    assert_handle(ctx, m);
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
+
+    assert_null(mlp_model_new(NULL));
+    mlp_model_free(NULL);
+    assert_int_equal(mlp_model_add_linear(NULL, 2, 3), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_linear_init(NULL, 2, 3, MLP_INIT_ZEROS), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_act(NULL, MLP_ACT_RELU), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_dropout(NULL, 0.5f), MLP_ERR_NULL);
+    assert_null(mlp_model_forward(NULL, NULL));
+    EXPECT_NULL_CODE(ctx, mlp_model_forward(m, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_set_training(NULL, 0), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_is_training(NULL), 0);
+    assert_int_equal(mlp_model_num_layers(NULL), 0);
+    assert_int_equal(mlp_model_layer_kind(NULL, 0), -1);
+    assert_int_equal(mlp_model_num_params(NULL), 0);
+    assert_null(mlp_model_param(NULL, 0));
+    assert_int_equal(mlp_model_param_count(NULL), 0);
+    assert_int_equal(mlp_model_in_features(NULL), 0);
+    assert_int_equal(mlp_model_out_features(NULL), 0);
+    assert_int_equal(mlp_model_summary(NULL, buf, sizeof buf), 0);
+    assert_true(mlp_model_summary(m, NULL, 0) > 0); /* snprintf-like size query */
+    assert_int_equal(mlp_model_predict(NULL, x, 2, out), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_predict(m, NULL, 2, out), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_predict(m, x, 2, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_classify(NULL, x, 2, cls), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_classify(m, NULL, 2, cls), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_classify(m, x, 2, NULL), MLP_ERR_NULL);
+    /* the model still works */
+    assert_ok(ctx, mlp_model_predict(m, x, 2, out));
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void null__model_file_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    void *buf = NULL;
+    size_t size = 0;
+    (void)state;
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
+    assert_int_equal(mlp_model_save(NULL, "x.mlp"), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_save(m, NULL), MLP_ERR_NULL);
+    assert_null(mlp_model_load(NULL, "x.mlp"));
+    EXPECT_NULL_CODE(ctx, mlp_model_load(ctx, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_save_mem(NULL, &buf, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_save_mem(m, NULL, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_save_mem(m, &buf, NULL), MLP_ERR_NULL);
+    assert_null(buf);
+    assert_null(mlp_model_load_mem(NULL, "abc", 3));
+    EXPECT_NULL_CODE(ctx, mlp_model_load_mem(ctx, NULL, 16), MLP_ERR_NULL);
+    mlp_buffer_free(NULL, NULL);
+    mlp_buffer_free(ctx, NULL);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
+static void null__npy_idx_csv_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *t = vec(ctx, 3);
+    (void)state;
+    assert_null(mlp_npy_load(NULL, "x.npy"));
+    EXPECT_NULL_CODE(ctx, mlp_npy_load(ctx, NULL), MLP_ERR_NULL);
+    assert_null(mlp_npy_load_mem(NULL, "abc", 3));
+    EXPECT_NULL_CODE(ctx, mlp_npy_load_mem(ctx, NULL, 16), MLP_ERR_NULL);
+    assert_int_equal(mlp_npy_save(NULL, "x.npy"), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_npy_save(t, NULL), MLP_ERR_NULL);
+    assert_null(mlp_idx_load(NULL, "x.idx", 1.0f));
+    EXPECT_NULL_CODE(ctx, mlp_idx_load(ctx, NULL, 1.0f), MLP_ERR_NULL);
+    assert_null(mlp_idx_load_mem(NULL, "abc", 3, 1.0f));
+    EXPECT_NULL_CODE(ctx, mlp_idx_load_mem(ctx, NULL, 16, 1.0f), MLP_ERR_NULL);
+    assert_null(mlp_csv_load(NULL, "x.csv", 0));
+    EXPECT_NULL_CODE(ctx, mlp_csv_load(ctx, NULL, 0), MLP_ERR_NULL);
+    assert_null(mlp_csv_load_mem(NULL, "1,2\n", 4, 0));
+    EXPECT_NULL_CODE(ctx, mlp_csv_load_mem(ctx, NULL, 16, 0), MLP_ERR_NULL);
+    mlp_tensor_free(t);
+    mlp_ctx_free(ctx);
+}
+
+static void null__optim_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *p = vec(ctx, 3);
+    mlp_tensor *ps[2];
+    mlp_optim *opt;
+    (void)state;
+    assert_ok(ctx, mlp_tensor_set_requires_grad(p, 1));
+    ps[0] = p;
+    ps[1] = NULL;
+    assert_null(mlp_optim_new(NULL, MLP_OPTIM_SGD, ps, 1, 0.1f));
+    EXPECT_NULL_CODE(ctx, mlp_optim_new(ctx, MLP_OPTIM_SGD, NULL, 1, 0.1f), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_optim_new(ctx, MLP_OPTIM_ADAM, ps, 2, 0.1f), MLP_ERR_NULL);
+    assert_null(mlp_sgd_new(NULL, 0.1f));
+    assert_null(mlp_adam_new(NULL, 0.1f));
+    assert_null(mlp_adamw_new(NULL, 0.1f));
+    mlp_optim_free(NULL);
+    assert_int_equal(mlp_optim_set(NULL, MLP_OPT_LR, 0.1), MLP_ERR_NULL);
+    assert_true(isnan(mlp_optim_get(NULL, MLP_OPT_LR)));
+    assert_int_equal(mlp_optim_zero_grad(NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_optim_step(NULL), MLP_ERR_NULL);
+    assert_true(mlp_optim_steps(NULL) <= 0);
+    /* the schedules take no pointers; values worked out by hand */
+    assert_close(mlp_lr_step(0.1f, 5, 2, 0.5f), 0.025, 1e-7, 0);
+    assert_close(mlp_lr_cosine(0.1f, 0.0f, 5, 10), 0.05, 1e-7, 0);
+
+    opt = mlp_optim_new(ctx, MLP_OPTIM_SGD, ps, 1, 0.1f);
+    assert_handle(ctx, opt);
+    EXPECT_STATUS(ctx, mlp_optim_set(opt, MLP_OPT_BETA1, 0.9), MLP_ERR_ARG);
+    EXPECT_STATUS(ctx, mlp_optim_set(opt, (mlp_optim_opt)99, 0.9), MLP_ERR_ARG);
+    EXPECT_STATUS(ctx, mlp_optim_set(opt, MLP_OPT_LR, -1.0), MLP_ERR_ARG);
+    assert_ok(ctx, mlp_optim_step(opt)); /* no gradient yet: nothing to do */
+    mlp_optim_free(opt);
+    mlp_tensor_free(p);
+    mlp_ctx_free(ctx);
+}
+
+static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = mat(ctx, 4, 2), *y = vec(ctx, 4), *bx = NULL, *by = NULL;
+    mlp_model *m = mlp_model_new(ctx);
+    mlp_dataset *ds;
+    mlp_optim *opt;
+    float loss, acc;
+    (void)state;
+    assert_ok(ctx, mlp_tensor_fill(y, 1.0f));
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 2));
+    opt = mlp_sgd_new(m, 0.1f);
+    assert_handle(ctx, opt);
+
+    assert_null(mlp_dataset_new(NULL, NULL));
+    EXPECT_NULL_CODE(ctx, mlp_dataset_new(x, NULL), MLP_ERR_NULL);
+    EXPECT_NULL_CODE(ctx, mlp_dataset_new(NULL, y), MLP_ERR_NULL);
+    mlp_dataset_free(NULL);
+    assert_true(mlp_dataset_size(NULL) <= 0);
+    assert_int_equal(mlp_dataset_shuffle(NULL), MLP_ERR_NULL);
+    assert_true(mlp_dataset_num_batches(NULL, 2) <= 0);
+    assert_int_equal(mlp_dataset_batch(NULL, 0, 2, &bx, &by), MLP_ERR_NULL);
+
+    ds = mlp_dataset_new(x, y);
+    assert_handle(ctx, ds);
+    EXPECT_STATUS(ctx, mlp_dataset_batch(ds, 0, 2, NULL, &by), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_dataset_batch(ds, 0, 2, &bx, NULL), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_dataset_batch(ds, 2, 2, &bx, &by), MLP_ERR_RANGE);
+
+    assert_int_equal(mlp_fit(NULL, opt, ds, MLP_LOSS_CROSS_ENTROPY, 1, 2, NULL, NULL),
+                     MLP_ERR_NULL);
+    /* recorded on m's context: the message is what a caller of mlp_fit prints */
+    EXPECT_STATUS(ctx, mlp_fit(m, NULL, ds, MLP_LOSS_CROSS_ENTROPY, 1, 2, NULL, NULL),
+                  MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_fit(m, opt, NULL, MLP_LOSS_CROSS_ENTROPY, 1, 2, NULL, NULL),
+                  MLP_ERR_NULL);
+    assert_int_equal(mlp_evaluate(NULL, ds, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc),
+                     MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_evaluate(m, NULL, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc),
+                  MLP_ERR_NULL);
+    mlp_ctx_clear_error(ctx);
+    /* NULL outputs and a NULL progress callback are allowed */
+    assert_ok(ctx, mlp_evaluate(m, ds, MLP_LOSS_CROSS_ENTROPY, 2, NULL, NULL));
+    assert_ok(ctx, mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 1, 2, NULL, NULL));
+
+    mlp_dataset_free(ds);
+    mlp_optim_free(opt);
+    mlp_model_free(m);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    mlp_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(null__version_and_status_functions_never_fail),
+        cmocka_unit_test(null__ctx_functions_accept_a_null_context),
+        cmocka_unit_test(null__tensor_functions_refuse_null_handles_and_pointers),
+        cmocka_unit_test(null__grad_and_tape_functions_refuse_null_handles),
+        cmocka_unit_test(null__ops_give_null_and_name_the_op),
+        cmocka_unit_test(null__model_functions_refuse_null_handles),
+        cmocka_unit_test(null__model_file_functions_refuse_null_handles),
+        cmocka_unit_test(null__npy_idx_csv_functions_refuse_null_handles),
+        cmocka_unit_test(null__optim_functions_refuse_null_handles),
+        cmocka_unit_test(null__dataset_and_fit_functions_refuse_null_handles),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
