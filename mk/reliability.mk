@@ -38,6 +38,7 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/targets.h $(FUZZ_BUILD)/libmlp.a
 
 # libFuzzer needs clang's runtime (Debian: clang and libclang-rt-*-dev)
 fuzz-probe:
+	@sh tools/deps.sh fuzzer
 	@mkdir -p $(FUZZ_BUILD)
 	@printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' \
 	    > $(FUZZ_BUILD)/probe.c
@@ -90,6 +91,7 @@ VALGRIND_ARGS_xor ?= --out $(VALGRIND_OUT) --steps 200
 VALGRIND_ARGS_activations ?= --out $(VALGRIND_OUT)
 
 check-valgrind: all $(TESTS) $(EXAMPLES)
+	@sh tools/deps.sh valgrind
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { \
 	    echo "check-valgrind: valgrind missing. Install with:"; \
 	    echo "    sudo apt-get install -y valgrind"; exit 1; }

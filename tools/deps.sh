@@ -2,6 +2,8 @@
 # tools/deps.sh - what the build needs from the system, installed with
 # apt-get when run as root, or the exact command printed otherwise.
 #   check            cmocka and pkg-config (for `make check`)
+#   fuzzer           clang's libFuzzer runtime (make fuzz)
+#   valgrind         valgrind (make check-valgrind)
 #   data             Fashion-MNIST unpacked into .cache/fashion-mnist
 #   openblas-cflags  compiler flags for the OpenBLAS comparison (benchmarks only)
 #   openblas-libs    linker flags for it
@@ -46,6 +48,19 @@ data)
         fi
     done
     ;;
+fuzzer)
+    # clang and its libFuzzer runtime, for make fuzz / fuzz-short
+    command -v clang >/dev/null 2>&1 || need_pkgs clang libclang-rt-dev
+    printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > /tmp/mlp-fuzz-probe.$$.c
+    if ! clang -fsanitize=fuzzer,address,undefined /tmp/mlp-fuzz-probe.$$.c -o /tmp/mlp-fuzz-probe.$$ 2>/dev/null; then
+        rm -f /tmp/mlp-fuzz-probe.$$.c
+        need_pkgs libclang-rt-dev
+    fi
+    rm -f /tmp/mlp-fuzz-probe.$$ /tmp/mlp-fuzz-probe.$$.c
+    ;;
+valgrind)
+    command -v valgrind >/dev/null 2>&1 || need_pkgs valgrind
+    ;;
 openblas-cflags)
     for d in /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas /usr/include; do
         if [ -f "$d/cblas.h" ] && [ -n "$(ls /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so 2>/dev/null)" ]; then
@@ -55,7 +70,20 @@ openblas-cflags)
     done
     ;;
 openblas-libs)
-    if [ -n "$(sh "$0" openblas-cflags)" ]; then echo "-lopenblas"; fi
+    if [ -n "$(sh "$0" fuzzer)
+    # clang and its libFuzzer runtime, for make fuzz / fuzz-short
+    command -v clang >/dev/null 2>&1 || need_pkgs clang libclang-rt-dev
+    printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > /tmp/mlp-fuzz-probe.$$.c
+    if ! clang -fsanitize=fuzzer,address,undefined /tmp/mlp-fuzz-probe.$$.c -o /tmp/mlp-fuzz-probe.$$ 2>/dev/null; then
+        rm -f /tmp/mlp-fuzz-probe.$$.c
+        need_pkgs libclang-rt-dev
+    fi
+    rm -f /tmp/mlp-fuzz-probe.$$ /tmp/mlp-fuzz-probe.$$.c
+    ;;
+valgrind)
+    command -v valgrind >/dev/null 2>&1 || need_pkgs valgrind
+    ;;
+openblas-cflags)" ]; then echo "-lopenblas"; fi
     ;;
 *)
     echo "usage: $0 check|data|openblas-cflags|openblas-libs" >&2
