@@ -28,7 +28,7 @@ static float sigmoid1(float x)
 static float act1(int act, float x, float param)
 {
     switch (act) {
-    case MLP_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case MLP_ACT_RELU: return x <= 0.0f ? 0.0f : x; /* NaN stays NaN, as PyTorch */
     case MLP_ACT_SIGMOID: return sigmoid1(x);
     case MLP_ACT_TANH: return tanhf(x);
     case MLP_ACT_LEAKY_RELU: return x > 0.0f ? x : param * x;
@@ -43,12 +43,16 @@ void mlp__act_fwd(int act, float *y, const float *x, int64_t n, float param)
     int64_t i;
     switch (act) {
     case MLP_ACT_RELU:
-        for (i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        for (i = 0; i < n; i++) {
+            float v = x[i];
+            y[i] = v <= 0.0f ? 0.0f : v; /* NaN stays NaN, as PyTorch */
+        }
         break;
     case MLP_ACT_LEAKY_RELU:
-        for (i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : param * x[i];
+        for (i = 0; i < n; i++) {
+            float v = x[i];
+            y[i] = v > 0.0f ? v : param * v;
+        }
         break;
     case MLP_ACT_TANH:
         for (i = 0; i < n; i++)
@@ -68,18 +72,26 @@ void mlp__act_fwd(int act, float *y, const float *x, int64_t n, float param)
     }
 }
 
+/* dx += (v <= 0 ? 0 : dy): every load unconditional, so the select
+ * vectorises instead of branching on the sign of each element. A NaN v
+ * passes dy through, as PyTorch's threshold_backward does. */
+static void relu_bwd(float *restrict dx, const float *restrict dy, const float *restrict v,
+                     int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float g = dy[i];
+        dx[i] += v[i] <= 0.0f ? 0.0f : g;
+    }
+}
+
 void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y,
                   int64_t n, float param)
 {
     int64_t i;
     switch (act) {
     case MLP_ACT_RELU: /* f'(0) = 0: the left derivative */
-        if (y)
-            for (i = 0; i < n; i++)
-                dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
-        else
-            for (i = 0; i < n; i++)
-                dx[i] += x[i] > 0.0f ? dy[i] : 0.0f;
+        relu_bwd(dx, dy, y ? y : x, n);
         break;
     case MLP_ACT_SIGMOID: /* f' = f (1 - f) */
         for (i = 0; i < n; i++) {
@@ -95,11 +107,15 @@ void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const flo
         break;
     case MLP_ACT_LEAKY_RELU:
         if (x)
-            for (i = 0; i < n; i++)
-                dx[i] += x[i] > 0.0f ? dy[i] : param * dy[i];
+            for (i = 0; i < n; i++) {
+                float g = dy[i];
+                dx[i] += x[i] > 0.0f ? g : param * g;
+            }
         else /* y > 0 exactly when x > 0, for a slope >= 0 */
-            for (i = 0; i < n; i++)
-                dx[i] += y[i] > 0.0f ? dy[i] : param * dy[i];
+            for (i = 0; i < n; i++) {
+                float g = dy[i];
+                dx[i] += y[i] > 0.0f ? g : param * g;
+            }
         break;
     case MLP_ACT_GELU: /* f' = Phi(x) + x phi(x) */
         for (i = 0; i < n; i++) {

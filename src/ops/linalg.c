@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kern/vec_fast.h"
 #include "ops/ops.h"
 
 void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K,
@@ -82,16 +83,14 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
 
 static void linear_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
-    int64_t rows = n->i[0], in = n->i[1], out = n->i[2], r, c;
+    int64_t rows = n->i[0], in = n->i[1], out = n->i[2];
     const float *x = n->in[0]->data, *w = n->in[1]->data;
     if (gin[0]) /* dx [n,in] += dy [n,out] . w^T */
         mlp__gemm_acc(ctx, 0, 1, rows, in, out, gout, out, w, out, gin[0], in);
     if (gin[1]) /* dw [in,out] += x^T . dy */
         mlp__gemm_acc(ctx, 1, 0, in, out, rows, x, in, gout, out, gin[1], out);
     if (n->nin > 2 && gin[2]) /* db [out] += column sums of dy */
-        for (r = 0; r < rows; r++)
-            for (c = 0; c < out; c++)
-                gin[2][c] += gout[r * out + c];
+        mlp__col_sums_acc(gin[2], gout, rows, out);
 }
 
 static const mlp__op op_linear = {"mlp_linear", linear_bwd, 3u, 0};
@@ -202,7 +201,8 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     mlp_ctx *ctx;
     mlp_tensor *c;
     mlp__node *node;
-    int64_t nb, rows, r, j;
+    int64_t nb, rows, r, j, shape[MLP_MAX_DIMS];
+    int nd;
     char sa[64], sb[64];
     in[0] = a;
     in[1] = b;
@@ -217,7 +217,12 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     }
     nb = b->numel;
     rows = nb ? a->numel / nb : 0;
-    if (!(c = mlp__result(ctx, fn, a->ndim, a->shape)))
+    /* the broadcast shape, as PyTorch: b's extra leading dimensions are all
+       1 (a [n] with b [1,n] gives [1,n]), then a's shape */
+    nd = b->ndim > a->ndim ? b->ndim : a->ndim;
+    for (j = 0; j < nd; j++)
+        shape[j] = j < nd - a->ndim ? 1 : a->shape[j - (nd - a->ndim)];
+    if (!(c = mlp__result(ctx, fn, nd, shape)))
         return NULL;
     for (r = 0; r < rows; r++) {
         const float *ar = a->data + r * nb, *bd = b->data;
