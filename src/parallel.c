@@ -1,9 +1,220 @@
 /*
- * parallel.c - the thread count and the matrix product through the
- * context. Single-threaded for now: mlp__gemm runs the whole product on
- * the calling thread.
+ * parallel.c - the thread count, a small persistent worker pool per context
+ * (POSIX threads; absent with MLP_NO_THREADS) and the matrix product through
+ * the context, split across the pool by blocks of C.
+ *
+ * The pool: ctx->threads - 1 workers sleep on a condition variable; a job is
+ * published under the mutex with a new generation number, each worker runs
+ * its range, the caller runs range 0 and waits for the rest. Nothing spins.
+ *
+ * Results do not depend on the thread count: mlp__gemm splits C[M x N] into
+ * row or column blocks aligned to the kernel's register tile, and each
+ * element's sum over K is formed in the same order whatever block holds it.
  */
+#ifndef MLP_NO_THREADS
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#endif
+#include <string.h>
+
 #include "core.h"
+#include "parallel.h"
+
+#define MLP__MAX_THREADS 64
+
+#ifndef MLP_NO_THREADS
+
+struct mlp__pool {
+    pthread_mutex_t mu;
+    pthread_cond_t go;        /* workers wait for a new generation */
+    pthread_cond_t done;      /* the caller waits for pending == 0 */
+    pthread_t *tids;
+    int nworkers;             /* threads - 1 */
+    int quit;
+    int busy;                 /* a job is running (nested calls run inline) */
+    uint64_t gen;
+    int pending;
+    /* the job */
+    mlp__range_fn fn;
+    void *arg;
+    int64_t n;
+    int parts;
+};
+
+typedef struct {
+    struct mlp__pool *p;
+    int tid;
+} mlp__worker_arg;
+
+static void range_of(int64_t n, int parts, int i, int64_t *lo, int64_t *hi)
+{
+    *lo = n * i / parts;
+    *hi = n * (i + 1) / parts;
+}
+
+static void *worker_main(void *varg)
+{
+    mlp__worker_arg *wa = (mlp__worker_arg *)varg;
+    struct mlp__pool *p = wa->p;
+    int tid = wa->tid;
+    uint64_t seen = 0;
+    for (;;) {
+        int64_t lo, hi;
+        pthread_mutex_lock(&p->mu);
+        while (!p->quit && p->gen == seen)
+            pthread_cond_wait(&p->go, &p->mu);
+        if (p->quit) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        seen = p->gen;
+        pthread_mutex_unlock(&p->mu);
+        if (tid < p->parts) {
+            range_of(p->n, p->parts, tid, &lo, &hi);
+            if (hi > lo)
+                p->fn(p->arg, lo, hi, tid);
+        }
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0)
+            pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static void pool_stop(mlp_ctx *ctx, struct mlp__pool *p, int started)
+{
+    int i;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (i = 0; i < started; i++)
+        pthread_join(p->tids[i], NULL);
+    pthread_cond_destroy(&p->done);
+    pthread_cond_destroy(&p->go);
+    pthread_mutex_destroy(&p->mu);
+    mlp__free(ctx, p->tids);
+    mlp__free(ctx, p);
+}
+
+/* Worker arguments live right after the tids array. */
+static mlp_status pool_start(mlp_ctx *ctx, int nworkers, struct mlp__pool **out)
+{
+    struct mlp__pool *p;
+    mlp__worker_arg *args;
+    int i;
+    *out = NULL;
+    p = (struct mlp__pool *)mlp__calloc(ctx, 1, sizeof *p);
+    if (!p)
+        return MLP_ERR_NOMEM;
+    p->tids = (pthread_t *)mlp__calloc(ctx, (size_t)nworkers,
+                                       sizeof(pthread_t) + sizeof(mlp__worker_arg));
+    if (!p->tids) {
+        mlp__free(ctx, p);
+        return MLP_ERR_NOMEM;
+    }
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        mlp__free(ctx, p->tids);
+        mlp__free(ctx, p);
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "mlp_ctx_set_threads: no mutex");
+    }
+    if (pthread_cond_init(&p->go, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        mlp__free(ctx, p->tids);
+        mlp__free(ctx, p);
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "mlp_ctx_set_threads: no condition variable");
+    }
+    if (pthread_cond_init(&p->done, NULL) != 0) {
+        pthread_cond_destroy(&p->go);
+        pthread_mutex_destroy(&p->mu);
+        mlp__free(ctx, p->tids);
+        mlp__free(ctx, p);
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "mlp_ctx_set_threads: no condition variable");
+    }
+    args = (mlp__worker_arg *)(void *)(p->tids + nworkers);
+    for (i = 0; i < nworkers; i++) {
+        args[i].p = p;
+        args[i].tid = i + 1;
+        if (pthread_create(&p->tids[i], NULL, worker_main, &args[i]) != 0) {
+            pool_stop(ctx, p, i);
+            return mlp__fail(ctx, MLP_ERR_UNSUPPORTED,
+                             "mlp_ctx_set_threads: could not start thread %d of %d", i + 2,
+                             nworkers + 1);
+        }
+    }
+    p->nworkers = nworkers;
+    *out = p;
+    return MLP_OK;
+}
+
+void mlp__pool_destroy(mlp_ctx *ctx)
+{
+    if (ctx && ctx->pool) {
+        pool_stop(ctx, ctx->pool, ctx->pool->nworkers);
+        ctx->pool = NULL;
+    }
+}
+
+mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
+{
+    struct mlp__pool *p;
+    mlp_status st;
+    if (!ctx)
+        return MLP_ERR_NULL;
+    if (n < 1 || n > MLP__MAX_THREADS)
+        return mlp__fail(ctx, MLP_ERR_ARG, "mlp_ctx_set_threads: n = %d must be in 1..%d", n,
+                         MLP__MAX_THREADS);
+    if (n == ctx->threads && (n == 1 || ctx->pool))
+        return MLP_OK;
+    if (n == 1) {
+        mlp__pool_destroy(ctx);
+        ctx->threads = 1;
+        return MLP_OK;
+    }
+    st = pool_start(ctx, n - 1, &p);
+    if (st != MLP_OK)
+        return st; /* the previous pool and count stay */
+    mlp__pool_destroy(ctx);
+    ctx->pool = p;
+    ctx->threads = n;
+    return MLP_OK;
+}
+
+void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn,
+                       void *arg)
+{
+    struct mlp__pool *p = ctx->pool;
+    int64_t parts, lo, hi;
+    if (min_per_thread < 1)
+        min_per_thread = 1;
+    parts = p ? n / min_per_thread : 1;
+    if (p && parts > p->nworkers + 1)
+        parts = p->nworkers + 1;
+    if (!p || parts < 2 || p->busy) {
+        if (n > 0)
+            fn(arg, 0, n, 0);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->busy = 1;
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    p->parts = (int)parts;
+    p->pending = p->nworkers;
+    p->gen++;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    range_of(n, (int)parts, 0, &lo, &hi);
+    fn(arg, lo, hi, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0)
+        pthread_cond_wait(&p->done, &p->mu);
+    p->busy = 0;
+    pthread_mutex_unlock(&p->mu);
+}
+
+#else /* MLP_NO_THREADS */
 
 mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
 {
@@ -20,9 +231,79 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
 
 void mlp__pool_destroy(mlp_ctx *ctx) { (void)ctx; }
 
+void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn,
+                       void *arg)
+{
+    (void)ctx;
+    (void)min_per_thread;
+    if (n > 0)
+        fn(arg, 0, n, 0);
+}
+
+#endif
+
+/* ---- the matrix product, split by blocks of C ---- */
+
+typedef struct {
+    mlp_ctx *ctx;
+    int ta, tb, split_rows;
+    int64_t M, N, K, lda, ldb, ldc, unit;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+} gemm_job;
+
+static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
+{
+    const gemm_job *j = (const gemm_job *)varg;
+    int64_t a = lo * j->unit, b = hi * j->unit;
+    float *work = j->ctx->gemm_work + (size_t)tid * j->ctx->gemm_work_floats;
+    if (j->split_rows) {
+        if (b > j->M)
+            b = j->M;
+        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda,
+                         j->B, j->ldb, j->beta, j->C, j->ldc, a, b, 0, j->N, work);
+    } else {
+        if (b > j->N)
+            b = j->N;
+        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda,
+                         j->B, j->ldb, j->beta, j->C, j->ldc, 0, j->M, a, b, work);
+    }
+}
+
+/* Below this many multiply-adds a product stays on one thread. */
+#define MLP__GEMM_SPLIT_MIN ((int64_t)1 << 18)
+
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                float *C, int64_t ldc)
 {
-    mlp__sgemm(ctx->gemm, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ctx->gemm_work);
+    gemm_job j;
+    int64_t units;
+    int nt = ctx->threads < ctx->gemm_work_threads ? ctx->threads : ctx->gemm_work_threads;
+    if (nt < 2 || !ctx->pool || M * N * K < MLP__GEMM_SPLIT_MIN) {
+        mlp__sgemm(ctx->gemm, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+                   ctx->gemm_work);
+        return;
+    }
+    memset(&j, 0, sizeof j);
+    j.ctx = ctx;
+    j.ta = ta;
+    j.tb = tb;
+    j.M = M;
+    j.N = N;
+    j.K = K;
+    j.alpha = alpha;
+    j.beta = beta;
+    j.A = A;
+    j.B = B;
+    j.C = C;
+    j.lda = lda;
+    j.ldb = ldb;
+    j.ldc = ldc;
+    /* split the longer side, in whole register tiles */
+    j.split_rows = M >= N;
+    j.unit = j.split_rows ? ctx->gemm->mr : ctx->gemm->nr;
+    units = ((j.split_rows ? M : N) + j.unit - 1) / j.unit;
+    mlp__parallel_for(ctx, units, 1, gemm_part, &j);
 }

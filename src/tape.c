@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "kern/vec_fast.h"
 
 int mlp__should_record(mlp_ctx *ctx, mlp_tensor *const *in, int nin)
 {
@@ -114,6 +115,27 @@ static mlp_status need_gbuf(mlp_ctx *ctx, mlp_tensor *t)
     if (t->numel)
         memset(t->gbuf->data, 0, (size_t)t->numel * sizeof(float));
     return MLP_OK;
+}
+
+/* A leaf whose .grad holds only zeros (after zero_grad, or just made) and
+ * is used by nothing else accumulates straight into .grad: 0 + g is g (up
+ * to the sign of a zero), so neither a zeroed buffer nor the commit's add
+ * is needed. Returns 1 when it did so. A failed backward zeroes such a
+ * .grad again. */
+static int alias_leaf_grad(mlp_tensor *t)
+{
+    mlp_tensor *g = t->grad;
+    if (t->gbuf || !g || !g->st || g->refs != 1 || g->st->refs != 1 || g->numel != t->numel
+        || !mlp__vec_all_zero(g->data, g->numel))
+        return 0;
+    g->st->refs++;
+    t->gbuf = g->st;
+    return 1;
+}
+
+static int leaf_aliased(const mlp_tensor *t)
+{
+    return t->node < 0 && t->grad && t->gbuf && t->gbuf == t->grad->st;
 }
 
 static void drop_gbuf(mlp_ctx *ctx, mlp_tensor *t)
@@ -234,6 +256,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             mlp_tensor *in = n->in[k];
             if (!in || !in->requires_grad)
                 continue;
+            if (in->node < 0 && alias_leaf_grad(in))
+                continue;
             if ((s = need_gbuf(ctx, in)) != MLP_OK)
                 goto fail;
             if (in->node < 0 && !in->grad) {
@@ -245,6 +269,11 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
                 if (in->numel)
                     memset(in->grad->data, 0, (size_t)in->numel * sizeof(float));
                 in->grad_new = 1;
+                /* a fresh .grad is zero: accumulate into it directly */
+                drop_gbuf(ctx, in);
+                alias_leaf_grad(in);
+                if (!in->gbuf && (s = need_gbuf(ctx, in)) != MLP_OK)
+                    goto fail;
             }
         }
     }
@@ -285,8 +314,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             mlp_tensor *in = n->in[k];
             if (!in || !in->requires_grad || in->node >= 0 || !in->gbuf)
                 continue;
-            for (j = 0; j < in->numel; j++)
-                in->grad->data[j] += in->gbuf->data[j];
+            if (!leaf_aliased(in))
+                mlp__vec_acc(in->grad->data, in->gbuf->data, in->numel);
             in->grad_new = 0;
             drop_gbuf(ctx, in);
         }
@@ -306,6 +335,8 @@ fail:
             continue;
         for (k = 0; k < n->nin; k++) {
             mlp_tensor *in = n->in[k];
+            if (in && leaf_aliased(in) && in->numel) /* it was all zero before */
+                memset(in->grad->data, 0, (size_t)in->numel * sizeof(float));
             if (in && in->grad_new) {
                 mlp__tensor_unref(in->grad);
                 in->grad = NULL;

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kern/vec_fast.h"
 #include "nn/model.h"
 
 typedef struct pstate {
@@ -291,6 +292,10 @@ static void sgd_update(const mlp_optim *o, pstate *s, float *p, const float *g, 
     float lr = (float)o->lr, wd = (float)o->weight_decay, mu = (float)o->momentum;
     float damp = 1.0f - (float)o->dampening;
     int64_t i;
+    if (wd == 0.0f && mu == 0.0f) { /* plain SGD: p -= lr g, vectorised */
+        mlp__vec_sub_scaled(p, lr, g, n);
+        return;
+    }
     for (i = 0; i < n; i++) {
         float d = g[i];
         if (wd != 0.0f)

@@ -1,0 +1,244 @@
+/*
+ * test_threads.c - the context's worker pool: mlp_ctx_set_threads, matrix
+ * products and training steps identical at 1 and 2 threads, the internal
+ * mlp__parallel_for covering its range, and a pool freed with its context.
+ */
+#include "testutil.h"
+#include "parallel.h"
+
+static void fill(float *p, int64_t n, uint32_t seed)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        p[i] = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+    }
+}
+
+/* C = A B on an M x K by K x N product at `threads`; copies C into out. */
+static void matmul_at(int threads, int64_t M, int64_t K, int64_t N, float *out)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t sa[2], sb[2];
+    float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
+    float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
+    mlp_tensor *ta, *tb, *c;
+    sa[0] = M; sa[1] = K; sb[0] = K; sb[1] = N;
+    fill(a, M * K, 1u);
+    fill(b, K * N, 2u);
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    ta = mlp_tensor_from(ctx, 2, sa, a);
+    tb = mlp_tensor_from(ctx, 2, sb, b);
+    assert_handle(ctx, ta);
+    assert_handle(ctx, tb);
+    c = mlp_matmul(ta, tb);
+    assert_handle(ctx, c);
+    memcpy(out, mlp_tensor_data(c), (size_t)(M * N) * sizeof(float));
+    mlp_tensor_free(ta);
+    mlp_tensor_free(tb);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+    free(a);
+    free(b);
+}
+
+static void threads__matmul_same_bits_at_1_and_2_threads(void **state)
+{
+    /* tall (rows split) and wide (columns split) products, odd sizes */
+    static const int64_t dims[2][3] = {{301, 257, 203}, {67, 190, 515}};
+    int d;
+    (void)state;
+    for (d = 0; d < 2; d++) {
+        int64_t M = dims[d][0], K = dims[d][1], N = dims[d][2], i, j, p;
+        float *c1 = (float *)malloc((size_t)(M * N) * sizeof(float));
+        float *c2 = (float *)malloc((size_t)(M * N) * sizeof(float));
+        float *c3 = (float *)malloc((size_t)(M * N) * sizeof(float));
+        float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
+        float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
+        matmul_at(1, M, K, N, c1);
+        matmul_at(2, M, K, N, c2);
+        matmul_at(3, M, K, N, c3);
+        assert_memory_equal(c1, c2, (size_t)(M * N) * sizeof(float));
+        assert_memory_equal(c1, c3, (size_t)(M * N) * sizeof(float));
+        /* and the product is right: a double-precision triple loop here */
+        fill(a, M * K, 1u);
+        fill(b, K * N, 2u);
+        for (i = 0; i < M; i += 37)
+            for (j = 0; j < N; j += 29) {
+                double s = 0.0;
+                for (p = 0; p < K; p++)
+                    s += (double)a[i * K + p] * (double)b[p * N + j];
+                assert_close(c2[i * N + j], s, 1e-4, 1e-4);
+            }
+        free(a);
+        free(b);
+        free(c1);
+        free(c2);
+        free(c3);
+    }
+}
+
+/* Two SGD steps of a 784-256-10 ReLU net on a fixed batch of 256; copies
+ * every parameter into out (param_count floats). */
+static void train_at(int threads, float *out, int64_t count)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t sx[2] = {256, 784}, sy[1] = {256}, i, off = 0;
+    float *x = (float *)malloc(256 * 784 * sizeof(float));
+    float y[256];
+    mlp_model *m;
+    mlp_optim *opt;
+    mlp_tensor *tx, *ty;
+    int step, p;
+    fill(x, 256 * 784, 7u);
+    for (i = 0; i < 256; i++)
+        y[i] = (float)(i % 10);
+    mlp_ctx_seed(ctx, 42);
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    m = mlp_model_new(ctx);
+    assert_handle(ctx, m);
+    assert_ok(ctx, mlp_model_add_linear(m, 784, 256));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear(m, 256, 10));
+    assert_int_equal(mlp_model_param_count(m), count);
+    opt = mlp_sgd_new(m, 0.1f);
+    assert_handle(ctx, opt);
+    tx = mlp_tensor_from(ctx, 2, sx, x);
+    ty = mlp_tensor_from(ctx, 1, sy, y);
+    for (step = 0; step < 2; step++) {
+        mlp_tensor *o = mlp_model_forward(m, tx), *loss;
+        assert_handle(ctx, o);
+        loss = mlp_cross_entropy(o, ty);
+        assert_handle(ctx, loss);
+        assert_ok(ctx, mlp_optim_zero_grad(opt));
+        assert_ok(ctx, mlp_backward(loss, NULL, 0));
+        assert_ok(ctx, mlp_optim_step(opt));
+        mlp_tape_reset(ctx);
+    }
+    for (p = 0; p < mlp_model_num_params(m); p++) {
+        mlp_tensor *t = mlp_model_param(m, p);
+        int64_t n = mlp_tensor_numel(t);
+        memcpy(out + off, mlp_tensor_data(t), (size_t)n * sizeof(float));
+        off += n;
+    }
+    assert_int_equal(off, count);
+    mlp_tensor_free(tx);
+    mlp_tensor_free(ty);
+    mlp_optim_free(opt);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+    free(x);
+}
+
+static void threads__training_step_same_bits_at_1_and_2_threads(void **state)
+{
+    const int64_t count = 784 * 256 + 256 + 256 * 10 + 10;
+    float *p1 = (float *)malloc((size_t)count * sizeof(float));
+    float *p2 = (float *)malloc((size_t)count * sizeof(float));
+    (void)state;
+    train_at(1, p1, count);
+    train_at(2, p2, count);
+    assert_memory_equal(p1, p2, (size_t)count * sizeof(float));
+    free(p1);
+    free(p2);
+}
+
+static void threads__set_threads_rejects_bad_counts(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    (void)state;
+    assert_int_equal(mlp_ctx_set_threads(NULL, 2), MLP_ERR_NULL);
+    assert_int_equal(mlp_ctx_set_threads(ctx, 0), MLP_ERR_ARG);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_ctx_set_threads"));
+    assert_int_equal(mlp_ctx_set_threads(ctx, -3), MLP_ERR_ARG);
+    assert_int_equal(mlp_ctx_set_threads(ctx, 100000), MLP_ERR_ARG);
+    assert_int_equal(mlp_ctx_threads(ctx), 1);
+    assert_int_equal(mlp_ctx_threads(NULL), 0);
+    mlp_ctx_free(ctx);
+}
+
+static void threads__many_changes_keep_count_and_leak_nothing(void **state)
+{
+    static const int seq[] = {2, 2, 3, 1, 4, 1, 1, 2, 8, 2};
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+        assert_ok(ctx, mlp_ctx_set_threads(ctx, seq[i]));
+        assert_int_equal(mlp_ctx_threads(ctx), seq[i]);
+    }
+    mlp_ctx_free(ctx); /* a live pool of 2 goes with it */
+    assert_int_equal(al.live, 0);
+}
+
+static void threads__failed_pool_allocation_keeps_previous_count(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    (void)state;
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, 2));
+    al.fail_at = al.calls; /* the next allocation fails */
+    assert_int_equal(mlp_ctx_set_threads(ctx, 3), MLP_ERR_NOMEM);
+    assert_int_equal(mlp_ctx_threads(ctx), 2);
+    al.fail_at = -1;
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, 3));
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+typedef struct {
+    int hits[1000];
+    int tid[1000];
+} cover;
+
+static void mark(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    cover *c = (cover *)arg;
+    int64_t i;
+    for (i = lo; i < hi; i++) { /* disjoint ranges: no two threads touch one index */
+        c->hits[i]++;
+        c->tid[i] = tid;
+    }
+}
+
+static void threads__parallel_for_covers_range_once(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    cover c;
+    int i, rep;
+    (void)state;
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, 3));
+    for (rep = 0; rep < 200; rep++) {
+        memset(&c, 0, sizeof c);
+        mlp__parallel_for(ctx, 1000, 1, mark, &c);
+        for (i = 0; i < 1000; i++)
+            assert_int_equal(c.hits[i], 1);
+        assert_int_equal(c.tid[0], 0);
+        assert_int_equal(c.tid[999], 2); /* three ranges, the last on worker 2 */
+    }
+    /* too small to split: one call on the caller */
+    memset(&c, 0, sizeof c);
+    mlp__parallel_for(ctx, 10, 8, mark, &c);
+    for (i = 0; i < 10; i++) {
+        assert_int_equal(c.hits[i], 1);
+        assert_int_equal(c.tid[i], 0);
+    }
+    mlp_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(threads__matmul_same_bits_at_1_and_2_threads),
+        cmocka_unit_test(threads__training_step_same_bits_at_1_and_2_threads),
+        cmocka_unit_test(threads__set_threads_rejects_bad_counts),
+        cmocka_unit_test(threads__many_changes_keep_count_and_leak_nothing),
+        cmocka_unit_test(threads__failed_pool_allocation_keeps_previous_count),
+        cmocka_unit_test(threads__parallel_for_covers_range_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
