@@ -89,8 +89,11 @@ VALGRIND_FLAGS ?= -q --error-exitcode=1 --leak-check=full \
 VALGRIND_OUT ?= build/valgrind-out
 VALGRIND_ARGS_xor ?= --out $(VALGRIND_OUT) --steps 200
 VALGRIND_ARGS_activations ?= --out $(VALGRIND_OUT)
+VALGRIND_ARGS_fashion_mnist ?= --out $(VALGRIND_OUT) --model $(VALGRIND_OUT)/fashion.mlp \
+                               --limit 500 --epochs 1 --hidden 32
+VALGRIND_ARGS_infer ?= --model $(VALGRIND_OUT)/fashion.mlp --count 5
 
-check-valgrind: all $(TESTS) $(EXAMPLES)
+check-valgrind: all $(TESTS) $(EXAMPLES) data
 	@sh tools/deps.sh valgrind
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { \
 	    echo "check-valgrind: valgrind missing. Install with:"; \
