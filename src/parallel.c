@@ -4,8 +4,15 @@
  * the context, split across the pool by blocks of C.
  *
  * The pool: ctx->threads - 1 workers sleep on a condition variable; a job is
- * published under the mutex with a new generation number, each worker runs
- * its range, the caller runs range 0 and waits for the rest. Nothing spins.
+ * published under the mutex with a new generation number and cut into at
+ * most two parts per thread (one per thread for a matrix product, whose
+ * blocks each pack their own copy of an operand); the caller and the
+ * workers claim parts in turn until none is left, then the caller waits
+ * for the parts in flight. A waiting thread first spins briefly (about
+ * 30 us of lock/unlock rounds, no unguarded reads) before it sleeps: jobs
+ * come in bursts within a training step, and waking a sleeping thread
+ * costs tens of microseconds on a virtual machine. A worker the OS is slow
+ * to wake costs nothing but its share.
  *
  * Results do not depend on the thread count: mlp__gemm splits C[M x N] into
  * row or column blocks aligned to the kernel's register tile, and each
@@ -21,24 +28,26 @@
 #include "parallel.h"
 
 #define MLP__MAX_THREADS 64
+/* lock/unlock rounds a waiting thread spins before it sleeps */
+#define MLP__SPIN 10000
 
 #ifndef MLP_NO_THREADS
 
 struct mlp__pool {
     pthread_mutex_t mu;
     pthread_cond_t go;        /* workers wait for a new generation */
-    pthread_cond_t done;      /* the caller waits for pending == 0 */
+    pthread_cond_t done;      /* the caller waits for every part to finish */
     pthread_t *tids;
     int nworkers;             /* threads - 1 */
     int quit;
     int busy;                 /* a job is running (nested calls run inline) */
     uint64_t gen;
-    int pending;
-    /* the job */
+    /* the job: parts are claimed in order under mu by whoever is free, so
+     * a worker the OS has not woken yet delays nothing */
     mlp__range_fn fn;
     void *arg;
     int64_t n;
-    int parts;
+    int parts, next, finished;
 };
 
 typedef struct {
@@ -52,33 +61,48 @@ static void range_of(int64_t n, int parts, int i, int64_t *lo, int64_t *hi)
     *hi = n * (i + 1) / parts;
 }
 
+/* Claim and run parts until none is left; called and returns with mu held. */
+static void run_parts(struct mlp__pool *p, int tid)
+{
+    while (p->next < p->parts) {
+        int part = p->next++;
+        mlp__range_fn fn = p->fn;
+        void *arg = p->arg;
+        int64_t lo, hi;
+        range_of(p->n, p->parts, part, &lo, &hi);
+        pthread_mutex_unlock(&p->mu);
+        if (hi > lo)
+            fn(arg, lo, hi, tid);
+        pthread_mutex_lock(&p->mu);
+        if (++p->finished == p->parts)
+            pthread_cond_signal(&p->done);
+    }
+}
+
 static void *worker_main(void *varg)
 {
     mlp__worker_arg *wa = (mlp__worker_arg *)varg;
     struct mlp__pool *p = wa->p;
-    int tid = wa->tid;
     uint64_t seen = 0;
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        int64_t lo, hi;
-        pthread_mutex_lock(&p->mu);
+        /* a short spin (about 30 us) before sleeping: jobs come in bursts
+           within a step, and waking a sleeping thread costs tens of
+           microseconds on a virtual machine. Only lock/unlock: no races. */
+        int spin;
+        for (spin = 0; spin < MLP__SPIN && !p->quit && p->gen == seen; spin++) {
+            pthread_mutex_unlock(&p->mu);
+            pthread_mutex_lock(&p->mu);
+        }
         while (!p->quit && p->gen == seen)
             pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
+        if (p->quit)
+            break;
         seen = p->gen;
-        pthread_mutex_unlock(&p->mu);
-        if (tid < p->parts) {
-            range_of(p->n, p->parts, tid, &lo, &hi);
-            if (hi > lo)
-                p->fn(p->arg, lo, hi, tid);
-        }
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0)
-            pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->mu);
+        run_parts(p, wa->tid);
     }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
 }
 
 static void pool_stop(mlp_ctx *ctx, struct mlp__pool *p, int started)
@@ -184,12 +208,14 @@ void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__ran
                        void *arg)
 {
     struct mlp__pool *p = ctx->pool;
-    int64_t parts, lo, hi;
+    int64_t parts;
+    int spin;
     if (min_per_thread < 1)
         min_per_thread = 1;
     parts = p ? n / min_per_thread : 1;
-    if (p && parts > p->nworkers + 1)
-        parts = p->nworkers + 1;
+    /* two parts per thread: a late thread's share is taken by the others */
+    if (p && parts > 2 * (int64_t)(p->nworkers + 1))
+        parts = 2 * (int64_t)(p->nworkers + 1);
     if (!p || parts < 2 || p->busy) {
         if (n > 0)
             fn(arg, 0, n, 0);
@@ -201,14 +227,16 @@ void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__ran
     p->arg = arg;
     p->n = n;
     p->parts = (int)parts;
-    p->pending = p->nworkers;
+    p->next = 0;
+    p->finished = 0;
     p->gen++;
     pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    range_of(n, (int)parts, 0, &lo, &hi);
-    fn(arg, lo, hi, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0)
+    run_parts(p, 0);
+    for (spin = 0; spin < MLP__SPIN && p->finished < p->parts; spin++) {
+        pthread_mutex_unlock(&p->mu);
+        pthread_mutex_lock(&p->mu);
+    }
+    while (p->finished < p->parts)
         pthread_cond_wait(&p->done, &p->mu);
     p->busy = 0;
     pthread_mutex_unlock(&p->mu);
@@ -220,8 +248,9 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
 {
     if (!ctx)
         return MLP_ERR_NULL;
-    if (n < 1)
-        return mlp__fail(ctx, MLP_ERR_ARG, "mlp_ctx_set_threads: n = %d must be >= 1", n);
+    if (n < 1 || n > MLP__MAX_THREADS)
+        return mlp__fail(ctx, MLP_ERR_ARG, "mlp_ctx_set_threads: n = %d must be in 1..%d", n,
+                         MLP__MAX_THREADS);
     if (n > 1)
         return mlp__fail(ctx, MLP_ERR_UNSUPPORTED,
                          "mlp_ctx_set_threads: this build has no thread support");
@@ -305,5 +334,7 @@ void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, fl
     j.split_rows = M >= N;
     j.unit = j.split_rows ? ctx->gemm->mr : ctx->gemm->nr;
     units = ((j.split_rows ? M : N) + j.unit - 1) / j.unit;
-    mlp__parallel_for(ctx, units, 1, gemm_part, &j);
+    /* one block per thread: every block packs its own copy of the other
+       operand, so more blocks would repeat that work */
+    mlp__parallel_for(ctx, units, units / nt, gemm_part, &j);
 }

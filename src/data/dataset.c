@@ -2,11 +2,13 @@
  * dataset.c - a dataset over inputs x [n, ...] and targets y [n, ...]:
  * an index order shuffled by the context's generator (Fisher-Yates, so
  * the same seed gives the same batches everywhere) and mini-batches
- * gathered into tensors the dataset owns and reuses.
+ * gathered into tensors the dataset owns and reuses (rows copied by the
+ * context's threads when a batch is large).
  */
 #include <string.h>
 
 #include "core.h"
+#include "parallel.h"
 
 struct mlp_dataset {
     mlp_ctx *ctx;
@@ -131,11 +133,41 @@ static mlp_status ensure(mlp_dataset *ds, int64_t rows)
     return MLP_OK;
 }
 
+typedef struct {
+    const mlp_dataset *ds;
+    int64_t start;
+} gather_job;
+
+/* Copy batch rows [lo, hi) from their shuffled places into bx, by. */
+static void gather_rows(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    const gather_job *j = (const gather_job *)arg;
+    const mlp_dataset *ds = j->ds;
+    int64_t r;
+    (void)tid;
+    for (r = lo; r < hi; r++) {
+        int64_t i = ds->order[j->start + r];
+#if defined(__GNUC__)
+        if (r + 4 < hi) { /* start fetching a row a few copies ahead */
+            const char *ahead = (const char *)(ds->x->data + ds->order[j->start + r + 4] * ds->xrow);
+            size_t off, bytes = (size_t)ds->xrow * sizeof(float);
+            for (off = 0; off < bytes; off += 64)
+                __builtin_prefetch(ahead + off);
+        }
+#endif
+        memcpy(ds->bx->data + r * ds->xrow, ds->x->data + i * ds->xrow,
+               (size_t)ds->xrow * sizeof(float));
+        memcpy(ds->by->data + r * ds->yrow, ds->y->data + i * ds->yrow,
+               (size_t)ds->yrow * sizeof(float));
+    }
+}
+
 mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
                              mlp_tensor **x, mlp_tensor **y)
 {
     static const char *fn = "mlp_dataset_batch";
-    int64_t start, rows, r;
+    int64_t start, rows;
+    gather_job job;
     mlp_status s;
     if (!ds)
         return MLP_ERR_NULL;
@@ -154,13 +186,11 @@ mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
         return s;
     if ((s = ensure(ds, rows)) != MLP_OK)
         return s;
-    for (r = 0; r < rows; r++) {
-        int64_t i = ds->order[start + r];
-        memcpy(ds->bx->data + r * ds->xrow, ds->x->data + i * ds->xrow,
-               (size_t)ds->xrow * sizeof(float));
-        memcpy(ds->by->data + r * ds->yrow, ds->y->data + i * ds->yrow,
-               (size_t)ds->yrow * sizeof(float));
-    }
+    job.ds = ds;
+    job.start = start;
+    /* rows split across the context's threads when the batch is large */
+    mlp__parallel_for(ds->ctx, rows, 1 + (int64_t)32768 / (ds->xrow + ds->yrow + 1), gather_rows,
+                      &job);
     mlp__bump(ds->bx);
     mlp__bump(ds->by);
     *x = ds->bx;

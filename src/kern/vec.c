@@ -134,9 +134,31 @@ void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const flo
     }
 }
 
+/* y[r,c] += b[c], then ReLU when relu is set: one pass over y. */
+static void bias_relu(float *restrict y, const float *restrict b, int64_t rows, int64_t cols,
+                      int relu)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        float *row = y + r * cols;
+        if (relu)
+            for (c = 0; c < cols; c++) {
+                float v = row[c] + b[c];
+                row[c] = v <= 0.0f ? 0.0f : v; /* NaN stays NaN, as PyTorch */
+            }
+        else
+            for (c = 0; c < cols; c++)
+                row[c] += b[c];
+    }
+}
+
 void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param)
 {
     int64_t r, c;
+    if (b && (act == MLP_ACT_IDENTITY || act == MLP_ACT_PRELU || act == MLP_ACT_RELU)) {
+        bias_relu(y, b, rows, cols, act == MLP_ACT_RELU);
+        return;
+    }
     for (r = 0; r < rows; r++) {
         float *row = y + r * cols;
         if (b)

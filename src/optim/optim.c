@@ -9,12 +9,15 @@
  *         p -= lr/(1-β1^t) · m / (sqrt(v or v̂)/sqrt(1-β2^t) + ε).
  *   AdamW (torch.optim.AdamW): p *= 1 - lr·wd first, then Adam without L2.
  * State buffers are made on the first step that needs them, all before
- * any parameter changes, so a failed step changes nothing.
+ * any parameter changes, so a failed step changes nothing. Plain SGD (no
+ * momentum, no decay) is one vectorised pass, split across the context's
+ * threads for large parameters (element-wise: same result at any count).
  */
 #include <math.h>
 #include <string.h>
 
 #include "kern/vec_fast.h"
+#include "parallel.h"
 #include "nn/model.h"
 
 typedef struct pstate {
@@ -287,13 +290,31 @@ static mlp_status need_buf(mlp_optim *o, float **buf, int64_t numel)
     return MLP_OK;
 }
 
+typedef struct {
+    float *p;
+    const float *g;
+    float lr;
+} sgd_job;
+
+static void sgd_part(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    const sgd_job *j = (const sgd_job *)arg;
+    (void)tid;
+    mlp__vec_sub_scaled(j->p + lo, j->lr, j->g + lo, hi - lo);
+}
+
 static void sgd_update(const mlp_optim *o, pstate *s, float *p, const float *g, int64_t n)
 {
     float lr = (float)o->lr, wd = (float)o->weight_decay, mu = (float)o->momentum;
     float damp = 1.0f - (float)o->dampening;
     int64_t i;
     if (wd == 0.0f && mu == 0.0f) { /* plain SGD: p -= lr g, vectorised */
-        mlp__vec_sub_scaled(p, lr, g, n);
+        sgd_job j;
+        j.p = p;
+        j.g = g;
+        j.lr = lr;
+        /* large parameters split across the context's threads */
+        mlp__parallel_for(o->ctx, n, (int64_t)1 << 15, sgd_part, &j);
         return;
     }
     for (i = 0; i < n; i++) {

@@ -1,0 +1,286 @@
+/*
+ * test_step.c - the fast paths of a training step keep their meaning:
+ * leaf gradients accumulated straight into a zeroed .grad, a failed
+ * backward leaving .grad as it was, the vectorised kernels of the step
+ * (SGD update, bias gradient, ReLU forward/backward, fused bias + ReLU),
+ * and a steady-state step that calls the allocator not at all.
+ * Expected values are worked out by hand in the comments.
+ */
+#include "testutil.h"
+
+#include "kern/vec.h"
+#include "kern/vec_fast.h"
+
+/* loss = sum(w * x): d loss / dw = x */
+static mlp_tensor *dot_loss(mlp_tensor *w, mlp_tensor *x)
+{
+    return mlp_sum(mlp_mul(w, x));
+}
+
+static void step__leaf_grad_accumulates_over_backwards_and_restarts_after_zero_grad(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t n = 3;
+    const float wv[3] = {1, 2, 3}, xv[3] = {4, 5, 6};
+    mlp_tensor *w = mlp_tensor_from(ctx, 1, &n, wv), *x = mlp_tensor_from(ctx, 1, &n, xv);
+    float *g;
+    (void)state;
+    assert_ok(ctx, mlp_tensor_set_requires_grad(w, 1));
+    assert_ok(ctx, mlp_backward(dot_loss(w, x), NULL, 0));
+    mlp_tape_reset(ctx);
+    assert_ok(ctx, mlp_backward(dot_loss(w, x), NULL, 0));
+    mlp_tape_reset(ctx);
+    g = mlp_tensor_data(mlp_tensor_grad(w));
+    /* two backwards: x + x */
+    assert_true(g[0] == 8.0f && g[1] == 10.0f && g[2] == 12.0f);
+    assert_ok(ctx, mlp_tensor_zero_grad(w));
+    assert_ok(ctx, mlp_backward(dot_loss(w, x), NULL, 0));
+    mlp_tape_reset(ctx);
+    g = mlp_tensor_data(mlp_tensor_grad(w));
+    assert_true(g[0] == 4.0f && g[1] == 5.0f && g[2] == 6.0f);
+    mlp_tensor_free(w);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+static void step__values_written_into_grad_are_added_to(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t n = 3;
+    const float wv[3] = {1, 2, 3}, xv[3] = {4, 5, 6};
+    mlp_tensor *w = mlp_tensor_from(ctx, 1, &n, wv), *x = mlp_tensor_from(ctx, 1, &n, xv);
+    float *g;
+    (void)state;
+    assert_ok(ctx, mlp_tensor_set_requires_grad(w, 1));
+    assert_ok(ctx, mlp_backward(dot_loss(w, x), NULL, 0));
+    mlp_tape_reset(ctx);
+    assert_ok(ctx, mlp_tensor_zero_grad(w));
+    g = mlp_tensor_data(mlp_tensor_grad(w));
+    g[1] = 0.5f; /* one non-zero entry: .grad is no longer all zero */
+    assert_ok(ctx, mlp_backward(dot_loss(w, x), NULL, 0));
+    mlp_tape_reset(ctx);
+    /* [0, 0.5, 0] + x */
+    assert_true(g[0] == 4.0f && g[1] == 5.5f && g[2] == 6.0f);
+    mlp_tensor_free(w);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+/* loss = sum(w * x) + sum(w * x) with x = 3e38: the forward is finite for a
+ * tiny w, the gradient x + x = 6e38 overflows float to inf. */
+static mlp_status overflowing_backward(mlp_ctx *ctx, mlp_tensor *w, mlp_tensor *x)
+{
+    mlp_tensor *a = dot_loss(w, x), *b = dot_loss(w, x), *l = mlp_add(a, b);
+    mlp_status s;
+    assert_handle(ctx, l);
+    s = mlp_backward(l, NULL, 0);
+    mlp_tape_reset(ctx);
+    return s;
+}
+
+static void step__failed_backward_leaves_grad_unchanged(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t n = 2;
+    const float wv[2] = {1e-10f, 2e-10f}, xv[2] = {3e38f, 3e38f}, ones[2] = {1, 1};
+    mlp_tensor *w = mlp_tensor_from(ctx, 1, &n, wv), *x = mlp_tensor_from(ctx, 1, &n, xv);
+    mlp_tensor *small = mlp_tensor_from(ctx, 1, &n, ones);
+    float *g;
+    (void)state;
+    mlp_ctx_set_check_finite(ctx, 1);
+    assert_ok(ctx, mlp_tensor_set_requires_grad(w, 1));
+    /* first backward ever: .grad is made by it and goes away again */
+    assert_int_equal(overflowing_backward(ctx, w, x), MLP_ERR_NONFINITE);
+    assert_null(mlp_tensor_grad(w));
+    /* a zeroed .grad stays zero */
+    assert_ok(ctx, mlp_backward(dot_loss(w, small), NULL, 0));
+    mlp_tape_reset(ctx);
+    assert_ok(ctx, mlp_tensor_zero_grad(w));
+    assert_int_equal(overflowing_backward(ctx, w, x), MLP_ERR_NONFINITE);
+    g = mlp_tensor_data(mlp_tensor_grad(w));
+    assert_true(g[0] == 0.0f && g[1] == 0.0f);
+    /* a non-zero .grad keeps its values */
+    assert_ok(ctx, mlp_backward(dot_loss(w, small), NULL, 0));
+    mlp_tape_reset(ctx);
+    assert_int_equal(overflowing_backward(ctx, w, x), MLP_ERR_NONFINITE);
+    g = mlp_tensor_data(mlp_tensor_grad(w));
+    assert_true(g[0] == 1.0f && g[1] == 1.0f);
+    mlp_tensor_free(w);
+    mlp_tensor_free(x);
+    mlp_tensor_free(small);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+static void step__grad_used_as_an_input_is_not_written_during_backward(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t n = 2;
+    const float wv[2] = {1, 2}, xv[2] = {3, 4};
+    mlp_tensor *w = mlp_tensor_from(ctx, 1, &n, wv), *x = mlp_tensor_from(ctx, 1, &n, xv), *g;
+    mlp_tensor *first, *second;
+    (void)state;
+    assert_ok(ctx, mlp_tensor_set_requires_grad(w, 1));
+    assert_ok(ctx, mlp_backward(dot_loss(w, x), NULL, 0));
+    mlp_tape_reset(ctx);
+    assert_ok(ctx, mlp_tensor_zero_grad(w));
+    g = mlp_tensor_grad(w);
+    /* loss = sum(w * w.grad) + sum(w * x), w.grad = [0,0] while the graph
+     * is built: d/dw = w.grad + x = [3,4]. Backward reaches w * x first; had
+     * it accumulated into w.grad, w * w.grad would then read [3,4]. */
+    first = dot_loss(w, g); /* recorded first, so reached last */
+    second = dot_loss(w, x);
+    assert_ok(ctx, mlp_backward(mlp_add(first, second), NULL, 0));
+    mlp_tape_reset(ctx);
+    assert_true(mlp_tensor_data(g)[0] == 3.0f && mlp_tensor_data(g)[1] == 4.0f);
+    mlp_tensor_free(w);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
+static void step__sgd_update_kernel_subtracts_scaled_gradient(void **state)
+{
+    float p[19], g[19];
+    int i;
+    (void)state;
+    for (i = 0; i < 19; i++) {
+        p[i] = (float)i;
+        g[i] = (float)(2 * i) - 5.0f;
+    }
+    mlp__vec_sub_scaled(p, 0.5f, g, 19);
+    /* p - 0.5 (2i - 5) = 2.5 for every i: exact in float */
+    for (i = 0; i < 19; i++)
+        assert_true(p[i] == 2.5f);
+    mlp__vec_acc(p, g, 19);
+    for (i = 0; i < 19; i++)
+        assert_true(p[i] == 2.5f + (float)(2 * i) - 5.0f);
+}
+
+static void step__all_zero_sees_one_non_zero_anywhere(void **state)
+{
+    static float z[10000];
+    int at[4] = {0, 4095, 4096, 9999}, k;
+    (void)state;
+    memset(z, 0, sizeof z);
+    assert_true(mlp__vec_all_zero(z, 10000));
+    assert_true(mlp__vec_all_zero(z, 0));
+    z[17] = -0.0f; /* negative zero is zero */
+    assert_true(mlp__vec_all_zero(z, 10000));
+    for (k = 0; k < 4; k++) {
+        z[at[k]] = 1e-40f; /* a subnormal is not zero */
+        assert_false(mlp__vec_all_zero(z, 10000));
+        z[at[k]] = NAN;
+        assert_false(mlp__vec_all_zero(z, 10000));
+        z[at[k]] = 0.0f;
+    }
+}
+
+static void step__bias_gradient_is_column_sums(void **state)
+{
+    /* g [3,5] = r*5 + c; column sums 0+5+10+c*3 = 15 + 3c, plus db = 1 */
+    float g[15], db[5] = {1, 1, 1, 1, 1};
+    int i;
+    (void)state;
+    for (i = 0; i < 15; i++)
+        g[i] = (float)i;
+    mlp__col_sums_acc(db, g, 3, 5);
+    for (i = 0; i < 5; i++)
+        assert_true(db[i] == 16.0f + 3.0f * (float)i);
+}
+
+static void step__relu_kernels_select_by_sign(void **state)
+{
+    const float x[9] = {-2, -0.0f, 0, 0.5f, 3, -1e-30f, 7, -7, 1e-30f};
+    const float dy[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float y[9], dx[9], z[9];
+    const float b[3] = {1, -1, 0};
+    int i;
+    (void)state;
+    mlp__act_fwd(MLP_ACT_RELU, y, x, 9, 0.0f);
+    for (i = 0; i < 9; i++) {
+        assert_true(y[i] == (x[i] > 0.0f ? x[i] : 0.0f));
+        dx[i] = 10.0f;
+    }
+    /* f'(x) = 1 for x > 0, else 0 (also at 0) */
+    mlp__act_bwd(MLP_ACT_RELU, dx, dy, NULL, y, 9, 0.0f);
+    for (i = 0; i < 9; i++)
+        assert_true(dx[i] == 10.0f + (x[i] > 0.0f ? dy[i] : 0.0f));
+    /* fused: z [3,3] = relu(x + b) per row */
+    memcpy(z, x, sizeof z);
+    mlp__bias_act_fwd(MLP_ACT_RELU, z, b, 3, 3, 0.0f);
+    for (i = 0; i < 9; i++) {
+        float v = x[i] + b[i % 3];
+        assert_true(z[i] == (v > 0.0f ? v : 0.0f));
+    }
+    memcpy(z, x, sizeof z);
+    mlp__bias_act_fwd(MLP_ACT_IDENTITY, z, b, 3, 3, 0.0f);
+    for (i = 0; i < 9; i++)
+        assert_true(z[i] == x[i] + b[i % 3]);
+}
+
+/* One step of the fit loop on a 6-8-3 net, batch 4. */
+static void train_step(mlp_ctx *ctx, mlp_model *m, mlp_optim *o, mlp_tensor *x, mlp_tensor *y)
+{
+    mlp_tensor *l = mlp_cross_entropy(mlp_model_forward(m, x), y);
+    assert_handle(ctx, l);
+    assert_ok(ctx, mlp_optim_zero_grad(o));
+    assert_ok(ctx, mlp_backward(l, NULL, 0));
+    assert_ok(ctx, mlp_optim_step(o));
+    mlp_tape_reset(ctx);
+}
+
+static void step__steady_state_training_step_calls_no_allocator(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    mlp_model *m = mlp_model_new(ctx);
+    mlp_optim *o;
+    int64_t xs[2] = {4, 6}, ys = 4;
+    const float labels[4] = {0, 2, 1, 2};
+    mlp_tensor *x, *y;
+    long calls;
+    int i;
+    (void)state;
+    mlp_ctx_seed(ctx, 7);
+    assert_ok(ctx, mlp_model_add_linear(m, 6, 8));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear(m, 8, 3));
+    o = mlp_sgd_new(m, 0.1f);
+    x = mlp_tensor_rand_uniform(ctx, 2, xs, -1.0f, 1.0f);
+    y = mlp_tensor_from(ctx, 1, &ys, labels);
+    assert_handle(ctx, o);
+    assert_handle(ctx, x);
+    for (i = 0; i < 2; i++)
+        train_step(ctx, m, o, x, y);
+    calls = al.calls;
+    for (i = 0; i < 5; i++)
+        train_step(ctx, m, o, x, y);
+    assert_int_equal(al.calls, calls);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    mlp_optim_free(o);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(step__leaf_grad_accumulates_over_backwards_and_restarts_after_zero_grad),
+        cmocka_unit_test(step__values_written_into_grad_are_added_to),
+        cmocka_unit_test(step__failed_backward_leaves_grad_unchanged),
+        cmocka_unit_test(step__grad_used_as_an_input_is_not_written_during_backward),
+        cmocka_unit_test(step__sgd_update_kernel_subtracts_scaled_gradient),
+        cmocka_unit_test(step__all_zero_sees_one_non_zero_anywhere),
+        cmocka_unit_test(step__bias_gradient_is_column_sums),
+        cmocka_unit_test(step__relu_kernels_select_by_sign),
+        cmocka_unit_test(step__steady_state_training_step_calls_no_allocator),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
