@@ -517,7 +517,7 @@ typedef enum mlp_optim_kind {
 
 /** Optimizer settings, values pinned. */
 typedef enum mlp_optim_opt {
-    MLP_OPT_LR = 0,           /* learning rate (> 0... >= 0) */
+    MLP_OPT_LR = 0,           /* learning rate (>= 0, finite) */
     MLP_OPT_MOMENTUM = 1,     /* SGD momentum (default 0) */
     MLP_OPT_DAMPENING = 2,    /* SGD dampening (default 0) */
     MLP_OPT_NESTEROV = 3,     /* SGD Nesterov, 0 or 1 (needs momentum > 0, dampening 0) */
@@ -629,7 +629,9 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
                                float loss, float accuracy);
 
 /** Train for `epochs` passes over ds in shuffled mini-batches: forward,
- *  loss, zero_grad, backward, step, tape reset. progress may be NULL. */
+ *  loss, zero_grad, backward, step, then mlp_tape_reset(ctx) after every
+ *  batch (so op results the caller made before are gone afterwards).
+ *  progress may be NULL. */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
