@@ -163,18 +163,24 @@ static void cleanup(mlp_ctx *ctx, int64_t top)
     }
 }
 
+/* Give leaf t its first gradient: zeros of t's shape, owned by t. */
+static mlp_status new_grad(mlp_ctx *ctx, mlp_tensor *t)
+{
+    t->grad = mlp__tensor_new(ctx, "mlp_backward", t->ndim, t->shape);
+    if (!t->grad)
+        return MLP_ERR_NOMEM;
+    if (t->numel)
+        memset(t->grad->data, 0, (size_t)t->numel * sizeof(float));
+    return MLP_OK;
+}
+
 static mlp_status backward_leaf(mlp_tensor *out, const mlp_tensor *grad_out)
 {
     /* backward on a leaf that requires grad: its gradient is grad_out */
     mlp_ctx *ctx = out->ctx;
     int64_t i;
-    if (!out->grad) {
-        out->grad = mlp__tensor_new(ctx, "mlp_backward", out->ndim, out->shape);
-        if (!out->grad)
-            return MLP_ERR_NOMEM;
-        if (out->numel)
-            memset(out->grad->data, 0, (size_t)out->numel * sizeof(float));
-    }
+    if (!out->grad && new_grad(ctx, out) != MLP_OK)
+        return MLP_ERR_NOMEM;
     for (i = 0; i < out->numel; i++)
         out->grad->data[i] += grad_out ? grad_out->data[i] : 1.0f;
     return MLP_OK;
@@ -259,13 +265,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             if (!in || !in->requires_grad)
                 continue;
             if (in->node < 0 && !in->grad) {
-                in->grad = mlp__tensor_new(ctx, "mlp_backward", in->ndim, in->shape);
-                if (!in->grad) {
-                    s = MLP_ERR_NOMEM;
+                if ((s = new_grad(ctx, in)) != MLP_OK)
                     goto fail;
-                }
-                if (in->numel)
-                    memset(in->grad->data, 0, (size_t)in->numel * sizeof(float));
                 in->grad_new = 1;
             }
             /* a leaf whose .grad is zero accumulates into it directly */

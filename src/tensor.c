@@ -265,17 +265,6 @@ mlp_ctx *mlp__args(const char *fn, mlp_tensor *const *ts, const char *const *nam
 
 /* ---- public constructors ---- */
 
-mlp_tensor *mlp_tensor_zeros(mlp_ctx *ctx, int ndim, const int64_t *shape)
-{
-    mlp_tensor *t;
-    if (!ctx)
-        return NULL;
-    t = mlp__tensor_new(ctx, "mlp_tensor_zeros", ndim, shape);
-    if (t && t->numel)
-        memset(t->data, 0, (size_t)t->numel * sizeof(float));
-    return t;
-}
-
 static mlp_tensor *filled(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape, float v)
 {
     mlp_tensor *t;
@@ -287,6 +276,11 @@ static mlp_tensor *filled(mlp_ctx *ctx, const char *fn, int ndim, const int64_t 
         for (i = 0; i < t->numel; i++)
             t->data[i] = v;
     return t;
+}
+
+mlp_tensor *mlp_tensor_zeros(mlp_ctx *ctx, int ndim, const int64_t *shape)
+{
+    return filled(ctx, "mlp_tensor_zeros", ndim, shape, 0.0f);
 }
 
 mlp_tensor *mlp_tensor_ones(mlp_ctx *ctx, int ndim, const int64_t *shape)

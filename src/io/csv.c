@@ -140,10 +140,6 @@ mlp_tensor *mlp_csv_load(mlp_ctx *ctx, const char *path, int skip_header)
     mlp_tensor *t;
     if (!ctx)
         return NULL;
-    if (!path) {
-        mlp__fail(ctx, MLP_ERR_NULL, "mlp_csv_load: path is NULL");
-        return NULL;
-    }
     if (mlp__read_file(ctx, "mlp_csv_load", path, CSV_MAX_FILE, &buf, &size) != MLP_OK)
         return NULL;
     t = mlp_csv_load_mem(ctx, buf, size, skip_header);

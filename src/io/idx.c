@@ -126,10 +126,6 @@ mlp_tensor *mlp_idx_load(mlp_ctx *ctx, const char *path, float scale)
     mlp_tensor *t;
     if (!ctx)
         return NULL;
-    if (!path) {
-        mlp__fail(ctx, MLP_ERR_NULL, "mlp_idx_load: path is NULL");
-        return NULL;
-    }
     if (mlp__read_file(ctx, "mlp_idx_load", path, IDX_MAX_FILE, &buf, &size) != MLP_OK)
         return NULL;
     t = mlp_idx_load_mem(ctx, buf, size, scale);
