@@ -6,9 +6,7 @@
 header=include/mlp.h
 test=tests/test_args.c
 [ -f "$header" ] && [ -f "$test" ] || { echo "check_api_coverage: run from the repository root"; exit 1; }
-# "MLP_API <type> [*]name(" at the start of a line; the name is the last
-# word before the first parenthesis.
-names=$(sed -n 's/^MLP_API[ \t][^(]*[ \t*]\([A-Za-z_][A-Za-z0-9_]*\)[ \t]*(.*/\1/p' "$header" | sort -u)
+names=$(sh tests/api_names.sh "$header")
 total=0
 missing=""
 for n in $names; do

@@ -8,7 +8,7 @@ header=include/mlp.h
 doc=docs/api.md
 [ -f "$header" ] || { echo "check_docs: run from the repository root"; exit 1; }
 [ -f "$doc" ] || { echo "check_docs: $doc is missing"; exit 1; }
-names=$(sed -n 's/^MLP_API[ \t][^(]*[ \t*]\([A-Za-z_][A-Za-z0-9_]*\)[ \t]*(.*/\1/p' "$header" | sort -u)
+names=$(sh tests/api_names.sh "$header")
 total=0
 missing=""
 for n in $names; do
