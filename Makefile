@@ -44,7 +44,7 @@ HEADERS  := include/mlp.h $(shell find src -name '*.h')
 VERSION := $(shell sed -n 's/^\#define MLP_VERSION "\(.*\)"/\1/p' include/mlp.h)
 
 .PHONY: all lib examples check test-run check-asan deps data demo bench install uninstall clean \
-        check-valgrind fuzz
+        check-valgrind fuzz format
 
 all: $(LIBA) lib/mlp.pc
 
@@ -109,6 +109,10 @@ $(BUILD)/bench/%: bench/%.c $(LIBA)
 
 bench: all $(BENCHES) data
 	sh tools/bench.sh $(BUILD)/bench
+
+# `make format`: apply .clang-format to every C file (make check checks it).
+format:
+	sh tools/format.sh apply
 
 # ---- install ---------------------------------------------------------------
 

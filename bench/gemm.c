@@ -39,10 +39,8 @@ static const shape shapes[] = {
     {256, 256, 10, 0, 1},  /* dH = dY W2^T */
     {784, 256, 256, 1, 0}, /* dW1 = X^T dH */
     {256, 784, 256, 0, 1}, /* dX = dH W1^T */
-    {64, 64, 64, 0, 0},
-    {256, 256, 256, 0, 0},
-    {1024, 1024, 1024, 0, 0},
-    {1, 256, 784, 0, 0}, /* one sample through layer 1 */
+    {64, 64, 64, 0, 0},       {256, 256, 256, 0, 0},
+    {1024, 1024, 1024, 0, 0}, {1, 256, 784, 0, 0}, /* one sample through layer 1 */
 };
 
 static double now(void)
@@ -75,8 +73,8 @@ static void run_mlp(const job *j)
 
 static void run_naive(const job *j)
 {
-    mlp__sgemm_naive(j->s.ta, j->s.tb, j->s.M, j->s.N, j->s.K, 1.0f, j->A, j->lda, j->B,
-                     j->ldb, 0.0f, j->C, j->s.N);
+    mlp__sgemm_naive(j->s.ta, j->s.tb, j->s.M, j->s.N, j->s.K, 1.0f, j->A, j->lda, j->B, j->ldb,
+                     0.0f, j->C, j->s.N);
 }
 
 #ifdef MLP_HAVE_OPENBLAS
@@ -189,8 +187,8 @@ static void bench_shape(const mlp__gemm_kernel *k, shape s)
         measure(run_naive, NULL, &j, 0.05, 3, &t_naive, NULL);
     }
     printf("gemm M=%lld N=%lld K=%lld op=%s kernel=%s mlp_gflops=%.1f naive_gflops=%.2f",
-           (long long)s.M, (long long)s.N, (long long)s.K, ops[s.ta + 2 * s.tb],
-           mlp__gemm_name(k), flops / t_mlp * 1e-9, flops / t_naive * 1e-9);
+           (long long)s.M, (long long)s.N, (long long)s.K, ops[s.ta + 2 * s.tb], mlp__gemm_name(k),
+           flops / t_mlp * 1e-9, flops / t_naive * 1e-9);
 #ifdef MLP_HAVE_OPENBLAS
     printf(" openblas_gflops=%.1f ratio_openblas=%.2f", flops / t_ob * 1e-9, t_ob / t_mlp);
 #endif

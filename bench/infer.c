@@ -29,8 +29,8 @@ static int bench(const char *name, const int64_t *sizes, int nsizes, long iters)
     if (!m)
         return 1;
     for (i = 0; i + 1 < nsizes; i++) {
-        if (mlp_model_add_linear(m, sizes[i], sizes[i + 1]) != MLP_OK ||
-            (i + 2 < nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK)) {
+        if (mlp_model_add_linear(m, sizes[i], sizes[i + 1]) != MLP_OK
+            || (i + 2 < nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK)) {
             fprintf(stderr, "infer: %s\n", mlp_ctx_errmsg(ctx));
             return 1;
         }

@@ -45,8 +45,8 @@ static int curve(mlp_ctx *ctx, int k, const float *xs, float *f, float *df)
     mlp_tensor *x = mlp_tensor_from(ctx, 1, &n, xs), *alpha = mlp_tensor_from(ctx, 1, &one, &a);
     mlp_tensor *ones = mlp_tensor_ones(ctx, 1, &n), *y;
     int ok = 0;
-    if (x && alpha && ones && mlp_tensor_set_requires_grad(x, 1) == MLP_OK &&
-        (y = apply(k, x, alpha)) != NULL && mlp_backward(y, ones, 0) == MLP_OK) {
+    if (x && alpha && ones && mlp_tensor_set_requires_grad(x, 1) == MLP_OK
+        && (y = apply(k, x, alpha)) != NULL && mlp_backward(y, ones, 0) == MLP_OK) {
         /* the step function's graph has no path to x that carries a
          * gradient; its .grad is then all zeros */
         const mlp_tensor *g = mlp_tensor_grad(x);

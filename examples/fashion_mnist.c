@@ -57,18 +57,17 @@ static double now(void)
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: fashion_mnist [--hidden 256[,128...]] [--act relu|tanh|sigmoid|gelu|"
-            "leaky_relu|prelu]\n"
-            "         [--epochs 10] [--lr 0.1] [--batch 256] [--optim sgd|adam|adamw]\n"
-            "         [--momentum M] [--wd WD] [--cosine] [--dropout P] [--threads N]\n"
-            "         [--seed S] [--data DIR] [--limit N] [--model PATH] [--out DIR]\n");
+    fprintf(stderr, "usage: fashion_mnist [--hidden 256[,128...]] [--act relu|tanh|sigmoid|gelu|"
+                    "leaky_relu|prelu]\n"
+                    "         [--epochs 10] [--lr 0.1] [--batch 256] [--optim sgd|adam|adamw]\n"
+                    "         [--momentum M] [--wd WD] [--cosine] [--dropout P] [--threads N]\n"
+                    "         [--seed S] [--data DIR] [--limit N] [--model PATH] [--out DIR]\n");
     return 2;
 }
 
 static int parse_act(const char *s, mlp_act *act)
 {
-    static const mlp_act all[6] = {MLP_ACT_RELU, MLP_ACT_TANH, MLP_ACT_SIGMOID,
+    static const mlp_act all[6] = {MLP_ACT_RELU, MLP_ACT_TANH,       MLP_ACT_SIGMOID,
                                    MLP_ACT_GELU, MLP_ACT_LEAKY_RELU, MLP_ACT_PRELU};
     int i;
     for (i = 0; i < 6; i++)
@@ -149,9 +148,9 @@ static int parse(int argc, char **argv, options *o)
         else
             return 0;
     }
-    if (o->epochs < 1 || o->epochs > 10000 || o->batch < 1 || !(o->lr > 0) || o->limit < 0 ||
-        o->threads < 1 || strcmp(o->optim, "sgd") * strcmp(o->optim, "adam") *
-                                  strcmp(o->optim, "adamw") != 0)
+    if (o->epochs < 1 || o->epochs > 10000 || o->batch < 1 || !(o->lr > 0) || o->limit < 0
+        || o->threads < 1
+        || strcmp(o->optim, "sgd") * strcmp(o->optim, "adam") * strcmp(o->optim, "adamw") != 0)
         return 0;
     return 1;
 }
@@ -206,9 +205,9 @@ static mlp_model *build(mlp_ctx *ctx, const options *o, int64_t in)
     int i, ok = m != NULL;
     int64_t prev = in;
     for (i = 0; ok && i < o->nhidden; i++) {
-        ok = mlp_model_add_linear(m, prev, o->hidden[i]) == MLP_OK &&
-             mlp_model_add_act(m, o->act) == MLP_OK &&
-             (o->dropout <= 0 || mlp_model_add_dropout(m, (float)o->dropout) == MLP_OK);
+        ok = mlp_model_add_linear(m, prev, o->hidden[i]) == MLP_OK
+             && mlp_model_add_act(m, o->act) == MLP_OK
+             && (o->dropout <= 0 || mlp_model_add_dropout(m, (float)o->dropout) == MLP_OK);
         prev = o->hidden[i];
     }
     if (ok)
@@ -356,8 +355,8 @@ int main(int argc, char **argv)
         printf("threads: %s; going on with 1\n", mlp_ctx_errmsg(ctx));
         mlp_ctx_clear_error(ctx);
     }
-    if (!load(ctx, o.data, "train", o.limit, &xtr, &ytr) ||
-        !load(ctx, o.data, "t10k", o.limit, &xte, &yte))
+    if (!load(ctx, o.data, "train", o.limit, &xtr, &ytr)
+        || !load(ctx, o.data, "t10k", o.limit, &xte, &yte))
         goto done;
     train = mlp_dataset_new(xtr, ytr);
     test = mlp_dataset_new(xte, yte);
@@ -390,13 +389,12 @@ int main(int argc, char **argv)
         float ta = 0;
         r.epoch = e;
         r.t0 = now();
-        if (o.cosine &&
-            mlp_optim_set(opt, MLP_OPT_LR, mlp_lr_cosine((float)o.lr, 0, e, o.epochs)) != MLP_OK)
+        if (o.cosine
+            && mlp_optim_set(opt, MLP_OPT_LR, mlp_lr_cosine((float)o.lr, 0, e, o.epochs)) != MLP_OK)
             break;
         /* one epoch: shuffle, then per batch forward, loss, backward, step */
-        if (mlp_fit(net, opt, train, MLP_LOSS_CROSS_ENTROPY, 1, o.batch, on_progress, &r) !=
-                MLP_OK ||
-            mlp_evaluate(net, test, MLP_LOSS_CROSS_ENTROPY, 1000, NULL, &ta) != MLP_OK)
+        if (mlp_fit(net, opt, train, MLP_LOSS_CROSS_ENTROPY, 1, o.batch, on_progress, &r) != MLP_OK
+            || mlp_evaluate(net, test, MLP_LOSS_CROSS_ENTROPY, 1000, NULL, &ta) != MLP_OK)
             break;
         r.test_acc[e] = ta;
         if (r.tty)

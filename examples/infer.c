@@ -15,8 +15,8 @@
 
 #include <mlp.h>
 
-static const char *const class_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
-                                            "Coat",        "Sandal",  "Shirt",    "Sneaker",
+static const char *const class_names[10] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                            "Coat",        "Sandal",    "Shirt",    "Sneaker",
                                             "Bag",         "Ankle boot"};
 
 /* A 28x28 image in [0,1] as 14 lines of 28 characters (two rows each). */
@@ -114,8 +114,9 @@ int main(int argc, char **argv)
         /* the same images as one batch through mlp_model_classify */
         int32_t *cls = malloc(sizeof(int32_t) * (size_t)count);
         long same = 0;
-        if (!cls || mlp_model_classify(net, mlp_tensor_cdata(images) + start * 784, count, cls) !=
-                        MLP_OK) {
+        if (!cls
+            || mlp_model_classify(net, mlp_tensor_cdata(images) + start * 784, count, cls)
+                   != MLP_OK) {
             fprintf(stderr, "infer: classify: %s\n", cls ? mlp_ctx_errmsg(ctx) : "out of memory");
             free(cls);
             goto done;

@@ -155,8 +155,8 @@ static inline void plot_number(FILE *f, double v, double step)
  * pw x ph, with data ranges [x0,x1] x [y0,y1]: light grid, frame, numbered
  * ticks on both axes, the title above, the axis labels below and left
  * (any text may be NULL). Returns the panel for the drawing calls. */
-static inline plot_axes plot_frame(FILE *f, double px, double py, double pw, double ph,
-                                   double x0, double x1, double y0, double y1, const char *title,
+static inline plot_axes plot_frame(FILE *f, double px, double py, double pw, double ph, double x0,
+                                   double x1, double y0, double y1, const char *title,
                                    const char *xlabel, const char *ylabel)
 {
     plot_axes a;
@@ -175,8 +175,8 @@ static inline plot_axes plot_frame(FILE *f, double px, double py, double pw, dou
         double sx = plot_sx(&a, v);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>\n",
                 sx, py, sx, py + ph);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n",
-                sx, py + ph, sx, py + ph + 4);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"black\"/>\n", sx,
+                py + ph, sx, py + ph + 4);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">", sx,
                 py + ph + 16);
         plot_number(f, v, step);
@@ -340,8 +340,8 @@ static inline void plot_cells(FILE *f, const plot_axes *a, const int *code, int 
                 fprintf(f,
                         "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
                         "fill=\"%s\"/>\n",
-                        a->px + i * cw, a->py + a->ph - (j + 1) * ch, (k - i) * cw + 0.3,
-                        ch + 0.3, colors[c]);
+                        a->px + i * cw, a->py + a->ph - (j + 1) * ch, (k - i) * cw + 0.3, ch + 0.3,
+                        colors[c]);
             i = k;
         }
     }

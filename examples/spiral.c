@@ -19,7 +19,7 @@
 
 #include "plot.h"
 
-#define K 3     /* classes */
+#define K 3      /* classes */
 #define GRID 120 /* cells per side of the region map */
 
 typedef struct history {
@@ -187,22 +187,22 @@ int main(int argc, char **argv)
     make_spiral(ctx, (int)points, xs, ys);
     shape[0] = K * points;
     shape[1] = 2;
-    x = mlp_tensor_from(ctx, 2, shape, xs);   /* [3n, 2] points */
-    y = mlp_tensor_from(ctx, 1, shape, ys);   /* [3n] labels 0, 1, 2 */
+    x = mlp_tensor_from(ctx, 2, shape, xs); /* [3n, 2] points */
+    y = mlp_tensor_from(ctx, 1, shape, ys); /* [3n] labels 0, 1, 2 */
     ds = mlp_dataset_new(x, y);
     net = mlp_model_new(ctx);
-    if (!ds || !net || mlp_model_add_linear(net, 2, hidden) != MLP_OK ||
-        mlp_model_add_act(net, MLP_ACT_RELU) != MLP_OK ||
-        mlp_model_add_linear(net, hidden, hidden) != MLP_OK ||
-        mlp_model_add_act(net, MLP_ACT_RELU) != MLP_OK ||
-        mlp_model_add_linear(net, hidden, K) != MLP_OK || !(opt = mlp_adam_new(net, (float)lr))) {
+    if (!ds || !net || mlp_model_add_linear(net, 2, hidden) != MLP_OK
+        || mlp_model_add_act(net, MLP_ACT_RELU) != MLP_OK
+        || mlp_model_add_linear(net, hidden, hidden) != MLP_OK
+        || mlp_model_add_act(net, MLP_ACT_RELU) != MLP_OK
+        || mlp_model_add_linear(net, hidden, K) != MLP_OK
+        || !(opt = mlp_adam_new(net, (float)lr))) {
         fprintf(stderr, "spiral: building the model: %s\n", mlp_ctx_errmsg(ctx));
         goto done;
     }
     /* softmax is inside the loss: the model outputs 3 logits per point */
-    if (mlp_fit(net, opt, ds, MLP_LOSS_CROSS_ENTROPY, (int)epochs, 32, on_progress, &h) !=
-            MLP_OK ||
-        mlp_evaluate(net, ds, MLP_LOSS_CROSS_ENTROPY, 256, NULL, &acc) != MLP_OK) {
+    if (mlp_fit(net, opt, ds, MLP_LOSS_CROSS_ENTROPY, (int)epochs, 32, on_progress, &h) != MLP_OK
+        || mlp_evaluate(net, ds, MLP_LOSS_CROSS_ENTROPY, 256, NULL, &acc) != MLP_OK) {
         fprintf(stderr, "spiral: training: %s\n", mlp_ctx_errmsg(ctx));
         goto done;
     }

@@ -72,8 +72,8 @@ static int draw(mlp_model *net, const float *xs, const float *ys, const char *di
     if (!(f = plot_open(dir, "xor_boundary.svg", path, sizeof path)))
         return 1;
     plot_begin(f, 560, 500);
-    a = plot_frame(f, 70, 40, 400, 400, lo, hi, lo, hi, "XOR: p(class 1) learned by the MLP",
-                   "x1", "x2");
+    a = plot_frame(f, 70, 40, 400, 400, lo, hi, lo, hi, "XOR: p(class 1) learned by the MLP", "x1",
+                   "x2");
     plot_cells(f, &a, code, GRID, GRID, shade, 1.0);
     plot_contour(f, &a, p, GRID, GRID, 0.5f, "black");
     plot_points(f, &a, px[0], py[0], n0, colors[0], 9);
@@ -131,16 +131,17 @@ int main(int argc, char **argv)
     y = mlp_tensor_from(ctx, 2, yshape, ys);
     net = mlp_model_new(ctx);
     /* 2 -> hidden (tanh) -> 1 logit; the loss applies the sigmoid */
-    if (!x || !y || !net || mlp_model_add_linear(net, 2, hidden) != MLP_OK ||
-        mlp_model_add_act(net, MLP_ACT_TANH) != MLP_OK ||
-        mlp_model_add_linear(net, hidden, 1) != MLP_OK || !(opt = mlp_adam_new(net, (float)lr))) {
+    if (!x || !y || !net || mlp_model_add_linear(net, 2, hidden) != MLP_OK
+        || mlp_model_add_act(net, MLP_ACT_TANH) != MLP_OK
+        || mlp_model_add_linear(net, hidden, 1) != MLP_OK
+        || !(opt = mlp_adam_new(net, (float)lr))) {
         rc = fail(ctx, "building the model");
         goto done;
     }
     for (step = 0; step < steps; step++) {
         mlp_tensor *loss = mlp_bce_with_logits(mlp_model_forward(net, x), y);
-        if (!loss || mlp_optim_zero_grad(opt) != MLP_OK ||
-            mlp_backward(loss, NULL, 0) != MLP_OK || mlp_optim_step(opt) != MLP_OK) {
+        if (!loss || mlp_optim_zero_grad(opt) != MLP_OK || mlp_backward(loss, NULL, 0) != MLP_OK
+            || mlp_optim_step(opt) != MLP_OK) {
             rc = fail(ctx, "training step");
             goto done;
         }

@@ -28,10 +28,10 @@
 
 enum {
     FUZZ_OK = 0,
-    FUZZ_NO_ERROR_SET = 1,   /* NULL / failure without an error on ctx */
-    FUZZ_LEAK = 2,           /* blocks left after freeing everything */
-    FUZZ_BAD_OBJECT = 3,     /* an object that loaded is inconsistent */
-    FUZZ_NO_CTX = 4          /* could not even make a context */
+    FUZZ_NO_ERROR_SET = 1, /* NULL / failure without an error on ctx */
+    FUZZ_LEAK = 2,         /* blocks left after freeing everything */
+    FUZZ_BAD_OBJECT = 3,   /* an object that loaded is inconsistent */
+    FUZZ_NO_CTX = 4        /* could not even make a context */
 };
 
 typedef struct fuzz_alloc {
@@ -137,16 +137,16 @@ static inline int fuzz_model_once(const uint8_t *data, size_t size)
             mlp_tensor *p = mlp_model_param(m, i);
             rc = p ? fuzz_check_tensor(p) : FUZZ_BAD_OBJECT;
         }
-        if (rc == FUZZ_OK && in > 0 && out > 0 && in <= FUZZ_MAX_FEATURES &&
-            out <= FUZZ_MAX_FEATURES) {
+        if (rc == FUZZ_OK && in > 0 && out > 0 && in <= FUZZ_MAX_FEATURES
+            && out <= FUZZ_MAX_FEATURES) {
             float *x = (float *)calloc((size_t)in * 2, sizeof(float));
             float *y = (float *)malloc((size_t)out * 2 * sizeof(float));
             int32_t cls[2];
             if (x && y) {
                 if (mlp_model_predict(m, x, 2, y) != MLP_OK && !fuzz_error_set(ctx))
                     rc = FUZZ_NO_ERROR_SET;
-                if (rc == FUZZ_OK && mlp_model_classify(m, x, 2, cls) == MLP_OK &&
-                    (cls[0] < 0 || cls[0] >= out))
+                if (rc == FUZZ_OK && mlp_model_classify(m, x, 2, cls) == MLP_OK
+                    && (cls[0] < 0 || cls[0] >= out))
                     rc = FUZZ_BAD_OBJECT;
             }
             free(x);
@@ -158,8 +158,8 @@ static inline int fuzz_model_once(const uint8_t *data, size_t size)
         size_t n = 0;
         if (mlp_model_save_mem(m, &buf, &n) == MLP_OK) {
             m2 = mlp_model_load_mem(ctx, buf, n);
-            if (!m2 || mlp_model_num_params(m2) != mlp_model_num_params(m) ||
-                mlp_model_num_layers(m2) != mlp_model_num_layers(m))
+            if (!m2 || mlp_model_num_params(m2) != mlp_model_num_params(m)
+                || mlp_model_num_layers(m2) != mlp_model_num_layers(m))
                 rc = FUZZ_BAD_OBJECT; /* what the library wrote it must read */
             mlp_model_free(m2);
             mlp_buffer_free(ctx, buf);

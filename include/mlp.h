@@ -47,8 +47,7 @@ extern "C" {
 /** The version as a string, "MAJOR.MINOR.PATCH". */
 #define MLP_VERSION "0.1.0"
 /** The version as a number: MAJOR * 10000 + MINOR * 100 + PATCH. */
-#define MLP_VERSION_NUMBER \
-    (MLP_VERSION_MAJOR * 10000 + MLP_VERSION_MINOR * 100 + MLP_VERSION_PATCH)
+#define MLP_VERSION_NUMBER (MLP_VERSION_MAJOR * 10000 + MLP_VERSION_MINOR * 100 + MLP_VERSION_PATCH)
 
 #if defined(__GNUC__) && __GNUC__ >= 4
 #define MLP_API __attribute__((visibility("default")))
@@ -77,24 +76,24 @@ typedef struct mlp_dataset mlp_dataset; /* inputs + targets, mini-batches */
  * ---------------------------------------------------------------------- */
 
 typedef enum mlp_status {
-    MLP_OK = 0,                /* success */
-    MLP_ERR_NULL = 1,          /* a required argument was NULL */
-    MLP_ERR_ARG = 2,           /* an argument had an invalid value */
-    MLP_ERR_SHAPE = 3,         /* tensor shapes do not fit together */
-    MLP_ERR_NOMEM = 4,         /* the allocator returned NULL */
-    MLP_ERR_OVERFLOW = 5,      /* a size computation overflowed */
-    MLP_ERR_IO = 6,            /* a file could not be opened/read/written */
-    MLP_ERR_FORMAT = 7,        /* a file's contents are malformed or corrupt */
-    MLP_ERR_GRAPH_FREED = 8,   /* backward through a graph already freed */
-    MLP_ERR_NO_GRAD = 9,       /* backward on a tensor that has no grad_fn */
-    MLP_ERR_IMPLICIT_GRAD = 10,/* non-scalar output given no output gradient */
-    MLP_ERR_MODIFIED = 11,     /* a tensor saved for backward was modified */
-    MLP_ERR_NONFINITE = 12,    /* NaN or Inf met with finite checks on */
-    MLP_ERR_CONTEXT = 13,      /* handles from different contexts mixed */
-    MLP_ERR_STATE = 14,        /* call not valid in the object's state */
-    MLP_ERR_RANGE = 15,        /* an index or label out of range */
-    MLP_ERR_UNSUPPORTED = 16,  /* feature not available in this build/CPU */
-    MLP_ERR_VERSION = 17       /* file written by an unsupported version */
+    MLP_OK = 0,                 /* success */
+    MLP_ERR_NULL = 1,           /* a required argument was NULL */
+    MLP_ERR_ARG = 2,            /* an argument had an invalid value */
+    MLP_ERR_SHAPE = 3,          /* tensor shapes do not fit together */
+    MLP_ERR_NOMEM = 4,          /* the allocator returned NULL */
+    MLP_ERR_OVERFLOW = 5,       /* a size computation overflowed */
+    MLP_ERR_IO = 6,             /* a file could not be opened/read/written */
+    MLP_ERR_FORMAT = 7,         /* a file's contents are malformed or corrupt */
+    MLP_ERR_GRAPH_FREED = 8,    /* backward through a graph already freed */
+    MLP_ERR_NO_GRAD = 9,        /* backward on a tensor that has no grad_fn */
+    MLP_ERR_IMPLICIT_GRAD = 10, /* non-scalar output given no output gradient */
+    MLP_ERR_MODIFIED = 11,      /* a tensor saved for backward was modified */
+    MLP_ERR_NONFINITE = 12,     /* NaN or Inf met with finite checks on */
+    MLP_ERR_CONTEXT = 13,       /* handles from different contexts mixed */
+    MLP_ERR_STATE = 14,         /* call not valid in the object's state */
+    MLP_ERR_RANGE = 15,         /* an index or label out of range */
+    MLP_ERR_UNSUPPORTED = 16,   /* feature not available in this build/CPU */
+    MLP_ERR_VERSION = 17        /* file written by an unsupported version */
 } mlp_status;
 
 /** Fixed English text for a status code ("out of memory", ...). Static
@@ -197,12 +196,12 @@ MLP_API mlp_tensor *mlp_tensor_from(mlp_ctx *ctx, int ndim, const int64_t *shape
                                     const float *data);
 /** A new tensor of uniform random values in [lo, hi) from the context's
  *  generator (lo <= hi, both finite). Owned by the caller. */
-MLP_API mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape,
-                                            float lo, float hi);
+MLP_API mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape, float lo,
+                                            float hi);
 /** A new tensor of normal random values (mean, std >= 0) from the
  *  context's generator. Owned by the caller. */
-MLP_API mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape,
-                                           float mean, float std);
+MLP_API mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape, float mean,
+                                           float std);
 /** A new tensor with a copy of t's data and shape. Not tracked by the tape
  *  and not requiring grad (like t.detach().clone()). Owned by the caller. */
 MLP_API mlp_tensor *mlp_tensor_clone(const mlp_tensor *t);
@@ -316,9 +315,8 @@ typedef mlp_tensor *(*mlp_fn)(void *user, mlp_tensor *const *inputs, int n);
  *  MLP_ERR_ARG with a message naming the input, element and both values when
  *  it fails. Inputs' data are restored and their .grad left as before.
  *  Typical: eps 1e-3, atol 1e-3, rtol 1e-2 for float32 ops. */
-MLP_API mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user,
-                                 mlp_tensor *const *inputs, int n,
-                                 float eps, float atol, float rtol);
+MLP_API mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const *inputs,
+                                 int n, float eps, float atol, float rtol);
 
 /* ------------------------------------------------------------------------
  * Ops
@@ -418,12 +416,12 @@ MLP_API mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
 
 /** Weight initialisations for linear layers, values pinned. */
 typedef enum mlp_init {
-    MLP_INIT_DEFAULT = 0,        /* PyTorch's nn.Linear: W, b ~ U(-1/sqrt(in), 1/sqrt(in)) */
-    MLP_INIT_XAVIER_UNIFORM = 1, /* W ~ U(-a, a), a = sqrt(6/(in+out)); b = 0 */
-    MLP_INIT_XAVIER_NORMAL = 2,  /* W ~ N(0, 2/(in+out)); b = 0 */
-    MLP_INIT_KAIMING_UNIFORM = 3,/* W ~ U(-a, a), a = sqrt(6/in) (ReLU gain); b = 0 */
-    MLP_INIT_KAIMING_NORMAL = 4, /* W ~ N(0, 2/in); b = 0 */
-    MLP_INIT_ZEROS = 5           /* W = 0, b = 0 */
+    MLP_INIT_DEFAULT = 0,         /* PyTorch's nn.Linear: W, b ~ U(-1/sqrt(in), 1/sqrt(in)) */
+    MLP_INIT_XAVIER_UNIFORM = 1,  /* W ~ U(-a, a), a = sqrt(6/(in+out)); b = 0 */
+    MLP_INIT_XAVIER_NORMAL = 2,   /* W ~ N(0, 2/(in+out)); b = 0 */
+    MLP_INIT_KAIMING_UNIFORM = 3, /* W ~ U(-a, a), a = sqrt(6/in) (ReLU gain); b = 0 */
+    MLP_INIT_KAIMING_NORMAL = 4,  /* W ~ N(0, 2/in); b = 0 */
+    MLP_INIT_ZEROS = 5            /* W = 0, b = 0 */
 } mlp_init;
 
 /** Layer kinds, values pinned. */
@@ -530,8 +528,8 @@ typedef enum mlp_optim_opt {
 
 /** An optimizer of `kind` over n parameter tensors (borrowed: they must
  *  outlive the optimizer), learning rate lr. Owned by the caller. */
-MLP_API mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind,
-                                 mlp_tensor *const *params, int n, float lr);
+MLP_API mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *params,
+                                 int n, float lr);
 /** SGD over all of a model's parameters: p -= lr * g (PyTorch's torch.optim.SGD). */
 MLP_API mlp_optim *mlp_sgd_new(mlp_model *m, float lr);
 /** Adam over a model's parameters (torch.optim.Adam). */
@@ -615,9 +613,9 @@ MLP_API mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t bat
 
 /** Losses for mlp_fit, values pinned. */
 typedef enum mlp_loss_kind {
-    MLP_LOSS_CROSS_ENTROPY = 0, /* mlp_cross_entropy, targets are labels */
-    MLP_LOSS_MSE = 1,           /* mlp_mse */
-    MLP_LOSS_BCE_WITH_LOGITS = 2/* mlp_bce_with_logits */
+    MLP_LOSS_CROSS_ENTROPY = 0,  /* mlp_cross_entropy, targets are labels */
+    MLP_LOSS_MSE = 1,            /* mlp_mse */
+    MLP_LOSS_BCE_WITH_LOGITS = 2 /* mlp_bce_with_logits */
 } mlp_loss_kind;
 
 /** Progress callback for mlp_fit: called after every batch (batch from 0 to
@@ -625,8 +623,8 @@ typedef enum mlp_loss_kind {
  *  with batch == nbatches and the epoch's mean loss and accuracy (accuracy
  *  is NaN unless the loss is cross-entropy). Return 0 to go on, non-zero
  *  to stop training (mlp_fit then returns MLP_OK). */
-typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nbatches,
-                               float loss, float accuracy);
+typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nbatches, float loss,
+                               float accuracy);
 
 /** Train for `epochs` passes over ds in shuffled mini-batches: forward,
  *  loss, zero_grad, backward, step, then mlp_tape_reset(ctx) after every

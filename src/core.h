@@ -20,29 +20,29 @@
 #include "kern/gemm.h"
 
 typedef struct mlp__storage {
-    float *data;              /* 64-byte aligned, cap floats */
+    float *data; /* 64-byte aligned, cap floats */
     int64_t cap;
     int64_t refs;
-    uint64_t version;         /* shared by every tensor on this storage */
-    int pooled;               /* returns to ctx's pool at refs == 0 */
+    uint64_t version; /* shared by every tensor on this storage */
+    int pooled;       /* returns to ctx's pool at refs == 0 */
     struct mlp__storage *next_free;
 } mlp__storage;
 
 struct mlp_tensor {
     mlp_ctx *ctx;
     mlp__storage *st;
-    float *data;              /* == st->data (NULL only when numel == 0 and no storage) */
+    float *data; /* == st->data (NULL only when numel == 0 and no storage) */
     int64_t shape[MLP_MAX_DIMS];
     int ndim;
     int64_t numel;
-    int64_t refs;             /* owner + tape references */
+    int64_t refs; /* owner + tape references */
     unsigned requires_grad : 1;
-    unsigned tape_owned : 1;  /* an op result, freed by mlp_tape_reset */
-    unsigned user_freed : 1;  /* owner released it; tape refs keep it alive */
-    unsigned grad_new : 1;    /* .grad was made by the backward in progress */
-    int64_t node;             /* tape entry that produced it; -1 for leaves */
-    mlp_tensor *grad;         /* leaf gradient, owned by this tensor */
-    mlp__storage *gbuf;       /* gradient being accumulated during backward */
+    unsigned tape_owned : 1; /* an op result, freed by mlp_tape_reset */
+    unsigned user_freed : 1; /* owner released it; tape refs keep it alive */
+    unsigned grad_new : 1;   /* .grad was made by the backward in progress */
+    int64_t node;            /* tape entry that produced it; -1 for leaves */
+    mlp_tensor *grad;        /* leaf gradient, owned by this tensor */
+    mlp__storage *gbuf;      /* gradient being accumulated during backward */
     struct mlp_tensor *next_free;
 };
 
@@ -58,10 +58,10 @@ typedef void (*mlp__backward_fn)(mlp_ctx *ctx, struct mlp__node *n, const float 
                                  float *const *gin);
 
 typedef struct mlp__op {
-    const char *name;         /* "mlp_matmul", for messages */
+    const char *name; /* "mlp_matmul", for messages */
     mlp__backward_fn backward;
-    unsigned saves_inputs;    /* bit i: backward reads input i's values */
-    int saves_output;         /* backward reads the output's values */
+    unsigned saves_inputs; /* bit i: backward reads input i's values */
+    int saves_output;      /* backward reads the output's values */
 } mlp__op;
 
 typedef struct mlp__node {
@@ -73,10 +73,10 @@ typedef struct mlp__node {
     mlp_tensor *saved[MLP__MAX_SAVED]; /* extra tape-owned tensors (masks, probabilities) */
     int nsaved;
     uint64_t out_version;
-    float f[4];               /* op parameters (slope, scale, p, ...) */
+    float f[4]; /* op parameters (slope, scale, p, ...) */
     int64_t i[4];
-    int spent;                /* a non-retained backward went through it */
-    int mark;                 /* scratch for backward's reachability pass */
+    int spent; /* a non-retained backward went through it */
+    int mark;  /* scratch for backward's reachability pass */
 } mlp__node;
 
 /* A worker pool, defined by the threading code (NULL: single thread). */
@@ -91,20 +91,20 @@ struct mlp_ctx {
     int threads;
     mlp__pool *pool;
     const mlp__gemm_kernel *gemm;
-    float *gemm_work;         /* packing workspace, one per thread */
-    size_t gemm_work_floats;  /* per thread */
+    float *gemm_work;        /* packing workspace, one per thread */
+    size_t gemm_work_floats; /* per thread */
     int gemm_work_threads;
 
     /* the tape */
     mlp__node *nodes;
     size_t nnodes, cap_nodes;
-    mlp_tensor **results;     /* tape-owned tensors of the current step */
+    mlp_tensor **results; /* tape-owned tensors of the current step */
     size_t nresults, cap_results;
 
     /* pools */
     mlp__storage *free_storages;
     mlp_tensor *free_tensors;
-    int64_t live_storages;    /* pooled storages out of the pool, for tests */
+    int64_t live_storages; /* pooled storages out of the pool, for tests */
 };
 
 /* ---- tensors (tensor.c) ---- */
@@ -125,8 +125,15 @@ void mlp__tensor_unref(mlp_tensor *t);
 int mlp__same_shape(const mlp_tensor *a, const mlp_tensor *b);
 /* "[2,3]" into buf. Returns buf. */
 const char *mlp__shape_str(const mlp_tensor *t, char *buf, size_t cap);
-static inline void mlp__bump(mlp_tensor *t) { if (t->st) t->st->version++; }
-static inline uint64_t mlp__version(const mlp_tensor *t) { return t->st ? t->st->version : 0; }
+static inline void mlp__bump(mlp_tensor *t)
+{
+    if (t->st)
+        t->st->version++;
+}
+static inline uint64_t mlp__version(const mlp_tensor *t)
+{
+    return t->st ? t->st->version : 0;
+}
 
 /* ---- argument checks for public entry points (tensor.c) ---- */
 
@@ -141,8 +148,8 @@ mlp_ctx *mlp__args(const char *fn, mlp_tensor *const *ts, const char *const *nam
 int mlp__should_record(mlp_ctx *ctx, mlp_tensor *const *in, int nin);
 /* Append a node for `out` made by `op` from in[0..nin-1]. Takes a reference
  * on each input, marks out as requiring grad. NULL + MLP_ERR_NOMEM. */
-mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out,
-                       mlp_tensor *const *in, int nin);
+mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *const *in,
+                       int nin);
 /* Keep an extra tape-owned tensor for backward in node n (at most
  * MLP__MAX_SAVED). */
 void mlp__node_save(mlp__node *n, mlp_tensor *t);
@@ -157,7 +164,7 @@ mlp_status mlp__gemm_ready(mlp_ctx *ctx);
 /* C = alpha op(A) op(B) + beta C with ctx's kernel, workspace and threads.
  * mlp__gemm_ready must have succeeded. */
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-               float *C, int64_t ldc);
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+               int64_t ldc);
 
 #endif

@@ -8,9 +8,21 @@
 
 #include "core.h"
 
-static void *libc_alloc(void *user, size_t size) { (void)user; return malloc(size); }
-static void *libc_realloc(void *user, void *p, size_t size) { (void)user; return realloc(p, size); }
-static void libc_free(void *user, void *p) { (void)user; free(p); }
+static void *libc_alloc(void *user, size_t size)
+{
+    (void)user;
+    return malloc(size);
+}
+static void *libc_realloc(void *user, void *p, size_t size)
+{
+    (void)user;
+    return realloc(p, size);
+}
+static void libc_free(void *user, void *p)
+{
+    (void)user;
+    free(p);
+}
 
 mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator)
 {
@@ -64,9 +76,18 @@ void mlp_ctx_seed(mlp_ctx *ctx, uint64_t seed)
         mlp__rng_seed(&ctx->rng, seed);
 }
 
-uint32_t mlp_ctx_rand_u32(mlp_ctx *ctx) { return ctx ? mlp__rng_u32(&ctx->rng) : 0u; }
-float mlp_ctx_rand_uniform(mlp_ctx *ctx) { return ctx ? mlp__rng_uniform(&ctx->rng) : 0.0f; }
-float mlp_ctx_rand_normal(mlp_ctx *ctx) { return ctx ? mlp__rng_normal(&ctx->rng) : 0.0f; }
+uint32_t mlp_ctx_rand_u32(mlp_ctx *ctx)
+{
+    return ctx ? mlp__rng_u32(&ctx->rng) : 0u;
+}
+float mlp_ctx_rand_uniform(mlp_ctx *ctx)
+{
+    return ctx ? mlp__rng_uniform(&ctx->rng) : 0.0f;
+}
+float mlp_ctx_rand_normal(mlp_ctx *ctx)
+{
+    return ctx ? mlp__rng_normal(&ctx->rng) : 0.0f;
+}
 
 mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
 {
@@ -81,7 +102,8 @@ mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
             if (strcmp(name, "generic") && strcmp(name, "avx2") && strcmp(name, "avx512"))
                 return mlp__fail(ctx, MLP_ERR_ARG,
                                  "mlp_ctx_set_gemm_kernel: unknown kernel \"%.40s\" "
-                                 "(generic, avx2 or avx512)", name);
+                                 "(generic, avx2 or avx512)",
+                                 name);
             return mlp__fail(ctx, MLP_ERR_UNSUPPORTED,
                              "mlp_ctx_set_gemm_kernel: this CPU does not support \"%s\"", name);
         }
@@ -116,9 +138,15 @@ int mlp_set_grad_enabled(mlp_ctx *ctx, int enabled)
     return prev;
 }
 
-int mlp_is_grad_enabled(const mlp_ctx *ctx) { return ctx ? ctx->grad_enabled : 0; }
+int mlp_is_grad_enabled(const mlp_ctx *ctx)
+{
+    return ctx ? ctx->grad_enabled : 0;
+}
 
-int mlp_ctx_threads(const mlp_ctx *ctx) { return ctx ? ctx->threads : 0; }
+int mlp_ctx_threads(const mlp_ctx *ctx)
+{
+    return ctx ? ctx->threads : 0;
+}
 
 mlp_status mlp__gemm_ready(mlp_ctx *ctx)
 {

@@ -89,7 +89,8 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         if (!t)
             return mlp__fail_null(ctx, "mlp_gradcheck", "inputs[i]");
         if (t->ctx != ctx)
-            return mlp__fail(ctx, MLP_ERR_CONTEXT, "mlp_gradcheck: inputs[%d] belongs to another context", i);
+            return mlp__fail(ctx, MLP_ERR_CONTEXT,
+                             "mlp_gradcheck: inputs[%d] belongs to another context", i);
         if (t->requires_grad && t->node >= 0)
             return mlp__fail(ctx, MLP_ERR_ARG, "mlp_gradcheck: inputs[%d] is not a leaf", i);
         if (t->requires_grad)
@@ -173,7 +174,8 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
             if (!(fabs(ana - num) <= (double)atol + (double)rtol * fabs(num)))
                 s = mlp__fail(ctx, MLP_ERR_ARG,
                               "mlp_gradcheck: inputs[%d] element %lld: backward gives %.7g, "
-                              "finite differences %.7g", i, (long long)j, ana, num);
+                              "finite differences %.7g",
+                              i, (long long)j, ana, num);
         }
         off += t->numel;
     }

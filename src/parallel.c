@@ -35,12 +35,12 @@
 
 struct mlp__pool {
     pthread_mutex_t mu;
-    pthread_cond_t go;        /* workers wait for a new generation */
-    pthread_cond_t done;      /* the caller waits for every part to finish */
+    pthread_cond_t go;   /* workers wait for a new generation */
+    pthread_cond_t done; /* the caller waits for every part to finish */
     pthread_t *tids;
-    int nworkers;             /* threads - 1 */
+    int nworkers; /* threads - 1 */
     int quit;
-    int busy;                 /* a job is running (nested calls run inline) */
+    int busy; /* a job is running (nested calls run inline) */
     uint64_t gen;
     /* the job: parts are claimed in order under mu by whoever is free, so
      * a worker the OS has not woken yet delays nothing */
@@ -204,8 +204,7 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
     return MLP_OK;
 }
 
-void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn,
-                       void *arg)
+void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)
 {
     struct mlp__pool *p = ctx->pool;
     int64_t parts;
@@ -258,10 +257,12 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
     return MLP_OK;
 }
 
-void mlp__pool_destroy(mlp_ctx *ctx) { (void)ctx; }
+void mlp__pool_destroy(mlp_ctx *ctx)
+{
+    (void)ctx;
+}
 
-void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn,
-                       void *arg)
+void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)
 {
     (void)ctx;
     (void)min_per_thread;
@@ -290,13 +291,13 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
     if (j->split_rows) {
         if (b > j->M)
             b = j->M;
-        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda,
-                         j->B, j->ldb, j->beta, j->C, j->ldc, a, b, 0, j->N, work);
+        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda, j->B,
+                         j->ldb, j->beta, j->C, j->ldc, a, b, 0, j->N, work);
     } else {
         if (b > j->N)
             b = j->N;
-        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda,
-                         j->B, j->ldb, j->beta, j->C, j->ldc, 0, j->M, a, b, work);
+        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda, j->B,
+                         j->ldb, j->beta, j->C, j->ldc, 0, j->M, a, b, work);
     }
 }
 
@@ -304,15 +305,14 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
 #define MLP__GEMM_SPLIT_MIN ((int64_t)1 << 18)
 
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-               float *C, int64_t ldc)
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+               int64_t ldc)
 {
     gemm_job j;
     int64_t units;
     int nt = ctx->threads < ctx->gemm_work_threads ? ctx->threads : ctx->gemm_work_threads;
     if (nt < 2 || !ctx->pool || M * N * K < MLP__GEMM_SPLIT_MIN) {
-        mlp__sgemm(ctx->gemm, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
-                   ctx->gemm_work);
+        mlp__sgemm(ctx->gemm, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ctx->gemm_work);
         return;
     }
     memset(&j, 0, sizeof j);

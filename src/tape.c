@@ -89,7 +89,10 @@ void mlp_tape_reset(mlp_ctx *ctx)
     ctx->nresults = 0;
 }
 
-size_t mlp_tape_size(const mlp_ctx *ctx) { return ctx ? ctx->nnodes : 0; }
+size_t mlp_tape_size(const mlp_ctx *ctx)
+{
+    return ctx ? ctx->nnodes : 0;
+}
 
 void mlp__pool_free_all(mlp_ctx *ctx);
 
@@ -203,7 +206,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
     if (!grad_out && out->numel != 1)
         return mlp__fail(ctx, MLP_ERR_IMPLICIT_GRAD,
                          "mlp_backward: grad can be implicitly created only for scalar outputs "
-                         "(out has %lld elements; pass grad_out)", (long long)out->numel);
+                         "(out has %lld elements; pass grad_out)",
+                         (long long)out->numel);
     if (grad_out && grad_out->numel != out->numel)
         return mlp__fail(ctx, MLP_ERR_SHAPE,
                          "mlp_backward: grad_out has %lld elements, out has %lld",
@@ -228,7 +232,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             s = mlp__fail(ctx, MLP_ERR_GRAPH_FREED,
                           "mlp_backward: trying to backward through the graph a second time "
                           "(%s's saved values were freed by an earlier backward); pass "
-                          "retain_graph = 1 to the first backward", n->op->name);
+                          "retain_graph = 1 to the first backward",
+                          n->op->name);
             goto fail;
         }
         for (k = 0; k < n->nin; k++) {
@@ -238,8 +243,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             if ((n->op->saves_inputs & (1u << k)) && mlp__version(in) != n->in_version[k]) {
                 s = mlp__fail(ctx, MLP_ERR_MODIFIED,
                               "mlp_backward: input %d of %s was modified in place after it was "
-                              "used (version %llu, expected %llu)", k, n->op->name,
-                              (unsigned long long)mlp__version(in),
+                              "used (version %llu, expected %llu)",
+                              k, n->op->name, (unsigned long long)mlp__version(in),
                               (unsigned long long)n->in_version[k]);
                 goto fail;
             }
@@ -249,7 +254,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
         if (n->op->saves_output && mlp__version(n->out) != n->out_version) {
             s = mlp__fail(ctx, MLP_ERR_MODIFIED,
                           "mlp_backward: the output of %s was modified in place after it was "
-                          "computed", n->op->name);
+                          "computed",
+                          n->op->name);
             goto fail;
         }
     }
@@ -284,8 +290,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
         if (!n->mark)
             continue;
         for (k = 0; k < MLP__MAX_IN; k++)
-            gin[k] = (k < n->nin && n->in[k] && n->in[k]->requires_grad) ? n->in[k]->gbuf->data
-                                                                         : NULL;
+            gin[k] =
+                (k < n->nin && n->in[k] && n->in[k]->requires_grad) ? n->in[k]->gbuf->data : NULL;
         n->op->backward(ctx, n, n->out->gbuf->data, gin);
         drop_gbuf(ctx, n->out);
         if (ctx->check_finite) {
@@ -297,8 +303,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
                     if (!isfinite(gin[k][j])) {
                         s = mlp__fail(ctx, MLP_ERR_NONFINITE,
                                       "mlp_backward: gradient of input %d of %s has a non-finite "
-                                      "value (%g) at element %lld", k, n->op->name,
-                                      (double)gin[k][j], (long long)j);
+                                      "value (%g) at element %lld",
+                                      k, n->op->name, (double)gin[k][j], (long long)j);
                         goto fail;
                     }
             }

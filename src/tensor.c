@@ -28,8 +28,9 @@ mlp_status mlp__check_shape(mlp_ctx *ctx, const char *fn, int ndim, const int64_
     }
     for (i = 0; i < ndim; i++) {
         if (shape[i] != 0 && n > (int64_t)(MLP__MAX_BYTES / sizeof(float)) / shape[i])
-            return mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: shape[%d] = %lld makes the tensor too large",
-                             fn, i, (long long)shape[i]);
+            return mlp__fail(ctx, MLP_ERR_OVERFLOW,
+                             "%s: shape[%d] = %lld makes the tensor too large", fn, i,
+                             (long long)shape[i]);
         n *= shape[i];
     }
     /* a zero dimension anywhere makes the product 0, checked above per factor */
@@ -221,7 +222,8 @@ mlp_tensor *mlp__result(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *s
     if (mlp__check_shape(ctx, fn, ndim, shape, &numel) != MLP_OK)
         return NULL;
     if (mlp__grow(ctx, (void **)&ctx->results, &ctx->cap_results, ctx->nresults + 1,
-                  sizeof *ctx->results) != MLP_OK)
+                  sizeof *ctx->results)
+        != MLP_OK)
         return NULL;
     t = handle_new(ctx, 1);
     if (!t)
@@ -306,7 +308,8 @@ mlp_tensor *mlp_tensor_from(mlp_ctx *ctx, int ndim, const int64_t *shape, const 
     return t;
 }
 
-mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape, float lo, float hi)
+mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape, float lo,
+                                    float hi)
 {
     mlp_tensor *t;
     int64_t i;
@@ -324,15 +327,17 @@ mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape
     return t;
 }
 
-mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape, float mean, float std)
+mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape, float mean,
+                                   float std)
 {
     mlp_tensor *t;
     int64_t i;
     if (!ctx)
         return NULL;
     if (!(std >= 0.0f) || !isfinite(std) || !isfinite(mean)) {
-        mlp__fail(ctx, MLP_ERR_ARG, "mlp_tensor_rand_normal: need finite mean and std >= 0, got %g, %g",
-                  (double)mean, (double)std);
+        mlp__fail(ctx, MLP_ERR_ARG,
+                  "mlp_tensor_rand_normal: need finite mean and std >= 0, got %g, %g", (double)mean,
+                  (double)std);
         return NULL;
     }
     t = mlp__tensor_new(ctx, "mlp_tensor_rand_normal", ndim, shape);
@@ -398,8 +403,8 @@ mlp_status mlp_tensor_copy(mlp_tensor *dst, const mlp_tensor *src)
         return mlp__fail(dst->ctx, MLP_ERR_NULL, "mlp_tensor_copy: src is NULL");
     if (src->numel != dst->numel)
         return mlp__fail(dst->ctx, MLP_ERR_SHAPE,
-                         "mlp_tensor_copy: src has %lld elements, dst %lld",
-                         (long long)src->numel, (long long)dst->numel);
+                         "mlp_tensor_copy: src has %lld elements, dst %lld", (long long)src->numel,
+                         (long long)dst->numel);
     if (src->numel && src->data != dst->data)
         memmove(dst->data, src->data, (size_t)src->numel * sizeof(float));
     mlp__bump(dst);
@@ -413,7 +418,8 @@ mlp_status mlp_tensor_set_data(mlp_tensor *t, const float *data, int64_t n)
     if (!data && n > 0)
         return mlp__fail(t->ctx, MLP_ERR_NULL, "mlp_tensor_set_data: data is NULL");
     if (n != t->numel)
-        return mlp__fail(t->ctx, MLP_ERR_SHAPE, "mlp_tensor_set_data: n = %lld but the tensor has %lld elements",
+        return mlp__fail(t->ctx, MLP_ERR_SHAPE,
+                         "mlp_tensor_set_data: n = %lld but the tensor has %lld elements",
                          (long long)n, (long long)t->numel);
     if (n)
         memmove(t->data, data, (size_t)n * sizeof(float));
@@ -445,7 +451,10 @@ mlp_status mlp_tensor_reshape_(mlp_tensor *t, int ndim, const int64_t *shape)
 
 /* ---- accessors ---- */
 
-int mlp_tensor_ndim(const mlp_tensor *t) { return t ? t->ndim : -1; }
+int mlp_tensor_ndim(const mlp_tensor *t)
+{
+    return t ? t->ndim : -1;
+}
 
 int64_t mlp_tensor_dim(const mlp_tensor *t, int dim)
 {
@@ -458,9 +467,18 @@ int64_t mlp_tensor_dim(const mlp_tensor *t, int dim)
     return t->shape[dim];
 }
 
-int64_t mlp_tensor_numel(const mlp_tensor *t) { return t ? t->numel : 0; }
-float *mlp_tensor_data(mlp_tensor *t) { return t ? t->data : NULL; }
-const float *mlp_tensor_cdata(const mlp_tensor *t) { return t ? t->data : NULL; }
+int64_t mlp_tensor_numel(const mlp_tensor *t)
+{
+    return t ? t->numel : 0;
+}
+float *mlp_tensor_data(mlp_tensor *t)
+{
+    return t ? t->data : NULL;
+}
+const float *mlp_tensor_cdata(const mlp_tensor *t)
+{
+    return t ? t->data : NULL;
+}
 
 float mlp_tensor_get(const mlp_tensor *t, int64_t i)
 {
@@ -476,11 +494,23 @@ float mlp_tensor_item(const mlp_tensor *t)
     return t->data[0];
 }
 
-mlp_ctx *mlp_tensor_ctx(const mlp_tensor *t) { return t ? t->ctx : NULL; }
-uint64_t mlp_tensor_version(const mlp_tensor *t) { return t ? mlp__version(t) : 0; }
+mlp_ctx *mlp_tensor_ctx(const mlp_tensor *t)
+{
+    return t ? t->ctx : NULL;
+}
+uint64_t mlp_tensor_version(const mlp_tensor *t)
+{
+    return t ? mlp__version(t) : 0;
+}
 
-int mlp_tensor_requires_grad(const mlp_tensor *t) { return t ? (int)t->requires_grad : 0; }
-int mlp_tensor_is_leaf(const mlp_tensor *t) { return t ? t->node < 0 : 0; }
+int mlp_tensor_requires_grad(const mlp_tensor *t)
+{
+    return t ? (int)t->requires_grad : 0;
+}
+int mlp_tensor_is_leaf(const mlp_tensor *t)
+{
+    return t ? t->node < 0 : 0;
+}
 
 mlp_status mlp_tensor_set_requires_grad(mlp_tensor *t, int on)
 {
@@ -489,12 +519,16 @@ mlp_status mlp_tensor_set_requires_grad(mlp_tensor *t, int on)
     if (t->node >= 0)
         return mlp__fail(t->ctx, MLP_ERR_STATE,
                          "mlp_tensor_set_requires_grad: t is not a leaf (it is the result of %s); "
-                         "detach it first", t->ctx->nodes[t->node].op->name);
+                         "detach it first",
+                         t->ctx->nodes[t->node].op->name);
     t->requires_grad = on != 0;
     return MLP_OK;
 }
 
-mlp_tensor *mlp_tensor_grad(const mlp_tensor *t) { return t ? t->grad : NULL; }
+mlp_tensor *mlp_tensor_grad(const mlp_tensor *t)
+{
+    return t ? t->grad : NULL;
+}
 
 mlp_status mlp_tensor_zero_grad(mlp_tensor *t)
 {

@@ -9,42 +9,41 @@
 #include "testutil.h"
 
 /* call returns NULL and ctx's code is `code`; the error is then cleared */
-#define EXPECT_NULL_CODE(ctx, call, code)                                                 \
-    do {                                                                                  \
-        mlp_ctx_clear_error(ctx);                                                         \
-        assert_null(call);                                                                \
-        if (mlp_ctx_errcode(ctx) != (code)) {                                             \
-            print_error("%s: code %s, expected %s (%s)\n", #call,                         \
-                        mlp_status_str(mlp_ctx_errcode(ctx)), mlp_status_str(code),       \
-                        mlp_ctx_errmsg(ctx));                                             \
-            fail();                                                                       \
-        }                                                                                 \
-        mlp_ctx_clear_error(ctx);                                                         \
+#define EXPECT_NULL_CODE(ctx, call, code)                                                          \
+    do {                                                                                           \
+        mlp_ctx_clear_error(ctx);                                                                  \
+        assert_null(call);                                                                         \
+        if (mlp_ctx_errcode(ctx) != (code)) {                                                      \
+            print_error("%s: code %s, expected %s (%s)\n", #call,                                  \
+                        mlp_status_str(mlp_ctx_errcode(ctx)), mlp_status_str(code),                \
+                        mlp_ctx_errmsg(ctx));                                                      \
+            fail();                                                                                \
+        }                                                                                          \
+        mlp_ctx_clear_error(ctx);                                                                  \
     } while (0)
 
 /* call returns status `code` and ctx records the same code */
-#define EXPECT_STATUS(ctx, call, code)                                                    \
-    do {                                                                                  \
-        mlp_status args_s_;                                                               \
-        mlp_ctx_clear_error(ctx);                                                         \
-        args_s_ = (call);                                                                 \
-        if (args_s_ != (code) || mlp_ctx_errcode(ctx) != (code)) {                        \
-            print_error("%s: returned %s, ctx %s, expected %s (%s)\n", #call,             \
-                        mlp_status_str(args_s_), mlp_status_str(mlp_ctx_errcode(ctx)),    \
-                        mlp_status_str(code), mlp_ctx_errmsg(ctx));                       \
-            fail();                                                                       \
-        }                                                                                 \
-        mlp_ctx_clear_error(ctx);                                                         \
+#define EXPECT_STATUS(ctx, call, code)                                                             \
+    do {                                                                                           \
+        mlp_status args_s_;                                                                        \
+        mlp_ctx_clear_error(ctx);                                                                  \
+        args_s_ = (call);                                                                          \
+        if (args_s_ != (code) || mlp_ctx_errcode(ctx) != (code)) {                                 \
+            print_error("%s: returned %s, ctx %s, expected %s (%s)\n", #call,                      \
+                        mlp_status_str(args_s_), mlp_status_str(mlp_ctx_errcode(ctx)),             \
+                        mlp_status_str(code), mlp_ctx_errmsg(ctx));                                \
+            fail();                                                                                \
+        }                                                                                          \
+        mlp_ctx_clear_error(ctx);                                                                  \
     } while (0)
 
 /* the message recorded on ctx contains `needle` */
-#define EXPECT_MSG(ctx, needle)                                                           \
-    do {                                                                                  \
-        if (!strstr(mlp_ctx_errmsg(ctx), (needle))) {                                     \
-            print_error("message '%s' does not contain '%s'\n", mlp_ctx_errmsg(ctx),      \
-                        (needle));                                                        \
-            fail();                                                                       \
-        }                                                                                 \
+#define EXPECT_MSG(ctx, needle)                                                                    \
+    do {                                                                                           \
+        if (!strstr(mlp_ctx_errmsg(ctx), (needle))) {                                              \
+            print_error("message '%s' does not contain '%s'\n", mlp_ctx_errmsg(ctx), (needle));    \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 static inline mlp_tensor *mat(mlp_ctx *ctx, int64_t r, int64_t c)
@@ -55,7 +54,6 @@ static inline mlp_tensor *mat(mlp_ctx *ctx, int64_t r, int64_t c)
     return mlp_tensor_ones(ctx, 2, shape);
 }
 
-
 static inline mlp_tensor *vec(mlp_ctx *ctx, int64_t n)
 {
     return mlp_tensor_ones(ctx, 1, &n);
@@ -63,25 +61,25 @@ static inline mlp_tensor *vec(mlp_ctx *ctx, int64_t n)
 
 /* a two-input op on bad shapes: NULL, MLP_ERR_SHAPE, the message names the
  * op and both shapes */
-#define EXPECT_SHAPE2(ctx, call, opname, sa, sb)                                          \
-    do {                                                                                  \
-        EXPECT_NULL_CODE_KEEP(ctx, call, MLP_ERR_SHAPE);                                  \
-        EXPECT_MSG(ctx, opname);                                                          \
-        EXPECT_MSG(ctx, sa);                                                              \
-        EXPECT_MSG(ctx, sb);                                                              \
-        mlp_ctx_clear_error(ctx);                                                         \
+#define EXPECT_SHAPE2(ctx, call, opname, sa, sb)                                                   \
+    do {                                                                                           \
+        EXPECT_NULL_CODE_KEEP(ctx, call, MLP_ERR_SHAPE);                                           \
+        EXPECT_MSG(ctx, opname);                                                                   \
+        EXPECT_MSG(ctx, sa);                                                                       \
+        EXPECT_MSG(ctx, sb);                                                                       \
+        mlp_ctx_clear_error(ctx);                                                                  \
     } while (0)
 
-#define EXPECT_NULL_CODE_KEEP(ctx, call, code)                                            \
-    do {                                                                                  \
-        mlp_ctx_clear_error(ctx);                                                         \
-        assert_null(call);                                                                \
-        if (mlp_ctx_errcode(ctx) != (code)) {                                             \
-            print_error("%s: code %s, expected %s (%s)\n", #call,                         \
-                        mlp_status_str(mlp_ctx_errcode(ctx)), mlp_status_str(code),       \
-                        mlp_ctx_errmsg(ctx));                                             \
-            fail();                                                                       \
-        }                                                                                 \
+#define EXPECT_NULL_CODE_KEEP(ctx, call, code)                                                     \
+    do {                                                                                           \
+        mlp_ctx_clear_error(ctx);                                                                  \
+        assert_null(call);                                                                         \
+        if (mlp_ctx_errcode(ctx) != (code)) {                                                      \
+            print_error("%s: code %s, expected %s (%s)\n", #call,                                  \
+                        mlp_status_str(mlp_ctx_errcode(ctx)), mlp_status_str(code),                \
+                        mlp_ctx_errmsg(ctx));                                                      \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 #endif

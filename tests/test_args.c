@@ -129,8 +129,7 @@ static void null__grad_and_tape_functions_refuse_null_handles(void **state)
     (void)ins;
     assert_int_equal(mlp_gradcheck(NULL, fn_sum_of_input, NULL, ins, 1, 1e-3f, 1e-3f, 1e-2f),
                      MLP_ERR_NULL);
-    EXPECT_STATUS(ctx, mlp_gradcheck(ctx, NULL, NULL, ins, 1, 1e-3f, 1e-3f, 1e-2f),
-                  MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_gradcheck(ctx, NULL, NULL, ins, 1, 1e-3f, 1e-3f, 1e-2f), MLP_ERR_NULL);
     {
         /* a NULL inputs array with n > 0 */
         mlp_status s = mlp_gradcheck(ctx, fn_sum_of_input, NULL, NULL, 1, 1e-3f, 1e-3f, 1e-2f);
@@ -377,10 +376,8 @@ static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
                   MLP_ERR_NULL);
     EXPECT_STATUS(ctx, mlp_fit(m, opt, NULL, MLP_LOSS_CROSS_ENTROPY, 1, 2, NULL, NULL),
                   MLP_ERR_NULL);
-    assert_int_equal(mlp_evaluate(NULL, ds, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc),
-                     MLP_ERR_NULL);
-    EXPECT_STATUS(ctx, mlp_evaluate(m, NULL, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc),
-                  MLP_ERR_NULL);
+    assert_int_equal(mlp_evaluate(NULL, ds, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_evaluate(m, NULL, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc), MLP_ERR_NULL);
     mlp_ctx_clear_error(ctx);
     /* NULL outputs and a NULL progress callback are allowed */
     assert_ok(ctx, mlp_evaluate(m, ds, MLP_LOSS_CROSS_ENTROPY, 2, NULL, NULL));

@@ -125,8 +125,8 @@ static void dataset__mismatched_samples_and_nulls_are_refused(void **state)
 
 static void idx__reads_u8_images_and_big_endian_types(void **state)
 {
-    static const unsigned char u8[] = {0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1,
-                                       0, 255, 10, 20};
+    static const unsigned char u8[] = {0, 0, 0x08, 3, 0, 0, 0, 2,   0,  0,
+                                       0, 2, 0,    0, 0, 1, 0, 255, 10, 20};
     /* i16 -2 and 300, f32 1.5 (0x3FC00000), i32 -7 */
     static const unsigned char i16[] = {0, 0, 0x0B, 1, 0, 0, 0, 2, 0xFF, 0xFE, 0x01, 0x2C};
     static const unsigned char f32[] = {0, 0, 0x0D, 1, 0, 0, 0, 1, 0x3F, 0xC0, 0, 0};

@@ -67,8 +67,8 @@ static int replay_dir(const char *dir, fuzz_fn fn)
         free(buf);
         if (rc != FUZZ_OK) {
             closedir(d);
-            print_error("%s: broken contract %d (1 no error set, 2 leak, 3 bad object)\n",
-                        path, rc);
+            print_error("%s: broken contract %d (1 no error set, 2 leak, 3 bad object)\n", path,
+                        rc);
             fail();
         }
         count++;

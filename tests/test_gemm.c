@@ -90,9 +90,9 @@ static workbuf work_new(const mlp__gemm_kernel *k)
 /* One product checked against the oracle. pad_* are added to the minimal
  * leading dimensions. beta == 0: C starts as NaN, which must not leak.
  * Rows of C checked: all when row_step == 1. Returns the max error ratio. */
-static void check_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
-                       int64_t K, float alpha, float beta, int64_t pad_a, int64_t pad_b,
-                       int64_t pad_c, int64_t row_step)
+static void check_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                       float alpha, float beta, int64_t pad_a, int64_t pad_b, int64_t pad_c,
+                       int64_t row_step)
 {
     const int64_t lda = (ta ? M : K) + pad_a, ldb = (tb ? K : N) + pad_b, ldc = N + pad_c;
     const int64_t arows = ta ? K : M, brows = tb ? N : K;
@@ -124,8 +124,8 @@ static void check_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int
         for (j = 0; j < N; j++) {
             double mag = 0.0, err, tol;
             for (p = 0; p < K; p++)
-                mag += fabs((double)(ta ? A[p * lda + i] : A[i * lda + p]) *
-                            (double)(tb ? B[j * ldb + p] : B[p * ldb + j]));
+                mag += fabs((double)(ta ? A[p * lda + i] : A[i * lda + p])
+                            * (double)(tb ? B[j * ldb + p] : B[p * ldb + j]));
             mag = fabs(alpha) * mag + (beta == 0.0f ? 0.0 : fabs(beta * C0[i * ldc + j]));
             tol = (double)(K + 4) * FLT_EPSILON * mag + 1e-30;
             err = fabs((double)C[i * ldc + j] - (double)R[i * ldc + j]);
@@ -134,8 +134,8 @@ static void check_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int
                             "%lld: C[%lld,%lld]=%.9g want %.9g (tol %.3g)\n",
                             k->name, ta, tb, (long long)M, (long long)N, (long long)K,
                             (double)alpha, (double)beta, (long long)pad_a, (long long)pad_b,
-                            (long long)pad_c, (long long)i, (long long)j,
-                            (double)C[i * ldc + j], (double)R[i * ldc + j], tol);
+                            (long long)pad_c, (long long)i, (long long)j, (double)C[i * ldc + j],
+                            (double)R[i * ldc + j], tol);
                 fail();
             }
         }
@@ -237,8 +237,7 @@ static void gemm__every_m_from_1_to_70(void **state)
     (void)state;
     for (i = 0; i < nk; i++)
         for (m = 1; m <= 70; m++)
-            for (t = 0; t < 4; t++)
-            {
+            for (t = 0; t < 4; t++) {
                 /* N <= 2 NR: A read in place; N = 100: A packed */
                 check_case(ks[i], t & 1, t >> 1, m, 37, 21, 1.0f, m % 2 ? 0.0f : 0.5f, 0, 0, 0, 1);
                 check_case(ks[i], t & 1, t >> 1, m, 100, 13, 1.0f, m % 2 ? 0.5f : 0.0f, 0, 0, 0, 1);
@@ -268,12 +267,11 @@ static void gemm__every_k_from_1_to_70(void **state)
     (void)state;
     for (i = 0; i < nk; i++)
         for (kk = 1; kk <= 70; kk++)
-            for (t = 0; t < 4; t++)
-            {
-                check_case(ks[i], t & 1, t >> 1, 19, 35, kk, 1.0f, kk % 2 ? 0.0f : 0.5f, 0, 0,
-                           0, 1);
-                check_case(ks[i], t & 1, t >> 1, 14, 99, kk, 1.0f, kk % 2 ? 0.5f : 0.0f, 0, 0,
-                           0, 1);
+            for (t = 0; t < 4; t++) {
+                check_case(ks[i], t & 1, t >> 1, 19, 35, kk, 1.0f, kk % 2 ? 0.0f : 0.5f, 0, 0, 0,
+                           1);
+                check_case(ks[i], t & 1, t >> 1, 14, 99, kk, 1.0f, kk % 2 ? 0.5f : 0.0f, 0, 0, 0,
+                           1);
             }
 }
 
@@ -287,9 +285,9 @@ static void gemm__random_shapes_match_naive(void **state)
     for (i = 0; i < nk; i++)
         for (r = 0; r < 60; r++) {
             const int64_t M = 1 + rnd_below(70), N = 1 + rnd_below(140), K = 1 + rnd_below(70);
-            check_case(ks[i], (int)rnd_below(2), (int)rnd_below(2), M, N, K,
-                       alphas[rnd_below(4)], betas[rnd_below(4)], rnd_below(3) * 5,
-                       rnd_below(3) * 7, rnd_below(2) * 3, 1);
+            check_case(ks[i], (int)rnd_below(2), (int)rnd_below(2), M, N, K, alphas[rnd_below(4)],
+                       betas[rnd_below(4)], rnd_below(3) * 5, rnd_below(3) * 7, rnd_below(2) * 3,
+                       1);
         }
 }
 
@@ -328,13 +326,13 @@ static void gemm__mlp_shapes_match_naive(void **state)
     int nk = kernels(ks, 0), i;
     (void)state;
     for (i = 0; i < nk; i++) {
-        check_case(ks[i], 0, 0, 256, 256, 784, 1.0f, 0.0f, 0, 0, 0, 5);  /* forward */
+        check_case(ks[i], 0, 0, 256, 256, 784, 1.0f, 0.0f, 0, 0, 0, 5); /* forward */
         check_case(ks[i], 0, 0, 256, 10, 256, 1.0f, 0.0f, 0, 0, 0, 3);
         check_case(ks[i], 1, 0, 784, 256, 256, 1.0f, 1.0f, 0, 0, 0, 11); /* dW = X^T dY */
         check_case(ks[i], 1, 0, 256, 10, 256, 1.0f, 1.0f, 0, 0, 0, 3);
-        check_case(ks[i], 0, 1, 256, 784, 256, 1.0f, 0.0f, 0, 0, 0, 5);  /* dX = dY W^T */
+        check_case(ks[i], 0, 1, 256, 784, 256, 1.0f, 0.0f, 0, 0, 0, 5); /* dX = dY W^T */
         check_case(ks[i], 0, 1, 256, 256, 10, 1.0f, 0.0f, 0, 0, 0, 3);
-        check_case(ks[i], 0, 0, 1, 256, 784, 1.0f, 0.0f, 0, 0, 0, 1);    /* one sample */
+        check_case(ks[i], 0, 0, 1, 256, 784, 1.0f, 0.0f, 0, 0, 0, 1); /* one sample */
     }
 }
 
@@ -369,14 +367,14 @@ static void gemm__range_writes_only_its_block(void **state)
                 C[r] = -99.0f;
             mlp__sgemm_naive(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, R, N);
             /* four blocks covering C except rows [40,45) */
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 0,
-                             33, wb.w);
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 33,
-                             N, wb.w);
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 0,
-                             5, wb.w);
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 5,
-                             N, wb.w);
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 0, 33,
+                             wb.w);
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 33, N,
+                             wb.w);
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 0, 5,
+                             wb.w);
+            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 5, N,
+                             wb.w);
             for (r = 0; r < M; r++)
                 for (c = 0; c < N; c++) {
                     if (r >= 40)

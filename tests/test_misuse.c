@@ -77,8 +77,8 @@ static void shape__products_that_overflow_are_refused(void **state)
         mlp_tensor *a = mat(ctx, 2, 3);
         mlp_tensor *r = mlp_reshape(a, 2, wrap);
         assert_null(r);
-        assert_true(mlp_ctx_errcode(ctx) == MLP_ERR_OVERFLOW ||
-                    mlp_ctx_errcode(ctx) == MLP_ERR_SHAPE);
+        assert_true(mlp_ctx_errcode(ctx) == MLP_ERR_OVERFLOW
+                    || mlp_ctx_errcode(ctx) == MLP_ERR_SHAPE);
         mlp_ctx_clear_error(ctx);
         EXPECT_STATUS(ctx, mlp_tensor_reshape_(a, 2, wrap), MLP_ERR_OVERFLOW);
         mlp_tensor_free(a);

@@ -291,7 +291,7 @@ static void model__summary_lists_layers_shapes_and_counts(void **state)
     assert_non_null(strstr(buf, "200960")); /* 784*256 + 256 */
     assert_non_null(strstr(buf, "relu"));
     assert_non_null(strstr(buf, "dropout(p=0.5)"));
-    assert_non_null(strstr(buf, "2570"));   /* 256*10 + 10 */
+    assert_non_null(strstr(buf, "2570")); /* 256*10 + 10 */
     assert_non_null(strstr(buf, "total parameters: 203530"));
     /* like snprintf: truncated, terminated, same length returned */
     n2 = mlp_model_summary(m, small, sizeof small);
@@ -411,8 +411,10 @@ static void model__building_without_memory_fails_cleanly(void **state)
         long base = a.calls;
         a.fail_at = base + n;
         m = mlp_model_new(ctx);
-        if (m && mlp_model_add_linear(m, 3, 4) == MLP_OK && mlp_model_add_act(m, MLP_ACT_PRELU) == MLP_OK
-            && mlp_model_add_dropout(m, 0.2f) == MLP_OK && mlp_model_add_linear(m, 4, 2) == MLP_OK) {
+        if (m && mlp_model_add_linear(m, 3, 4) == MLP_OK
+            && mlp_model_add_act(m, MLP_ACT_PRELU) == MLP_OK
+            && mlp_model_add_dropout(m, 0.2f) == MLP_OK
+            && mlp_model_add_linear(m, 4, 2) == MLP_OK) {
             ok = 1;
         } else {
             assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NOMEM);

@@ -24,19 +24,19 @@
 
 #include "testutil.h"
 
-#define NB 6   /* batch rows */
+#define NB 6 /* batch rows */
 #define NIN 4
 #define NOUT 3
 #define NSTEPS 6
 
 typedef struct outcome {
     float losses[NSTEPS];
-    unsigned char *saved;     /* model bytes (malloc'd by the test) */
+    unsigned char *saved; /* model bytes (malloc'd by the test) */
     size_t saved_size;
-    float pred[NB * NOUT];    /* predictions of the model loaded from memory */
+    float pred[NB * NOUT]; /* predictions of the model loaded from memory */
     float pred_file[NB * NOUT];
-    long failures;            /* failed allocator calls seen */
-    int recoveries;           /* calls that failed and were redone */
+    long failures;  /* failed allocator calls seen */
+    int recoveries; /* calls that failed and were redone */
 } outcome;
 
 typedef struct run {
@@ -51,8 +51,7 @@ static void failed_for_memory(run *r, const char *what)
 {
     if (mlp_ctx_errcode(r->ctx) != MLP_ERR_NOMEM) {
         print_error("%s failed at allocation %ld with %s (%s), expected out of memory\n", what,
-                    r->a->fail_at, mlp_status_str(mlp_ctx_errcode(r->ctx)),
-                    mlp_ctx_errmsg(r->ctx));
+                    r->a->fail_at, mlp_status_str(mlp_ctx_errcode(r->ctx)), mlp_ctx_errmsg(r->ctx));
         fail();
     }
     assert_true(mlp_ctx_errmsg(r->ctx)[0] != '\0');
@@ -63,28 +62,28 @@ static void failed_for_memory(run *r, const char *what)
 }
 
 /* Do a status call; on failure check it was memory and do it again. */
-#define DO(r, call)                                                                       \
-    do {                                                                                  \
-        if ((call) != MLP_OK) {                                                           \
-            failed_for_memory(r, #call);                                                  \
-            assert_ok((r)->ctx, call);                                                    \
-        }                                                                                 \
+#define DO(r, call)                                                                                \
+    do {                                                                                           \
+        if ((call) != MLP_OK) {                                                                    \
+            failed_for_memory(r, #call);                                                           \
+            assert_ok((r)->ctx, call);                                                             \
+        }                                                                                          \
     } while (0)
 
 /* Make a handle; on NULL check it was memory and make it again. */
-#define MAKE(r, h, expr)                                                                  \
-    do {                                                                                  \
-        (h) = (expr);                                                                     \
-        if (!(h)) {                                                                       \
-            failed_for_memory(r, #expr);                                                  \
-            (h) = (expr);                                                                 \
-            assert_handle((r)->ctx, h);                                                   \
-        }                                                                                 \
+#define MAKE(r, h, expr)                                                                           \
+    do {                                                                                           \
+        (h) = (expr);                                                                              \
+        if (!(h)) {                                                                                \
+            failed_for_memory(r, #expr);                                                           \
+            (h) = (expr);                                                                          \
+            assert_handle((r)->ctx, h);                                                            \
+        }                                                                                          \
     } while (0)
 
-static const float batch_x[NB * NIN] = {
-    0.5f, -1.0f, 0.25f, 2.0f,  -0.5f, 0.75f, 1.5f, -2.0f, 1.0f, 1.0f, -1.0f, 0.0f,
-    -1.5f, 0.5f, 0.0f, 0.5f,   0.25f, -0.25f, 2.0f, 1.0f, -1.0f, -1.0f, 0.5f, 1.5f};
+static const float batch_x[NB * NIN] = {0.5f,  -1.0f,  0.25f, 2.0f, -0.5f, 0.75f, 1.5f, -2.0f,
+                                        1.0f,  1.0f,   -1.0f, 0.0f, -1.5f, 0.5f,  0.0f, 0.5f,
+                                        0.25f, -0.25f, 2.0f,  1.0f, -1.0f, -1.0f, 0.5f, 1.5f};
 static const float batch_y[NB] = {0, 2, 1, 0, 2, 1};
 
 static void add_layers(run *r, mlp_model *m)
@@ -103,8 +102,7 @@ static void add_layers(run *r, mlp_model *m)
 
 /* forward, loss, zero_grad, backward: redone from the start after a
  * failure (the tape is reset first); then the optimizer step, redone alone */
-static void train_step(run *r, mlp_model *m, mlp_optim *opt, mlp_tensor *x, mlp_tensor *y,
-                       int k)
+static void train_step(run *r, mlp_model *m, mlp_optim *opt, mlp_tensor *x, mlp_tensor *y, int k)
 {
     int attempt;
     for (attempt = 0; attempt < 2; attempt++) {
@@ -221,8 +219,8 @@ static void same_outcome(const outcome *got, const outcome *ref, long n)
                         (double)got->losses[i], (double)ref->losses[i]);
             fail();
         }
-    if (got->saved_size != ref->saved_size ||
-        memcmp(got->saved, ref->saved, ref->saved_size) != 0) {
+    if (got->saved_size != ref->saved_size
+        || memcmp(got->saved, ref->saved, ref->saved_size) != 0) {
         print_error("fail_at = %ld: the saved model differs from the reference\n", n);
         fail();
     }
@@ -400,8 +398,8 @@ static void oom__readers_survive_every_allocation_failure(void **state)
     every_failure_of(read_npy_file, npath, 0);
     {
         /* IDX: 2 images of 2x3 u8 (magic 0x00000803, big-endian dims) */
-        static const unsigned char idx[] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3,
-                                            0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 255};
+        static const unsigned char idx[] = {0, 0, 8, 3,  0,  0,  0,  2,  0,  0,  0,  2,  0,   0,
+                                            0, 3, 0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 255};
         static const char csv[] = "a,b,c\n1,2,3\n4.5,-5,6e2\n7,8,9\n";
         mem.buf = idx;
         mem.size = sizeof idx;

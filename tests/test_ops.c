@@ -63,11 +63,13 @@ static void ops__matmul_of_two_vectors_is_their_dot_product(void **state)
 static void ops__linear_forward_and_backward_match_torch(void **state)
 {
     /* x [2,3] . w [3,2] + b, backward with ones: torch (see file header) */
-    static const float xv[6] = {1, 2, 3, 4, 5, 6}, wv[6] = {1, -1, 0, 2, 3, 1}, bv[2] = {0.5f, -0.5f};
+    static const float xv[6] = {1, 2, 3, 4, 5, 6}, wv[6] = {1, -1, 0, 2, 3, 1},
+                       bv[2] = {0.5f, -0.5f};
     static const double out[4] = {10.5, 5.5, 22.5, 11.5}, gx[6] = {0, 2, 4, 0, 2, 4},
                         gw[6] = {5, 5, 7, 7, 9, 9}, gb[2] = {2, 2};
     mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 2, 2, 3, xv), *w = make(ctx, 2, 3, 2, wv), *b = make(ctx, 1, 2, 0, bv);
+    mlp_tensor *x = make(ctx, 2, 2, 3, xv), *w = make(ctx, 2, 3, 2, wv),
+               *b = make(ctx, 1, 2, 0, bv);
     mlp_tensor *y, *ones;
     int64_t shape[2] = {2, 2};
     (void)state;
@@ -152,8 +154,8 @@ static void ops__activations_match_torch(void **state)
 {
     static const float xv[5] = {-2, -0.5f, 0, 0.5f, 2};
     /* torch.sigmoid / tanh / F.gelu / F.leaky_relu(x, 0.1) in float64 */
-    static const double sig[5] = {0.11920292202211755, 0.3775406687981454, 0.5,
-                                  0.6224593312018546, 0.8807970779778823};
+    static const double sig[5] = {0.11920292202211755, 0.3775406687981454, 0.5, 0.6224593312018546,
+                                  0.8807970779778823};
     static const double th[5] = {-0.9640275800758169, -0.46211715726000974, 0.0,
                                  0.46211715726000974, 0.9640275800758169};
     static const double ge[5] = {-0.04550026389635842, -0.15426876936299344, 0.0,
@@ -170,7 +172,8 @@ static void ops__activations_match_torch(void **state)
     assert_values(mlp_relu(x), re, 5, 0);
     assert_values(mlp_step(x), st, 5, 0);
     assert_values(mlp_activation(x, MLP_ACT_TANH), th, 5, 1e-6);
-    assert_values(mlp_activation(x, MLP_ACT_IDENTITY), (const double[5]){-2, -0.5, 0, 0.5, 2}, 5, 0);
+    assert_values(mlp_activation(x, MLP_ACT_IDENTITY), (const double[5]){-2, -0.5, 0, 0.5, 2}, 5,
+                  0);
     assert_null(mlp_activation(x, MLP_ACT_PRELU));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_ARG);
     assert_string_equal(mlp_act_name(MLP_ACT_GELU), "gelu");
@@ -238,7 +241,7 @@ static void ops__softmax_and_log_softmax_match_torch(void **state)
 {
     static const float lv[6] = {1, 2, 3, -1, 0, 5};
     /* F.softmax / F.log_softmax(dim=-1), float64 */
-    static const double sm[6] = {0.09003057317038045, 0.2447284710547976, 0.6652409557748218,
+    static const double sm[6] = {0.09003057317038045,   0.2447284710547976,   0.6652409557748218,
                                  0.0024561149044509535, 0.006676412513376451, 0.9908674725821726};
     static const double lsm[6] = {-2.4076059644443806, -1.4076059644443804, -0.4076059644443804,
                                   -6.0091744845917345, -5.0091744845917345, -0.009174484591734727};
@@ -256,10 +259,12 @@ static void ops__losses_match_torch(void **state)
     static const float lv[6] = {1, 2, 3, -1, 0, 5}, yv[2] = {2, 0}, tv[6] = {0, 1, 1, 0.5f, 0, 1};
     /* F.cross_entropy(l, [2,0]) and its gradient; F.binary_cross_entropy_with_logits(l, t);
        F.mse_loss(l, t): float64 torch */
-    static const double ce_grad[6] = {0.04501528658519022, 0.12236423552739882, -0.1673795221125891,
-                                      -0.4987719425477745, 0.003338206256688226, 0.4954337362910863};
+    static const double ce_grad[6] = {0.04501528658519022,  0.12236423552739882,
+                                      -0.1673795221125891,  -0.4987719425477745,
+                                      0.003338206256688226, 0.4954337362910863};
     mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y = make(ctx, 1, 2, 0, yv), *t = make(ctx, 2, 2, 3, tv);
+    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y = make(ctx, 1, 2, 0, yv),
+               *t = make(ctx, 2, 2, 3, tv);
     mlp_tensor *ce;
     (void)state;
     mlp_tensor_set_requires_grad(l, 1);
@@ -447,15 +452,59 @@ typedef struct gc_case {
 
 static float gc_param = 0.1f;
 
-static mlp_tensor *f_matmul(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_matmul(in[0], in[1]); }
-static mlp_tensor *f_linear(void *u, mlp_tensor *const *in, int n) { (void)u; return mlp_linear(in[0], in[1], n > 2 ? in[2] : NULL); }
-static mlp_tensor *f_add(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_add(in[0], in[1]); }
-static mlp_tensor *f_sub(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_sub(in[0], in[1]); }
-static mlp_tensor *f_mul(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_mul(in[0], in[1]); }
-static mlp_tensor *f_scale(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_scale(in[0], -1.5f); }
-static mlp_tensor *f_sum(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_sum(in[0]); }
-static mlp_tensor *f_mean(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_mean(in[0]); }
-static mlp_tensor *f_transpose(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_transpose(in[0]); }
+static mlp_tensor *f_matmul(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_matmul(in[0], in[1]);
+}
+static mlp_tensor *f_linear(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    return mlp_linear(in[0], in[1], n > 2 ? in[2] : NULL);
+}
+static mlp_tensor *f_add(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_add(in[0], in[1]);
+}
+static mlp_tensor *f_sub(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_sub(in[0], in[1]);
+}
+static mlp_tensor *f_mul(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_mul(in[0], in[1]);
+}
+static mlp_tensor *f_scale(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_scale(in[0], -1.5f);
+}
+static mlp_tensor *f_sum(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_sum(in[0]);
+}
+static mlp_tensor *f_mean(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_mean(in[0]);
+}
+static mlp_tensor *f_transpose(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_transpose(in[0]);
+}
 static mlp_tensor *f_reshape(void *u, mlp_tensor *const *in, int n)
 {
     int64_t s[1];
@@ -464,19 +513,84 @@ static mlp_tensor *f_reshape(void *u, mlp_tensor *const *in, int n)
     s[0] = mlp_tensor_numel(in[0]);
     return mlp_reshape(in[0], 1, s);
 }
-static mlp_tensor *f_relu(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_relu(in[0]); }
-static mlp_tensor *f_sigmoid(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_sigmoid(in[0]); }
-static mlp_tensor *f_tanh(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_tanh(in[0]); }
-static mlp_tensor *f_leaky(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_leaky_relu(in[0], gc_param); }
-static mlp_tensor *f_gelu(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_gelu(in[0]); }
-static mlp_tensor *f_step(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_step(in[0]); }
-static mlp_tensor *f_identity(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_activation(in[0], MLP_ACT_IDENTITY); }
-static mlp_tensor *f_prelu(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_prelu(in[0], in[1]); }
-static mlp_tensor *f_softmax(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_softmax(in[0]); }
-static mlp_tensor *f_log_softmax(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_log_softmax(in[0]); }
-static mlp_tensor *f_mse(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_mse(in[0], in[1]); }
-static mlp_tensor *f_bce(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_bce_with_logits(in[0], in[1]); }
-static mlp_tensor *f_ce(void *u, mlp_tensor *const *in, int n) { (void)u; (void)n; return mlp_cross_entropy(in[0], in[1]); }
+static mlp_tensor *f_relu(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_relu(in[0]);
+}
+static mlp_tensor *f_sigmoid(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_sigmoid(in[0]);
+}
+static mlp_tensor *f_tanh(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_tanh(in[0]);
+}
+static mlp_tensor *f_leaky(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_leaky_relu(in[0], gc_param);
+}
+static mlp_tensor *f_gelu(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_gelu(in[0]);
+}
+static mlp_tensor *f_step(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_step(in[0]);
+}
+static mlp_tensor *f_identity(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_activation(in[0], MLP_ACT_IDENTITY);
+}
+static mlp_tensor *f_prelu(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_prelu(in[0], in[1]);
+}
+static mlp_tensor *f_softmax(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_softmax(in[0]);
+}
+static mlp_tensor *f_log_softmax(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_log_softmax(in[0]);
+}
+static mlp_tensor *f_mse(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_mse(in[0], in[1]);
+}
+static mlp_tensor *f_bce(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_bce_with_logits(in[0], in[1]);
+}
+static mlp_tensor *f_ce(void *u, mlp_tensor *const *in, int n)
+{
+    (void)u;
+    (void)n;
+    return mlp_cross_entropy(in[0], in[1]);
+}
 
 /* a random tensor with |values| in [0.1, 1.1): away from the kinks at 0 */
 static mlp_tensor *rnd(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1)
@@ -494,7 +608,10 @@ static mlp_tensor *rnd(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1)
     return t;
 }
 
-static int64_t rdim(mlp_ctx *ctx) { return 1 + (int64_t)(mlp_ctx_rand_u32(ctx) % 5u); }
+static int64_t rdim(mlp_ctx *ctx)
+{
+    return 1 + (int64_t)(mlp_ctx_rand_u32(ctx) % 5u);
+}
 
 static void check(mlp_ctx *ctx, const char *what, mlp_fn fn, mlp_tensor **in, int n)
 {
@@ -657,7 +774,7 @@ static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
 
 static void kern__fused_bias_activation_equals_add_then_activation(void **state)
 {
-    static const int acts[7] = {MLP_ACT_IDENTITY, MLP_ACT_RELU, MLP_ACT_SIGMOID, MLP_ACT_TANH,
+    static const int acts[7] = {MLP_ACT_IDENTITY,   MLP_ACT_RELU, MLP_ACT_SIGMOID, MLP_ACT_TANH,
                                 MLP_ACT_LEAKY_RELU, MLP_ACT_GELU, MLP_ACT_STEP};
     float x[12], fused[12], sep[12], b[4], dx1[12], dx2[12], dy[12];
     int a, i;

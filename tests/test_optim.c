@@ -183,7 +183,9 @@ static void adam__amsgrad_keeps_the_max_and_matches_torch(void **state)
 
 static void adamw__decoupled_decay_matches_torch(void **state)
 {
-    setting s[] = {{MLP_OPT_WEIGHT_DECAY, 0.1}, {MLP_OPT_BETA1, 0.8}, {MLP_OPT_BETA2, 0.99},
+    setting s[] = {{MLP_OPT_WEIGHT_DECAY, 0.1},
+                   {MLP_OPT_BETA1, 0.8},
+                   {MLP_OPT_BETA2, 0.99},
                    {MLP_OPT_EPS, 1e-6}};
     (void)state;
     run3(MLP_OPTIM_ADAMW, NULL, 0, G, adamw_expect);

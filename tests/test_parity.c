@@ -189,8 +189,9 @@ static int run_op_case(const char *line)
     mlp_ctx *ctx;
     mlp_tensor *x[4] = {NULL, NULL, NULL, NULL}, *want, *gout = NULL, *y;
     double k, atol;
-    if (sscanf(line, "op %127s %63s %f %d %7s %d %d", name, op, &param, &nin, rg, &has_gout,
-               &accum) != 7 || nin < 1 || nin > 4 || (int)strlen(rg) != nin) {
+    if (sscanf(line, "op %127s %63s %f %d %7s %d %d", name, op, &param, &nin, rg, &has_gout, &accum)
+            != 7
+        || nin < 1 || nin > 4 || (int)strlen(rg) != nin) {
         print_error("bad manifest line: %s\n", line);
         return 0;
     }
@@ -237,8 +238,9 @@ static int run_op_case(const char *line)
             snprintf(what, sizeof what, "grad of input %d", i);
             g = load(ctx, name, suf);
             /* backward of a product sums over the other operand's dimension */
-            if (!g || !compare(name, what, mlp_tensor_grad(x[i]), g,
-                               OP_ATOL * sqrt((double)mlp_tensor_numel(y) + k), OP_RTOL))
+            if (!g
+                || !compare(name, what, mlp_tensor_grad(x[i]), g,
+                            OP_ATOL * sqrt((double)mlp_tensor_numel(y) + k), OP_RTOL))
                 ok = 0;
             mlp_tensor_free(g);
         }
@@ -263,8 +265,9 @@ static int run_model_case(const char *line)
     mlp_model *m = NULL;
     mlp_optim *opt = NULL;
     mlp_tensor *x = NULL, *t = NULL, *lossw = NULL, *hist[32], *params[32];
-    if (sscanf(line, "model %127s %d %d %lf %lf %lf %d %lf %lf %lf %lf %d %d%n", name, &loss,
-               &kind, &lr, &mom, &damp, &nest, &wd, &b1, &b2, &eps, &ams, &nlayers, &off) != 13) {
+    if (sscanf(line, "model %127s %d %d %lf %lf %lf %d %lf %lf %lf %lf %d %d%n", name, &loss, &kind,
+               &lr, &mom, &damp, &nest, &wd, &b1, &b2, &eps, &ams, &nlayers, &off)
+        != 13) {
         print_error("bad manifest line: %s\n", line);
         return 0;
     }
@@ -416,7 +419,7 @@ static void parity__sum_mean_reshape_transpose_match_torch(void **state)
 
 static void parity__activations_with_zeros_and_large_inputs_match_torch(void **state)
 {
-    static const char *const ops[] = {"relu",  "sigmoid",    "tanh",  "gelu", "step",
+    static const char *const ops[] = {"relu",     "sigmoid",    "tanh",  "gelu", "step",
                                       "identity", "leaky_relu", "prelu", NULL};
     (void)state;
     expect_all_match("op", ops);
@@ -438,11 +441,12 @@ static void parity__losses_match_torch_reduction_mean(void **state)
 
 static void parity__every_op_case_in_the_manifest_is_known(void **state)
 {
-    static const char *const ops[] = {"matmul", "linear", "chain_mlp", "add", "sub", "mul",
-                                      "scale", "sum", "mean", "reshape", "transpose", "relu",
-                                      "sigmoid", "tanh", "gelu", "step", "identity",
-                                      "leaky_relu", "prelu", "softmax", "log_softmax", "mse",
-                                      "cross_entropy", "bce_with_logits", NULL};
+    static const char *const ops[] = {
+        "matmul",  "linear",  "chain_mlp",   "add",     "sub",           "mul",
+        "scale",   "sum",     "mean",        "reshape", "transpose",     "relu",
+        "sigmoid", "tanh",    "gelu",        "step",    "identity",      "leaky_relu",
+        "prelu",   "softmax", "log_softmax", "mse",     "cross_entropy", "bce_with_logits",
+        NULL};
     report all = run_manifest("op", NULL, 1), known;
     (void)state;
     known = run_manifest("op", ops, 1);
@@ -458,8 +462,8 @@ static void parity__sgd_plain_momentum_nesterov_weight_decay_5_steps_match_torch
 
 static void parity__adam_and_adamw_variants_5_steps_match_torch(void **state)
 {
-    static const char *const o[] = {"adam", "adam_wd", "adam_amsgrad", "adamw", "adamw_amsgrad",
-                                    NULL};
+    static const char *const o[] = {"adam",  "adam_wd",       "adam_amsgrad",
+                                    "adamw", "adamw_amsgrad", NULL};
     (void)state;
     expect_all_match("model", o);
 }

@@ -80,7 +80,8 @@ static void tape__non_scalar_backward_without_grad_fails(void **state)
     (void)state;
     y = mlp_mul(x, x);
     assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_IMPLICIT_GRAD);
-    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "grad can be implicitly created only for scalar outputs"));
+    assert_non_null(
+        strstr(mlp_ctx_errmsg(ctx), "grad can be implicitly created only for scalar outputs"));
     assert_null(mlp_tensor_grad(x));
     mlp_tensor_free(x);
     mlp_ctx_free(ctx);
@@ -410,11 +411,11 @@ static mlp_status every_op_step(mlp_ctx *ctx, mlp_tensor *x, mlp_tensor *w, mlp_
 {
     int64_t s2[2] = {4, 3};
     mlp_tensor *h, *a, *b, *loss;
-    h = mlp_linear(x, w, NULL);                                 /* [3,4] */
+    h = mlp_linear(x, w, NULL); /* [3,4] */
     a = mlp_add(mlp_matmul(x, w), mlp_scale(mlp_sigmoid(h), 0.5f));
     a = mlp_sub(mlp_mul(a, mlp_tanh(h)), mlp_gelu(h));
     a = mlp_prelu(mlp_leaky_relu(a, 0.1f), alpha);
-    b = mlp_transpose(mlp_reshape(mlp_relu(a), 2, s2));         /* [3,4] */
+    b = mlp_transpose(mlp_reshape(mlp_relu(a), 2, s2)); /* [3,4] */
     b = mlp_add(mlp_softmax(b), mlp_step(a));
     loss = mlp_add(mlp_cross_entropy(mlp_log_softmax(b), labels), mlp_mean(mlp_dropout(b, 0.5f)));
     loss = mlp_add(loss, mlp_mse(a, b));

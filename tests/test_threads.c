@@ -34,7 +34,10 @@ static void matmul_at(int threads, int64_t M, int64_t K, int64_t N, float *out)
     float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
     float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
     mlp_tensor *ta, *tb, *c;
-    sa[0] = M; sa[1] = K; sb[0] = K; sb[1] = N;
+    sa[0] = M;
+    sa[1] = K;
+    sb[0] = K;
+    sb[1] = N;
     fill(a, M * K, 1u);
     fill(b, K * N, 2u);
     assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));

@@ -21,10 +21,10 @@
 /* A counting allocator: counts calls and live blocks, and fails every call
  * once `calls` reaches `fail_at` (fail_at < 0: never fails). */
 typedef struct tu_alloc {
-    long calls;     /* alloc + realloc calls so far */
-    long fail_at;   /* fail the call with this index (0-based) and all after */
-    long live;      /* blocks allocated and not freed */
-    long failures;  /* calls that were failed */
+    long calls;    /* alloc + realloc calls so far */
+    long fail_at;  /* fail the call with this index (0-based) and all after */
+    long live;     /* blocks allocated and not freed */
+    long failures; /* calls that were failed */
 } tu_alloc;
 
 static inline void *tu_alloc_fn(void *user, size_t size)
@@ -78,33 +78,33 @@ static inline mlp_ctx *tu_ctx(tu_alloc *a, long fail_at)
 }
 
 /* Assert |a - b| <= atol + rtol |b| with a readable message. */
-#define assert_close(a, b, atol, rtol)                                                    \
-    do {                                                                                  \
-        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                  \
-        if (!(fabs(tu_a_ - tu_b_) <= (atol) + (rtol)*fabs(tu_b_))) {                      \
-            print_error("%s = %.9g, expected %s = %.9g\n", #a, tu_a_, #b, tu_b_);         \
-            fail();                                                                       \
-        }                                                                                 \
+#define assert_close(a, b, atol, rtol)                                                             \
+    do {                                                                                           \
+        double tu_a_ = (double)(a), tu_b_ = (double)(b);                                           \
+        if (!(fabs(tu_a_ - tu_b_) <= (atol) + (rtol)*fabs(tu_b_))) {                               \
+            print_error("%s = %.9g, expected %s = %.9g\n", #a, tu_a_, #b, tu_b_);                  \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* Assert a call returned MLP_OK, printing the context's message if not. */
-#define assert_ok(ctx, call)                                                              \
-    do {                                                                                  \
-        mlp_status tu_s_ = (call);                                                        \
-        if (tu_s_ != MLP_OK) {                                                            \
-            print_error("%s failed: %s (%s)\n", #call, mlp_status_str(tu_s_),             \
-                        mlp_ctx_errmsg(ctx));                                             \
-            fail();                                                                       \
-        }                                                                                 \
+#define assert_ok(ctx, call)                                                                       \
+    do {                                                                                           \
+        mlp_status tu_s_ = (call);                                                                 \
+        if (tu_s_ != MLP_OK) {                                                                     \
+            print_error("%s failed: %s (%s)\n", #call, mlp_status_str(tu_s_),                      \
+                        mlp_ctx_errmsg(ctx));                                                      \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* Assert a handle is non-NULL, printing the context's message if not. */
-#define assert_handle(ctx, h)                                                             \
-    do {                                                                                  \
-        if (!(h)) {                                                                       \
-            print_error("%s is NULL: %s\n", #h, mlp_ctx_errmsg(ctx));                     \
-            fail();                                                                       \
-        }                                                                                 \
+#define assert_handle(ctx, h)                                                                      \
+    do {                                                                                           \
+        if (!(h)) {                                                                                \
+            print_error("%s is NULL: %s\n", #h, mlp_ctx_errmsg(ctx));                              \
+            fail();                                                                                \
+        }                                                                                          \
     } while (0)
 
 #endif

@@ -23,8 +23,8 @@
 
 typedef struct job {
     uint64_t seed;
-    int threads;           /* threads inside the context */
-    int kind;              /* optimizer */
+    int threads; /* threads inside the context */
+    int kind;    /* optimizer */
     float params[MAXP][NHID * NHID];
     int64_t numel[MAXP];
     int nparams;
@@ -57,11 +57,11 @@ static void *train(void *arg)
     if (!x || !y || !m)
         goto done;
     for (i = 0; i < NB; i++) /* labels from the sign pattern of two inputs */
-        mlp_tensor_data(y)[i] = (float)((mlp_tensor_get(x, i * NIN) > 0) * 2 +
-                                        (mlp_tensor_get(x, i * NIN + 1) > 0));
-    if (mlp_model_add_linear(m, NIN, NHID) || mlp_model_add_act(m, MLP_ACT_RELU) ||
-        mlp_model_add_dropout(m, 0.1f) || mlp_model_add_linear(m, NHID, NHID) ||
-        mlp_model_add_act(m, MLP_ACT_PRELU) || mlp_model_add_linear(m, NHID, NOUT))
+        mlp_tensor_data(y)[i] =
+            (float)((mlp_tensor_get(x, i * NIN) > 0) * 2 + (mlp_tensor_get(x, i * NIN + 1) > 0));
+    if (mlp_model_add_linear(m, NIN, NHID) || mlp_model_add_act(m, MLP_ACT_RELU)
+        || mlp_model_add_dropout(m, 0.1f) || mlp_model_add_linear(m, NHID, NHID)
+        || mlp_model_add_act(m, MLP_ACT_PRELU) || mlp_model_add_linear(m, NHID, NOUT))
         goto done;
     opt = j->kind == MLP_OPTIM_ADAM ? mlp_adam_new(m, 0.01f) : mlp_sgd_new(m, 0.1f);
     if (!opt)
@@ -70,8 +70,7 @@ static void *train(void *arg)
         goto done;
     for (k = 0; k < STEPS; k++) {
         mlp_tensor *loss = mlp_cross_entropy(mlp_model_forward(m, x), y);
-        if (!loss || mlp_optim_zero_grad(opt) || mlp_backward(loss, NULL, 0) ||
-            mlp_optim_step(opt))
+        if (!loss || mlp_optim_zero_grad(opt) || mlp_backward(loss, NULL, 0) || mlp_optim_step(opt))
             goto done;
         j->last_loss = mlp_tensor_item(loss);
         mlp_tape_reset(ctx);
@@ -106,12 +105,12 @@ static int same(const job *a, const job *b)
     int i;
     if (!a->ok || !b->ok || a->nparams != b->nparams)
         return 0;
-    if (memcmp(a->pred, b->pred, sizeof a->pred) != 0 ||
-        memcmp(&a->last_loss, &b->last_loss, sizeof(float)) != 0)
+    if (memcmp(a->pred, b->pred, sizeof a->pred) != 0
+        || memcmp(&a->last_loss, &b->last_loss, sizeof(float)) != 0)
         return 0;
     for (i = 0; i < a->nparams; i++)
-        if (a->numel[i] != b->numel[i] ||
-            memcmp(a->params[i], b->params[i], (size_t)a->numel[i] * sizeof(float)) != 0)
+        if (a->numel[i] != b->numel[i]
+            || memcmp(a->params[i], b->params[i], (size_t)a->numel[i] * sizeof(float)) != 0)
             return 0;
     return 1;
 }
@@ -145,8 +144,10 @@ static int round_with(int threads)
             return 0;
         }
         if (!same(&seq[i], &par[i])) {
-            fprintf(stderr, "tsan_two_contexts: training %d differs between threads and "
-                            "sequence (%d thread(s) per context)\n", i, threads);
+            fprintf(stderr,
+                    "tsan_two_contexts: training %d differs between threads and "
+                    "sequence (%d thread(s) per context)\n",
+                    i, threads);
             return 0;
         }
     }
@@ -155,8 +156,8 @@ static int round_with(int threads)
         return 0;
     }
     printf("tsan_two_contexts: %d thread(s) per context (%d asked): two at once == one "
-           "after the other (losses %.6f, %.6f)\n", par[0].threads, threads,
-           (double)par[0].last_loss, (double)par[1].last_loss);
+           "after the other (losses %.6f, %.6f)\n",
+           par[0].threads, threads, (double)par[0].last_loss, (double)par[1].last_loss);
     return 1;
 }
 

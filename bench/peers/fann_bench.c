@@ -52,8 +52,7 @@ static unsigned char *idx(const char *dir, const char *name, unsigned *n, unsign
     return buf;
 }
 
-static struct fann_train_data *to_fann(const unsigned char *x, const unsigned char *y,
-                                       unsigned n)
+static struct fann_train_data *to_fann(const unsigned char *x, const unsigned char *y, unsigned n)
 {
     struct fann_train_data *d = fann_create_train(n, 784, 10);
     unsigned i, j;

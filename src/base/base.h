@@ -20,14 +20,14 @@
 /* xoshiro128** state; seeded through splitmix64. Same stream everywhere. */
 typedef struct mlp__rng {
     uint32_t s[4];
-    int have_spare;   /* Box-Muller gives two normals at a time */
+    int have_spare; /* Box-Muller gives two normals at a time */
     float spare;
 } mlp__rng;
 
 void mlp__rng_seed(mlp__rng *r, uint64_t seed);
 uint32_t mlp__rng_u32(mlp__rng *r);
-float mlp__rng_uniform(mlp__rng *r);  /* [0, 1), 24 random bits */
-float mlp__rng_normal(mlp__rng *r);   /* N(0, 1) */
+float mlp__rng_uniform(mlp__rng *r); /* [0, 1), 24 random bits */
+float mlp__rng_normal(mlp__rng *r);  /* N(0, 1) */
 /* Uniform integer in [0, n) without modulo bias (n >= 1). */
 uint64_t mlp__rng_below(mlp__rng *r, uint64_t n);
 

@@ -28,7 +28,10 @@ void mlp__rng_seed(mlp__rng *r, uint64_t seed)
     r->spare = 0.0f;
 }
 
-static uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+static uint32_t rotl(uint32_t x, int k)
+{
+    return (x << k) | (x >> (32 - k));
+}
 
 uint32_t mlp__rng_u32(mlp__rng *r)
 {

@@ -12,11 +12,11 @@
 
 struct mlp_dataset {
     mlp_ctx *ctx;
-    mlp_tensor *x, *y;        /* detached views sharing the caller's storage */
-    int64_t n;                /* samples */
-    int64_t xrow, yrow;       /* floats per sample */
-    int64_t *order;           /* current permutation of 0..n-1 */
-    mlp_tensor *bx, *by;      /* batch buffers, capacity cap rows */
+    mlp_tensor *x, *y;   /* detached views sharing the caller's storage */
+    int64_t n;           /* samples */
+    int64_t xrow, yrow;  /* floats per sample */
+    int64_t *order;      /* current permutation of 0..n-1 */
+    mlp_tensor *bx, *by; /* batch buffers, capacity cap rows */
     int64_t cap;
 };
 
@@ -73,7 +73,10 @@ void mlp_dataset_free(mlp_dataset *ds)
     mlp__free(ds->ctx, ds);
 }
 
-int64_t mlp_dataset_size(const mlp_dataset *ds) { return ds ? ds->n : 0; }
+int64_t mlp_dataset_size(const mlp_dataset *ds)
+{
+    return ds ? ds->n : 0;
+}
 
 mlp_status mlp_dataset_shuffle(mlp_dataset *ds)
 {
@@ -149,7 +152,8 @@ static void gather_rows(void *arg, int64_t lo, int64_t hi, int tid)
         int64_t i = ds->order[j->start + r];
 #if defined(__GNUC__)
         if (r + 4 < hi) { /* start fetching a row a few copies ahead */
-            const char *ahead = (const char *)(ds->x->data + ds->order[j->start + r + 4] * ds->xrow);
+            const char *ahead =
+                (const char *)(ds->x->data + ds->order[j->start + r + 4] * ds->xrow);
             size_t off, bytes = (size_t)ds->xrow * sizeof(float);
             for (off = 0; off < bytes; off += 64)
                 __builtin_prefetch(ahead + off);
@@ -162,8 +166,8 @@ static void gather_rows(void *arg, int64_t lo, int64_t hi, int tid)
     }
 }
 
-mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
-                             mlp_tensor **x, mlp_tensor **y)
+mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size, mlp_tensor **x,
+                             mlp_tensor **y)
 {
     static const char *fn = "mlp_dataset_batch";
     int64_t start, rows;

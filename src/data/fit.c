@@ -46,8 +46,8 @@ static mlp_status check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_
     return MLP_OK;
 }
 
-mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
-                   int epochs, int64_t batch_size, mlp_progress_fn progress, void *user)
+mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss, int epochs,
+                   int64_t batch_size, mlp_progress_fn progress, void *user)
 {
     static const char *fn = "mlp_fit";
     mlp_ctx *ctx;

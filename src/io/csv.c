@@ -38,8 +38,8 @@ static int parse_field(const char *s, const char *e, float *out)
 }
 
 /* One pass over the lines; with out == NULL only counts rows and columns. */
-static mlp_status scan(mlp_ctx *ctx, const char *buf, size_t size, int skip_header,
-                       int64_t *rows, int64_t *cols, float *out)
+static mlp_status scan(mlp_ctx *ctx, const char *buf, size_t size, int skip_header, int64_t *rows,
+                       int64_t *cols, float *out)
 {
     static const char *fn = "mlp_csv_load";
     size_t pos = 0;
@@ -74,13 +74,12 @@ static mlp_status scan(mlp_ctx *ctx, const char *buf, size_t size, int skip_head
             while (fe < buf + end && *fe != ',')
                 fe++;
             if (parse_field(f, fe, &v) != 0)
-                return mlp__fail(ctx, MLP_ERR_FORMAT,
-                                 "%s: line %lld, column %lld is not a number", fn,
-                                 (long long)line, (long long)c + 1);
+                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: line %lld, column %lld is not a number",
+                                 fn, (long long)line, (long long)c + 1);
             if (out) {
                 if (c >= ncols)
-                    return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: line %lld has too many fields",
-                                     fn, (long long)line);
+                    return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: line %lld has too many fields", fn,
+                                     (long long)line);
                 out[r * ncols + c] = v;
             }
             c++;

@@ -68,8 +68,8 @@ mlp_status mlp__read_file(mlp_ctx *ctx, const char *fn, const char *path, size_t
     return MLP_OK;
 }
 
-mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path,
-                                  const void *buf, size_t size)
+mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path, const void *buf,
+                                  size_t size)
 {
     char *tmp;
     size_t plen;
@@ -165,10 +165,10 @@ uint32_t mlp__get_u32_be(const unsigned char *p)
 }
 
 /* reflected polynomial 0xEDB88320, one nibble at a time */
-static const uint32_t crc_nibble[16] = {
-    0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-    0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-    0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+static const uint32_t crc_nibble[16] = {0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu,
+                                        0x76DC4190u, 0x6B6B51F4u, 0x4DB26158u, 0x5005713Cu,
+                                        0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+                                        0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
 
 uint32_t mlp__crc32(uint32_t crc, const void *buf, size_t n)
 {

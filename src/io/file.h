@@ -21,8 +21,8 @@ mlp_status mlp__read_file(mlp_ctx *ctx, const char *fn, const char *path, size_t
 /* Write buf[0..size) to `path` atomically: write `path`.tmp, flush, close,
  * rename over `path`. On any failure the temporary file is removed and
  * `path` is left as it was. MLP_ERR_IO naming fn and the path. */
-mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path,
-                                  const void *buf, size_t size);
+mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path, const void *buf,
+                                  size_t size);
 
 /* Little-endian put/get; p must have room for 4 / 8 bytes. */
 void mlp__put_u32(unsigned char *p, uint32_t v);

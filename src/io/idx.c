@@ -14,9 +14,11 @@
 static int type_size(unsigned code)
 {
     switch (code) {
-    case 0x08: case 0x09: return 1;
+    case 0x08:
+    case 0x09: return 1;
     case 0x0B: return 2;
-    case 0x0C: case 0x0D: return 4;
+    case 0x0C:
+    case 0x0D: return 4;
     case 0x0E: return 8;
     }
     return 0;
@@ -91,8 +93,8 @@ mlp_tensor *mlp_idx_load_mem(mlp_ctx *ctx, const void *buf, size_t size, float s
         shape[i] = (int64_t)dim;
         count *= dim; /* at most 4 factors below 2^32: checked against the size below */
         if (count > (uint64_t)size) {
-            mlp__fail(ctx, MLP_ERR_FORMAT, "%s: dimensions need more data than the %zu bytes present",
-                      fn, size);
+            mlp__fail(ctx, MLP_ERR_FORMAT,
+                      "%s: dimensions need more data than the %zu bytes present", fn, size);
             return NULL;
         }
     }

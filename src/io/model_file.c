@@ -44,7 +44,8 @@ mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_si
     if (!m)
         return MLP_ERR_NULL;
     if (!out_buf || !out_size)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !out_buf ? "out_buf" : "out_size");
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn,
+                         !out_buf ? "out_buf" : "out_size");
     *out_buf = NULL;
     *out_size = 0;
     for (i = 0; i < m->nlayers; i++) {
@@ -139,19 +140,22 @@ static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b,
     if (size < 8 || memcmp(b, MAGIC, 8) != 0)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: not a libmlp model file (bad magic)", fn);
     if (size < 12)
-        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn, size);
+        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn,
+                         size);
     version = mlp__get_u32(b + 8);
     if (version != FORMAT_VERSION)
         return mlp__fail(ctx, MLP_ERR_VERSION,
                          "%s: file format version %lu is not supported (this library reads %u)", fn,
                          (unsigned long)version, FORMAT_VERSION);
     if (size < HEADER_BYTES + 4)
-        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn, size);
+        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn,
+                         size);
     body = size - 4;
     crc = mlp__crc32(0, b, body);
     if (crc != mlp__get_u32(b + body))
         return mlp__fail(ctx, MLP_ERR_FORMAT,
-                         "%s: checksum mismatch (stored %08lx, computed %08lx): the file is truncated or corrupt",
+                         "%s: checksum mismatch (stored %08lx, computed %08lx): the file is "
+                         "truncated or corrupt",
                          fn, (unsigned long)mlp__get_u32(b + body), (unsigned long)crc);
     flags = mlp__get_u32(b + 12);
     if (flags & ~FLAG_TRAINING)
@@ -173,20 +177,24 @@ static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b,
             uint64_t in = mlp__get_u64(b + off + 4), out = mlp__get_u64(b + off + 12);
             uint32_t hb = mlp__get_u32(b + off + 20);
             size_t cnt;
-            if (in < 1 || out < 1 || in > (uint64_t)MLP__MAX_FEATURES || out > (uint64_t)MLP__MAX_FEATURES)
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu: linear sizes %llu x %llu out of range",
-                                 fn, (unsigned long)i, (unsigned long long)in, (unsigned long long)out);
+            if (in < 1 || out < 1 || in > (uint64_t)MLP__MAX_FEATURES
+                || out > (uint64_t)MLP__MAX_FEATURES)
+                return mlp__fail(ctx, MLP_ERR_FORMAT,
+                                 "%s: layer %lu: linear sizes %llu x %llu out of range", fn,
+                                 (unsigned long)i, (unsigned long long)in, (unsigned long long)out);
             if (hb > 1)
                 return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu: has_bias = %lu", fn,
                                  (unsigned long)i, (unsigned long)hb);
             if (prev_out && (uint64_t)prev_out != in)
-                return mlp__fail(ctx, MLP_ERR_FORMAT,
-                                 "%s: layer %lu takes %llu features but the previous linear layer gives %lld",
-                                 fn, (unsigned long)i, (unsigned long long)in, (long long)prev_out);
+                return mlp__fail(
+                    ctx, MLP_ERR_FORMAT,
+                    "%s: layer %lu takes %llu features but the previous linear layer gives %lld",
+                    fn, (unsigned long)i, (unsigned long long)in, (long long)prev_out);
             prev_out = (int64_t)out;
             /* in, out < 2^31: the product fits; compare against the bytes left */
             if (in > (uint64_t)(MAX_FILE_BYTES / 4) / out)
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is too large", fn, (unsigned long)i);
+                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is too large", fn,
+                                 (unsigned long)i);
             cnt = (size_t)(in * out + (hb ? out : 0));
             if (cnt > (MAX_FILE_BYTES / 4) - np)
                 return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: parameters are too large", fn);
@@ -195,24 +203,27 @@ static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b,
             uint32_t act = mlp__get_u32(b + off + 4);
             float param = mlp__get_f32(b + off + 8);
             if (act > MLP_ACT_PRELU)
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has unknown activation %lu", fn,
-                                 (unsigned long)i, (unsigned long)act);
+                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has unknown activation %lu",
+                                 fn, (unsigned long)i, (unsigned long)act);
             if (!isfinite(param) || (act != MLP_ACT_LEAKY_RELU && param != 0.0f))
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has a bad activation parameter",
-                                 fn, (unsigned long)i);
+                return mlp__fail(ctx, MLP_ERR_FORMAT,
+                                 "%s: layer %lu has a bad activation parameter", fn,
+                                 (unsigned long)i);
             if (act == MLP_ACT_PRELU)
                 np += 1;
         } else {
             float p = mlp__get_f32(b + off + 4);
             if (!(p >= 0.0f && p < 1.0f))
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has dropout p = %g outside [0,1)",
-                                 fn, (unsigned long)i, (double)p);
+                return mlp__fail(ctx, MLP_ERR_FORMAT,
+                                 "%s: layer %lu has dropout p = %g outside [0,1)", fn,
+                                 (unsigned long)i, (double)p);
         }
         off += layer_bytes((int)kind);
     }
     if ((body - off) / 4 < np || (body - off) % 4 != 0)
-        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: parameter data has %zu bytes, the layers need %zu",
-                         fn, body - off, np * 4);
+        return mlp__fail(ctx, MLP_ERR_FORMAT,
+                         "%s: parameter data has %zu bytes, the layers need %zu", fn, body - off,
+                         np * 4);
     if (body - off != np * 4)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: %zu trailing bytes after the parameters", fn,
                          body - off - np * 4);
@@ -240,7 +251,8 @@ static mlp_model *load(mlp_ctx *ctx, const char *fn, const unsigned char *b, siz
                                       (int64_t)mlp__get_u64(b + off + 12),
                                       (int)mlp__get_u32(b + off + 20), MLP_INIT_ZEROS);
         else if (kind == MLP_LAYER_ACT)
-            s = mlp__model_add_act(m, fn, (int)mlp__get_u32(b + off + 4), mlp__get_f32(b + off + 8));
+            s = mlp__model_add_act(m, fn, (int)mlp__get_u32(b + off + 4),
+                                   mlp__get_f32(b + off + 8));
         else
             s = mlp__model_add_dropout(m, fn, mlp__get_f32(b + off + 4));
         off += layer_bytes(kind);

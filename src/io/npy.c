@@ -14,8 +14,8 @@
 typedef struct hdr {
     const char *s, *end;
     int have_descr, have_order, have_shape;
-    int elem;       /* 4 or 8 bytes */
-    int big;        /* '>f4' */
+    int elem; /* 4 or 8 bytes */
+    int big;  /* '>f4' */
     int ndim;
     int64_t shape[MLP_MAX_DIMS];
 } hdr;
@@ -163,8 +163,8 @@ static mlp_tensor *load(mlp_ctx *ctx, const char *fn, const unsigned char *b, si
         hlen = (size_t)mlp__get_u32(b + 8);
         off = 12;
     } else {
-        mlp__fail(ctx, MLP_ERR_FORMAT, "%s: .npy format version %d.%d is not supported (1.0, 2.0 are)",
-                  fn, b[6], b[7]);
+        mlp__fail(ctx, MLP_ERR_FORMAT,
+                  "%s: .npy format version %d.%d is not supported (1.0, 2.0 are)", fn, b[6], b[7]);
         return NULL;
     }
     if (hlen > size - off) {
@@ -175,10 +175,11 @@ static mlp_tensor *load(mlp_ctx *ctx, const char *fn, const unsigned char *b, si
     h.s = (const char *)b + off;
     h.end = h.s + hlen;
     if (!parse_header(&h)) {
-        mlp__fail(ctx, MLP_ERR_FORMAT,
-                  "%s: .npy header is not a dict of descr '<f4', '>f4' or '<f8', fortran_order False "
-                  "and a shape of at most %d dimensions: %.*s",
-                  fn, MLP_MAX_DIMS, (int)(hlen < 120 ? hlen : 120), (const char *)b + off);
+        mlp__fail(
+            ctx, MLP_ERR_FORMAT,
+            "%s: .npy header is not a dict of descr '<f4', '>f4' or '<f8', fortran_order False "
+            "and a shape of at most %d dimensions: %.*s",
+            fn, MLP_MAX_DIMS, (int)(hlen < 120 ? hlen : 120), (const char *)b + off);
         return NULL;
     }
     off += hlen;
@@ -251,7 +252,8 @@ mlp_status mlp_npy_save(const mlp_tensor *t, const char *path)
         return MLP_ERR_NULL;
     if (!path)
         return mlp__fail(t->ctx, MLP_ERR_NULL, "%s: path is NULL", fn);
-    len = (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    len =
+        (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     for (k = 0; k < t->ndim; k++)
         len += (size_t)snprintf(dict + len, sizeof dict - len, k ? " %lld," : "%lld,",
                                 (long long)t->shape[k]);

@@ -20,8 +20,8 @@
 static int has_avx512(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+           && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 static int has_avx2(void)
@@ -98,9 +98,9 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
     }
 }
 
-static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
-                      int64_t K, float alpha, const float *A, int64_t lda, const float *B,
-                      int64_t ldb, float beta, float *C, int64_t ldc, float *work)
+static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
     const int pack_a = N > 2 * nr;
@@ -167,8 +167,8 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                     float *cc = C + ic * ldc + jc + jr;
                     for (ir = 0; ir < mc; ir += mr) {
                         const int64_t mb = mc - ir < mr ? mc - ir : mr;
-                        k->ukr(kc, ablk + (ir / mr) * astep, rsa, csa, bp, rsb, cc + ir * ldc,
-                               ldc, mb, nb, alpha, beta_p);
+                        k->ukr(kc, ablk + (ir / mr) * astep, rsa, csa, bp, rsb, cc + ir * ldc, ldc,
+                               mb, nb, alpha, beta_p);
                     }
                 }
             }
@@ -176,10 +176,10 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     }
 }
 
-void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
-                      int64_t K, float alpha, const float *A, int64_t lda, const float *B,
-                      int64_t ldb, float beta, float *C, int64_t ldc, int64_t m0, int64_t m1,
-                      int64_t n0, int64_t n1, float *work)
+void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                      int64_t n1, float *work)
 {
     (void)M;
     (void)N;
@@ -189,21 +189,19 @@ void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
         A += ta ? m0 : m0 * lda;
         B += tb ? n0 * ldb : n0;
     }
-    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, B, ldb, beta, C + m0 * ldc + n0,
-              ldc, work);
+    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, B, ldb, beta, C + m0 * ldc + n0, ldc,
+              work);
 }
 
 void mlp__sgemm(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                float beta, float *C, int64_t ldc, float *work)
+                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc, float *work)
 {
-    mlp__sgemm_range(k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, 0, N,
-                     work);
+    mlp__sgemm_range(k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, 0, N, work);
 }
 
-void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                      float *C, int64_t ldc)
+void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc)
 {
     int64_t i, j, p;
     for (i = 0; i < M; i++)
@@ -211,8 +209,8 @@ void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alp
             double s = 0.0;
             float r;
             for (p = 0; p < K; p++)
-                s += (double)(ta ? A[p * lda + i] : A[i * lda + p]) *
-                     (double)(tb ? B[j * ldb + p] : B[p * ldb + j]);
+                s += (double)(ta ? A[p * lda + i] : A[i * lda + p])
+                     * (double)(tb ? B[j * ldb + p] : B[p * ldb + j]);
             r = alpha * (float)s;
             C[i * ldc + j] = beta == 0.0f ? r : r + beta * C[i * ldc + j];
         }

@@ -19,8 +19,8 @@
  * b are read, so both may point into unpacked matrices. Either rsa == 1
  * (packed A: csa == MR, or an A stored transposed) or csa == 1. k >= 1. */
 typedef void (*mlp__gemm_ukr_fn)(int64_t k, const float *a, int64_t rsa, int64_t csa,
-                                 const float *b, int64_t rsb, float *c, int64_t ldc,
-                                 int64_t m, int64_t n, float alpha, float beta);
+                                 const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m,
+                                 int64_t n, float alpha, float beta);
 /* Packers. pack_a: op(A) is rows x cols (m x k; src is m x k with leading
  * dimension ld when trans == 0, k x m when trans != 0) into ceil(m/MR)
  * panels of MR*k floats, panel element [p*MR + i]; rows past m are zeros.
@@ -38,12 +38,12 @@ typedef void (*mlp__gemm_row_fn)(int64_t k, const float *a, int64_t csa, const f
 
 typedef struct mlp__gemm_kernel {
     const char *name;
-    int mr, nr;              /* register tile */
-    int64_t mc, kc, nc;      /* cache blocks: multiples of mr, 8 and nr */
+    int mr, nr;         /* register tile */
+    int64_t mc, kc, nc; /* cache blocks: multiples of mr, 8 and nr */
     mlp__gemm_ukr_fn ukr;
     mlp__gemm_pack_fn pack_a;
     mlp__gemm_pack_fn pack_b;
-    mlp__gemm_row_fn row;    /* NULL: M == 1 goes through the general path */
+    mlp__gemm_row_fn row; /* NULL: M == 1 goes through the general path */
 } mlp__gemm_kernel;
 
 /* Best kernel this CPU supports (cpuid); never NULL. */
@@ -61,34 +61,33 @@ size_t mlp__gemm_workspace_floats(const mlp__gemm_kernel *k);
  * may be 0 (K == 0 or alpha == 0: C = beta*C, zeros when beta == 0).
  * work: 64-byte aligned, mlp__gemm_workspace_floats(k) floats. */
 void mlp__sgemm(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                float beta, float *C, int64_t ldc, float *work);
+                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc, float *work);
 
 /* The same product restricted to the block C[m0:m1, n0:n1] (0 <= m0 <= m1
  * <= M, 0 <= n0 <= n1 <= N), with its own workspace: disjoint blocks may
  * run on different threads at once. mlp__sgemm is one call covering all. */
-void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
-                      int64_t K, float alpha, const float *A, int64_t lda, const float *B,
-                      int64_t ldb, float beta, float *C, int64_t ldc, int64_t m0, int64_t m1,
-                      int64_t n0, int64_t n1, float *work);
+void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
+                      int64_t n1, float *work);
 
 /* Reference triple loop (double accumulation): the test oracle. */
-void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                      float *C, int64_t ldc);
+void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
 /* Portable packers for any mr / nr (the generic kernel's, and fallbacks). */
-void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64_t m,
-                          int64_t k, float *dst);
-void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k,
-                          int64_t n, float *dst);
+void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64_t m, int64_t k,
+                          float *dst);
+void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k, int64_t n,
+                          float *dst);
 
 /* Kernel tables, one per instruction set (x86 ones only on x86 with a GNU
  * compiler; -DMLP_GEMM_GENERIC_ONLY builds the portable kernel alone, as on
  * other CPUs). */
 extern const mlp__gemm_kernel mlp__gemm_kernel_generic;
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && \
-    !defined(MLP_GEMM_GENERIC_ONLY)
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))                                \
+    && !defined(MLP_GEMM_GENERIC_ONLY)
 #define MLP__GEMM_X86 1
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx2;
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx512;

@@ -28,36 +28,36 @@ INL TAVX2 __m256i lanes8(int64_t n)
 
 /* Named accumulators per row (not an array) so they stay in registers. */
 #define ACC_DECL(r) __m256 c##r##_0 = _mm256_setzero_ps(), c##r##_1 = _mm256_setzero_ps()
-#define ACC_ROW(r)                                                   \
-    if (MROWS > (r)) {                                                    \
-        const __m256 ar = _mm256_broadcast_ss(a + (r) * ra); \
-        c##r##_0 = _mm256_fmadd_ps(ar, b0, c##r##_0);                     \
-        if (NV == 2)                                                      \
-            c##r##_1 = _mm256_fmadd_ps(ar, b1, c##r##_1);                 \
+#define ACC_ROW(r)                                                                                 \
+    if (MROWS > (r)) {                                                                             \
+        const __m256 ar = _mm256_broadcast_ss(a + (r)*ra);                                         \
+        c##r##_0 = _mm256_fmadd_ps(ar, b0, c##r##_0);                                              \
+        if (NV == 2)                                                                               \
+            c##r##_1 = _mm256_fmadd_ps(ar, b1, c##r##_1);                                          \
     }
-#define ACC_STORE(r)                                                                  \
-    if (MROWS > (r)) {                                                                \
-        float *cr = c + (r) * ldc;                                                    \
-        __m256 r0 = _mm256_mul_ps(va, c##r##_0), r1 = _mm256_mul_ps(va, c##r##_1);    \
-        if (full) {                                                                   \
-            if (beta != 0.0f)                                                         \
-                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);                    \
-            _mm256_storeu_ps(cr, r0);                                                 \
-            if (NV == 2) {                                                            \
-                if (beta != 0.0f)                                                     \
-                    r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);            \
-                _mm256_storeu_ps(cr + 8, r1);                                         \
-            }                                                                         \
-        } else {                                                                      \
-            if (beta != 0.0f)                                                         \
-                r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr, k0), r0);             \
-            _mm256_maskstore_ps(cr, k0, r0);                                          \
-            if (NV == 2) {                                                            \
-                if (beta != 0.0f)                                                     \
-                    r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8, k1), r1);     \
-                _mm256_maskstore_ps(cr + 8, k1, r1);                                  \
-            }                                                                         \
-        }                                                                             \
+#define ACC_STORE(r)                                                                               \
+    if (MROWS > (r)) {                                                                             \
+        float *cr = c + (r)*ldc;                                                                   \
+        __m256 r0 = _mm256_mul_ps(va, c##r##_0), r1 = _mm256_mul_ps(va, c##r##_1);                 \
+        if (full) {                                                                                \
+            if (beta != 0.0f)                                                                      \
+                r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr), r0);                                 \
+            _mm256_storeu_ps(cr, r0);                                                              \
+            if (NV == 2) {                                                                         \
+                if (beta != 0.0f)                                                                  \
+                    r1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8), r1);                         \
+                _mm256_storeu_ps(cr + 8, r1);                                                      \
+            }                                                                                      \
+        } else {                                                                                   \
+            if (beta != 0.0f)                                                                      \
+                r0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr, k0), r0);                          \
+            _mm256_maskstore_ps(cr, k0, r0);                                                       \
+            if (NV == 2) {                                                                         \
+                if (beta != 0.0f)                                                                  \
+                    r1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8, k1), r1);                  \
+                _mm256_maskstore_ps(cr + 8, k1, r1);                                               \
+            }                                                                                      \
+        }                                                                                          \
     }
 
 INL TAVX2 void ukr_t(const int MROWS, const int NV, const int AS, const int BP, int64_t k,
@@ -67,14 +67,18 @@ INL TAVX2 void ukr_t(const int MROWS, const int NV, const int AS, const int BP, 
     const int64_t ra = AS == A_ROWS ? rsa : 1;
     const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
     const int64_t sb = BP ? NR : rsb;
-    ACC_DECL(0); ACC_DECL(1); ACC_DECL(2); ACC_DECL(3); ACC_DECL(4); ACC_DECL(5);
+    ACC_DECL(0);
+    ACC_DECL(1);
+    ACC_DECL(2);
+    ACC_DECL(3);
+    ACC_DECL(4);
+    ACC_DECL(5);
 
-#define STEP()                                                                    \
-    do {                                                                             \
-        const __m256 b0 = _mm256_loadu_ps(b);                           \
-        const __m256 b1 = NV == 2 ? _mm256_loadu_ps(b + 8) : b0;        \
-        ACC_ROW(0) ACC_ROW(1) ACC_ROW(2)                              \
-        ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                              \
+#define STEP()                                                                                     \
+    do {                                                                                           \
+        const __m256 b0 = _mm256_loadu_ps(b);                                                      \
+        const __m256 b1 = NV == 2 ? _mm256_loadu_ps(b + 8) : b0;                                   \
+        ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3) ACC_ROW(4) ACC_ROW(5)                          \
     } while (0)
 
     /* pointers bumped after every step: with a run-time stride, offsets
@@ -108,24 +112,17 @@ INL TAVX2 void ukr_t(const int MROWS, const int NV, const int AS, const int BP, 
 }
 
 #define UKR_ARGS k, a, rsa, csa, b, rsb, c, ldc, n, alpha, beta
-#define UKR_FN(NAME, NV, AS)                                                               \
-    static TAVX2 void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa,           \
-                           const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m, \
-                           int64_t n, float alpha, float beta)                             \
-    {                                                                                      \
-        switch (m) {                                                                       \
-        case 1:                                                                            \
-            ukr_t(1, NV, AS, 0, UKR_ARGS);                                                 \
-            break;                                                                         \
-        case 2:                                                                            \
-            ukr_t(2, NV, AS, 0, UKR_ARGS);                                                 \
-            break;                                                                         \
-        case 4:                                                                            \
-            ukr_t(4, NV, AS, 0, UKR_ARGS);                                                 \
-            break;                                                                         \
-        default:                                                                           \
-            ukr_t(MR, NV, AS, 0, UKR_ARGS);                                                \
-        }                                                                                  \
+#define UKR_FN(NAME, NV, AS)                                                                       \
+    static TAVX2 void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,    \
+                           int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,  \
+                           float beta)                                                             \
+    {                                                                                              \
+        switch (m) {                                                                               \
+        case 1: ukr_t(1, NV, AS, 0, UKR_ARGS); break;                                              \
+        case 2: ukr_t(2, NV, AS, 0, UKR_ARGS); break;                                              \
+        case 4: ukr_t(4, NV, AS, 0, UKR_ARGS); break;                                              \
+        default: ukr_t(MR, NV, AS, 0, UKR_ARGS);                                                   \
+        }                                                                                          \
     }
 
 static TAVX2 void ukr_p2(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
@@ -152,11 +149,10 @@ UKR_FN(ukr_r1, 1, A_ROWS)
 /* Tiles of m rows on B read in place with n a multiple of 8 (or packed and
  * zero-padded, so whole vectors may be read); rows split into 6, 4, 2, 1. */
 static TAVX2 void ukr_rows(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
-                           int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n,
-                           float alpha, float beta)
+                           int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                           float beta)
 {
-    const mlp__gemm_ukr_fn f =
-        rsa == 1 ? (n > 8 ? ukr_c2 : ukr_c1) : (n > 8 ? ukr_r2 : ukr_r1);
+    const mlp__gemm_ukr_fn f = rsa == 1 ? (n > 8 ? ukr_c2 : ukr_c1) : (n > 8 ? ukr_r2 : ukr_r1);
     if (m == MR && rsa == 1 && csa == MR && rsb == NR) {
         (n > 8 ? ukr_p2 : ukr_p1)(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
         return;
@@ -173,8 +169,8 @@ static TAVX2 void ukr_rows(int64_t k, const float *a, int64_t rsa, int64_t csa, 
 #define KCH 64
 
 static TAVX2 void ukr_avx2(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
-                           int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n,
-                           float alpha, float beta)
+                           int64_t rsb, float *c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                           float beta)
 {
     /* B in place with a ragged edge: whole vectors would read past it, so
      * copy KCH rows at a time into a zero-padded panel (rare: M <= MR). */
@@ -186,8 +182,7 @@ static TAVX2 void ukr_avx2(int64_t k, const float *a, int64_t rsa, int64_t csa, 
             const int64_t kt = k - p0 < KCH ? k - p0 : KCH;
             for (p = 0; p < kt; p++) {
                 _mm256_storeu_ps(tmp + p * NR, _mm256_maskload_ps(b + (p0 + p) * rsb, m0));
-                _mm256_storeu_ps(tmp + p * NR + 8,
-                                 _mm256_maskload_ps(b + (p0 + p) * rsb + 8, m1));
+                _mm256_storeu_ps(tmp + p * NR + 8, _mm256_maskload_ps(b + (p0 + p) * rsb + 8, m1));
             }
             ukr_rows(kt, a + p0 * csa, rsa, csa, tmp, NR, c, ldc, m, n, alpha,
                      p0 == 0 ? beta : 1.0f);
@@ -304,9 +299,8 @@ static TAVX2 void pack_b_avx2(int trans, const float *src, int64_t ld, int64_t k
     }
 }
 
-const mlp__gemm_kernel mlp__gemm_kernel_avx2 = {
-    "avx2", MR, NR, 120, 256, 1024, ukr_avx2, pack_a_avx2, pack_b_avx2, NULL
-};
+const mlp__gemm_kernel mlp__gemm_kernel_avx2 = {"avx2", MR,       NR,          120,         256,
+                                                1024,   ukr_avx2, pack_a_avx2, pack_b_avx2, NULL};
 
 #else
 typedef int mlp__gemm_avx2_unused;

@@ -10,8 +10,8 @@
 #define GMR 4
 #define GNR 8
 
-void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64_t m,
-                          int64_t k, float *dst)
+void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64_t m, int64_t k,
+                          float *dst)
 {
     int64_t i0, i, p;
     for (i0 = 0; i0 < m; i0 += mr) {
@@ -39,8 +39,8 @@ void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64
     }
 }
 
-void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k,
-                          int64_t n, float *dst)
+void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k, int64_t n,
+                          float *dst)
 {
     int64_t j0, j, p;
     for (j0 = 0; j0 < n; j0 += nr) {
@@ -88,8 +88,8 @@ static void pack_b_generic(int trans, const float *src, int64_t ld, int64_t k, i
 #else
 #define MLP__NO_LOOP_VEC
 #endif
-static MLP__NO_LOOP_VEC void tile_full(int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
-                      int64_t rsb, float acc[GMR][GNR])
+static MLP__NO_LOOP_VEC void tile_full(int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                       const float *b, int64_t rsb, float acc[GMR][GNR])
 {
     float t[GMR][GNR];
     int64_t p;
@@ -145,6 +145,4 @@ static void ukr_generic(int64_t k, const float *a, int64_t rsa, int64_t csa, con
 }
 
 const mlp__gemm_kernel mlp__gemm_kernel_generic = {
-    "generic", GMR, GNR, 128, 256, 1024, ukr_generic, pack_a_generic, pack_b_generic,
-    NULL
-};
+    "generic", GMR, GNR, 128, 256, 1024, ukr_generic, pack_a_generic, pack_b_generic, NULL};

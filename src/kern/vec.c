@@ -85,14 +85,12 @@ static void relu_bwd(float *restrict dx, const float *restrict dy, const float *
     }
 }
 
-void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y,
-                  int64_t n, float param)
+void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y, int64_t n,
+                  float param)
 {
     int64_t i;
     switch (act) {
-    case MLP_ACT_RELU: /* f'(0) = 0: the left derivative */
-        relu_bwd(dx, dy, y ? y : x, n);
-        break;
+    case MLP_ACT_RELU: /* f'(0) = 0: the left derivative */ relu_bwd(dx, dy, y ? y : x, n); break;
     case MLP_ACT_SIGMOID: /* f' = f (1 - f) */
         for (i = 0; i < n; i++) {
             float s = y ? y[i] : sigmoid1(x[i]);
@@ -125,8 +123,7 @@ void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const flo
             dx[i] += dy[i] * (cdf + v * pdf);
         }
         break;
-    case MLP_ACT_STEP: /* zero gradient everywhere */
-        break;
+    case MLP_ACT_STEP: /* zero gradient everywhere */ break;
     default:
         for (i = 0; i < n; i++)
             dx[i] += dy[i];

@@ -16,20 +16,19 @@ void mlp__act_fwd(int act, float *y, const float *x, int64_t n, float param);
 /* dx[i] += dy[i] * f'(x[i]). y = f(x) is given too (sigmoid and tanh use
  * it, relu may use either); x may be NULL for sigmoid/tanh/relu when y is
  * given. */
-void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y,
-                  int64_t n, float param);
+void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y, int64_t n,
+                  float param);
 /* y[r,c] = f(y[r,c] + b[c]) over rows x cols (b may be NULL): the bias add
  * fused with the activation, in place on the product x·W. */
-void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols,
-                       float param);
+void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param);
 /* pReLU: y = x > 0 ? x : a x, a = alpha[0] (nalpha == 1) or alpha[c]
  * (nalpha == cols), over rows x cols. */
-void mlp__prelu_fwd(float *y, const float *x, const float *alpha, int64_t nalpha,
-                    int64_t rows, int64_t cols);
+void mlp__prelu_fwd(float *y, const float *x, const float *alpha, int64_t nalpha, int64_t rows,
+                    int64_t cols);
 /* dx += dy * (x > 0 ? 1 : a); dalpha += sum of dy * (x > 0 ? 0 : x) per alpha.
  * dx or dalpha may be NULL. */
-void mlp__prelu_bwd(float *dx, float *dalpha, const float *dy, const float *x,
-                    const float *alpha, int64_t nalpha, int64_t rows, int64_t cols);
+void mlp__prelu_bwd(float *dx, float *dalpha, const float *dy, const float *x, const float *alpha,
+                    int64_t nalpha, int64_t rows, int64_t cols);
 /* Row-wise softmax / log-softmax over cols, stable (max subtracted). */
 void mlp__softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);
 void mlp__log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);

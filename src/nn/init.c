@@ -38,25 +38,17 @@ mlp_status mlp__init_linear(mlp_ctx *ctx, mlp_init init, float *w, float *b, int
             uniform(r, b, out, a);
         return MLP_OK;
     }
-    case MLP_INIT_XAVIER_UNIFORM:
-        uniform(r, w, nw, (float)sqrt(6.0 / (fin + fout)));
-        break;
-    case MLP_INIT_XAVIER_NORMAL:
-        normal(r, w, nw, (float)sqrt(2.0 / (fin + fout)));
-        break;
-    case MLP_INIT_KAIMING_UNIFORM:
-        uniform(r, w, nw, (float)sqrt(6.0 / fin));
-        break;
-    case MLP_INIT_KAIMING_NORMAL:
-        normal(r, w, nw, (float)sqrt(2.0 / fin));
-        break;
+    case MLP_INIT_XAVIER_UNIFORM: uniform(r, w, nw, (float)sqrt(6.0 / (fin + fout))); break;
+    case MLP_INIT_XAVIER_NORMAL: normal(r, w, nw, (float)sqrt(2.0 / (fin + fout))); break;
+    case MLP_INIT_KAIMING_UNIFORM: uniform(r, w, nw, (float)sqrt(6.0 / fin)); break;
+    case MLP_INIT_KAIMING_NORMAL: normal(r, w, nw, (float)sqrt(2.0 / fin)); break;
     case MLP_INIT_ZEROS:
         if (nw)
             memset(w, 0, (size_t)nw * sizeof(float));
         break;
     default:
-        return mlp__fail(ctx, MLP_ERR_ARG, "mlp_model_add_linear_init: init = %d is not an mlp_init",
-                         (int)init);
+        return mlp__fail(ctx, MLP_ERR_ARG,
+                         "mlp_model_add_linear_init: init = %d is not an mlp_init", (int)init);
     }
     if (b && out)
         memset(b, 0, (size_t)out * sizeof(float));

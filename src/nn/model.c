@@ -48,8 +48,10 @@ static mlp_status reserve(mlp_model *m, const char *fn, size_t np)
     if (mlp__grow(m->ctx, (void **)&m->layers, &m->cap_layers, m->nlayers + 1, sizeof *m->layers)
         != MLP_OK)
         return m->ctx->err.code;
-    if (np && mlp__grow(m->ctx, (void **)&m->params, &m->cap_params, m->nparams + np,
-                        sizeof *m->params) != MLP_OK)
+    if (np
+        && mlp__grow(m->ctx, (void **)&m->params, &m->cap_params, m->nparams + np,
+                     sizeof *m->params)
+               != MLP_OK)
         return m->ctx->err.code;
     return MLP_OK;
 }
@@ -199,8 +201,7 @@ mlp_status mlp_model_add_dropout(mlp_model *m, float p)
 static mlp_tensor *layer_forward(mlp_model *m, const mlp__layer *L, mlp_tensor *h)
 {
     switch (L->kind) {
-    case MLP_LAYER_LINEAR:
-        return mlp_linear(h, L->w, L->b);
+    case MLP_LAYER_LINEAR: return mlp_linear(h, L->w, L->b);
     case MLP_LAYER_ACT:
         if (L->act == MLP_ACT_PRELU)
             return mlp_prelu(h, L->w);
@@ -266,8 +267,14 @@ mlp_status mlp_model_set_training(mlp_model *m, int training)
     return MLP_OK;
 }
 
-int mlp_model_is_training(const mlp_model *m) { return m ? m->training : 0; }
-int mlp_model_num_layers(const mlp_model *m) { return m ? (int)m->nlayers : 0; }
+int mlp_model_is_training(const mlp_model *m)
+{
+    return m ? m->training : 0;
+}
+int mlp_model_num_layers(const mlp_model *m)
+{
+    return m ? (int)m->nlayers : 0;
+}
 
 int mlp_model_layer_kind(const mlp_model *m, int i)
 {
@@ -276,7 +283,10 @@ int mlp_model_layer_kind(const mlp_model *m, int i)
     return m->layers[i].kind;
 }
 
-int mlp_model_num_params(const mlp_model *m) { return m ? (int)m->nparams : 0; }
+int mlp_model_num_params(const mlp_model *m)
+{
+    return m ? (int)m->nparams : 0;
+}
 
 mlp_tensor *mlp_model_param(const mlp_model *m, int i)
 {
@@ -307,4 +317,7 @@ int64_t mlp_model_in_features(const mlp_model *m)
     return 0;
 }
 
-int64_t mlp_model_out_features(const mlp_model *m) { return m ? last_out(m) : 0; }
+int64_t mlp_model_out_features(const mlp_model *m)
+{
+    return m ? last_out(m) : 0;
+}

@@ -9,7 +9,7 @@
 #include "core.h"
 
 typedef struct mlp__layer {
-    int kind;          /* mlp_layer_kind */
+    int kind; /* mlp_layer_kind */
     /* linear: y [n,out] = x [n,in] · w [in,out] + b [out] */
     int64_t in, out;
     int has_bias;
@@ -18,15 +18,15 @@ typedef struct mlp__layer {
     float param;
     /* dropout: drop probability */
     float p;
-    mlp_tensor *w;     /* linear weight, or the pReLU alpha [1] */
-    mlp_tensor *b;     /* linear bias or NULL */
+    mlp_tensor *w; /* linear weight, or the pReLU alpha [1] */
+    mlp_tensor *b; /* linear bias or NULL */
 } mlp__layer;
 
 struct mlp_model {
     mlp_ctx *ctx;
     mlp__layer *layers;
     size_t nlayers, cap_layers;
-    mlp_tensor **params;      /* borrowed views of the layers' tensors, in order */
+    mlp_tensor **params; /* borrowed views of the layers' tensors, in order */
     size_t nparams, cap_params;
     int training;
     /* predict workspace: two ping-pong buffers of work_rows x work_width */

@@ -70,9 +70,7 @@ size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size)
                 snprintf(what, sizeof what, "%s", mlp_act_name((mlp_act)L->act));
             np = L->w ? L->w->numel : 0;
             break;
-        default:
-            snprintf(what, sizeof what, "dropout(p=%g)", (double)L->p);
-            break;
+        default: snprintf(what, sizeof what, "dropout(p=%g)", (double)L->p); break;
         }
         snprintf(shape, sizeof shape, "[n,%lld]", (long long)width);
         put(&s, "%-5d %-24s %-14s %lld\n", (int)i, what, shape, (long long)np);

@@ -13,8 +13,7 @@
 static void act_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
     (void)ctx;
-    mlp__act_bwd((int)n->i[0], gin[0], gout, n->in[0]->data, n->out->data, n->out->numel,
-                 n->f[0]);
+    mlp__act_bwd((int)n->i[0], gin[0], gout, n->in[0]->data, n->out->data, n->out->numel, n->f[0]);
 }
 
 /* saves_inputs / saves_output say which values each derivative reads */
@@ -46,18 +45,30 @@ static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_ten
     return mlp__op_done(ctx, fn, y);
 }
 
-mlp_tensor *mlp_relu(mlp_tensor *x) { return unary_act("mlp_relu", &op_relu, MLP_ACT_RELU, x, 0.0f); }
+mlp_tensor *mlp_relu(mlp_tensor *x)
+{
+    return unary_act("mlp_relu", &op_relu, MLP_ACT_RELU, x, 0.0f);
+}
 mlp_tensor *mlp_sigmoid(mlp_tensor *x)
 {
     return unary_act("mlp_sigmoid", &op_sigmoid, MLP_ACT_SIGMOID, x, 0.0f);
 }
-mlp_tensor *mlp_tanh(mlp_tensor *x) { return unary_act("mlp_tanh", &op_tanh, MLP_ACT_TANH, x, 0.0f); }
+mlp_tensor *mlp_tanh(mlp_tensor *x)
+{
+    return unary_act("mlp_tanh", &op_tanh, MLP_ACT_TANH, x, 0.0f);
+}
 mlp_tensor *mlp_leaky_relu(mlp_tensor *x, float slope)
 {
     return unary_act("mlp_leaky_relu", &op_leaky, MLP_ACT_LEAKY_RELU, x, slope);
 }
-mlp_tensor *mlp_gelu(mlp_tensor *x) { return unary_act("mlp_gelu", &op_gelu, MLP_ACT_GELU, x, 0.0f); }
-mlp_tensor *mlp_step(mlp_tensor *x) { return unary_act("mlp_step", &op_step, MLP_ACT_STEP, x, 0.0f); }
+mlp_tensor *mlp_gelu(mlp_tensor *x)
+{
+    return unary_act("mlp_gelu", &op_gelu, MLP_ACT_GELU, x, 0.0f);
+}
+mlp_tensor *mlp_step(mlp_tensor *x)
+{
+    return unary_act("mlp_step", &op_step, MLP_ACT_STEP, x, 0.0f);
+}
 
 mlp_tensor *mlp_activation(mlp_tensor *x, mlp_act act)
 {
@@ -71,13 +82,13 @@ mlp_tensor *mlp_activation(mlp_tensor *x, mlp_act act)
     case MLP_ACT_GELU: return mlp_gelu(x);
     case MLP_ACT_STEP: return mlp_step(x);
     case MLP_ACT_PRELU:
-    default:
-        break;
+    default: break;
     }
     if (!x)
         return NULL;
     if (act == MLP_ACT_PRELU)
-        mlp__fail(x->ctx, MLP_ERR_ARG, "mlp_activation: MLP_ACT_PRELU needs mlp_prelu and its alpha");
+        mlp__fail(x->ctx, MLP_ERR_ARG,
+                  "mlp_activation: MLP_ACT_PRELU needs mlp_prelu and its alpha");
     else
         mlp__fail(x->ctx, MLP_ERR_ARG, "mlp_activation: act = %d is not an activation", (int)act);
     return NULL;
@@ -103,8 +114,8 @@ const char *mlp_act_name(mlp_act act)
 static void prelu_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
     (void)ctx;
-    mlp__prelu_bwd(gin[0], gin[1], gout, n->in[0]->data, n->in[1]->data, n->in[1]->numel,
-                   n->i[0], n->i[1]);
+    mlp__prelu_bwd(gin[0], gin[1], gout, n->in[0]->data, n->in[1]->data, n->in[1]->numel, n->i[0],
+                   n->i[1]);
 }
 
 static const mlp__op op_prelu = {"mlp_prelu", prelu_bwd, 3u, 0};
@@ -203,7 +214,10 @@ static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tenso
     return mlp__op_done(ctx, fn, y);
 }
 
-mlp_tensor *mlp_softmax(mlp_tensor *x) { return rowwise("mlp_softmax", &op_softmax, 0, x); }
+mlp_tensor *mlp_softmax(mlp_tensor *x)
+{
+    return rowwise("mlp_softmax", &op_softmax, 0, x);
+}
 mlp_tensor *mlp_log_softmax(mlp_tensor *x)
 {
     return rowwise("mlp_log_softmax", &op_log_softmax, 1, x);

@@ -9,9 +9,8 @@
 #include "kern/vec_fast.h"
 #include "ops/ops.h"
 
-void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                   const float *A, int64_t lda, const float *B, int64_t ldb, float *C,
-                   int64_t ldc)
+void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A,
+                   int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc)
 {
     if (M == 0 || N == 0 || K == 0)
         return;
@@ -52,7 +51,8 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
         return NULL;
     if (a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2
         || a->shape[a->ndim - 1] != b->shape[0]) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_matmul: shapes %s and %s do not fit (need [m,k] and [k,n])",
+        mlp__fail(ctx, MLP_ERR_SHAPE,
+                  "mlp_matmul: shapes %s and %s do not fit (need [m,k] and [k,n])",
                   mlp__shape_str(a, sa, sizeof sa), mlp__shape_str(b, sb, sizeof sb));
         return NULL;
     }
@@ -111,7 +111,8 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     if (!(ctx = mlp__args("mlp_linear", in, names, n)))
         return NULL;
     if (x->ndim < 1 || x->ndim > 2 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[0]) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_linear: x %s and w %s do not fit (need [n,in] and [in,out])",
+        mlp__fail(ctx, MLP_ERR_SHAPE,
+                  "mlp_linear: x %s and w %s do not fit (need [n,in] and [in,out])",
                   mlp__shape_str(x, sx, sizeof sx), mlp__shape_str(w, sw, sizeof sw));
         return NULL;
     }
@@ -211,8 +212,8 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     if (!broadcasts(a, b)) {
         mlp__fail(ctx, MLP_ERR_SHAPE,
                   "%s: shapes %s and %s do not fit (b must have a's shape, be a row of a's last "
-                  "dimension, or have one element)", fn, mlp__shape_str(a, sa, sizeof sa),
-                  mlp__shape_str(b, sb, sizeof sb));
+                  "dimension, or have one element)",
+                  fn, mlp__shape_str(a, sa, sizeof sa), mlp__shape_str(b, sb, sizeof sb));
         return NULL;
     }
     nb = b->numel;
@@ -247,9 +248,18 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     return mlp__op_done(ctx, fn, c);
 }
 
-mlp_tensor *mlp_add(mlp_tensor *a, mlp_tensor *b) { return binary("mlp_add", &op_add, BIN_ADD, a, b); }
-mlp_tensor *mlp_sub(mlp_tensor *a, mlp_tensor *b) { return binary("mlp_sub", &op_sub, BIN_SUB, a, b); }
-mlp_tensor *mlp_mul(mlp_tensor *a, mlp_tensor *b) { return binary("mlp_mul", &op_mul, BIN_MUL, a, b); }
+mlp_tensor *mlp_add(mlp_tensor *a, mlp_tensor *b)
+{
+    return binary("mlp_add", &op_add, BIN_ADD, a, b);
+}
+mlp_tensor *mlp_sub(mlp_tensor *a, mlp_tensor *b)
+{
+    return binary("mlp_sub", &op_sub, BIN_SUB, a, b);
+}
+mlp_tensor *mlp_mul(mlp_tensor *a, mlp_tensor *b)
+{
+    return binary("mlp_mul", &op_mul, BIN_MUL, a, b);
+}
 
 /* ---- unary ops on a single input: scale, sum, mean, reshape, transpose ---- */
 
@@ -332,8 +342,14 @@ static mlp_tensor *reduce(const char *fn, const mlp__op *op, mlp_tensor *a, int 
     return mlp__op_done(ctx, fn, c);
 }
 
-mlp_tensor *mlp_sum(mlp_tensor *a) { return reduce("mlp_sum", &op_sum, a, 0); }
-mlp_tensor *mlp_mean(mlp_tensor *a) { return reduce("mlp_mean", &op_mean, a, 1); }
+mlp_tensor *mlp_sum(mlp_tensor *a)
+{
+    return reduce("mlp_sum", &op_sum, a, 0);
+}
+mlp_tensor *mlp_mean(mlp_tensor *a)
+{
+    return reduce("mlp_mean", &op_mean, a, 1);
+}
 
 static void reshape_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {

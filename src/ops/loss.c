@@ -147,8 +147,7 @@ static void bce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
     (void)ctx;
     for (i = 0; i < len; i++) {
         if (gin[0]) { /* d/dx = sigmoid(x) - t */
-            float s = x[i] >= 0.0f ? 1.0f / (1.0f + expf(-x[i]))
-                                   : expf(x[i]) / (1.0f + expf(x[i]));
+            float s = x[i] >= 0.0f ? 1.0f / (1.0f + expf(-x[i])) : expf(x[i]) / (1.0f + expf(x[i]));
             gin[0][i] += k * (s - t[i]);
         }
         if (gin[1]) /* d/dt = -x */
@@ -172,7 +171,8 @@ mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
     if (!(ctx = mlp__args("mlp_bce_with_logits", in, names, 2)))
         return NULL;
     if (!mlp__same_shape(logits, targets)) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_bce_with_logits: logits %s and targets %s differ in shape",
+        mlp__fail(ctx, MLP_ERR_SHAPE,
+                  "mlp_bce_with_logits: logits %s and targets %s differ in shape",
                   mlp__shape_str(logits, sl, sizeof sl), mlp__shape_str(targets, st, sizeof st));
         return NULL;
     }

@@ -21,12 +21,12 @@
 #include "nn/model.h"
 
 typedef struct pstate {
-    int64_t step;      /* updates of this parameter so far */
-    float *buf1;       /* SGD momentum / Adam first moment */
-    float *buf2;       /* Adam second moment */
-    float *buf3;       /* Adam max second moment (amsgrad) */
+    int64_t step; /* updates of this parameter so far */
+    float *buf1;  /* SGD momentum / Adam first moment */
+    float *buf2;  /* Adam second moment */
+    float *buf3;  /* Adam max second moment (amsgrad) */
     int64_t numel;
-    int mom_init;      /* SGD: buf1 holds a momentum buffer */
+    int mom_init; /* SGD: buf1 holds a momentum buffer */
 } pstate;
 
 struct mlp_optim {
@@ -79,8 +79,8 @@ mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *p
             return NULL;
         }
         if (params[i]->node >= 0) {
-            mlp__fail(ctx, MLP_ERR_ARG, "%s: params[%d] is an op result; can't optimize a non-leaf tensor",
-                      fn, i);
+            mlp__fail(ctx, MLP_ERR_ARG,
+                      "%s: params[%d] is an op result; can't optimize a non-leaf tensor", fn, i);
             return NULL;
         }
     }
@@ -139,9 +139,18 @@ static mlp_optim *from_model(mlp_model *m, mlp_optim_kind kind, float lr, const 
     return o;
 }
 
-mlp_optim *mlp_sgd_new(mlp_model *m, float lr) { return from_model(m, MLP_OPTIM_SGD, lr, "mlp_sgd_new"); }
-mlp_optim *mlp_adam_new(mlp_model *m, float lr) { return from_model(m, MLP_OPTIM_ADAM, lr, "mlp_adam_new"); }
-mlp_optim *mlp_adamw_new(mlp_model *m, float lr) { return from_model(m, MLP_OPTIM_ADAMW, lr, "mlp_adamw_new"); }
+mlp_optim *mlp_sgd_new(mlp_model *m, float lr)
+{
+    return from_model(m, MLP_OPTIM_SGD, lr, "mlp_sgd_new");
+}
+mlp_optim *mlp_adam_new(mlp_model *m, float lr)
+{
+    return from_model(m, MLP_OPTIM_ADAM, lr, "mlp_adam_new");
+}
+mlp_optim *mlp_adamw_new(mlp_model *m, float lr)
+{
+    return from_model(m, MLP_OPTIM_ADAMW, lr, "mlp_adamw_new");
+}
 
 void mlp_optim_free(mlp_optim *o)
 {
@@ -164,17 +173,14 @@ static int has_opt(int kind, mlp_optim_opt what)
 {
     switch (what) {
     case MLP_OPT_LR:
-    case MLP_OPT_WEIGHT_DECAY:
-        return 1;
+    case MLP_OPT_WEIGHT_DECAY: return 1;
     case MLP_OPT_MOMENTUM:
     case MLP_OPT_DAMPENING:
-    case MLP_OPT_NESTEROV:
-        return kind == MLP_OPTIM_SGD;
+    case MLP_OPT_NESTEROV: return kind == MLP_OPTIM_SGD;
     case MLP_OPT_BETA1:
     case MLP_OPT_BETA2:
     case MLP_OPT_EPS:
-    case MLP_OPT_AMSGRAD:
-        return kind != MLP_OPTIM_SGD;
+    case MLP_OPT_AMSGRAD: return kind != MLP_OPTIM_SGD;
     }
     return 0;
 }
@@ -188,7 +194,8 @@ mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
         return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: setting %d does not exist for %s", fn, (int)what,
                          kind_name(o->kind));
     if (!isfinite(v))
-        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: value of setting %d is not finite", fn, (int)what);
+        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: value of setting %d is not finite", fn,
+                         (int)what);
     switch (what) {
     case MLP_OPT_LR:
         if (v < 0)
@@ -199,14 +206,16 @@ mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
         if (v < 0)
             return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid momentum value %g", fn, v);
         if (o->nesterov && v <= 0)
-            return mlp__fail(o->ctx, MLP_ERR_ARG,
-                             "%s: Nesterov momentum requires a momentum > 0 (turn nesterov off first)", fn);
+            return mlp__fail(
+                o->ctx, MLP_ERR_ARG,
+                "%s: Nesterov momentum requires a momentum > 0 (turn nesterov off first)", fn);
         o->momentum = v;
         break;
     case MLP_OPT_DAMPENING:
         if (o->nesterov && v != 0)
-            return mlp__fail(o->ctx, MLP_ERR_ARG,
-                             "%s: Nesterov momentum requires zero dampening (turn nesterov off first)", fn);
+            return mlp__fail(
+                o->ctx, MLP_ERR_ARG,
+                "%s: Nesterov momentum requires zero dampening (turn nesterov off first)", fn);
         o->dampening = v;
         break;
     case MLP_OPT_NESTEROV:
@@ -214,7 +223,8 @@ mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
             return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: nesterov must be 0 or 1, got %g", fn, v);
         if (v == 1 && (o->momentum <= 0 || o->dampening != 0))
             return mlp__fail(o->ctx, MLP_ERR_ARG,
-                             "%s: Nesterov momentum requires a momentum > 0 and zero dampening", fn);
+                             "%s: Nesterov momentum requires a momentum > 0 and zero dampening",
+                             fn);
         o->nesterov = (int)v;
         break;
     case MLP_OPT_WEIGHT_DECAY:
@@ -264,7 +274,10 @@ double mlp_optim_get(const mlp_optim *o, mlp_optim_opt what)
     return NAN;
 }
 
-int64_t mlp_optim_steps(const mlp_optim *o) { return o ? o->steps : 0; }
+int64_t mlp_optim_steps(const mlp_optim *o)
+{
+    return o ? o->steps : 0;
+}
 
 mlp_status mlp_optim_zero_grad(mlp_optim *o)
 {
@@ -370,12 +383,13 @@ mlp_status mlp_optim_step(mlp_optim *o)
             continue;
         if (s->numel && s->numel != p->numel)
             return mlp__fail(o->ctx, MLP_ERR_SHAPE,
-                             "mlp_optim_step: params[%d] changed size from %lld to %lld elements", i,
-                             (long long)s->numel, (long long)p->numel);
+                             "mlp_optim_step: params[%d] changed size from %lld to %lld elements",
+                             i, (long long)s->numel, (long long)p->numel);
         if (p->grad->numel != p->numel)
-            return mlp__fail(o->ctx, MLP_ERR_SHAPE,
-                             "mlp_optim_step: params[%d]'s gradient has %lld elements, the parameter %lld",
-                             i, (long long)p->grad->numel, (long long)p->numel);
+            return mlp__fail(
+                o->ctx, MLP_ERR_SHAPE,
+                "mlp_optim_step: params[%d]'s gradient has %lld elements, the parameter %lld", i,
+                (long long)p->grad->numel, (long long)p->numel);
         if ((o->kind == MLP_OPTIM_SGD && o->momentum != 0 && need_buf(o, &s->buf1, p->numel))
             || (o->kind != MLP_OPTIM_SGD
                 && (need_buf(o, &s->buf1, p->numel) || need_buf(o, &s->buf2, p->numel)

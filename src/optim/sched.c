@@ -23,6 +23,7 @@ float mlp_lr_cosine(float base_lr, float min_lr, int t, int total)
         t = 0;
     if (t > total)
         t = total;
-    return (float)((double)min_lr + ((double)base_lr - (double)min_lr)
-                   * (1.0 + cos(pi * (double)t / (double)total)) / 2.0);
+    return (float)((double)min_lr
+                   + ((double)base_lr - (double)min_lr)
+                         * (1.0 + cos(pi * (double)t / (double)total)) / 2.0);
 }
