@@ -108,12 +108,12 @@ int main(void)
     show("x.grad is unchanged", mlp_tensor_grad(x));
 
     /* no_grad */
-    mlp_set_grad_enabled(ctx, 0);
+    mlp_ctx_set_grad_enabled(ctx, 0);
     mlp_tape_reset(ctx);
     y = mlp_mul(x, x);
     printf("\nwith grad mode off (no_grad)       y.requires_grad = %d, ops on the tape: %zu\n",
            mlp_tensor_requires_grad(y), mlp_tape_size(ctx));
-    mlp_set_grad_enabled(ctx, 1);
+    mlp_ctx_set_grad_enabled(ctx, 1);
 
     mlp_tape_reset(ctx);
     mlp_tensor_free(ones);

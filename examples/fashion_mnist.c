@@ -188,7 +188,7 @@ static int load(mlp_ctx *ctx, const char *dir, const char *set, long long limit,
         }
         return 1;
     }
-    if (mlp_tensor_reshape_(xi, 2, shape) != MLP_OK) {
+    if (mlp_tensor_set_shape(xi, 2, shape) != MLP_OK) {
         fprintf(stderr, "fashion_mnist: %s\n", mlp_ctx_errmsg(ctx));
         mlp_tensor_free(xi);
         mlp_tensor_free(yi);

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         goto done;
     }
     printf("model %s: %lld parameters; test images %ld..%ld\n\n", model_path,
-           (long long)mlp_model_param_count(net), start, start + count - 1);
+           (long long)mlp_model_param_numel(net), start, start + count - 1);
     for (i = start; i < start + count; i++) {
         const float *img = mlp_tensor_cdata(images) + i * 784;
         int truth = (int)mlp_tensor_get(labels, i), best = 0, k;

@@ -226,7 +226,7 @@ MLP_API mlp_status mlp_tensor_copy(mlp_tensor *dst, const mlp_tensor *src);
 MLP_API mlp_status mlp_tensor_set_data(mlp_tensor *t, const float *data, int64_t n);
 /** Change t's shape in place keeping its elements (the element count must
  *  stay the same). Only for tensors the caller owns. */
-MLP_API mlp_status mlp_tensor_reshape_(mlp_tensor *t, int ndim, const int64_t *shape);
+MLP_API mlp_status mlp_tensor_set_shape(mlp_tensor *t, int ndim, const int64_t *shape);
 
 /** Number of dimensions (0 for a scalar; -1 for NULL). */
 MLP_API int mlp_tensor_ndim(const mlp_tensor *t);
@@ -298,9 +298,9 @@ MLP_API size_t mlp_tape_size(const mlp_ctx *ctx);
 
 /** Turn grad mode on (1) or off (0); returns the previous mode. With grad
  *  mode off (PyTorch's no_grad) ops record nothing and cost no tape memory. */
-MLP_API int mlp_set_grad_enabled(mlp_ctx *ctx, int enabled);
+MLP_API int mlp_ctx_set_grad_enabled(mlp_ctx *ctx, int enabled);
 /** 1 if grad mode is on. */
-MLP_API int mlp_is_grad_enabled(const mlp_ctx *ctx);
+MLP_API int mlp_ctx_grad_enabled(const mlp_ctx *ctx);
 
 /** A function of tensors for mlp_gradcheck: computes a tensor from
  *  inputs[0..n-1] using ops, and returns it (or NULL on failure). */
@@ -464,7 +464,7 @@ MLP_API int mlp_model_num_params(const mlp_model *m);
  *  Borrowed: owned by the model. NULL when out of range. */
 MLP_API mlp_tensor *mlp_model_param(const mlp_model *m, int i);
 /** Total number of scalar parameters. */
-MLP_API int64_t mlp_model_param_count(const mlp_model *m);
+MLP_API int64_t mlp_model_param_numel(const mlp_model *m);
 /** Input features (the first linear layer's in), 0 if none. */
 MLP_API int64_t mlp_model_in_features(const mlp_model *m);
 /** Output features (the last linear layer's out), 0 if none. */
@@ -550,7 +550,7 @@ MLP_API mlp_status mlp_optim_zero_grad(mlp_optim *opt);
  *  skipped. Bumps each updated parameter's version. */
 MLP_API mlp_status mlp_optim_step(mlp_optim *opt);
 /** Number of steps taken. */
-MLP_API int64_t mlp_optim_steps(const mlp_optim *opt);
+MLP_API int64_t mlp_optim_num_steps(const mlp_optim *opt);
 
 /** Step schedule: base_lr * gamma^floor(epoch / step_size). */
 MLP_API float mlp_lr_step(float base_lr, int epoch, int step_size, float gamma);

@@ -128,7 +128,7 @@ void mlp_ctx_set_check_finite(mlp_ctx *ctx, int on)
         ctx->check_finite = on != 0;
 }
 
-int mlp_set_grad_enabled(mlp_ctx *ctx, int enabled)
+int mlp_ctx_set_grad_enabled(mlp_ctx *ctx, int enabled)
 {
     int prev;
     if (!ctx)
@@ -138,7 +138,7 @@ int mlp_set_grad_enabled(mlp_ctx *ctx, int enabled)
     return prev;
 }
 
-int mlp_is_grad_enabled(const mlp_ctx *ctx)
+int mlp_ctx_grad_enabled(const mlp_ctx *ctx)
 {
     return ctx ? ctx->grad_enabled : 0;
 }

@@ -427,7 +427,7 @@ mlp_status mlp_tensor_set_data(mlp_tensor *t, const float *data, int64_t n)
     return MLP_OK;
 }
 
-mlp_status mlp_tensor_reshape_(mlp_tensor *t, int ndim, const int64_t *shape)
+mlp_status mlp_tensor_set_shape(mlp_tensor *t, int ndim, const int64_t *shape)
 {
     int64_t numel;
     mlp_status s;
@@ -435,13 +435,13 @@ mlp_status mlp_tensor_reshape_(mlp_tensor *t, int ndim, const int64_t *shape)
         return MLP_ERR_NULL;
     if (t->tape_owned)
         return mlp__fail(t->ctx, MLP_ERR_STATE,
-                         "mlp_tensor_reshape_: t is an op result; use mlp_reshape");
-    s = mlp__check_shape(t->ctx, "mlp_tensor_reshape_", ndim, shape, &numel);
+                         "mlp_tensor_set_shape: t is an op result; use mlp_reshape");
+    s = mlp__check_shape(t->ctx, "mlp_tensor_set_shape", ndim, shape, &numel);
     if (s != MLP_OK)
         return s;
     if (numel != t->numel)
         return mlp__fail(t->ctx, MLP_ERR_SHAPE,
-                         "mlp_tensor_reshape_: new shape has %lld elements, the tensor %lld",
+                         "mlp_tensor_set_shape: new shape has %lld elements, the tensor %lld",
                          (long long)numel, (long long)t->numel);
     set_shape(t, ndim, shape, numel);
     if (t->grad)

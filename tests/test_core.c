@@ -272,9 +272,9 @@ static void tensor__clone_copies_and_fill_copy_bump_version(void **state)
     assert_int_equal(mlp_tensor_set_data(w, d, 4), MLP_ERR_SHAPE);
     assert_ok(ctx, mlp_tensor_set_data(w, d, 3));
     assert_true(mlp_tensor_get(w, 2) == 3.0f);
-    assert_ok(ctx, mlp_tensor_reshape_(b, 2, shape));
+    assert_ok(ctx, mlp_tensor_set_shape(b, 2, shape));
     assert_int_equal(mlp_tensor_dim(b, 1), 2);
-    assert_int_equal(mlp_tensor_reshape_(b, 1, s3), MLP_ERR_SHAPE);
+    assert_int_equal(mlp_tensor_set_shape(b, 1, s3), MLP_ERR_SHAPE);
     mlp_tensor_free(a);
     mlp_tensor_free(b);
     mlp_tensor_free(c);

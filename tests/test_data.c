@@ -296,7 +296,7 @@ static void fit__lowers_the_loss_and_reports_every_batch(void **state)
     assert_true(acc >= 0.95f);
     assert_true(loss < log.first);
     assert_int_equal(mlp_tape_size(ctx), 0);
-    assert_int_equal(mlp_is_grad_enabled(ctx), 1);
+    assert_int_equal(mlp_ctx_grad_enabled(ctx), 1);
     assert_int_equal(mlp_model_is_training(m), 1);
     assert_int_equal(mlp_fit(m, o, ds, (mlp_loss_kind)9, 1, 10, NULL, NULL), MLP_ERR_ARG);
     assert_int_equal(mlp_fit(m, o, ds, MLP_LOSS_MSE, 1, 10, NULL, NULL) != MLP_OK, 1);

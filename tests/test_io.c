@@ -106,7 +106,7 @@ static void model_file__round_trip_predicts_bit_identically(void **state)
     assert_int_equal(mlp_model_num_layers(back), 7);
     assert_int_equal(mlp_model_is_training(back), 0);
     assert_int_equal(mlp_model_num_params(back), mlp_model_num_params(m));
-    assert_int_equal(mlp_model_param_count(back), mlp_model_param_count(m));
+    assert_int_equal(mlp_model_param_numel(back), mlp_model_param_numel(m));
     for (i = 0; i < mlp_model_num_layers(m); i++)
         assert_int_equal(mlp_model_layer_kind(back, i), mlp_model_layer_kind(m, i));
     for (i = 0; i < mlp_model_num_params(m); i++)

@@ -80,7 +80,7 @@ static void shape__products_that_overflow_are_refused(void **state)
         assert_true(mlp_ctx_errcode(ctx) == MLP_ERR_OVERFLOW
                     || mlp_ctx_errcode(ctx) == MLP_ERR_SHAPE);
         mlp_ctx_clear_error(ctx);
-        EXPECT_STATUS(ctx, mlp_tensor_reshape_(a, 2, wrap), MLP_ERR_OVERFLOW);
+        EXPECT_STATUS(ctx, mlp_tensor_set_shape(a, 2, wrap), MLP_ERR_OVERFLOW);
         mlp_tensor_free(a);
     }
     {

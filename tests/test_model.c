@@ -264,7 +264,7 @@ static void model__parameters_are_listed_in_layer_order(void **state)
     assert_int_equal(mlp_tensor_numel(mlp_model_param(m, 1)), 3);
     assert_close(mlp_tensor_get(mlp_model_param(m, 2), 0), 0.25, 0, 0);
     assert_int_equal(mlp_tensor_numel(mlp_model_param(m, 3)), 3);
-    assert_int_equal(mlp_model_param_count(m), 6 + 3 + 1 + 3 + 1);
+    assert_int_equal(mlp_model_param_numel(m), 6 + 3 + 1 + 3 + 1);
     assert_true(mlp_tensor_requires_grad(mlp_model_param(m, 4)));
     assert_true(mlp_tensor_is_leaf(mlp_model_param(m, 4)));
     assert_int_equal(mlp_model_in_features(m), 2);

@@ -145,7 +145,7 @@ static void train_with(run *r, mlp_model *m, mlp_tensor *x, mlp_tensor *y, int k
     }
     train_step(r, m, opt, x, y, k0);
     train_step(r, m, opt, x, y, k0 + 1);
-    assert_int_equal(mlp_optim_steps(opt), 2);
+    assert_int_equal(mlp_optim_num_steps(opt), 2);
     mlp_optim_free(opt);
 }
 

@@ -118,7 +118,7 @@ static void run3(mlp_optim_kind kind, const setting *set, int nset, const float 
         for (k = 0; k < 3; k++)
             assert_close(mlp_tensor_get(mlp_tensor_grad(p), k), grads[i][k], 0, 0);
     }
-    assert_int_equal(mlp_optim_steps(o), 3);
+    assert_int_equal(mlp_optim_num_steps(o), 3);
     mlp_optim_free(o);
     mlp_tensor_free(p);
     mlp_ctx_free(ctx);
@@ -344,7 +344,7 @@ static void optim__step_without_memory_changes_nothing(void **state)
             assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NOMEM);
             assert_close(mlp_tensor_get(p, 0), 1.0, 0, 0);
             assert_close(mlp_tensor_get(p, 1), -2.0, 0, 0);
-            assert_int_equal(mlp_optim_steps(o), 0);
+            assert_int_equal(mlp_optim_num_steps(o), 0);
         }
         a.fail_at = -1;
         mlp_optim_free(o);

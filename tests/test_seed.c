@@ -221,7 +221,7 @@ static void piecewise_linear_along_a_line(int use_prelu)
     w2 = param(ctx, 2, 16, 16, 0.5f), b2 = param(ctx, 1, 16, 0, 1);
     w3 = param(ctx, 2, 16, 1, 0.5f), b3 = param(ctx, 1, 1, 0, 1);
     alpha = mlp_tensor_from(ctx, 1, &one, av);
-    mlp_set_grad_enabled(ctx, 0);
+    mlp_ctx_set_grad_enabled(ctx, 0);
     h = mlp_linear(x, w1, b1);
     h = use_prelu ? mlp_prelu(h, alpha) : mlp_relu(h);
     h = mlp_linear(h, w2, b2);

@@ -116,7 +116,7 @@ static void train_at(int threads, float *out, int64_t count)
     assert_ok(ctx, mlp_model_add_linear(m, 784, 256));
     assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
     assert_ok(ctx, mlp_model_add_linear(m, 256, 10));
-    assert_int_equal(mlp_model_param_count(m), count);
+    assert_int_equal(mlp_model_param_numel(m), count);
     opt = mlp_sgd_new(m, 0.1f);
     assert_handle(ctx, opt);
     tx = mlp_tensor_from(ctx, 2, sx, x);

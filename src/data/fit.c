@@ -122,7 +122,7 @@ mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64
     if ((s = check(ctx, fn, loss, batch_size)) != MLP_OK)
         return s;
     was_training = mlp_model_is_training(m);
-    grad_mode = mlp_set_grad_enabled(ctx, 0);
+    grad_mode = mlp_ctx_set_grad_enabled(ctx, 0);
     mlp_model_set_training(m, 0);
     nb = mlp_dataset_num_batches(ds, batch_size);
     for (b = 0; b < nb; b++) {
@@ -145,7 +145,7 @@ mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64
         mlp_tape_reset(ctx);
     }
     mlp_model_set_training(m, was_training);
-    mlp_set_grad_enabled(ctx, grad_mode);
+    mlp_ctx_set_grad_enabled(ctx, grad_mode);
     if (s != MLP_OK)
         return s;
     if (out_loss)

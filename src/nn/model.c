@@ -295,7 +295,7 @@ mlp_tensor *mlp_model_param(const mlp_model *m, int i)
     return m->params[i];
 }
 
-int64_t mlp_model_param_count(const mlp_model *m)
+int64_t mlp_model_param_numel(const mlp_model *m)
 {
     int64_t n = 0;
     size_t i;

@@ -75,7 +75,7 @@ size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size)
         snprintf(shape, sizeof shape, "[n,%lld]", (long long)width);
         put(&s, "%-5d %-24s %-14s %lld\n", (int)i, what, shape, (long long)np);
     }
-    put(&s, "total parameters: %lld in %d tensors\n", (long long)mlp_model_param_count(m),
+    put(&s, "total parameters: %lld in %d tensors\n", (long long)mlp_model_param_numel(m),
         (int)m->nparams);
     return s.len;
 }

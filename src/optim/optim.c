@@ -274,7 +274,7 @@ double mlp_optim_get(const mlp_optim *o, mlp_optim_opt what)
     return NAN;
 }
 
-int64_t mlp_optim_steps(const mlp_optim *o)
+int64_t mlp_optim_num_steps(const mlp_optim *o)
 {
     return o ? o->steps : 0;
 }
