@@ -101,11 +101,11 @@ mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
         if (!k) {
             if (strcmp(name, "generic") && strcmp(name, "avx2") && strcmp(name, "avx512"))
                 return mlp__fail(ctx, MLP_ERR_ARG,
-                                 "mlp_ctx_set_gemm_kernel: unknown kernel \"%.40s\" "
+                                 "%s: unknown kernel \"%.40s\" "
                                  "(generic, avx2 or avx512)",
-                                 name);
-            return mlp__fail(ctx, MLP_ERR_UNSUPPORTED,
-                             "mlp_ctx_set_gemm_kernel: this CPU does not support \"%s\"", name);
+                                 __func__, name);
+            return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: this CPU does not support \"%s\"",
+                             __func__, name);
         }
         ctx->gemm = k;
     }

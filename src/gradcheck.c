@@ -40,8 +40,8 @@ static float weight(int64_t i)
 }
 
 /* sum(fn(inputs) * g) in double, with fn's results taken off the tape */
-static mlp_status weighted(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const *inputs, int n,
-                           const mlp_tensor *g, double *val)
+static mlp_status weighted(mlp_ctx *ctx, const char *name, mlp_fn fn, void *user,
+                           mlp_tensor *const *inputs, int n, const mlp_tensor *g, double *val)
 {
     size_t nn = ctx->nnodes, nr = ctx->nresults;
     mlp_tensor *out = fn(user, inputs, n);
@@ -51,7 +51,7 @@ static mlp_status weighted(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *cons
     if (!out)
         st = ctx->err.code != MLP_OK ? ctx->err.code : MLP_ERR_ARG;
     else if (out->numel != g->numel)
-        st = mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_gradcheck: fn gave %lld elements, then %lld",
+        st = mlp__fail(ctx, MLP_ERR_SHAPE, "%s: fn gave %lld elements, then %lld", name,
                        (long long)g->numel, (long long)out->numel);
     else
         for (i = 0; i < out->numel; i++)
@@ -75,24 +75,24 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
     if (!ctx)
         return MLP_ERR_NULL;
     if (!fn)
-        return mlp__fail(ctx, MLP_ERR_NULL, "mlp_gradcheck: fn is NULL");
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: fn is NULL", __func__);
     if (n > 0 && !inputs)
-        return mlp__fail(ctx, MLP_ERR_NULL, "mlp_gradcheck: inputs is NULL (n = %d)", n);
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: inputs is NULL (n = %d)", __func__, n);
     if (n < 0)
-        return mlp__fail(ctx, MLP_ERR_ARG, "mlp_gradcheck: need n >= 0 inputs (n = %d)", n);
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: need n >= 0 inputs (n = %d)", __func__, n);
     if (!(eps > 0.0f) || !isfinite(eps) || !(atol >= 0.0f) || !(rtol >= 0.0f))
         return mlp__fail(ctx, MLP_ERR_ARG,
-                         "mlp_gradcheck: need eps > 0, atol >= 0, rtol >= 0 (got %g, %g, %g)",
+                         "%s: need eps > 0, atol >= 0, rtol >= 0 (got %g, %g, %g)", __func__,
                          (double)eps, (double)atol, (double)rtol);
     for (i = 0; i < n; i++) {
         mlp_tensor *t = inputs[i];
         if (!t)
-            return mlp__fail_null(ctx, "mlp_gradcheck", "inputs[i]");
+            return mlp__fail_null(ctx, __func__, "inputs[i]");
         if (t->ctx != ctx)
-            return mlp__fail(ctx, MLP_ERR_CONTEXT,
-                             "mlp_gradcheck: inputs[%d] belongs to another context", i);
+            return mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: inputs[%d] belongs to another context",
+                             __func__, i);
         if (t->requires_grad && t->node >= 0)
-            return mlp__fail(ctx, MLP_ERR_ARG, "mlp_gradcheck: inputs[%d] is not a leaf", i);
+            return mlp__fail(ctx, MLP_ERR_ARG, "%s: inputs[%d] is not a leaf", __func__, i);
         if (t->requires_grad)
             total += t->numel;
     }
@@ -114,7 +114,7 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         s = ctx->err.code != MLP_OK ? ctx->err.code : MLP_ERR_ARG;
         goto out_tape;
     }
-    if (!(g = mlp__tensor_new(ctx, "mlp_gradcheck", out->ndim, out->shape))) {
+    if (!(g = mlp__tensor_new(ctx, __func__, out->ndim, out->shape))) {
         s = MLP_ERR_NOMEM;
         goto out_tape;
     }
@@ -163,19 +163,19 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
             float orig = t->data[j], up = orig + eps, down = orig - eps;
             double fp, fm, num, ana = analytic[off + j];
             t->data[j] = up;
-            s = weighted(ctx, fn, user, inputs, n, g, &fp);
+            s = weighted(ctx, __func__, fn, user, inputs, n, g, &fp);
             t->data[j] = down;
             if (s == MLP_OK)
-                s = weighted(ctx, fn, user, inputs, n, g, &fm);
+                s = weighted(ctx, __func__, fn, user, inputs, n, g, &fm);
             t->data[j] = orig;
             if (s != MLP_OK)
                 break;
             num = (fp - fm) / ((double)up - (double)down);
             if (!(fabs(ana - num) <= (double)atol + (double)rtol * fabs(num)))
                 s = mlp__fail(ctx, MLP_ERR_ARG,
-                              "mlp_gradcheck: inputs[%d] element %lld: backward gives %.7g, "
+                              "%s: inputs[%d] element %lld: backward gives %.7g, "
                               "finite differences %.7g",
-                              i, (long long)j, ana, num);
+                              __func__, i, (long long)j, ana, num);
         }
         off += t->numel;
     }

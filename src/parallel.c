@@ -122,7 +122,7 @@ static void pool_stop(mlp_ctx *ctx, struct mlp__pool *p, int started)
 }
 
 /* Worker arguments live right after the tids array. */
-static mlp_status pool_start(mlp_ctx *ctx, int nworkers, struct mlp__pool **out)
+static mlp_status pool_start(mlp_ctx *ctx, const char *fn, int nworkers, struct mlp__pool **out)
 {
     struct mlp__pool *p;
     mlp__worker_arg *args;
@@ -140,20 +140,20 @@ static mlp_status pool_start(mlp_ctx *ctx, int nworkers, struct mlp__pool **out)
     if (pthread_mutex_init(&p->mu, NULL) != 0) {
         mlp__free(ctx, p->tids);
         mlp__free(ctx, p);
-        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "mlp_ctx_set_threads: no mutex");
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: no mutex", fn);
     }
     if (pthread_cond_init(&p->go, NULL) != 0) {
         pthread_mutex_destroy(&p->mu);
         mlp__free(ctx, p->tids);
         mlp__free(ctx, p);
-        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "mlp_ctx_set_threads: no condition variable");
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: no condition variable", fn);
     }
     if (pthread_cond_init(&p->done, NULL) != 0) {
         pthread_cond_destroy(&p->go);
         pthread_mutex_destroy(&p->mu);
         mlp__free(ctx, p->tids);
         mlp__free(ctx, p);
-        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "mlp_ctx_set_threads: no condition variable");
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: no condition variable", fn);
     }
     args = (mlp__worker_arg *)(void *)(p->tids + nworkers);
     for (i = 0; i < nworkers; i++) {
@@ -161,9 +161,8 @@ static mlp_status pool_start(mlp_ctx *ctx, int nworkers, struct mlp__pool **out)
         args[i].tid = i + 1;
         if (pthread_create(&p->tids[i], NULL, worker_main, &args[i]) != 0) {
             pool_stop(ctx, p, i);
-            return mlp__fail(ctx, MLP_ERR_UNSUPPORTED,
-                             "mlp_ctx_set_threads: could not start thread %d of %d", i + 2,
-                             nworkers + 1);
+            return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: could not start thread %d of %d", fn,
+                             i + 2, nworkers + 1);
         }
     }
     p->nworkers = nworkers;
@@ -186,7 +185,7 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
     if (!ctx)
         return MLP_ERR_NULL;
     if (n < 1 || n > MLP__MAX_THREADS)
-        return mlp__fail(ctx, MLP_ERR_ARG, "mlp_ctx_set_threads: n = %d must be in 1..%d", n,
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: n = %d must be in 1..%d", __func__, n,
                          MLP__MAX_THREADS);
     if (n == ctx->threads && (n == 1 || ctx->pool))
         return MLP_OK;
@@ -195,7 +194,7 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
         ctx->threads = 1;
         return MLP_OK;
     }
-    st = pool_start(ctx, n - 1, &p);
+    st = pool_start(ctx, __func__, n - 1, &p);
     if (st != MLP_OK)
         return st; /* the previous pool and count stay */
     mlp__pool_destroy(ctx);
@@ -248,11 +247,11 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
     if (!ctx)
         return MLP_ERR_NULL;
     if (n < 1 || n > MLP__MAX_THREADS)
-        return mlp__fail(ctx, MLP_ERR_ARG, "mlp_ctx_set_threads: n = %d must be in 1..%d", n,
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: n = %d must be in 1..%d", __func__, n,
                          MLP__MAX_THREADS);
     if (n > 1)
-        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED,
-                         "mlp_ctx_set_threads: this build has no thread support");
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: this build has no thread support",
+                         __func__);
     ctx->threads = n;
     return MLP_OK;
 }

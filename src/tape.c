@@ -167,9 +167,9 @@ static void cleanup(mlp_ctx *ctx, int64_t top)
 }
 
 /* Give leaf t its first gradient: zeros of t's shape, owned by t. */
-static mlp_status new_grad(mlp_ctx *ctx, mlp_tensor *t)
+static mlp_status new_grad(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
 {
-    t->grad = mlp__tensor_new(ctx, "mlp_backward", t->ndim, t->shape);
+    t->grad = mlp__tensor_new(ctx, fn, t->ndim, t->shape);
     if (!t->grad)
         return MLP_ERR_NOMEM;
     if (t->numel)
@@ -177,12 +177,12 @@ static mlp_status new_grad(mlp_ctx *ctx, mlp_tensor *t)
     return MLP_OK;
 }
 
-static mlp_status backward_leaf(mlp_tensor *out, const mlp_tensor *grad_out)
+static mlp_status backward_leaf(const char *fn, mlp_tensor *out, const mlp_tensor *grad_out)
 {
     /* backward on a leaf that requires grad: its gradient is grad_out */
     mlp_ctx *ctx = out->ctx;
     int64_t i;
-    if (!out->grad && new_grad(ctx, out) != MLP_OK)
+    if (!out->grad && new_grad(ctx, fn, out) != MLP_OK)
         return MLP_ERR_NOMEM;
     for (i = 0; i < out->numel; i++)
         out->grad->data[i] += grad_out ? grad_out->data[i] : 1.0f;
@@ -202,21 +202,20 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
         return MLP_ERR_NULL;
     ctx = out->ctx;
     if (grad_out && grad_out->ctx != ctx)
-        return mlp__fail(ctx, MLP_ERR_CONTEXT, "mlp_backward: grad_out belongs to another context");
+        return mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: grad_out belongs to another context", __func__);
     if (!grad_out && out->numel != 1)
         return mlp__fail(ctx, MLP_ERR_IMPLICIT_GRAD,
-                         "mlp_backward: grad can be implicitly created only for scalar outputs "
+                         "%s: grad can be implicitly created only for scalar outputs "
                          "(out has %lld elements; pass grad_out)",
-                         (long long)out->numel);
+                         __func__, (long long)out->numel);
     if (grad_out && grad_out->numel != out->numel)
-        return mlp__fail(ctx, MLP_ERR_SHAPE,
-                         "mlp_backward: grad_out has %lld elements, out has %lld",
-                         (long long)grad_out->numel, (long long)out->numel);
+        return mlp__fail(ctx, MLP_ERR_SHAPE, "%s: grad_out has %lld elements, out has %lld",
+                         __func__, (long long)grad_out->numel, (long long)out->numel);
     if (!out->requires_grad)
-        return mlp__fail(ctx, MLP_ERR_NO_GRAD,
-                         "mlp_backward: out does not require grad and has no grad_fn");
+        return mlp__fail(ctx, MLP_ERR_NO_GRAD, "%s: out does not require grad and has no grad_fn",
+                         __func__);
     if (out->node < 0) {
-        s = backward_leaf(out, grad_out);
+        s = backward_leaf(__func__, out, grad_out);
         return s;
     }
 
@@ -230,10 +229,10 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             continue;
         if (n->spent) {
             s = mlp__fail(ctx, MLP_ERR_GRAPH_FREED,
-                          "mlp_backward: trying to backward through the graph a second time "
+                          "%s: trying to backward through the graph a second time "
                           "(%s's saved values were freed by an earlier backward); pass "
                           "retain_graph = 1 to the first backward",
-                          n->op->name);
+                          __func__, n->op->name);
             goto fail;
         }
         for (k = 0; k < n->nin; k++) {
@@ -242,9 +241,9 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
                 continue;
             if ((n->op->saves_inputs & (1u << k)) && mlp__version(in) != n->in_version[k]) {
                 s = mlp__fail(ctx, MLP_ERR_MODIFIED,
-                              "mlp_backward: input %d of %s was modified in place after it was "
+                              "%s: input %d of %s was modified in place after it was "
                               "used (version %llu, expected %llu)",
-                              k, n->op->name, (unsigned long long)mlp__version(in),
+                              __func__, k, n->op->name, (unsigned long long)mlp__version(in),
                               (unsigned long long)n->in_version[k]);
                 goto fail;
             }
@@ -253,9 +252,9 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
         }
         if (n->op->saves_output && mlp__version(n->out) != n->out_version) {
             s = mlp__fail(ctx, MLP_ERR_MODIFIED,
-                          "mlp_backward: the output of %s was modified in place after it was "
+                          "%s: the output of %s was modified in place after it was "
                           "computed",
-                          n->op->name);
+                          __func__, n->op->name);
             goto fail;
         }
     }
@@ -271,7 +270,7 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             if (!in || !in->requires_grad)
                 continue;
             if (in->node < 0 && !in->grad) {
-                if ((s = new_grad(ctx, in)) != MLP_OK)
+                if ((s = new_grad(ctx, __func__, in)) != MLP_OK)
                     goto fail;
                 in->grad_new = 1;
             }
@@ -302,9 +301,9 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
                 for (j = 0; j < in->numel; j++)
                     if (!isfinite(gin[k][j])) {
                         s = mlp__fail(ctx, MLP_ERR_NONFINITE,
-                                      "mlp_backward: gradient of input %d of %s has a non-finite "
+                                      "%s: gradient of input %d of %s has a non-finite "
                                       "value (%g) at element %lld",
-                                      k, n->op->name, (double)gin[k][j], (long long)j);
+                                      __func__, k, n->op->name, (double)gin[k][j], (long long)j);
                         goto fail;
                     }
             }

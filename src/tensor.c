@@ -282,12 +282,12 @@ static mlp_tensor *filled(mlp_ctx *ctx, const char *fn, int ndim, const int64_t 
 
 mlp_tensor *mlp_tensor_zeros(mlp_ctx *ctx, int ndim, const int64_t *shape)
 {
-    return filled(ctx, "mlp_tensor_zeros", ndim, shape, 0.0f);
+    return filled(ctx, __func__, ndim, shape, 0.0f);
 }
 
 mlp_tensor *mlp_tensor_ones(mlp_ctx *ctx, int ndim, const int64_t *shape)
 {
-    return filled(ctx, "mlp_tensor_ones", ndim, shape, 1.0f);
+    return filled(ctx, __func__, ndim, shape, 1.0f);
 }
 
 mlp_tensor *mlp_tensor_from(mlp_ctx *ctx, int ndim, const int64_t *shape, const float *data)
@@ -296,13 +296,13 @@ mlp_tensor *mlp_tensor_from(mlp_ctx *ctx, int ndim, const int64_t *shape, const 
     int64_t numel;
     if (!ctx)
         return NULL;
-    if (mlp__check_shape(ctx, "mlp_tensor_from", ndim, shape, &numel) != MLP_OK)
+    if (mlp__check_shape(ctx, __func__, ndim, shape, &numel) != MLP_OK)
         return NULL;
     if (!data && numel > 0) {
-        mlp__fail(ctx, MLP_ERR_NULL, "mlp_tensor_from: data is NULL");
+        mlp__fail(ctx, MLP_ERR_NULL, "%s: data is NULL", __func__);
         return NULL;
     }
-    t = mlp__tensor_new(ctx, "mlp_tensor_from", ndim, shape);
+    t = mlp__tensor_new(ctx, __func__, ndim, shape);
     if (t && numel)
         memcpy(t->data, data, (size_t)numel * sizeof(float));
     return t;
@@ -316,11 +316,11 @@ mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape
     if (!ctx)
         return NULL;
     if (!(lo <= hi) || !isfinite(lo) || !isfinite(hi)) {
-        mlp__fail(ctx, MLP_ERR_ARG, "mlp_tensor_rand_uniform: need finite lo <= hi, got %g, %g",
-                  (double)lo, (double)hi);
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: need finite lo <= hi, got %g, %g", __func__, (double)lo,
+                  (double)hi);
         return NULL;
     }
-    t = mlp__tensor_new(ctx, "mlp_tensor_rand_uniform", ndim, shape);
+    t = mlp__tensor_new(ctx, __func__, ndim, shape);
     if (t)
         for (i = 0; i < t->numel; i++)
             t->data[i] = lo + (hi - lo) * mlp__rng_uniform(&ctx->rng);
@@ -335,12 +335,11 @@ mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape,
     if (!ctx)
         return NULL;
     if (!(std >= 0.0f) || !isfinite(std) || !isfinite(mean)) {
-        mlp__fail(ctx, MLP_ERR_ARG,
-                  "mlp_tensor_rand_normal: need finite mean and std >= 0, got %g, %g", (double)mean,
-                  (double)std);
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: need finite mean and std >= 0, got %g, %g", __func__,
+                  (double)mean, (double)std);
         return NULL;
     }
-    t = mlp__tensor_new(ctx, "mlp_tensor_rand_normal", ndim, shape);
+    t = mlp__tensor_new(ctx, __func__, ndim, shape);
     if (t)
         for (i = 0; i < t->numel; i++)
             t->data[i] = mean + std * mlp__rng_normal(&ctx->rng);
@@ -352,7 +351,7 @@ mlp_tensor *mlp_tensor_clone(const mlp_tensor *t)
     mlp_tensor *c;
     if (!t)
         return NULL;
-    c = mlp__tensor_new(t->ctx, "mlp_tensor_clone", t->ndim, t->shape);
+    c = mlp__tensor_new(t->ctx, __func__, t->ndim, t->shape);
     if (c && t->numel)
         memcpy(c->data, t->data, (size_t)t->numel * sizeof(float));
     return c;
@@ -400,11 +399,10 @@ mlp_status mlp_tensor_copy(mlp_tensor *dst, const mlp_tensor *src)
     if (!dst)
         return MLP_ERR_NULL;
     if (!src)
-        return mlp__fail(dst->ctx, MLP_ERR_NULL, "mlp_tensor_copy: src is NULL");
+        return mlp__fail(dst->ctx, MLP_ERR_NULL, "%s: src is NULL", __func__);
     if (src->numel != dst->numel)
-        return mlp__fail(dst->ctx, MLP_ERR_SHAPE,
-                         "mlp_tensor_copy: src has %lld elements, dst %lld", (long long)src->numel,
-                         (long long)dst->numel);
+        return mlp__fail(dst->ctx, MLP_ERR_SHAPE, "%s: src has %lld elements, dst %lld", __func__,
+                         (long long)src->numel, (long long)dst->numel);
     if (src->numel && src->data != dst->data)
         memmove(dst->data, src->data, (size_t)src->numel * sizeof(float));
     mlp__bump(dst);
@@ -416,11 +414,10 @@ mlp_status mlp_tensor_set_data(mlp_tensor *t, const float *data, int64_t n)
     if (!t)
         return MLP_ERR_NULL;
     if (!data && n > 0)
-        return mlp__fail(t->ctx, MLP_ERR_NULL, "mlp_tensor_set_data: data is NULL");
+        return mlp__fail(t->ctx, MLP_ERR_NULL, "%s: data is NULL", __func__);
     if (n != t->numel)
-        return mlp__fail(t->ctx, MLP_ERR_SHAPE,
-                         "mlp_tensor_set_data: n = %lld but the tensor has %lld elements",
-                         (long long)n, (long long)t->numel);
+        return mlp__fail(t->ctx, MLP_ERR_SHAPE, "%s: n = %lld but the tensor has %lld elements",
+                         __func__, (long long)n, (long long)t->numel);
     if (n)
         memmove(t->data, data, (size_t)n * sizeof(float));
     mlp__bump(t);
@@ -434,15 +431,13 @@ mlp_status mlp_tensor_set_shape(mlp_tensor *t, int ndim, const int64_t *shape)
     if (!t)
         return MLP_ERR_NULL;
     if (t->tape_owned)
-        return mlp__fail(t->ctx, MLP_ERR_STATE,
-                         "mlp_tensor_set_shape: t is an op result; use mlp_reshape");
-    s = mlp__check_shape(t->ctx, "mlp_tensor_set_shape", ndim, shape, &numel);
+        return mlp__fail(t->ctx, MLP_ERR_STATE, "%s: t is an op result; use mlp_reshape", __func__);
+    s = mlp__check_shape(t->ctx, __func__, ndim, shape, &numel);
     if (s != MLP_OK)
         return s;
     if (numel != t->numel)
-        return mlp__fail(t->ctx, MLP_ERR_SHAPE,
-                         "mlp_tensor_set_shape: new shape has %lld elements, the tensor %lld",
-                         (long long)numel, (long long)t->numel);
+        return mlp__fail(t->ctx, MLP_ERR_SHAPE, "%s: new shape has %lld elements, the tensor %lld",
+                         __func__, (long long)numel, (long long)t->numel);
     set_shape(t, ndim, shape, numel);
     if (t->grad)
         set_shape(t->grad, ndim, shape, numel);
@@ -518,9 +513,9 @@ mlp_status mlp_tensor_set_requires_grad(mlp_tensor *t, int on)
         return MLP_ERR_NULL;
     if (t->node >= 0)
         return mlp__fail(t->ctx, MLP_ERR_STATE,
-                         "mlp_tensor_set_requires_grad: t is not a leaf (it is the result of %s); "
+                         "%s: t is not a leaf (it is the result of %s); "
                          "detach it first",
-                         t->ctx->nodes[t->node].op->name);
+                         __func__, t->ctx->nodes[t->node].op->name);
     t->requires_grad = on != 0;
     return MLP_OK;
 }

@@ -3,7 +3,8 @@
  * save/load round trips that predict bit-identically, every truncation
  * and every flipped byte of a saved model refused without a crash or a
  * leak, wrong versions and hostile headers, atomic saves, .npy files
- * written by NumPy, .npy round trips and malformed .npy headers.
+ * written by NumPy, .npy round trips and malformed .npy headers, and the
+ * names and files every reader's messages give.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sys/stat.h>
@@ -621,6 +622,56 @@ static void npy__malformed_headers_are_refused(void **state)
     assert_int_equal(a.live, 0);
 }
 
+/* Every reader's buffer form reports its own name; its path form reports
+ * its name and the file. The bytes are a valid file of none of the four
+ * formats (no IDX zero bytes, no .npy or model magic, not numbers). */
+static void readers__mem_forms_name_themselves_and_file_errors_name_the_file(void **state)
+{
+    static const char junk[] = "junk, not a file\n";
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    const char *path = scratch("junk.bin");
+    char want[2048];
+    FILE *f;
+    int i;
+    (void)state;
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(junk, 1, sizeof junk - 1, f), sizeof junk - 1);
+    assert_int_equal(fclose(f), 0);
+    for (i = 0; i < 4; i++) {
+        static const char *const names[4] = {"mlp_csv_load", "mlp_idx_load", "mlp_npy_load",
+                                             "mlp_model_load"};
+        void *mem = NULL, *file = NULL;
+        char mem_msg[600];
+        switch (i) {
+        case 0: mem = mlp_csv_load_mem(ctx, junk, sizeof junk - 1, 0); break;
+        case 1: mem = mlp_idx_load_mem(ctx, junk, sizeof junk - 1, 1.0f); break;
+        case 2: mem = mlp_npy_load_mem(ctx, junk, sizeof junk - 1); break;
+        default: mem = mlp_model_load_mem(ctx, junk, sizeof junk - 1); break;
+        }
+        assert_null(mem);
+        assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);
+        snprintf(want, sizeof want, "%s_mem: ", names[i]);
+        assert_memory_equal(mlp_ctx_errmsg(ctx), want, strlen(want));
+        snprintf(mem_msg, sizeof mem_msg, "%s", mlp_ctx_errmsg(ctx) + strlen(want));
+        switch (i) {
+        case 0: file = mlp_csv_load(ctx, path, 0); break;
+        case 1: file = mlp_idx_load(ctx, path, 1.0f); break;
+        case 2: file = mlp_npy_load(ctx, path); break;
+        default: file = mlp_model_load(ctx, path); break;
+        }
+        assert_null(file);
+        assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);
+        /* the same reason, after the name and the file */
+        snprintf(want, sizeof want, "%s: '%s': %s", names[i], path, mem_msg);
+        assert_string_equal(mlp_ctx_errmsg(ctx), want);
+    }
+    assert_null(mlp_idx_load_mem(ctx, NULL, 0, 1.0f));
+    assert_string_equal(mlp_ctx_errmsg(ctx), "mlp_idx_load_mem: buf is NULL");
+    remove(path);
+    mlp_ctx_free(ctx);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +686,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(npy__save_writes_what_numpy_writes_and_round_trips),
         cmocka_unit_test(npy__version_2_and_key_order_are_accepted),
         cmocka_unit_test(npy__malformed_headers_are_refused),
+        cmocka_unit_test(readers__mem_forms_name_themselves_and_file_errors_name_the_file),
     };
     snprintf(g_base, sizeof g_base, "%s", argc > 0 ? argv[0] : "test_io");
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,7 +22,6 @@ struct mlp_dataset {
 
 mlp_dataset *mlp_dataset_new(mlp_tensor *x, mlp_tensor *y)
 {
-    static const char *fn = "mlp_dataset_new";
     mlp_tensor *ts[2];
     const char *names[2] = {"x", "y"};
     mlp_ctx *ctx;
@@ -30,15 +29,15 @@ mlp_dataset *mlp_dataset_new(mlp_tensor *x, mlp_tensor *y)
     int64_t i;
     ts[0] = x;
     ts[1] = y;
-    ctx = mlp__args(fn, ts, names, 2);
+    ctx = mlp__args(__func__, ts, names, 2);
     if (!ctx)
         return NULL;
     if (x->ndim < 1 || y->ndim < 1) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: x and y need a first (sample) dimension", fn);
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: x and y need a first (sample) dimension", __func__);
         return NULL;
     }
     if (x->shape[0] != y->shape[0]) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: x has %lld samples, y has %lld", fn,
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: x has %lld samples, y has %lld", __func__,
                   (long long)x->shape[0], (long long)y->shape[0]);
         return NULL;
     }
@@ -99,7 +98,7 @@ int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size)
 }
 
 /* Batch buffers for `rows` rows shaped like x and y with a new first dim. */
-static mlp_status ensure(mlp_dataset *ds, int64_t rows)
+static mlp_status ensure(mlp_dataset *ds, const char *fn, int64_t rows)
 {
     int64_t shape[MLP_MAX_DIMS];
     int k;
@@ -107,10 +106,10 @@ static mlp_status ensure(mlp_dataset *ds, int64_t rows)
         mlp_tensor *bx, *by;
         memcpy(shape, ds->x->shape, sizeof shape);
         shape[0] = rows;
-        bx = mlp__tensor_new(ds->ctx, "mlp_dataset_batch", ds->x->ndim, shape);
+        bx = mlp__tensor_new(ds->ctx, fn, ds->x->ndim, shape);
         memcpy(shape, ds->y->shape, sizeof shape);
         shape[0] = rows;
-        by = bx ? mlp__tensor_new(ds->ctx, "mlp_dataset_batch", ds->y->ndim, shape) : NULL;
+        by = bx ? mlp__tensor_new(ds->ctx, fn, ds->y->ndim, shape) : NULL;
         if (!by) {
             mlp_tensor_free(bx);
             return MLP_ERR_NOMEM;
@@ -169,26 +168,25 @@ static void gather_rows(void *arg, int64_t lo, int64_t hi, int tid)
 mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size, mlp_tensor **x,
                              mlp_tensor **y)
 {
-    static const char *fn = "mlp_dataset_batch";
     int64_t start, rows;
     gather_job job;
     mlp_status s;
     if (!ds)
         return MLP_ERR_NULL;
     if (!x || !y)
-        return mlp__fail(ds->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !x ? "x" : "y");
+        return mlp__fail(ds->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !x ? "x" : "y");
     if (batch_size < 1)
-        return mlp__fail(ds->ctx, MLP_ERR_ARG, "%s: batch_size = %lld must be >= 1", fn,
+        return mlp__fail(ds->ctx, MLP_ERR_ARG, "%s: batch_size = %lld must be >= 1", __func__,
                          (long long)batch_size);
     if (index < 0 || index >= mlp_dataset_num_batches(ds, batch_size))
-        return mlp__fail(ds->ctx, MLP_ERR_RANGE, "%s: index %lld is out of range 0..%lld", fn,
+        return mlp__fail(ds->ctx, MLP_ERR_RANGE, "%s: index %lld is out of range 0..%lld", __func__,
                          (long long)index, (long long)mlp_dataset_num_batches(ds, batch_size) - 1);
     start = index * batch_size;
     rows = ds->n - start < batch_size ? ds->n - start : batch_size;
     /* buffers sized for full batches, so a partial last one allocates nothing */
-    if ((s = ensure(ds, batch_size)) != MLP_OK)
+    if ((s = ensure(ds, __func__, batch_size)) != MLP_OK)
         return s;
-    if ((s = ensure(ds, rows)) != MLP_OK)
+    if ((s = ensure(ds, __func__, rows)) != MLP_OK)
         return s;
     job.ds = ds;
     job.start = start;

@@ -49,7 +49,6 @@ static mlp_status check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_
 mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss, int epochs,
                    int64_t batch_size, mlp_progress_fn progress, void *user)
 {
-    static const char *fn = "mlp_fit";
     mlp_ctx *ctx;
     int epoch;
     mlp_status s;
@@ -58,11 +57,11 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
         return MLP_ERR_NULL;
     ctx = m->ctx;
     if (!opt || !ds)
-        return mlp__fail(ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !opt ? "opt" : "ds");
-    if ((s = check(ctx, fn, loss, batch_size)) != MLP_OK)
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !opt ? "opt" : "ds");
+    if ((s = check(ctx, __func__, loss, batch_size)) != MLP_OK)
         return s;
     if (epochs < 0)
-        return mlp__fail(ctx, MLP_ERR_ARG, "%s: epochs = %d must be >= 0", fn, epochs);
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: epochs = %d must be >= 0", __func__, epochs);
     nb = mlp_dataset_num_batches(ds, batch_size);
     for (epoch = 0; epoch < epochs; epoch++) {
         double sum_loss = 0.0;
@@ -108,7 +107,6 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
 mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64_t batch_size,
                         float *out_loss, float *out_accuracy)
 {
-    static const char *fn = "mlp_evaluate";
     mlp_ctx *ctx;
     mlp_status s = MLP_OK;
     int was_training, grad_mode;
@@ -118,8 +116,8 @@ mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64
         return MLP_ERR_NULL;
     ctx = m->ctx;
     if (!ds)
-        return mlp__fail(ctx, MLP_ERR_NULL, "%s: ds is NULL", fn);
-    if ((s = check(ctx, fn, loss, batch_size)) != MLP_OK)
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: ds is NULL", __func__);
+    if ((s = check(ctx, __func__, loss, batch_size)) != MLP_OK)
         return s;
     was_training = mlp_model_is_training(m);
     grad_mode = mlp_ctx_set_grad_enabled(ctx, 0);

@@ -38,10 +38,9 @@ static int parse_field(const char *s, const char *e, float *out)
 }
 
 /* One pass over the lines; with out == NULL only counts rows and columns. */
-static mlp_status scan(mlp_ctx *ctx, const char *buf, size_t size, int skip_header, int64_t *rows,
-                       int64_t *cols, float *out)
+static mlp_status scan(mlp_ctx *ctx, const char *fn, const char *buf, size_t size, int skip_header,
+                       int64_t *rows, int64_t *cols, float *out)
 {
-    static const char *fn = "mlp_csv_load";
     size_t pos = 0;
     int64_t line = 0, r = 0, ncols = out ? *cols : -1;
     while (pos < size) {
@@ -106,42 +105,33 @@ static mlp_status scan(mlp_ctx *ctx, const char *buf, size_t size, int skip_head
     return MLP_OK;
 }
 
-mlp_tensor *mlp_csv_load_mem(mlp_ctx *ctx, const void *buf, size_t size, int skip_header)
+static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
+                   const void *opt)
 {
-    int64_t shape[2];
+    const char *buf = (const char *)b;
+    int skip_header = *(const int *)opt;
+    int64_t shape[2], r, c;
     mlp_tensor *t;
-    if (!ctx)
+    if (scan(ctx, fn, buf, size, skip_header, &shape[0], &shape[1], NULL) != MLP_OK)
         return NULL;
-    if (!buf) {
-        mlp__fail(ctx, MLP_ERR_NULL, "mlp_csv_load: buf is NULL");
-        return NULL;
-    }
-    if (scan(ctx, (const char *)buf, size, skip_header, &shape[0], &shape[1], NULL) != MLP_OK)
-        return NULL;
-    t = mlp__tensor_new(ctx, "mlp_csv_load", 2, shape);
-    if (!t)
+    if (!(t = mlp__tensor_new(ctx, fn, 2, shape)))
         return NULL;
     /* second pass fills the tensor (the shape tells it the column count) */
-    {
-        int64_t r = shape[0], c = shape[1];
-        if (scan(ctx, (const char *)buf, size, skip_header, &r, &c, t->data) != MLP_OK) {
-            mlp_tensor_free(t);
-            return NULL;
-        }
+    r = shape[0];
+    c = shape[1];
+    if (scan(ctx, fn, buf, size, skip_header, &r, &c, t->data) != MLP_OK) {
+        mlp_tensor_free(t);
+        return NULL;
     }
     return t;
 }
 
+mlp_tensor *mlp_csv_load_mem(mlp_ctx *ctx, const void *buf, size_t size, int skip_header)
+{
+    return (mlp_tensor *)mlp__load_mem(ctx, __func__, buf, size, parse, &skip_header);
+}
+
 mlp_tensor *mlp_csv_load(mlp_ctx *ctx, const char *path, int skip_header)
 {
-    unsigned char *buf;
-    size_t size;
-    mlp_tensor *t;
-    if (!ctx)
-        return NULL;
-    if (mlp__read_file(ctx, "mlp_csv_load", path, CSV_MAX_FILE, &buf, &size) != MLP_OK)
-        return NULL;
-    t = mlp_csv_load_mem(ctx, buf, size, skip_header);
-    mlp__free(ctx, buf);
-    return t;
+    return (mlp_tensor *)mlp__load_path(ctx, __func__, path, CSV_MAX_FILE, parse, &skip_header);
 }

@@ -1,6 +1,7 @@
 /*
  * file.c - what every reader and writer needs: reading a whole file into a
- * context buffer with a size cap, atomic writes (temporary file, flush,
+ * context buffer with a size cap, the wrapper that gives every reader its
+ * path and buffer forms, atomic writes (temporary file, flush,
  * close, rename), byte-by-byte little-endian encoding that does not depend
  * on the host's byte order, and CRC-32.
  */
@@ -66,6 +67,42 @@ mlp_status mlp__read_file(mlp_ctx *ctx, const char *fn, const char *path, size_t
     *out = buf;
     *out_size = len;
     return MLP_OK;
+}
+
+void *mlp__load_mem(mlp_ctx *ctx, const char *fn, const void *buf, size_t size, mlp__parse_fn parse,
+                    const void *opt)
+{
+    if (!ctx)
+        return NULL;
+    if (!buf) {
+        mlp__fail(ctx, MLP_ERR_NULL, "%s: buf is NULL", fn);
+        return NULL;
+    }
+    return parse(ctx, fn, (const unsigned char *)buf, size, opt);
+}
+
+void *mlp__load_path(mlp_ctx *ctx, const char *fn, const char *path, size_t max_size,
+                     mlp__parse_fn parse, const void *opt)
+{
+    unsigned char *buf;
+    size_t size, n = strlen(fn);
+    void *obj;
+    if (!ctx)
+        return NULL;
+    if (mlp__read_file(ctx, fn, path, max_size, &buf, &size) != MLP_OK)
+        return NULL;
+    obj = parse(ctx, fn, buf, size, opt);
+    mlp__free(ctx, buf);
+    if (!obj && (ctx->err.code == MLP_ERR_FORMAT || ctx->err.code == MLP_ERR_VERSION)) {
+        /* "fn: what" becomes "fn: 'path': what" */
+        char what[MLP__ERRMSG_CAP];
+        const char *w = ctx->err.msg;
+        if (strncmp(w, fn, n) == 0 && w[n] == ':' && w[n + 1] == ' ')
+            w += n + 2;
+        memcpy(what, w, strlen(w) + 1);
+        mlp__fail(ctx, ctx->err.code, "%s: '%.200s': %.280s", fn, path, what);
+    }
+    return obj;
 }
 
 mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path, const void *buf,

@@ -1,6 +1,6 @@
 /*
  * file.h - helpers shared by the file readers and writers: whole-file read
- * into a context buffer, atomic write through a temporary file and rename,
+ * into a context buffer, the path-then-buffer wrapper every loader uses, atomic write through a temporary file and rename,
  * little-endian encoding of integers and floats on every host, CRC-32.
  */
 #ifndef MLP_IO_FILE_H
@@ -17,6 +17,21 @@
  * 1-byte buffer and *out_size 0. */
 mlp_status mlp__read_file(mlp_ctx *ctx, const char *fn, const char *path, size_t max_size,
                           unsigned char **out, size_t *out_size);
+
+/* A reader's parser: makes a new object (a tensor, a model) from the bytes
+ * b[0..size), or records why not in messages naming fn and returns NULL.
+ * opt carries the reader's own options (NULL when it has none). */
+typedef void *(*mlp__parse_fn)(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
+                               const void *opt);
+
+/* The two public faces of every reader. mlp__load_mem is an X_load_mem:
+ * NULL for a NULL ctx, MLP_ERR_NULL for a NULL buf, else parse as fn.
+ * mlp__load_path is an X_load: reads path (at most max_size bytes), parses
+ * it as fn, and names the file in a format or version error. */
+void *mlp__load_mem(mlp_ctx *ctx, const char *fn, const void *buf, size_t size, mlp__parse_fn parse,
+                    const void *opt);
+void *mlp__load_path(mlp_ctx *ctx, const char *fn, const char *path, size_t max_size,
+                     mlp__parse_fn parse, const void *opt);
 
 /* Write buf[0..size) to `path` atomically: write `path`.tmp, flush, close,
  * rename over `path`. On any failure the temporary file is removed and

@@ -52,22 +52,16 @@ static float element(const unsigned char *p, unsigned code)
     }
 }
 
-mlp_tensor *mlp_idx_load_mem(mlp_ctx *ctx, const void *buf, size_t size, float scale)
+static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
+                   const void *opt)
 {
-    static const char *fn = "mlp_idx_load";
-    const unsigned char *b = (const unsigned char *)buf;
+    float scale = *(const float *)opt;
     int64_t shape[MLP_MAX_DIMS];
     unsigned code, ndim, i;
     int es;
     uint64_t count = 1, need;
     mlp_tensor *t;
     float *d;
-    if (!ctx)
-        return NULL;
-    if (!buf) {
-        mlp__fail(ctx, MLP_ERR_NULL, "%s: buf is NULL", fn);
-        return NULL;
-    }
     if (size < 4 || b[0] != 0 || b[1] != 0) {
         mlp__fail(ctx, MLP_ERR_FORMAT, "%s: not an IDX file (bad magic)", fn);
         return NULL;
@@ -121,22 +115,12 @@ mlp_tensor *mlp_idx_load_mem(mlp_ctx *ctx, const void *buf, size_t size, float s
     return t;
 }
 
+mlp_tensor *mlp_idx_load_mem(mlp_ctx *ctx, const void *buf, size_t size, float scale)
+{
+    return (mlp_tensor *)mlp__load_mem(ctx, __func__, buf, size, parse, &scale);
+}
+
 mlp_tensor *mlp_idx_load(mlp_ctx *ctx, const char *path, float scale)
 {
-    unsigned char *buf;
-    size_t size;
-    mlp_tensor *t;
-    if (!ctx)
-        return NULL;
-    if (mlp__read_file(ctx, "mlp_idx_load", path, IDX_MAX_FILE, &buf, &size) != MLP_OK)
-        return NULL;
-    t = mlp_idx_load_mem(ctx, buf, size, scale);
-    if (!t && ctx->err.code == MLP_ERR_FORMAT) {
-        char msg[MLP__ERRMSG_CAP];
-        memcpy(msg, ctx->err.msg, sizeof msg);
-        msg[sizeof msg - 1] = '\0';
-        mlp__fail(ctx, MLP_ERR_FORMAT, "%.300s (%s)", msg, path);
-    }
-    mlp__free(ctx, buf);
-    return t;
+    return (mlp_tensor *)mlp__load_path(ctx, __func__, path, IDX_MAX_FILE, parse, &scale);
 }

@@ -38,13 +38,12 @@ static size_t layer_params(const mlp__layer *L)
 
 mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_size)
 {
-    static const char *fn = "mlp_model_save_mem";
     size_t size = HEADER_BYTES + 4, i, np = 0, k;
     unsigned char *buf, *p;
     if (!m)
         return MLP_ERR_NULL;
     if (!out_buf || !out_size)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn,
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__,
                          !out_buf ? "out_buf" : "out_size");
     *out_buf = NULL;
     *out_size = 0;
@@ -53,7 +52,8 @@ mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_si
         np += layer_params(&m->layers[i]);
     }
     if (np > (MLP__MAX_BYTES - size) / 4)
-        return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: the model is too large to serialise", fn);
+        return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: the model is too large to serialise",
+                         __func__);
     size += np * 4;
     buf = (unsigned char *)mlp__alloc(m->ctx, size);
     if (!buf)
@@ -112,11 +112,11 @@ mlp_status mlp_model_save(const mlp_model *m, const char *path)
     if (!m)
         return MLP_ERR_NULL;
     if (!path)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "mlp_model_save: path is NULL");
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: path is NULL", __func__);
     s = mlp_model_save_mem(m, &buf, &size);
     if (s != MLP_OK)
         return s;
-    s = mlp__write_file_atomic(m->ctx, "mlp_model_save", path, buf, size);
+    s = mlp__write_file_atomic(m->ctx, __func__, path, buf, size);
     mlp__free(m->ctx, buf);
     return s;
 }
@@ -232,12 +232,14 @@ static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b,
     return MLP_OK;
 }
 
-static mlp_model *load(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size)
+static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
+                   const void *opt)
 {
     uint32_t n = 0, i;
     size_t off = HEADER_BYTES, poff = 0;
     mlp_model *m;
     mlp_status s = MLP_OK;
+    (void)opt;
     if (validate(ctx, fn, b, size, &n, &poff) != MLP_OK)
         return NULL;
     m = mlp_model_new(ctx);
@@ -272,25 +274,10 @@ static mlp_model *load(mlp_ctx *ctx, const char *fn, const unsigned char *b, siz
 
 mlp_model *mlp_model_load_mem(mlp_ctx *ctx, const void *buf, size_t size)
 {
-    if (!ctx)
-        return NULL;
-    if (!buf) {
-        mlp__fail(ctx, MLP_ERR_NULL, "mlp_model_load_mem: buf is NULL");
-        return NULL;
-    }
-    return load(ctx, "mlp_model_load_mem", (const unsigned char *)buf, size);
+    return (mlp_model *)mlp__load_mem(ctx, __func__, buf, size, parse, NULL);
 }
 
 mlp_model *mlp_model_load(mlp_ctx *ctx, const char *path)
 {
-    unsigned char *buf;
-    size_t size;
-    mlp_model *m;
-    if (!ctx)
-        return NULL;
-    if (mlp__read_file(ctx, "mlp_model_load", path, MAX_FILE_BYTES, &buf, &size) != MLP_OK)
-        return NULL;
-    m = load(ctx, "mlp_model_load", buf, size);
-    mlp__free(ctx, buf);
-    return m;
+    return (mlp_model *)mlp__load_path(ctx, __func__, path, MAX_FILE_BYTES, parse, NULL);
 }

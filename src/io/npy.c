@@ -142,12 +142,14 @@ static int parse_header(hdr *h)
     return h->s + 1 == h->end && *h->s == '\n';
 }
 
-static mlp_tensor *load(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size)
+static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
+                   const void *opt)
 {
     size_t hlen, off, count = 1, i;
     hdr h;
     mlp_tensor *t;
     int k;
+    (void)opt;
     if (size < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
         mlp__fail(ctx, MLP_ERR_FORMAT, "%s: not a .npy file (bad magic)", fn);
         return NULL;
@@ -217,32 +219,16 @@ static mlp_tensor *load(mlp_ctx *ctx, const char *fn, const unsigned char *b, si
 
 mlp_tensor *mlp_npy_load_mem(mlp_ctx *ctx, const void *buf, size_t size)
 {
-    if (!ctx)
-        return NULL;
-    if (!buf) {
-        mlp__fail(ctx, MLP_ERR_NULL, "mlp_npy_load_mem: buf is NULL");
-        return NULL;
-    }
-    return load(ctx, "mlp_npy_load_mem", (const unsigned char *)buf, size);
+    return (mlp_tensor *)mlp__load_mem(ctx, __func__, buf, size, parse, NULL);
 }
 
 mlp_tensor *mlp_npy_load(mlp_ctx *ctx, const char *path)
 {
-    unsigned char *buf;
-    size_t size;
-    mlp_tensor *t;
-    if (!ctx)
-        return NULL;
-    if (mlp__read_file(ctx, "mlp_npy_load", path, NPY_MAX_BYTES, &buf, &size) != MLP_OK)
-        return NULL;
-    t = load(ctx, "mlp_npy_load", buf, size);
-    mlp__free(ctx, buf);
-    return t;
+    return (mlp_tensor *)mlp__load_path(ctx, __func__, path, NPY_MAX_BYTES, parse, NULL);
 }
 
 mlp_status mlp_npy_save(const mlp_tensor *t, const char *path)
 {
-    static const char *fn = "mlp_npy_save";
     char dict[256];
     size_t len, hlen, total, i;
     unsigned char *buf;
@@ -251,7 +237,7 @@ mlp_status mlp_npy_save(const mlp_tensor *t, const char *path)
     if (!t)
         return MLP_ERR_NULL;
     if (!path)
-        return mlp__fail(t->ctx, MLP_ERR_NULL, "%s: path is NULL", fn);
+        return mlp__fail(t->ctx, MLP_ERR_NULL, "%s: path is NULL", __func__);
     len =
         (size_t)snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     for (k = 0; k < t->ndim; k++)
@@ -283,7 +269,7 @@ mlp_status mlp_npy_save(const mlp_tensor *t, const char *path)
     buf[10 + hlen - 1] = '\n';
     for (i = 0; i < (size_t)t->numel; i++)
         mlp__put_f32(buf + 10 + hlen + 4 * i, t->data[i]);
-    s = mlp__write_file_atomic(t->ctx, fn, path, buf, total);
+    s = mlp__write_file_atomic(t->ctx, __func__, path, buf, total);
     mlp__free(t->ctx, buf);
     return s;
 }

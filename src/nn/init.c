@@ -24,8 +24,8 @@ static void normal(mlp__rng *r, float *x, int64_t n, float std)
         x[i] = std * mlp__rng_normal(r);
 }
 
-mlp_status mlp__init_linear(mlp_ctx *ctx, mlp_init init, float *w, float *b, int64_t in,
-                            int64_t out)
+mlp_status mlp__init_linear(mlp_ctx *ctx, const char *fn, mlp_init init, float *w, float *b,
+                            int64_t in, int64_t out)
 {
     int64_t nw = in * out;
     double fin = (double)in, fout = (double)out;
@@ -46,9 +46,7 @@ mlp_status mlp__init_linear(mlp_ctx *ctx, mlp_init init, float *w, float *b, int
         if (nw)
             memset(w, 0, (size_t)nw * sizeof(float));
         break;
-    default:
-        return mlp__fail(ctx, MLP_ERR_ARG,
-                         "mlp_model_add_linear_init: init = %d is not an mlp_init", (int)init);
+    default: return mlp__fail(ctx, MLP_ERR_ARG, "%s: init = %d is not an mlp_init", fn, (int)init);
     }
     if (b && out)
         memset(b, 0, (size_t)out * sizeof(float));

@@ -107,7 +107,7 @@ mlp_status mlp__model_add_linear(mlp_model *m, const char *fn, int64_t in, int64
             return m->ctx->err.code;
         }
     }
-    mlp__init_linear(m->ctx, init, w->data, b ? b->data : NULL, in, out);
+    mlp__init_linear(m->ctx, fn, init, w->data, b ? b->data : NULL, in, out);
     L = &m->layers[m->nlayers++];
     memset(L, 0, sizeof *L);
     L->kind = MLP_LAYER_LINEAR;
@@ -172,28 +172,28 @@ mlp_status mlp_model_add_linear(mlp_model *m, int64_t in, int64_t out)
 {
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_linear(m, "mlp_model_add_linear", in, out, 1, MLP_INIT_DEFAULT);
+    return mlp__model_add_linear(m, __func__, in, out, 1, MLP_INIT_DEFAULT);
 }
 
 mlp_status mlp_model_add_linear_init(mlp_model *m, int64_t in, int64_t out, mlp_init init)
 {
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_linear(m, "mlp_model_add_linear_init", in, out, 1, init);
+    return mlp__model_add_linear(m, __func__, in, out, 1, init);
 }
 
 mlp_status mlp_model_add_act(mlp_model *m, mlp_act act)
 {
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_act(m, "mlp_model_add_act", (int)act, 0.01f);
+    return mlp__model_add_act(m, __func__, (int)act, 0.01f);
 }
 
 mlp_status mlp_model_add_dropout(mlp_model *m, float p)
 {
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_dropout(m, "mlp_model_add_dropout", p);
+    return mlp__model_add_dropout(m, __func__, p);
 }
 
 /* ---- forward ---- */
@@ -217,29 +217,29 @@ static mlp_tensor *layer_forward(mlp_model *m, const mlp__layer *L, mlp_tensor *
 
 mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x)
 {
-    static const char *fn = "mlp_model_forward";
     mlp_tensor *h;
     int64_t in, shape[2];
     size_t i;
     if (!m)
         return NULL;
     if (!x) {
-        mlp__fail_null(m->ctx, fn, "x");
+        mlp__fail_null(m->ctx, __func__, "x");
         return NULL;
     }
     if (x->ctx != m->ctx) {
-        mlp__fail(m->ctx, MLP_ERR_CONTEXT, "%s: x belongs to another context than the model", fn);
+        mlp__fail(m->ctx, MLP_ERR_CONTEXT, "%s: x belongs to another context than the model",
+                  __func__);
         return NULL;
     }
     if (m->nlayers == 0) {
-        mlp__fail(m->ctx, MLP_ERR_STATE, "%s: the model has no layers", fn);
+        mlp__fail(m->ctx, MLP_ERR_STATE, "%s: the model has no layers", __func__);
         return NULL;
     }
     in = mlp_model_in_features(m);
     if (x->ndim < 1 || x->ndim > 2 || (in && x->shape[x->ndim - 1] != in)) {
         char buf[64];
-        mlp__fail(m->ctx, MLP_ERR_SHAPE, "%s: x has shape %s, expected [n,%lld] or [%lld]", fn,
-                  mlp__shape_str(x, buf, sizeof buf), (long long)in, (long long)in);
+        mlp__fail(m->ctx, MLP_ERR_SHAPE, "%s: x has shape %s, expected [n,%lld] or [%lld]",
+                  __func__, mlp__shape_str(x, buf, sizeof buf), (long long)in, (long long)in);
         return NULL;
     }
     h = x;

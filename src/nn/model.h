@@ -36,8 +36,8 @@ struct mlp_model {
 
 /* Initialise a linear layer's w [in,out] and b [out] (b may be NULL) with
  * ctx's generator (init.c). */
-mlp_status mlp__init_linear(mlp_ctx *ctx, mlp_init init, float *w, float *b, int64_t in,
-                            int64_t out);
+mlp_status mlp__init_linear(mlp_ctx *ctx, const char *fn, mlp_init init, float *w, float *b,
+                            int64_t in, int64_t out);
 
 /* Append layers with full control (model.c), for the loader. A linear
  * layer's tensors are initialised with `init`. */

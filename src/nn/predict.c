@@ -110,14 +110,13 @@ static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, c
 
 mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out)
 {
-    static const char *fn = "mlp_model_predict";
     const float *res;
     mlp_status s;
     if (!m)
         return MLP_ERR_NULL;
     if ((!x || !out) && n > 0)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !x ? "x" : "out");
-    s = run(m, fn, x, n, &res);
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !x ? "x" : "out");
+    s = run(m, __func__, x, n, &res);
     if (s != MLP_OK || n == 0)
         return s;
     memmove(out, res, (size_t)(n * mlp_model_out_features(m)) * sizeof(float));
@@ -126,15 +125,14 @@ mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out
 
 mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *classes)
 {
-    static const char *fn = "mlp_model_classify";
     const float *res;
     int64_t r, c, k;
     mlp_status s;
     if (!m)
         return MLP_ERR_NULL;
     if ((!x || !classes) && n > 0)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, !x ? "x" : "classes");
-    s = run(m, fn, x, n, &res);
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !x ? "x" : "classes");
+    s = run(m, __func__, x, n, &res);
     if (s != MLP_OK)
         return s;
     k = mlp_model_out_features(m);

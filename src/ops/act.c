@@ -47,34 +47,33 @@ static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_ten
 
 mlp_tensor *mlp_relu(mlp_tensor *x)
 {
-    return unary_act("mlp_relu", &op_relu, MLP_ACT_RELU, x, 0.0f);
+    return unary_act(__func__, &op_relu, MLP_ACT_RELU, x, 0.0f);
 }
 mlp_tensor *mlp_sigmoid(mlp_tensor *x)
 {
-    return unary_act("mlp_sigmoid", &op_sigmoid, MLP_ACT_SIGMOID, x, 0.0f);
+    return unary_act(__func__, &op_sigmoid, MLP_ACT_SIGMOID, x, 0.0f);
 }
 mlp_tensor *mlp_tanh(mlp_tensor *x)
 {
-    return unary_act("mlp_tanh", &op_tanh, MLP_ACT_TANH, x, 0.0f);
+    return unary_act(__func__, &op_tanh, MLP_ACT_TANH, x, 0.0f);
 }
 mlp_tensor *mlp_leaky_relu(mlp_tensor *x, float slope)
 {
-    return unary_act("mlp_leaky_relu", &op_leaky, MLP_ACT_LEAKY_RELU, x, slope);
+    return unary_act(__func__, &op_leaky, MLP_ACT_LEAKY_RELU, x, slope);
 }
 mlp_tensor *mlp_gelu(mlp_tensor *x)
 {
-    return unary_act("mlp_gelu", &op_gelu, MLP_ACT_GELU, x, 0.0f);
+    return unary_act(__func__, &op_gelu, MLP_ACT_GELU, x, 0.0f);
 }
 mlp_tensor *mlp_step(mlp_tensor *x)
 {
-    return unary_act("mlp_step", &op_step, MLP_ACT_STEP, x, 0.0f);
+    return unary_act(__func__, &op_step, MLP_ACT_STEP, x, 0.0f);
 }
 
 mlp_tensor *mlp_activation(mlp_tensor *x, mlp_act act)
 {
     switch (act) {
-    case MLP_ACT_IDENTITY:
-        return unary_act("mlp_activation", &op_identity, MLP_ACT_IDENTITY, x, 0.0f);
+    case MLP_ACT_IDENTITY: return unary_act(__func__, &op_identity, MLP_ACT_IDENTITY, x, 0.0f);
     case MLP_ACT_RELU: return mlp_relu(x);
     case MLP_ACT_SIGMOID: return mlp_sigmoid(x);
     case MLP_ACT_TANH: return mlp_tanh(x);
@@ -87,10 +86,9 @@ mlp_tensor *mlp_activation(mlp_tensor *x, mlp_act act)
     if (!x)
         return NULL;
     if (act == MLP_ACT_PRELU)
-        mlp__fail(x->ctx, MLP_ERR_ARG,
-                  "mlp_activation: MLP_ACT_PRELU needs mlp_prelu and its alpha");
+        mlp__fail(x->ctx, MLP_ERR_ARG, "%s: MLP_ACT_PRELU needs mlp_prelu and its alpha", __func__);
     else
-        mlp__fail(x->ctx, MLP_ERR_ARG, "mlp_activation: act = %d is not an activation", (int)act);
+        mlp__fail(x->ctx, MLP_ERR_ARG, "%s: act = %d is not an activation", __func__, (int)act);
     return NULL;
 }
 
@@ -131,16 +129,16 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
     char sx[64], sa[64];
     in[0] = x;
     in[1] = alpha;
-    if (!(ctx = mlp__args("mlp_prelu", in, names, 2)))
+    if (!(ctx = mlp__args(__func__, in, names, 2)))
         return NULL;
     mlp__rows_cols(x, &rows, &cols);
     if (alpha->numel != 1 && (x->ndim == 0 || alpha->numel != cols)) {
         mlp__fail(ctx, MLP_ERR_SHAPE,
-                  "mlp_prelu: alpha %s must have one element or one per column of x %s",
+                  "%s: alpha %s must have one element or one per column of x %s", __func__,
                   mlp__shape_str(alpha, sa, sizeof sa), mlp__shape_str(x, sx, sizeof sx));
         return NULL;
     }
-    if (!(y = mlp__result(ctx, "mlp_prelu", x->ndim, x->shape)))
+    if (!(y = mlp__result(ctx, __func__, x->ndim, x->shape)))
         return NULL;
     mlp__prelu_fwd(y->data, x->data, alpha->data, alpha->numel, rows, cols);
     if (mlp__should_record(ctx, in, 2)) {
@@ -149,7 +147,7 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
         node->i[0] = rows;
         node->i[1] = cols;
     }
-    return mlp__op_done(ctx, "mlp_prelu", y);
+    return mlp__op_done(ctx, __func__, y);
 }
 
 /* ---- softmax / log_softmax over the last dimension ---- */
@@ -216,11 +214,11 @@ static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tenso
 
 mlp_tensor *mlp_softmax(mlp_tensor *x)
 {
-    return rowwise("mlp_softmax", &op_softmax, 0, x);
+    return rowwise(__func__, &op_softmax, 0, x);
 }
 mlp_tensor *mlp_log_softmax(mlp_tensor *x)
 {
-    return rowwise("mlp_log_softmax", &op_log_softmax, 1, x);
+    return rowwise(__func__, &op_log_softmax, 1, x);
 }
 
 /* ---- dropout: y = x * mask, mask 0 or 1/(1-p), saved for backward ---- */
@@ -245,17 +243,17 @@ mlp_tensor *mlp_dropout(mlp_tensor *x, float p)
     float keep;
     int64_t i;
     int rec;
-    if (!(ctx = mlp__args("mlp_dropout", &x, names, 1)))
+    if (!(ctx = mlp__args(__func__, &x, names, 1)))
         return NULL;
     if (!(p >= 0.0f && p < 1.0f)) {
-        mlp__fail(ctx, MLP_ERR_ARG, "mlp_dropout: p = %g must be in [0, 1)", (double)p);
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: p = %g must be in [0, 1)", __func__, (double)p);
         return NULL;
     }
     keep = 1.0f / (1.0f - p);
     rec = mlp__should_record(ctx, &x, 1);
-    if (!(y = mlp__result(ctx, "mlp_dropout", x->ndim, x->shape)))
+    if (!(y = mlp__result(ctx, __func__, x->ndim, x->shape)))
         return NULL;
-    if (rec && !(mask = mlp__result(ctx, "mlp_dropout", x->ndim, x->shape)))
+    if (rec && !(mask = mlp__result(ctx, __func__, x->ndim, x->shape)))
         return NULL;
     for (i = 0; i < x->numel; i++) {
         float m = mlp__rng_uniform(&ctx->rng) < p ? 0.0f : keep;
@@ -268,5 +266,5 @@ mlp_tensor *mlp_dropout(mlp_tensor *x, float p)
             return NULL;
         mlp__node_save(node, mask);
     }
-    return mlp__op_done(ctx, "mlp_dropout", y);
+    return mlp__op_done(ctx, __func__, y);
 }

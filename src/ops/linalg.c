@@ -47,13 +47,12 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
     char sa[64], sb[64];
     in[0] = a;
     in[1] = b;
-    if (!(ctx = mlp__args("mlp_matmul", in, names, 2)))
+    if (!(ctx = mlp__args(__func__, in, names, 2)))
         return NULL;
     if (a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2
         || a->shape[a->ndim - 1] != b->shape[0]) {
-        mlp__fail(ctx, MLP_ERR_SHAPE,
-                  "mlp_matmul: shapes %s and %s do not fit (need [m,k] and [k,n])",
-                  mlp__shape_str(a, sa, sizeof sa), mlp__shape_str(b, sb, sizeof sb));
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: shapes %s and %s do not fit (need [m,k] and [k,n])",
+                  __func__, mlp__shape_str(a, sa, sizeof sa), mlp__shape_str(b, sb, sizeof sb));
         return NULL;
     }
     M = a->ndim == 2 ? a->shape[0] : 1;
@@ -65,7 +64,7 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
         shape[nd++] = N;
     if (mlp__gemm_ready(ctx) != MLP_OK)
         return NULL;
-    if (!(c = mlp__result(ctx, "mlp_matmul", nd, shape)))
+    if (!(c = mlp__result(ctx, __func__, nd, shape)))
         return NULL;
     if (M && N)
         mlp__gemm(ctx, 0, 0, M, N, K, 1.0f, a->data, K, b->data, N, 0.0f, c->data, N);
@@ -76,7 +75,7 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
         node->i[1] = N;
         node->i[2] = K;
     }
-    return mlp__op_done(ctx, "mlp_matmul", c);
+    return mlp__op_done(ctx, __func__, c);
 }
 
 /* ---- linear: x [n,in] (or [in]) . w [in,out] + b [out] ---- */
@@ -108,16 +107,15 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     in[0] = x;
     in[1] = w;
     in[2] = b;
-    if (!(ctx = mlp__args("mlp_linear", in, names, n)))
+    if (!(ctx = mlp__args(__func__, in, names, n)))
         return NULL;
     if (x->ndim < 1 || x->ndim > 2 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[0]) {
-        mlp__fail(ctx, MLP_ERR_SHAPE,
-                  "mlp_linear: x %s and w %s do not fit (need [n,in] and [in,out])",
-                  mlp__shape_str(x, sx, sizeof sx), mlp__shape_str(w, sw, sizeof sw));
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: x %s and w %s do not fit (need [n,in] and [in,out])",
+                  __func__, mlp__shape_str(x, sx, sizeof sx), mlp__shape_str(w, sw, sizeof sw));
         return NULL;
     }
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[1])) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_linear: b %s does not fit w %s (need [out])",
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: b %s does not fit w %s (need [out])", __func__,
                   mlp__shape_str(b, sb, sizeof sb), mlp__shape_str(w, sw, sizeof sw));
         return NULL;
     }
@@ -129,7 +127,7 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     shape[nd++] = nout;
     if (mlp__gemm_ready(ctx) != MLP_OK)
         return NULL;
-    if (!(y = mlp__result(ctx, "mlp_linear", nd, shape)))
+    if (!(y = mlp__result(ctx, __func__, nd, shape)))
         return NULL;
     if (rows && nout) {
         mlp__gemm(ctx, 0, 0, rows, nout, nin, 1.0f, x->data, nin, w->data, nout, 0.0f, y->data,
@@ -143,7 +141,7 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
         node->i[1] = nin;
         node->i[2] = nout;
     }
-    return mlp__op_done(ctx, "mlp_linear", y);
+    return mlp__op_done(ctx, __func__, y);
 }
 
 /* ---- add / sub / mul: c [.., n] = a op b, b the same shape, [n], [1,n] or one element ---- */
@@ -250,15 +248,15 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
 
 mlp_tensor *mlp_add(mlp_tensor *a, mlp_tensor *b)
 {
-    return binary("mlp_add", &op_add, BIN_ADD, a, b);
+    return binary(__func__, &op_add, BIN_ADD, a, b);
 }
 mlp_tensor *mlp_sub(mlp_tensor *a, mlp_tensor *b)
 {
-    return binary("mlp_sub", &op_sub, BIN_SUB, a, b);
+    return binary(__func__, &op_sub, BIN_SUB, a, b);
 }
 mlp_tensor *mlp_mul(mlp_tensor *a, mlp_tensor *b)
 {
-    return binary("mlp_mul", &op_mul, BIN_MUL, a, b);
+    return binary(__func__, &op_mul, BIN_MUL, a, b);
 }
 
 /* ---- unary ops on a single input: scale, sum, mean, reshape, transpose ---- */
@@ -297,15 +295,15 @@ mlp_tensor *mlp_scale(mlp_tensor *a, float s)
     mlp_ctx *ctx;
     mlp_tensor *c;
     int64_t i;
-    if (!(ctx = one_arg("mlp_scale", a)))
+    if (!(ctx = one_arg(__func__, a)))
         return NULL;
-    if (!(c = mlp__result(ctx, "mlp_scale", a->ndim, a->shape)))
+    if (!(c = mlp__result(ctx, __func__, a->ndim, a->shape)))
         return NULL;
     for (i = 0; i < a->numel; i++)
         c->data[i] = s * a->data[i];
     if (!record1(ctx, &op_scale, c, a, s))
         return NULL;
-    return mlp__op_done(ctx, "mlp_scale", c);
+    return mlp__op_done(ctx, __func__, c);
 }
 
 /* sum and mean: gin[0] += gout[0] * f[0] (f[0] = 1 or 1/numel) */
@@ -344,11 +342,11 @@ static mlp_tensor *reduce(const char *fn, const mlp__op *op, mlp_tensor *a, int 
 
 mlp_tensor *mlp_sum(mlp_tensor *a)
 {
-    return reduce("mlp_sum", &op_sum, a, 0);
+    return reduce(__func__, &op_sum, a, 0);
 }
 mlp_tensor *mlp_mean(mlp_tensor *a)
 {
-    return reduce("mlp_mean", &op_mean, a, 1);
+    return reduce(__func__, &op_mean, a, 1);
 }
 
 static void reshape_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
@@ -367,22 +365,22 @@ mlp_tensor *mlp_reshape(mlp_tensor *a, int ndim, const int64_t *shape)
     mlp_tensor *c;
     int64_t numel;
     char sa[64];
-    if (!(ctx = one_arg("mlp_reshape", a)))
+    if (!(ctx = one_arg(__func__, a)))
         return NULL;
-    if (mlp__check_shape(ctx, "mlp_reshape", ndim, shape, &numel) != MLP_OK)
+    if (mlp__check_shape(ctx, __func__, ndim, shape, &numel) != MLP_OK)
         return NULL;
     if (numel != a->numel) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_reshape: a %s has %lld elements, the new shape %lld",
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: a %s has %lld elements, the new shape %lld", __func__,
                   mlp__shape_str(a, sa, sizeof sa), (long long)a->numel, (long long)numel);
         return NULL;
     }
-    if (!(c = mlp__result(ctx, "mlp_reshape", ndim, shape)))
+    if (!(c = mlp__result(ctx, __func__, ndim, shape)))
         return NULL;
     if (numel)
         memcpy(c->data, a->data, (size_t)numel * sizeof(float));
     if (!record1(ctx, &op_reshape, c, a, 0.0f))
         return NULL;
-    return mlp__op_done(ctx, "mlp_reshape", c);
+    return mlp__op_done(ctx, __func__, c);
 }
 
 /* c [n,m] = a^T, a [m,n] */
@@ -403,21 +401,21 @@ mlp_tensor *mlp_transpose(mlp_tensor *a)
     mlp_tensor *c;
     int64_t shape[2], i, j;
     char sa[64];
-    if (!(ctx = one_arg("mlp_transpose", a)))
+    if (!(ctx = one_arg(__func__, a)))
         return NULL;
     if (a->ndim != 2) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_transpose: a %s is not 2-D",
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: a %s is not 2-D", __func__,
                   mlp__shape_str(a, sa, sizeof sa));
         return NULL;
     }
     shape[0] = a->shape[1];
     shape[1] = a->shape[0];
-    if (!(c = mlp__result(ctx, "mlp_transpose", 2, shape)))
+    if (!(c = mlp__result(ctx, __func__, 2, shape)))
         return NULL;
     for (i = 0; i < a->shape[0]; i++)
         for (j = 0; j < a->shape[1]; j++)
             c->data[j * a->shape[0] + i] = a->data[i * a->shape[1] + j];
     if (!record1(ctx, &op_transpose, c, a, 0.0f))
         return NULL;
-    return mlp__op_done(ctx, "mlp_transpose", c);
+    return mlp__op_done(ctx, __func__, c);
 }

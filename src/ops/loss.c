@@ -38,14 +38,14 @@ mlp_tensor *mlp_mse(mlp_tensor *pred, mlp_tensor *target)
     char sp[64], st[64];
     in[0] = pred;
     in[1] = target;
-    if (!(ctx = mlp__args("mlp_mse", in, names, 2)))
+    if (!(ctx = mlp__args(__func__, in, names, 2)))
         return NULL;
     if (pred->numel != target->numel) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "mlp_mse: pred %s and target %s differ in element count",
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: pred %s and target %s differ in element count", __func__,
                   mlp__shape_str(pred, sp, sizeof sp), mlp__shape_str(target, st, sizeof st));
         return NULL;
     }
-    if (!(loss = mlp__result(ctx, "mlp_mse", 0, NULL)))
+    if (!(loss = mlp__result(ctx, __func__, 0, NULL)))
         return NULL;
     for (i = 0; i < pred->numel; i++) {
         double d = (double)pred->data[i] - (double)target->data[i];
@@ -54,7 +54,7 @@ mlp_tensor *mlp_mse(mlp_tensor *pred, mlp_tensor *target)
     loss->data[0] = pred->numel ? (float)(s / (double)pred->numel) : NAN;
     if (mlp__should_record(ctx, in, 2) && !mlp__record(ctx, &op_mse, loss, in, 2))
         return NULL;
-    return mlp__op_done(ctx, "mlp_mse", loss);
+    return mlp__op_done(ctx, __func__, loss);
 }
 
 /* ---- cross_entropy: logits [n,k] (or [k]), labels [n] ---- */
@@ -84,13 +84,13 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
     char sl[64], sy[64];
     in[0] = logits;
     in[1] = labels;
-    if (!(ctx = mlp__args("mlp_cross_entropy", in, names, 2)))
+    if (!(ctx = mlp__args(__func__, in, names, 2)))
         return NULL;
     if (logits->ndim < 1 || logits->ndim > 2 || labels->ndim > 1
         || labels->numel != (logits->ndim == 2 ? logits->shape[0] : 1)) {
-        mlp__fail(ctx, MLP_ERR_SHAPE,
-                  "mlp_cross_entropy: logits %s and labels %s do not fit (need [n,k] and [n])",
-                  mlp__shape_str(logits, sl, sizeof sl), mlp__shape_str(labels, sy, sizeof sy));
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: logits %s and labels %s do not fit (need [n,k] and [n])",
+                  __func__, mlp__shape_str(logits, sl, sizeof sl),
+                  mlp__shape_str(labels, sy, sizeof sy));
         return NULL;
     }
     mlp__rows_cols(logits, &rows, &k);
@@ -98,16 +98,15 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
     for (r = 0; r < rows; r++) {
         float y = labels->data[r];
         if (!(y >= 0.0f && y < (float)k) || floorf(y) != y) {
-            mlp__fail(ctx, MLP_ERR_RANGE,
-                      "mlp_cross_entropy: labels[%lld] = %g is not a class index in [0, %lld)",
-                      (long long)r, (double)y, (long long)k);
+            mlp__fail(ctx, MLP_ERR_RANGE, "%s: labels[%lld] = %g is not a class index in [0, %lld)",
+                      __func__, (long long)r, (double)y, (long long)k);
             return NULL;
         }
     }
-    if (!(loss = mlp__result(ctx, "mlp_cross_entropy", 0, NULL)))
+    if (!(loss = mlp__result(ctx, __func__, 0, NULL)))
         return NULL;
     if (mlp__should_record(ctx, &logits, 1)
-        && !(grad = mlp__result(ctx, "mlp_cross_entropy", logits->ndim, logits->shape)))
+        && !(grad = mlp__result(ctx, __func__, logits->ndim, logits->shape)))
         return NULL;
     for (r = 0; r < rows; r++) {
         const float *x = logits->data + r * k;
@@ -134,7 +133,7 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
             return NULL;
         mlp__node_save(node, grad);
     }
-    return mlp__op_done(ctx, "mlp_cross_entropy", loss);
+    return mlp__op_done(ctx, __func__, loss);
 }
 
 /* ---- bce_with_logits: mean(max(x,0) - x t + log(1 + exp(-|x|))) ---- */
@@ -168,15 +167,14 @@ mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
     char sl[64], st[64];
     in[0] = logits;
     in[1] = targets;
-    if (!(ctx = mlp__args("mlp_bce_with_logits", in, names, 2)))
+    if (!(ctx = mlp__args(__func__, in, names, 2)))
         return NULL;
     if (!mlp__same_shape(logits, targets)) {
-        mlp__fail(ctx, MLP_ERR_SHAPE,
-                  "mlp_bce_with_logits: logits %s and targets %s differ in shape",
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: logits %s and targets %s differ in shape", __func__,
                   mlp__shape_str(logits, sl, sizeof sl), mlp__shape_str(targets, st, sizeof st));
         return NULL;
     }
-    if (!(loss = mlp__result(ctx, "mlp_bce_with_logits", 0, NULL)))
+    if (!(loss = mlp__result(ctx, __func__, 0, NULL)))
         return NULL;
     for (i = 0; i < logits->numel; i++) {
         double x = logits->data[i], t = targets->data[i];
@@ -185,5 +183,5 @@ mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
     loss->data[0] = logits->numel ? (float)(s / (double)logits->numel) : NAN;
     if (mlp__should_record(ctx, in, 2) && !mlp__record(ctx, &op_bce, loss, in, 2))
         return NULL;
-    return mlp__op_done(ctx, "mlp_bce_with_logits", loss);
+    return mlp__op_done(ctx, __func__, loss);
 }

@@ -48,39 +48,41 @@ static const char *kind_name(int kind)
 mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *params, int n,
                          float lr)
 {
-    static const char *fn = "mlp_optim_new";
     mlp_optim *o;
     int i;
     if (!ctx)
         return NULL;
     if ((int)kind < MLP_OPTIM_SGD || (int)kind > MLP_OPTIM_ADAMW) {
-        mlp__fail(ctx, MLP_ERR_ARG, "%s: kind = %d is not an mlp_optim_kind", fn, (int)kind);
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: kind = %d is not an mlp_optim_kind", __func__, (int)kind);
         return NULL;
     }
     if (!params) {
-        mlp__fail(ctx, MLP_ERR_NULL, "%s: params is NULL", fn);
+        mlp__fail(ctx, MLP_ERR_NULL, "%s: params is NULL", __func__);
         return NULL;
     }
     if (n < 1) {
-        mlp__fail(ctx, MLP_ERR_ARG, "%s: optimizer got an empty parameter list (n = %d)", fn, n);
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: optimizer got an empty parameter list (n = %d)", __func__,
+                  n);
         return NULL;
     }
     if (!(lr >= 0.0f) || !isfinite(lr)) {
-        mlp__fail(ctx, MLP_ERR_ARG, "%s: invalid learning rate %g", fn, (double)lr);
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: invalid learning rate %g", __func__, (double)lr);
         return NULL;
     }
     for (i = 0; i < n; i++) {
         if (!params[i]) {
-            mlp__fail(ctx, MLP_ERR_NULL, "%s: params[%d] is NULL", fn, i);
+            mlp__fail(ctx, MLP_ERR_NULL, "%s: params[%d] is NULL", __func__, i);
             return NULL;
         }
         if (params[i]->ctx != ctx) {
-            mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: params[%d] belongs to another context", fn, i);
+            mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: params[%d] belongs to another context", __func__,
+                      i);
             return NULL;
         }
         if (params[i]->node >= 0) {
             mlp__fail(ctx, MLP_ERR_ARG,
-                      "%s: params[%d] is an op result; can't optimize a non-leaf tensor", fn, i);
+                      "%s: params[%d] is an op result; can't optimize a non-leaf tensor", __func__,
+                      i);
             return NULL;
         }
     }
@@ -141,15 +143,15 @@ static mlp_optim *from_model(mlp_model *m, mlp_optim_kind kind, float lr, const 
 
 mlp_optim *mlp_sgd_new(mlp_model *m, float lr)
 {
-    return from_model(m, MLP_OPTIM_SGD, lr, "mlp_sgd_new");
+    return from_model(m, MLP_OPTIM_SGD, lr, __func__);
 }
 mlp_optim *mlp_adam_new(mlp_model *m, float lr)
 {
-    return from_model(m, MLP_OPTIM_ADAM, lr, "mlp_adam_new");
+    return from_model(m, MLP_OPTIM_ADAM, lr, __func__);
 }
 mlp_optim *mlp_adamw_new(mlp_model *m, float lr)
 {
-    return from_model(m, MLP_OPTIM_ADAMW, lr, "mlp_adamw_new");
+    return from_model(m, MLP_OPTIM_ADAMW, lr, __func__);
 }
 
 void mlp_optim_free(mlp_optim *o)
@@ -187,56 +189,58 @@ static int has_opt(int kind, mlp_optim_opt what)
 
 mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
 {
-    static const char *fn = "mlp_optim_set";
     if (!o)
         return MLP_ERR_NULL;
     if (!has_opt(o->kind, what))
-        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: setting %d does not exist for %s", fn, (int)what,
-                         kind_name(o->kind));
+        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: setting %d does not exist for %s", __func__,
+                         (int)what, kind_name(o->kind));
     if (!isfinite(v))
-        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: value of setting %d is not finite", fn,
+        return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: value of setting %d is not finite", __func__,
                          (int)what);
     switch (what) {
     case MLP_OPT_LR:
         if (v < 0)
-            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid learning rate %g", fn, v);
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid learning rate %g", __func__, v);
         o->lr = v;
         break;
     case MLP_OPT_MOMENTUM:
         if (v < 0)
-            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid momentum value %g", fn, v);
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid momentum value %g", __func__, v);
         if (o->nesterov && v <= 0)
             return mlp__fail(
                 o->ctx, MLP_ERR_ARG,
-                "%s: Nesterov momentum requires a momentum > 0 (turn nesterov off first)", fn);
+                "%s: Nesterov momentum requires a momentum > 0 (turn nesterov off first)",
+                __func__);
         o->momentum = v;
         break;
     case MLP_OPT_DAMPENING:
         if (o->nesterov && v != 0)
             return mlp__fail(
                 o->ctx, MLP_ERR_ARG,
-                "%s: Nesterov momentum requires zero dampening (turn nesterov off first)", fn);
+                "%s: Nesterov momentum requires zero dampening (turn nesterov off first)",
+                __func__);
         o->dampening = v;
         break;
     case MLP_OPT_NESTEROV:
         if (v != 0 && v != 1)
-            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: nesterov must be 0 or 1, got %g", fn, v);
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: nesterov must be 0 or 1, got %g", __func__,
+                             v);
         if (v == 1 && (o->momentum <= 0 || o->dampening != 0))
             return mlp__fail(o->ctx, MLP_ERR_ARG,
                              "%s: Nesterov momentum requires a momentum > 0 and zero dampening",
-                             fn);
+                             __func__);
         o->nesterov = (int)v;
         break;
     case MLP_OPT_WEIGHT_DECAY:
         if (v < 0)
-            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid weight_decay value %g", fn, v);
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid weight_decay value %g", __func__, v);
         o->weight_decay = v;
         break;
     case MLP_OPT_BETA1:
     case MLP_OPT_BETA2:
         if (v < 0 || v >= 1)
-            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid beta%d %g (need 0 <= beta < 1)", fn,
-                             what == MLP_OPT_BETA1 ? 1 : 2, v);
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid beta%d %g (need 0 <= beta < 1)",
+                             __func__, what == MLP_OPT_BETA1 ? 1 : 2, v);
         if (what == MLP_OPT_BETA1)
             o->beta1 = v;
         else
@@ -244,12 +248,13 @@ mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
         break;
     case MLP_OPT_EPS:
         if (v < 0)
-            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid epsilon %g", fn, v);
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid epsilon %g", __func__, v);
         o->eps = v;
         break;
     case MLP_OPT_AMSGRAD:
         if (v != 0 && v != 1)
-            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: amsgrad must be 0 or 1, got %g", fn, v);
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: amsgrad must be 0 or 1, got %g", __func__,
+                             v);
         o->amsgrad = (int)v;
         break;
     }
@@ -383,19 +388,18 @@ mlp_status mlp_optim_step(mlp_optim *o)
             continue;
         if (s->numel && s->numel != p->numel)
             return mlp__fail(o->ctx, MLP_ERR_SHAPE,
-                             "mlp_optim_step: params[%d] changed size from %lld to %lld elements",
-                             i, (long long)s->numel, (long long)p->numel);
+                             "%s: params[%d] changed size from %lld to %lld elements", __func__, i,
+                             (long long)s->numel, (long long)p->numel);
         if (p->grad->numel != p->numel)
-            return mlp__fail(
-                o->ctx, MLP_ERR_SHAPE,
-                "mlp_optim_step: params[%d]'s gradient has %lld elements, the parameter %lld", i,
-                (long long)p->grad->numel, (long long)p->numel);
+            return mlp__fail(o->ctx, MLP_ERR_SHAPE,
+                             "%s: params[%d]'s gradient has %lld elements, the parameter %lld",
+                             __func__, i, (long long)p->grad->numel, (long long)p->numel);
         if ((o->kind == MLP_OPTIM_SGD && o->momentum != 0 && need_buf(o, &s->buf1, p->numel))
             || (o->kind != MLP_OPTIM_SGD
                 && (need_buf(o, &s->buf1, p->numel) || need_buf(o, &s->buf2, p->numel)
                     || (o->amsgrad && need_buf(o, &s->buf3, p->numel)))))
             return mlp__fail(o->ctx, MLP_ERR_NOMEM,
-                             "mlp_optim_step: out of memory making the state of params[%d]", i);
+                             "%s: out of memory making the state of params[%d]", __func__, i);
         s->numel = p->numel;
     }
     for (i = 0; i < o->n; i++) {
