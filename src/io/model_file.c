@@ -3,19 +3,18 @@
  * to a file atomically, and load with every field checked against sanity
  * limits and the bytes actually present before anything is allocated.
  *
- *   "MLPMODEL" | u32 version (1) | u32 flags | u32 layer count
- *   per layer: u32 kind, then linear: u64 in, u64 out, u32 has_bias
- *                              act:    u32 act, f32 param
- *                              dropout: f32 p
- *   parameters: f32 in layer order (W [in,out] row-major, b [out], alpha [1])
+ *   "MLPMODEL" | u32 version | u32 flags | u32 layer count
+ *   per layer: u32 kind, then the kind's fields (its record_* functions)
+ *   the layers' tensors: f32, layer by layer, each layer's in its order
  *   u32 CRC-32 of every byte before it
- * All integers and floats little-endian.
+ * All integers and floats little-endian. What a record holds is its
+ * kind's business (nn/layers.c); this file only frames the records.
  */
-#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "io/file.h"
-#include "nn/model.h"
+#include "nn/layers.h"
 
 #define MAGIC "MLPMODEL"
 #define FORMAT_VERSION 1u
@@ -24,16 +23,15 @@
 /* a model file may not exceed this (also the read cap) */
 #define MAX_FILE_BYTES ((size_t)1 << (sizeof(size_t) >= 8 ? 34 : 30))
 
-static size_t layer_bytes(int kind)
+/* Floats in a layer's tensors. */
+static size_t layer_floats(const mlp__layer *L)
 {
-    return kind == MLP_LAYER_LINEAR ? 4 + 8 + 8 + 4 : kind == MLP_LAYER_ACT ? 4 + 4 + 4 : 4 + 4;
-}
-
-static size_t layer_params(const mlp__layer *L)
-{
-    if (L->kind == MLP_LAYER_LINEAR)
-        return (size_t)(L->in * L->out + (L->b ? L->out : 0));
-    return L->w ? (size_t)L->w->numel : 0;
+    size_t n = 0;
+    int j;
+    for (j = 0; j < MLP__LAYER_TENSORS; j++)
+        if (L->t[j])
+            n += (size_t)L->t[j]->numel;
+    return n;
 }
 
 mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_size)
@@ -48,8 +46,8 @@ mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_si
     *out_buf = NULL;
     *out_size = 0;
     for (i = 0; i < m->nlayers; i++) {
-        size += layer_bytes(m->layers[i].kind);
-        np += layer_params(&m->layers[i]);
+        size += 4 + m->layers[i].k->record_bytes(FORMAT_VERSION);
+        np += layer_floats(&m->layers[i]);
     }
     if (np > (MLP__MAX_BYTES - size) / 4)
         return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: the model is too large to serialise",
@@ -66,30 +64,18 @@ mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_si
     p += HEADER_BYTES;
     for (i = 0; i < m->nlayers; i++) {
         const mlp__layer *L = &m->layers[i];
-        mlp__put_u32(p, (uint32_t)L->kind);
-        if (L->kind == MLP_LAYER_LINEAR) {
-            mlp__put_u64(p + 4, (uint64_t)L->in);
-            mlp__put_u64(p + 12, (uint64_t)L->out);
-            mlp__put_u32(p + 20, L->b ? 1u : 0u);
-        } else if (L->kind == MLP_LAYER_ACT) {
-            mlp__put_u32(p + 4, (uint32_t)L->act);
-            mlp__put_f32(p + 8, L->param);
-        } else {
-            mlp__put_f32(p + 4, L->p);
-        }
-        p += layer_bytes(L->kind);
+        mlp__put_u32(p, (uint32_t)L->k->kind);
+        L->k->record_write(L, p + 4);
+        p += 4 + L->k->record_bytes(FORMAT_VERSION);
     }
     for (i = 0; i < m->nlayers; i++) {
         const mlp__layer *L = &m->layers[i];
-        const mlp_tensor *ts[2];
-        int t;
-        ts[0] = L->w;
-        ts[1] = L->b;
-        for (t = 0; t < 2; t++) {
-            if (!ts[t])
+        int j;
+        for (j = 0; j < MLP__LAYER_TENSORS; j++) {
+            if (!L->t[j])
                 continue;
-            for (k = 0; k < (size_t)ts[t]->numel; k++, p += 4)
-                mlp__put_f32(p, ts[t]->data[k]);
+            for (k = 0; k < (size_t)L->t[j]->numel; k++, p += 4)
+                mlp__put_f32(p, L->t[j]->data[k]);
         }
     }
     mlp__put_u32(p, mlp__crc32(0, buf, (size_t)(p - buf)));
@@ -128,25 +114,53 @@ static mlp_status bad(mlp_ctx *ctx, const char *fn, const char *what, unsigned l
     return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: %s (%llu)", fn, what, a);
 }
 
-/* Check the whole file without allocating anything. On success *nlayers
- * is the layer count and *pstart the offset of the parameters. */
-static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
-                           uint32_t *nlayers, size_t *pstart)
+/* Decode the record at b[*off] (inside body) into *L, settings checked
+ * by the kind, and move *off past it. Allocates nothing. */
+static mlp_status read_record(mlp_ctx *ctx, const char *fn, unsigned version,
+                              const unsigned char *b, size_t body, size_t *off, uint32_t i,
+                              mlp__layer *L)
 {
-    uint32_t version, flags, n, i, crc;
+    char where[96];
+    uint32_t kind;
+    size_t bytes;
+    memset(L, 0, sizeof *L);
+    if (body - *off < 4)
+        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is cut off", fn, (unsigned long)i);
+    kind = mlp__get_u32(b + *off);
+    L->k = kind <= 0xffffu ? mlp__kind_of((int)kind) : NULL;
+    if (!L->k || version < L->k->since)
+        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has unknown kind %lu", fn,
+                         (unsigned long)i, (unsigned long)kind);
+    bytes = L->k->record_bytes(version);
+    if (body - *off - 4 < bytes)
+        return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is cut off", fn, (unsigned long)i);
+    L->k->record_read(version, b + *off + 4, L);
+    *off += 4 + bytes;
+    snprintf(where, sizeof where, "%s: layer %lu", fn, (unsigned long)i);
+    return L->k->settle(ctx, MLP_ERR_FORMAT, where, L);
+}
+
+/* Check the whole file without allocating anything. On success *nlayers
+ * is the layer count, *version the file's version and *pstart the offset
+ * of the tensors. */
+static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
+                           uint32_t *nlayers, unsigned *version, size_t *pstart)
+{
+    uint32_t flags, n, i, crc;
     size_t off = HEADER_BYTES, np = 0, body;
-    int64_t prev_out = 0;
+    int64_t width = 0;
+    mlp_status s;
 
     if (size < 8 || memcmp(b, MAGIC, 8) != 0)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: not a libmlp model file (bad magic)", fn);
     if (size < 12)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn,
                          size);
-    version = mlp__get_u32(b + 8);
-    if (version != FORMAT_VERSION)
+    *version = mlp__get_u32(b + 8);
+    if (*version != FORMAT_VERSION)
         return mlp__fail(ctx, MLP_ERR_VERSION,
                          "%s: file format version %lu is not supported (this library reads %u)", fn,
-                         (unsigned long)version, FORMAT_VERSION);
+                         (unsigned long)*version, FORMAT_VERSION);
     if (size < HEADER_BYTES + 4)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn,
                          size);
@@ -164,61 +178,31 @@ static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b,
     if (n > MLP__MAX_LAYERS)
         return bad(ctx, fn, "layer count above the limit", n);
     for (i = 0; i < n; i++) {
-        uint32_t kind;
-        if (body - off < 4)
-            return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is cut off", fn, (unsigned long)i);
-        kind = mlp__get_u32(b + off);
-        if (kind > MLP_LAYER_DROPOUT)
-            return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has unknown kind %lu", fn,
-                             (unsigned long)i, (unsigned long)kind);
-        if (body - off < layer_bytes((int)kind))
-            return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is cut off", fn, (unsigned long)i);
-        if (kind == MLP_LAYER_LINEAR) {
-            uint64_t in = mlp__get_u64(b + off + 4), out = mlp__get_u64(b + off + 12);
-            uint32_t hb = mlp__get_u32(b + off + 20);
-            size_t cnt;
-            if (in < 1 || out < 1 || in > (uint64_t)MLP__MAX_FEATURES
-                || out > (uint64_t)MLP__MAX_FEATURES)
-                return mlp__fail(ctx, MLP_ERR_FORMAT,
-                                 "%s: layer %lu: linear sizes %llu x %llu out of range", fn,
-                                 (unsigned long)i, (unsigned long long)in, (unsigned long long)out);
-            if (hb > 1)
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu: has_bias = %lu", fn,
-                                 (unsigned long)i, (unsigned long)hb);
-            if (prev_out && (uint64_t)prev_out != in)
-                return mlp__fail(
-                    ctx, MLP_ERR_FORMAT,
-                    "%s: layer %lu takes %llu features but the previous linear layer gives %lld",
-                    fn, (unsigned long)i, (unsigned long long)in, (long long)prev_out);
-            prev_out = (int64_t)out;
-            /* in, out < 2^31: the product fits; compare against the bytes left */
-            if (in > (uint64_t)(MAX_FILE_BYTES / 4) / out)
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is too large", fn,
-                                 (unsigned long)i);
-            cnt = (size_t)(in * out + (hb ? out : 0));
+        mlp__layer L;
+        mlp__tshape ts[MLP__LAYER_TENSORS];
+        int j, nt;
+        if ((s = read_record(ctx, fn, *version, b, body, &off, i, &L)) != MLP_OK)
+            return s;
+        if (L.in && width && L.in != width)
+            return mlp__fail(ctx, MLP_ERR_FORMAT,
+                             "%s: layer %lu takes %lld features but the layers before give %lld",
+                             fn, (unsigned long)i, (long long)L.in, (long long)width);
+        if (L.out)
+            width = L.out;
+        nt = L.k->tensors(&L, ts);
+        for (j = 0; j < nt; j++) {
+            /* each dimension <= 2^31: compare against the bytes a file may hold */
+            uint64_t cnt = (uint64_t)ts[j].shape[0];
+            if (ts[j].ndim == 2) {
+                if (ts[j].shape[0] > (int64_t)(MAX_FILE_BYTES / 4) / ts[j].shape[1])
+                    return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is too large", fn,
+                                     (unsigned long)i);
+                cnt *= (uint64_t)ts[j].shape[1];
+            }
             if (cnt > (MAX_FILE_BYTES / 4) - np)
                 return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: parameters are too large", fn);
-            np += cnt;
-        } else if (kind == MLP_LAYER_ACT) {
-            uint32_t act = mlp__get_u32(b + off + 4);
-            float param = mlp__get_f32(b + off + 8);
-            if (act > MLP_ACT_PRELU)
-                return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has unknown activation %lu",
-                                 fn, (unsigned long)i, (unsigned long)act);
-            if (!isfinite(param) || (act != MLP_ACT_LEAKY_RELU && param != 0.0f))
-                return mlp__fail(ctx, MLP_ERR_FORMAT,
-                                 "%s: layer %lu has a bad activation parameter", fn,
-                                 (unsigned long)i);
-            if (act == MLP_ACT_PRELU)
-                np += 1;
-        } else {
-            float p = mlp__get_f32(b + off + 4);
-            if (!(p >= 0.0f && p < 1.0f))
-                return mlp__fail(ctx, MLP_ERR_FORMAT,
-                                 "%s: layer %lu has dropout p = %g outside [0,1)", fn,
-                                 (unsigned long)i, (double)p);
+            np += (size_t)cnt;
         }
-        off += layer_bytes((int)kind);
     }
     if ((body - off) / 4 < np || (body - off) % 4 != 0)
         return mlp__fail(ctx, MLP_ERR_FORMAT,
@@ -236,38 +220,33 @@ static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t 
                    const void *opt)
 {
     uint32_t n = 0, i;
-    size_t off = HEADER_BYTES, poff = 0;
+    unsigned version = 0;
+    size_t off = HEADER_BYTES, poff = 0, body = size - 4;
     mlp_model *m;
-    mlp_status s = MLP_OK;
     (void)opt;
-    if (validate(ctx, fn, b, size, &n, &poff) != MLP_OK)
+    if (validate(ctx, fn, b, size, &n, &version, &poff) != MLP_OK)
         return NULL;
     m = mlp_model_new(ctx);
     if (!m)
         return NULL;
     m->training = (mlp__get_u32(b + 12) & FLAG_TRAINING) != 0;
-    for (i = 0; i < n && s == MLP_OK; i++) {
-        int kind = (int)mlp__get_u32(b + off);
-        if (kind == MLP_LAYER_LINEAR)
-            s = mlp__model_add_linear(m, fn, (int64_t)mlp__get_u64(b + off + 4),
-                                      (int64_t)mlp__get_u64(b + off + 12),
-                                      (int)mlp__get_u32(b + off + 20), MLP_INIT_ZEROS);
-        else if (kind == MLP_LAYER_ACT)
-            s = mlp__model_add_act(m, fn, (int)mlp__get_u32(b + off + 4),
-                                   mlp__get_f32(b + off + 8));
-        else
-            s = mlp__model_add_dropout(m, fn, mlp__get_f32(b + off + 4));
-        off += layer_bytes(kind);
-    }
-    if (s != MLP_OK) {
-        mlp_model_free(m);
-        return NULL;
-    }
-    for (i = 0; i < m->nparams; i++) {
-        mlp_tensor *t = m->params[i];
-        int64_t k;
-        for (k = 0; k < t->numel; k++, poff += 4)
-            t->data[k] = mlp__get_f32(b + poff);
+    for (i = 0; i < n; i++) {
+        mlp__layer L, *dst;
+        int j;
+        /* validated: reading again cannot fail */
+        read_record(ctx, fn, version, b, body, &off, i, &L);
+        dst = mlp__model_push(m, fn, &L, MLP_INIT_ZEROS);
+        if (!dst) {
+            mlp_model_free(m);
+            return NULL;
+        }
+        for (j = 0; j < MLP__LAYER_TENSORS; j++) {
+            int64_t k;
+            if (!dst->t[j])
+                continue;
+            for (k = 0; k < dst->t[j]->numel; k++, poff += 4)
+                dst->t[j]->data[k] = mlp__get_f32(b + poff);
+        }
     }
     return m;
 }

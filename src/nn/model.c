@@ -1,13 +1,12 @@
 /*
- * model.c - the sequential model: adding linear, activation and dropout
- * layers (checking that shapes chain), the parameter list, train/eval
- * mode, and the recorded forward pass built from the public ops
- * (mlp_linear, mlp_activation, mlp_leaky_relu, mlp_prelu, mlp_dropout).
+ * model.c - the sequential model: appending layers of any kind (each
+ * kind's settings and tensors are its table entry's, nn/layers.c; here
+ * the widths are chained and the parameter list kept), train/eval mode,
+ * and the recorded forward pass, a walk of the layers' forward functions.
  */
-#include <math.h>
 #include <string.h>
 
-#include "nn/model.h"
+#include "nn/layers.h"
 
 mlp_model *mlp_model_new(mlp_ctx *ctx)
 {
@@ -22,6 +21,15 @@ mlp_model *mlp_model_new(mlp_ctx *ctx)
     return m;
 }
 
+static void free_tensors(mlp__layer *L)
+{
+    int j;
+    for (j = 0; j < MLP__LAYER_TENSORS; j++) {
+        mlp_tensor_free(L->t[j]);
+        L->t[j] = NULL;
+    }
+}
+
 void mlp_model_free(mlp_model *m)
 {
     size_t i;
@@ -29,10 +37,8 @@ void mlp_model_free(mlp_model *m)
     if (!m)
         return;
     ctx = m->ctx;
-    for (i = 0; i < m->nlayers; i++) {
-        mlp_tensor_free(m->layers[i].w);
-        mlp_tensor_free(m->layers[i].b);
-    }
+    for (i = 0; i < m->nlayers; i++)
+        free_tensors(&m->layers[i]);
     mlp__free(ctx, m->layers);
     mlp__free(ctx, m->params);
     mlp__free_aligned(ctx, m->work);
@@ -56,164 +62,110 @@ static mlp_status reserve(mlp_model *m, const char *fn, size_t np)
     return MLP_OK;
 }
 
-static mlp_tensor *new_param(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape)
+int64_t mlp__model_width(const mlp_model *m, size_t upto, int64_t in)
 {
-    mlp_tensor *t = mlp__tensor_new(ctx, fn, ndim, shape);
-    if (t)
-        t->requires_grad = 1;
-    return t;
+    size_t i;
+    for (i = 0; i < upto && i < m->nlayers; i++)
+        if (m->layers[i].out)
+            in = m->layers[i].out;
+    return in;
 }
 
-/* The width of the output of the last linear layer (0 when none). */
-static int64_t last_out(const mlp_model *m)
+mlp__layer *mlp__model_push(mlp_model *m, const char *where, const mlp__layer *desc, mlp_init init)
 {
-    size_t i = m->nlayers;
-    while (i-- > 0)
-        if (m->layers[i].kind == MLP_LAYER_LINEAR)
-            return m->layers[i].out;
-    return 0;
+    mlp_ctx *ctx = m->ctx;
+    mlp__layer L = *desc, *dst;
+    mlp__tshape ts[MLP__LAYER_TENSORS];
+    int nt, j;
+    size_t nlearn = 0;
+    int64_t width;
+
+    memset(L.t, 0, sizeof L.t);
+    if (L.k->settle(ctx, MLP_ERR_ARG, where, &L) != MLP_OK)
+        return NULL;
+    width = mlp__model_width(m, m->nlayers, 0);
+    if (L.in && width && L.in != width) {
+        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: in = %lld but the layers before give %lld features",
+                  where, (long long)L.in, (long long)width);
+        return NULL;
+    }
+    nt = L.k->tensors(&L, ts);
+    for (j = 0; j < nt; j++)
+        nlearn += ts[j].learnable ? 1 : 0;
+    if (reserve(m, where, nlearn) != MLP_OK)
+        return NULL;
+    for (j = 0; j < nt; j++) {
+        L.t[j] = mlp__tensor_new(ctx, where, ts[j].ndim, ts[j].shape);
+        if (!L.t[j]) {
+            free_tensors(&L);
+            return NULL;
+        }
+        L.t[j]->requires_grad = ts[j].learnable != 0;
+    }
+    L.k->init(ctx, where, &L, init);
+    dst = &m->layers[m->nlayers++];
+    *dst = L;
+    for (j = 0; j < nt; j++)
+        if (ts[j].learnable)
+            m->params[m->nparams++] = L.t[j];
+    return dst;
 }
 
-mlp_status mlp__model_add_linear(mlp_model *m, const char *fn, int64_t in, int64_t out,
-                                 int has_bias, mlp_init init)
+static mlp_status push(mlp_model *m, const char *fn, int kind, mlp__layer *desc, mlp_init init)
 {
-    mlp__layer *L;
-    mlp_tensor *w, *b = NULL;
-    int64_t shape[2], prev;
-    mlp_status s;
+    desc->k = mlp__kind_of(kind);
+    return mlp__model_push(m, fn, desc, init) ? MLP_OK : m->ctx->err.code;
+}
 
-    if (in < 1 || out < 1 || in > MLP__MAX_FEATURES || out > MLP__MAX_FEATURES)
-        return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: in = %lld and out = %lld must be in 1..2^31", fn,
-                         (long long)in, (long long)out);
+static mlp_status add_linear(mlp_model *m, const char *fn, int64_t in, int64_t out, int bias,
+                             mlp_init init)
+{
+    mlp__layer d;
     if ((int)init < MLP_INIT_DEFAULT || (int)init > MLP_INIT_ZEROS)
         return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: init = %d is not an mlp_init", fn, (int)init);
-    prev = last_out(m);
-    if (prev && prev != in)
-        return mlp__fail(m->ctx, MLP_ERR_SHAPE,
-                         "%s: in = %lld but the previous linear layer gives %lld features", fn,
-                         (long long)in, (long long)prev);
-    s = reserve(m, fn, has_bias ? 2 : 1);
-    if (s != MLP_OK)
-        return s;
-    shape[0] = in;
-    shape[1] = out;
-    w = new_param(m->ctx, fn, 2, shape);
-    if (!w)
-        return m->ctx->err.code;
-    if (has_bias) {
-        b = new_param(m->ctx, fn, 1, &shape[1]);
-        if (!b) {
-            mlp_tensor_free(w);
-            return m->ctx->err.code;
-        }
-    }
-    mlp__init_linear(m->ctx, fn, init, w->data, b ? b->data : NULL, in, out);
-    L = &m->layers[m->nlayers++];
-    memset(L, 0, sizeof *L);
-    L->kind = MLP_LAYER_LINEAR;
-    L->in = in;
-    L->out = out;
-    L->has_bias = has_bias != 0;
-    L->w = w;
-    L->b = b;
-    m->params[m->nparams++] = w;
-    if (b)
-        m->params[m->nparams++] = b;
-    return MLP_OK;
-}
-
-mlp_status mlp__model_add_act(mlp_model *m, const char *fn, int act, float param)
-{
-    mlp__layer *L;
-    mlp_tensor *alpha = NULL;
-    int64_t one = 1;
-    mlp_status s;
-    if (act < MLP_ACT_IDENTITY || act > MLP_ACT_PRELU)
-        return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: act = %d is not an mlp_act", fn, act);
-    if (!isfinite(param))
-        return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: activation parameter is not finite", fn);
-    s = reserve(m, fn, act == MLP_ACT_PRELU ? 1 : 0);
-    if (s != MLP_OK)
-        return s;
-    if (act == MLP_ACT_PRELU) {
-        alpha = new_param(m->ctx, fn, 1, &one);
-        if (!alpha)
-            return m->ctx->err.code;
-        alpha->data[0] = 0.25f;
-    }
-    L = &m->layers[m->nlayers++];
-    memset(L, 0, sizeof *L);
-    L->kind = MLP_LAYER_ACT;
-    L->act = act;
-    L->param = act == MLP_ACT_LEAKY_RELU ? param : 0.0f;
-    L->w = alpha;
-    if (alpha)
-        m->params[m->nparams++] = alpha;
-    return MLP_OK;
-}
-
-mlp_status mlp__model_add_dropout(mlp_model *m, const char *fn, float p)
-{
-    mlp__layer *L;
-    mlp_status s;
-    if (!(p >= 0.0f && p < 1.0f))
-        return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: p = %g is not in [0,1)", fn, (double)p);
-    s = reserve(m, fn, 0);
-    if (s != MLP_OK)
-        return s;
-    L = &m->layers[m->nlayers++];
-    memset(L, 0, sizeof *L);
-    L->kind = MLP_LAYER_DROPOUT;
-    L->p = p;
-    return MLP_OK;
+    memset(&d, 0, sizeof d);
+    d.in = in;
+    d.out = out;
+    d.has_bias = bias;
+    return push(m, fn, MLP_LAYER_LINEAR, &d, init);
 }
 
 mlp_status mlp_model_add_linear(mlp_model *m, int64_t in, int64_t out)
 {
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_linear(m, __func__, in, out, 1, MLP_INIT_DEFAULT);
+    return add_linear(m, __func__, in, out, 1, MLP_INIT_DEFAULT);
 }
 
 mlp_status mlp_model_add_linear_init(mlp_model *m, int64_t in, int64_t out, mlp_init init)
 {
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_linear(m, __func__, in, out, 1, init);
+    return add_linear(m, __func__, in, out, 1, init);
 }
 
 mlp_status mlp_model_add_act(mlp_model *m, mlp_act act)
 {
+    mlp__layer d;
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_act(m, __func__, (int)act, 0.01f);
+    memset(&d, 0, sizeof d);
+    d.act = (int)act;
+    d.param = act == MLP_ACT_LEAKY_RELU ? 0.01f : 0.0f;
+    return push(m, __func__, MLP_LAYER_ACT, &d, MLP_INIT_DEFAULT);
 }
 
 mlp_status mlp_model_add_dropout(mlp_model *m, float p)
 {
+    mlp__layer d;
     if (!m)
         return MLP_ERR_NULL;
-    return mlp__model_add_dropout(m, __func__, p);
+    memset(&d, 0, sizeof d);
+    d.param = p;
+    return push(m, __func__, MLP_LAYER_DROPOUT, &d, MLP_INIT_DEFAULT);
 }
 
 /* ---- forward ---- */
-
-static mlp_tensor *layer_forward(mlp_model *m, const mlp__layer *L, mlp_tensor *h)
-{
-    switch (L->kind) {
-    case MLP_LAYER_LINEAR: return mlp_linear(h, L->w, L->b);
-    case MLP_LAYER_ACT:
-        if (L->act == MLP_ACT_PRELU)
-            return mlp_prelu(h, L->w);
-        if (L->act == MLP_ACT_LEAKY_RELU)
-            return mlp_leaky_relu(h, L->param);
-        return mlp_activation(h, (mlp_act)L->act);
-    default: /* dropout */
-        if (!m->training || L->p == 0.0f)
-            return h;
-        return mlp_dropout(h, L->p);
-    }
-}
 
 mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x)
 {
@@ -249,7 +201,7 @@ mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x)
         h = mlp_reshape(x, 2, shape);
     }
     for (i = 0; i < m->nlayers && h; i++)
-        h = layer_forward(m, &m->layers[i], h);
+        h = m->layers[i].k->forward(&m->layers[i], h, m->training);
     if (h && x->ndim == 1) {
         shape[0] = h->shape[1];
         h = mlp_reshape(h, 1, shape);
@@ -280,7 +232,7 @@ int mlp_model_layer_kind(const mlp_model *m, int i)
 {
     if (!m || i < 0 || (size_t)i >= m->nlayers)
         return -1;
-    return m->layers[i].kind;
+    return m->layers[i].k->kind;
 }
 
 int mlp_model_num_params(const mlp_model *m)
@@ -312,12 +264,12 @@ int64_t mlp_model_in_features(const mlp_model *m)
     if (!m)
         return 0;
     for (i = 0; i < m->nlayers; i++)
-        if (m->layers[i].kind == MLP_LAYER_LINEAR)
+        if (m->layers[i].in)
             return m->layers[i].in;
     return 0;
 }
 
 int64_t mlp_model_out_features(const mlp_model *m)
 {
-    return m ? last_out(m) : 0;
+    return m ? mlp__model_width(m, m->nlayers, 0) : 0;
 }

@@ -1,32 +1,37 @@
 /*
  * model.h - the inside of a sequential model: its layers, its parameter
  * list and the workspace of the tape-free predict path. Shared by the
- * model, predict, summary and model-file code.
+ * model, the layer kinds, predict, summary and model-file code. What a
+ * layer does is its kind's (nn/layers.h); nothing here switches on kind.
  */
 #ifndef MLP_NN_MODEL_H
 #define MLP_NN_MODEL_H
 
 #include "core.h"
 
+#define MLP__LAYER_TENSORS 2
+
+struct mlp__kind;
+
+/* One layer: its kind's entry, its settings and its tensors. Which fields
+ * a kind uses is written beside the kind in layers.c. */
 typedef struct mlp__layer {
-    int kind; /* mlp_layer_kind */
-    /* linear: y [n,out] = x [n,in] · w [in,out] + b [out] */
-    int64_t in, out;
-    int has_bias;
-    /* activation: act (mlp_act), param = leaky-ReLU slope (0 otherwise) */
-    int act;
-    float param;
-    /* dropout: drop probability */
-    float p;
-    mlp_tensor *w; /* linear weight, or the pReLU alpha [1] */
-    mlp_tensor *b; /* linear bias or NULL */
+    const struct mlp__kind *k; /* the kind's entry in the table (layers.c) */
+    int64_t in, out;           /* fixed input / output width; 0: any / the input's */
+    int has_bias;              /* linear */
+    int act;                   /* activation: mlp_act */
+    float param;               /* leaky-ReLU slope, dropout probability */
+    int64_t n;                 /* pReLU: number of alphas */
+    /* the layer's tensors, in file and parameter order (linear W [in,out]
+     * then b [out] or NULL; pReLU alpha [n]); NULL when unused */
+    mlp_tensor *t[MLP__LAYER_TENSORS];
 } mlp__layer;
 
 struct mlp_model {
     mlp_ctx *ctx;
     mlp__layer *layers;
     size_t nlayers, cap_layers;
-    mlp_tensor **params; /* borrowed views of the layers' tensors, in order */
+    mlp_tensor **params; /* borrowed views of the layers' learnable tensors, in order */
     size_t nparams, cap_params;
     int training;
     /* predict workspace: two ping-pong buffers of work_rows x work_width */
@@ -39,12 +44,17 @@ struct mlp_model {
 mlp_status mlp__init_linear(mlp_ctx *ctx, const char *fn, mlp_init init, float *w, float *b,
                             int64_t in, int64_t out);
 
-/* Append layers with full control (model.c), for the loader. A linear
- * layer's tensors are initialised with `init`. */
-mlp_status mlp__model_add_linear(mlp_model *m, const char *fn, int64_t in, int64_t out,
-                                 int has_bias, mlp_init init);
-mlp_status mlp__model_add_act(mlp_model *m, const char *fn, int act, float param);
-mlp_status mlp__model_add_dropout(mlp_model *m, const char *fn, float p);
+/* Append a layer described by `desc` (its kind and settings; tensors NULL):
+ * the kind checks the settings (MLP_ERR_ARG naming `where`), the width
+ * must chain (MLP_ERR_SHAPE), then its tensors are made and initialised
+ * (a linear layer's with `init`) and its learnable ones join the
+ * parameter list. Returns the new layer (valid until the next push), or
+ * NULL with ctx's error set and the model unchanged. */
+mlp__layer *mlp__model_push(mlp_model *m, const char *where, const mlp__layer *desc, mlp_init init);
+
+/* The feature width after the first `upto` layers, starting from `in`
+ * (the width a layer with out == 0 keeps). */
+int64_t mlp__model_width(const mlp_model *m, size_t upto, int64_t in);
 
 /* Largest sanity limits the model and its files accept. */
 #define MLP__MAX_LAYERS 65536

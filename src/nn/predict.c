@@ -1,14 +1,15 @@
 /*
- * predict.c - inference without the tape on raw float arrays: each linear
- * layer is one matrix product into a ping-pong buffer owned by the model,
- * followed by the bias add fused with the activation layer after it.
- * Dropout is skipped. The buffers grow only when n (or the model's width)
- * grows, so after the first call for a given n nothing is allocated.
+ * predict.c - inference without the tape on raw float arrays: a walk of
+ * the layers' predict functions (nn/layers.c) between two ping-pong
+ * buffers owned by the model. A kind may apply the next layer in its own
+ * pass (a linear layer applies the activation after it with its bias);
+ * a layer that is the identity at inference (dropout) writes nothing. The
+ * buffers grow only when n (or the model's width) grows, so after the
+ * first call for a given n nothing is allocated.
  */
 #include <string.h>
 
-#include "nn/model.h"
-#include "kern/vec.h"
+#include "nn/layers.h"
 
 static int64_t max_width(const mlp_model *m)
 {
@@ -16,12 +17,10 @@ static int64_t max_width(const mlp_model *m)
     size_t i;
     for (i = 0; i < m->nlayers; i++) {
         const mlp__layer *L = &m->layers[i];
-        if (L->kind == MLP_LAYER_LINEAR) {
-            if (L->in > w)
-                w = L->in;
-            if (L->out > w)
-                w = L->out;
-        }
+        if (L->in > w)
+            w = L->in;
+        if (L->out > w)
+            w = L->out;
     }
     return w;
 }
@@ -56,9 +55,9 @@ static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, c
     mlp_ctx *ctx = m->ctx;
     const float *cur = x;
     float *buf[2];
-    int which = 0;
+    int which = 0, used;
     int64_t width = mlp_model_in_features(m);
-    size_t i;
+    size_t i, j;
     mlp_status s;
 
     if (width == 0)
@@ -76,32 +75,17 @@ static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, c
     buf[0] = m->work;
     buf[1] = m->work + m->work_rows * m->work_width;
 
-    for (i = 0; i < m->nlayers; i++) {
-        const mlp__layer *L = &m->layers[i];
-        float *y = buf[which];
-        if (L->kind == MLP_LAYER_LINEAR) {
-            /* y [n,out] = cur [n,in] · W [in,out], then f(y + b) */
-            int act = MLP_ACT_IDENTITY;
-            float param = 0.0f;
-            const mlp__layer *next = i + 1 < m->nlayers ? &m->layers[i + 1] : NULL;
-            mlp__gemm(ctx, 0, 0, n, L->out, L->in, 1.0f, cur, L->in, L->w->data, L->out, 0.0f, y,
-                      L->out);
-            if (next && next->kind == MLP_LAYER_ACT && next->act != MLP_ACT_PRELU) {
-                act = next->act;
-                param = next->param;
-                i++;
-            }
-            mlp__bias_act_fwd(act, y, L->b ? L->b->data : NULL, n, L->out, param);
-            width = L->out;
-        } else if (L->kind == MLP_LAYER_ACT) {
-            if (L->act == MLP_ACT_PRELU)
-                mlp__prelu_fwd(y, cur, L->w->data, 1, n, width);
-            else
-                mlp__act_fwd(L->act, y, cur, n * width, L->param);
-        } else {
-            continue; /* dropout: identity at inference */
+    for (i = 0; i < m->nlayers; i += used) {
+        const mlp__layer *L = &m->layers[i], *next = i + 1 < m->nlayers ? L + 1 : NULL;
+        used = L->k->predict(ctx, L, next, cur, buf[which], n, width);
+        if (used == 0) {
+            used = 1; /* the identity at inference: cur stays */
+            continue;
         }
-        cur = y;
+        for (j = i; j < i + (size_t)used; j++)
+            if (m->layers[j].out)
+                width = m->layers[j].out;
+        cur = buf[which];
         which ^= 1;
     }
     *res = cur;

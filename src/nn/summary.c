@@ -1,13 +1,14 @@
 /*
- * summary.c - the human-readable model summary: one line per layer with
- * its output shape and parameter count, then the totals, written like
- * snprintf (the full length is returned even when buf is too small).
+ * summary.c - the human-readable model summary: one line per layer (what
+ * its kind says it is, its output shape, its parameter count), then the
+ * totals, written like snprintf (the full length is returned even when
+ * buf is too small).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/model.h"
+#include "nn/layers.h"
 
 typedef struct sbuf {
     char *buf;
@@ -55,23 +56,14 @@ size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size)
         const mlp__layer *L = &m->layers[i];
         int64_t np = 0;
         char shape[40];
-        switch (L->kind) {
-        case MLP_LAYER_LINEAR:
-            snprintf(what, sizeof what, "linear(%lld -> %lld)", (long long)L->in,
-                     (long long)L->out);
+        mlp__tshape ts[MLP__LAYER_TENSORS];
+        int j, nt = L->k->tensors(L, ts);
+        L->k->describe(L, what, sizeof what);
+        if (L->out)
             width = L->out;
-            np = L->in * L->out + (L->b ? L->out : 0);
-            break;
-        case MLP_LAYER_ACT:
-            if (L->act == MLP_ACT_LEAKY_RELU)
-                snprintf(what, sizeof what, "%s(%g)", mlp_act_name((mlp_act)L->act),
-                         (double)L->param);
-            else
-                snprintf(what, sizeof what, "%s", mlp_act_name((mlp_act)L->act));
-            np = L->w ? L->w->numel : 0;
-            break;
-        default: snprintf(what, sizeof what, "dropout(p=%g)", (double)L->p); break;
-        }
+        for (j = 0; j < nt; j++)
+            if (ts[j].learnable && L->t[j])
+                np += L->t[j]->numel;
         snprintf(shape, sizeof shape, "[n,%lld]", (long long)width);
         put(&s, "%-5d %-24s %-14s %lld\n", (int)i, what, shape, (long long)np);
     }

@@ -1,0 +1,314 @@
+/*
+ * layers.c - every kind of layer, one table entry each (nn/layers.h): its
+ * settings check, tensors, forward on the tape, tape-free predict, model
+ * file record, summary text and ONNX slots. The rest of the model code
+ * only walks this table.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "io/file.h"
+#include "kern/vec.h"
+#include "nn/layers.h"
+
+/* ---- linear: y [n,out] = x [n,in] · W [in,out] + b [out] ------------------
+ * uses in, out, has_bias; t[0] = W, t[1] = b (NULL without bias) */
+
+static mlp_status linear_settle(mlp_ctx *ctx, mlp_status code, const char *where, mlp__layer *L)
+{
+    if (L->in < 1 || L->out < 1 || L->in > MLP__MAX_FEATURES || L->out > MLP__MAX_FEATURES)
+        return mlp__fail(ctx, code, "%s: in = %lld and out = %lld must be in 1..2^31", where,
+                         (long long)L->in, (long long)L->out);
+    if (L->has_bias != 0 && L->has_bias != 1)
+        return mlp__fail(ctx, code, "%s: has_bias = %d must be 0 or 1", where, L->has_bias);
+    return MLP_OK;
+}
+
+static int linear_tensors(const mlp__layer *L, mlp__tshape *ts)
+{
+    ts[0].ndim = 2;
+    ts[0].shape[0] = L->in;
+    ts[0].shape[1] = L->out;
+    ts[0].learnable = 1;
+    ts[1].ndim = 1;
+    ts[1].shape[0] = L->out;
+    ts[1].learnable = 1;
+    return L->has_bias ? 2 : 1;
+}
+
+static void linear_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init init)
+{
+    mlp__init_linear(ctx, where, init, L->t[0]->data, L->t[1] ? L->t[1]->data : NULL, L->in,
+                     L->out);
+}
+
+static mlp_tensor *linear_forward(const mlp__layer *L, mlp_tensor *h, int training)
+{
+    (void)training;
+    return mlp_linear(h, L->t[0], L->t[1]);
+}
+
+static int linear_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next, const float *x,
+                          float *y, int64_t n, int64_t width)
+{
+    /* y [n,out] = x [n,in] · W [in,out], then f(y + b) with next's f */
+    int act = MLP_ACT_IDENTITY, used = 1;
+    float param = 0.0f;
+    (void)width;
+    mlp__gemm(ctx, 0, 0, n, L->out, L->in, 1.0f, x, L->in, L->t[0]->data, L->out, 0.0f, y, L->out);
+    if (next && next->k->pointwise && next->k->pointwise(next, &act, &param))
+        used = 2;
+    mlp__bias_act_fwd(act, y, L->t[1] ? L->t[1]->data : NULL, n, L->out, param);
+    return used;
+}
+
+static size_t linear_record_bytes(unsigned version)
+{
+    (void)version;
+    return 8 + 8 + 4; /* u64 in, u64 out, u32 has_bias */
+}
+
+static void linear_record_write(const mlp__layer *L, unsigned char *p)
+{
+    mlp__put_u64(p, (uint64_t)L->in);
+    mlp__put_u64(p + 8, (uint64_t)L->out);
+    mlp__put_u32(p + 16, L->t[1] ? 1u : 0u);
+}
+
+/* sizes above 2^31 (and so above 2^63) are refused by settle */
+static int64_t get_size(const unsigned char *p)
+{
+    uint64_t v = mlp__get_u64(p);
+    return v > (uint64_t)MLP__MAX_FEATURES ? -1 : (int64_t)v;
+}
+
+static void linear_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
+{
+    uint32_t hb = mlp__get_u32(p + 16);
+    (void)version;
+    L->in = get_size(p);
+    L->out = get_size(p + 8);
+    L->has_bias = hb > 1 ? -1 : (int)hb;
+}
+
+static void linear_describe(const mlp__layer *L, char *buf, size_t size)
+{
+    snprintf(buf, size, "linear(%lld -> %lld)", (long long)L->in, (long long)L->out);
+}
+
+/* ---- activation: y = f(x) element-wise; pReLU with learnable alpha -------
+ * uses act, param (the leaky-ReLU slope, 0 for the others), n (pReLU:
+ * number of alphas, 1); t[0] = alpha [n] for pReLU */
+
+static mlp_status act_settle(mlp_ctx *ctx, mlp_status code, const char *where, mlp__layer *L)
+{
+    if (L->act < MLP_ACT_IDENTITY || L->act > MLP_ACT_PRELU)
+        return mlp__fail(ctx, code, "%s: act = %d is not an mlp_act", where, L->act);
+    if (!isfinite(L->param) || (L->act != MLP_ACT_LEAKY_RELU && L->param != 0.0f))
+        return mlp__fail(ctx, code, "%s: activation parameter %g is not allowed for %s", where,
+                         (double)L->param, mlp_act_name((mlp_act)L->act));
+    L->n = L->act == MLP_ACT_PRELU ? 1 : 0;
+    L->in = L->out = 0;
+    return MLP_OK;
+}
+
+static int act_tensors(const mlp__layer *L, mlp__tshape *ts)
+{
+    if (L->act != MLP_ACT_PRELU)
+        return 0;
+    ts[0].ndim = 1;
+    ts[0].shape[0] = L->n;
+    ts[0].learnable = 1;
+    return 1;
+}
+
+static void act_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init init)
+{
+    int64_t i;
+    (void)ctx;
+    (void)where;
+    (void)init;
+    if (L->t[0]) /* PyTorch's nn.PReLU default */
+        for (i = 0; i < L->t[0]->numel; i++)
+            L->t[0]->data[i] = 0.25f;
+}
+
+static mlp_tensor *act_forward(const mlp__layer *L, mlp_tensor *h, int training)
+{
+    (void)training;
+    if (L->act == MLP_ACT_PRELU)
+        return mlp_prelu(h, L->t[0]);
+    if (L->act == MLP_ACT_LEAKY_RELU)
+        return mlp_leaky_relu(h, L->param);
+    return mlp_activation(h, (mlp_act)L->act);
+}
+
+static int act_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next, const float *x,
+                       float *y, int64_t n, int64_t width)
+{
+    (void)ctx;
+    (void)next;
+    if (L->act == MLP_ACT_PRELU)
+        mlp__prelu_fwd(y, x, L->t[0]->data, L->t[0]->numel, n, width);
+    else
+        mlp__act_fwd(L->act, y, x, n * width, L->param);
+    return 1;
+}
+
+static int act_pointwise(const mlp__layer *L, int *act, float *param)
+{
+    if (L->act == MLP_ACT_PRELU)
+        return 0;
+    *act = L->act;
+    *param = L->param;
+    return 1;
+}
+
+static size_t act_record_bytes(unsigned version)
+{
+    (void)version;
+    return 4 + 4; /* u32 act, f32 param */
+}
+
+static void act_record_write(const mlp__layer *L, unsigned char *p)
+{
+    mlp__put_u32(p, (uint32_t)L->act);
+    mlp__put_f32(p + 4, L->param);
+}
+
+static void act_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
+{
+    uint32_t act = mlp__get_u32(p);
+    (void)version;
+    L->act = act > MLP_ACT_PRELU ? -1 : (int)act;
+    L->param = mlp__get_f32(p + 4);
+}
+
+static void act_describe(const mlp__layer *L, char *buf, size_t size)
+{
+    if (L->act == MLP_ACT_LEAKY_RELU)
+        snprintf(buf, size, "%s(%g)", mlp_act_name((mlp_act)L->act), (double)L->param);
+    else
+        snprintf(buf, size, "%s", mlp_act_name((mlp_act)L->act));
+}
+
+/* ---- dropout: zero with probability p in training, identity otherwise ----
+ * uses param = p */
+
+static mlp_status dropout_settle(mlp_ctx *ctx, mlp_status code, const char *where, mlp__layer *L)
+{
+    if (!(L->param >= 0.0f && L->param < 1.0f))
+        return mlp__fail(ctx, code, "%s: dropout p = %g is not in [0,1)", where, (double)L->param);
+    L->in = L->out = 0;
+    return MLP_OK;
+}
+
+static int no_tensors(const mlp__layer *L, mlp__tshape *ts)
+{
+    (void)L;
+    (void)ts;
+    return 0;
+}
+
+static void no_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init init)
+{
+    (void)ctx;
+    (void)where;
+    (void)L;
+    (void)init;
+}
+
+static mlp_tensor *dropout_forward(const mlp__layer *L, mlp_tensor *h, int training)
+{
+    if (!training || L->param == 0.0f)
+        return h;
+    return mlp_dropout(h, L->param);
+}
+
+static int identity_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+                            const float *x, float *y, int64_t n, int64_t width)
+{
+    (void)ctx;
+    (void)L;
+    (void)next;
+    (void)x;
+    (void)y;
+    (void)n;
+    (void)width;
+    return 0;
+}
+
+static size_t f32_record_bytes(unsigned version)
+{
+    (void)version;
+    return 4;
+}
+
+static void dropout_record_write(const mlp__layer *L, unsigned char *p)
+{
+    mlp__put_f32(p, L->param);
+}
+
+static void dropout_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
+{
+    (void)version;
+    L->param = mlp__get_f32(p);
+}
+
+static void dropout_describe(const mlp__layer *L, char *buf, size_t size)
+{
+    snprintf(buf, size, "dropout(p=%g)", (double)L->param);
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const mlp__kind kind_linear = {.kind = MLP_LAYER_LINEAR,
+                                      .name = "linear",
+                                      .settle = linear_settle,
+                                      .tensors = linear_tensors,
+                                      .init = linear_init,
+                                      .forward = linear_forward,
+                                      .predict = linear_predict,
+                                      .since = 1,
+                                      .record_bytes = linear_record_bytes,
+                                      .record_write = linear_record_write,
+                                      .record_read = linear_record_read,
+                                      .describe = linear_describe};
+
+static const mlp__kind kind_act = {.kind = MLP_LAYER_ACT,
+                                   .name = "activation",
+                                   .settle = act_settle,
+                                   .tensors = act_tensors,
+                                   .init = act_init,
+                                   .forward = act_forward,
+                                   .predict = act_predict,
+                                   .pointwise = act_pointwise,
+                                   .since = 1,
+                                   .record_bytes = act_record_bytes,
+                                   .record_write = act_record_write,
+                                   .record_read = act_record_read,
+                                   .describe = act_describe};
+
+static const mlp__kind kind_dropout = {.kind = MLP_LAYER_DROPOUT,
+                                       .name = "dropout",
+                                       .settle = dropout_settle,
+                                       .tensors = no_tensors,
+                                       .init = no_init,
+                                       .forward = dropout_forward,
+                                       .predict = identity_predict,
+                                       .since = 1,
+                                       .record_bytes = f32_record_bytes,
+                                       .record_write = dropout_record_write,
+                                       .record_read = dropout_record_read,
+                                       .describe = dropout_describe};
+
+/* indexed by mlp_layer_kind */
+static const mlp__kind *const kinds[] = {&kind_linear, &kind_act, &kind_dropout};
+
+const mlp__kind *mlp__kind_of(int kind)
+{
+    if (kind < 0 || (size_t)kind >= sizeof kinds / sizeof kinds[0])
+        return NULL;
+    return kinds[kind];
+}
