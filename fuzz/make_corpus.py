@@ -51,6 +51,9 @@ def npy():
     put('npy', 'five_dims.npy', npy_raw(d % '(1, 1, 1, 1, 1)', b'\0' * 4))
     put('npy', 'huge_dim.npy', npy_raw(d % '(4611686018427387904, 4)', b'\0' * 16))
     put('npy', 'neg_dim.npy', npy_raw(d % '(-1, 4)', b'\0' * 16))
+    put('npy', 'f8_out_of_range.npy', npy_bytes(np.array([[0.5, 1e300], [2, 3]])))
+    put('npy', 'f4_inf.npy', npy_bytes(np.array([1, np.inf, -np.inf], dtype='<f4')))
+    put('npy', 'f4_be_nan.npy', npy_bytes(np.array([[np.nan, 1]], dtype='>f4')))
     put('npy', 'v2_header.npy', b'\x93NUMPY\x02\x00' + struct.pack('<I', 118)
         + (d % '(2,)').encode().ljust(117) + b'\n' + b'\0' * 8)
 
@@ -75,6 +78,11 @@ def idx():
     put('idx', 'bad_magic.idx', b'\x01\x00\x08\x01' + struct.pack('>I', 2) + bytes(2))
     put('idx', 'too_many_dims.idx', idx_bytes(0x08, [1, 1, 1, 1, 1], bytes(1)))
     put('idx', 'huge_dims.idx', idx_bytes(0x0E, [0xffffffff] * 3, bytes(8)))
+    # values that are not finite floats, refused unless allowed
+    put('idx', 'f64_out_of_range_2x2.idx',
+        idx_bytes(0x0E, [2, 2], struct.pack('>4d', 1, 2, 3, -1e300)))
+    put('idx', 'f32_nan_inf.idx',
+        idx_bytes(0x0D, [3], struct.pack('>3f', 1, float('nan'), float('inf'))))
 
 
 def csv():
@@ -93,6 +101,16 @@ def csv():
         'empty_field.csv': b'1,,2\n',
         'one_column.csv': b'7\n8\n9\n',
         'overflow.csv': b'1e999,1\n',
+        'bom.csv': b'\xef\xbb\xbfa,b\n1,2\n',
+        'cr_only.csv': b'1,2\r3,4\r',
+        'mixed_line_ends.csv': b'1,2\r3,4\n5,6\r\n\r\n',
+        'nul_in_field.csv': b'1,7\x009\n',
+        'utf16le.csv': '1,2\n3,4\n'.encode('utf-16-le'),
+        'utf16le_bom.csv': '1,2\n3,4\n'.encode('utf-16'),
+        'long_number.csv': b'0.' + b'1' * 300 + b'e-20,' + b'9' * 60 + b'e-30\n',
+        'nan_mid_file.csv': b'1,2\n3,NaN\n5,6\n',
+        'negative_overflow.csv': b'1,-3.5e38\n',
+        'hex_float.csv': b'0x1p3,1\n',
     }
     for name, data in seeds.items():
         put('csv', name, data)

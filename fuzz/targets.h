@@ -220,26 +220,45 @@ static inline int fuzz_tensor_result(mlp_ctx *ctx, mlp_tensor *t)
     return rc;
 }
 
+/* A value the readers refuse by default (NaN, Inf, beyond float's range)
+ * is read again with mlp_ctx_set_allow_nonfinite_data on. */
+static inline int fuzz_retry_nonfinite(mlp_ctx *ctx, int rc)
+{
+    if (rc != FUZZ_OK || mlp_ctx_errcode(ctx) != MLP_ERR_NONFINITE)
+        return 0;
+    mlp_ctx_clear_error(ctx);
+    mlp_ctx_set_allow_nonfinite_data(ctx, 1);
+    return 1;
+}
+
 static inline int fuzz_npy(const uint8_t *data, size_t size)
 {
     fuzz_alloc a;
     mlp_ctx *ctx = fuzz_ctx(&a);
+    int rc;
     if (!ctx)
         return FUZZ_NO_CTX;
-    return fuzz_finish(ctx, &a, fuzz_tensor_result(ctx, mlp_npy_load_mem(ctx, data, size)));
+    rc = fuzz_tensor_result(ctx, mlp_npy_load_mem(ctx, data, size));
+    if (fuzz_retry_nonfinite(ctx, rc))
+        rc = fuzz_tensor_result(ctx, mlp_npy_load_mem(ctx, data, size));
+    return fuzz_finish(ctx, &a, rc);
 }
 
 static inline int fuzz_idx(const uint8_t *data, size_t size)
 {
     fuzz_alloc a;
     mlp_ctx *ctx = fuzz_ctx(&a);
+    int rc;
     if (!ctx)
         return FUZZ_NO_CTX;
-    return fuzz_finish(ctx, &a,
-                       fuzz_tensor_result(ctx, mlp_idx_load_mem(ctx, data, size, 1.0f / 255)));
+    rc = fuzz_tensor_result(ctx, mlp_idx_load_mem(ctx, data, size, 1.0f / 255));
+    if (fuzz_retry_nonfinite(ctx, rc))
+        rc = fuzz_tensor_result(ctx, mlp_idx_load_mem(ctx, data, size, 1.0f / 255));
+    return fuzz_finish(ctx, &a, rc);
 }
 
-/* CSV: the same bytes with and without a header line. */
+/* CSV: the same bytes with and without a header line (the first pass
+ * again with non-finite values allowed when it refused one). */
 static inline int fuzz_csv(const uint8_t *data, size_t size)
 {
     fuzz_alloc a;
@@ -248,6 +267,8 @@ static inline int fuzz_csv(const uint8_t *data, size_t size)
     if (!ctx)
         return FUZZ_NO_CTX;
     rc = fuzz_tensor_result(ctx, mlp_csv_load_mem(ctx, data, size, 0));
+    if (fuzz_retry_nonfinite(ctx, rc))
+        rc = fuzz_tensor_result(ctx, mlp_csv_load_mem(ctx, data, size, 0));
     if (rc == FUZZ_OK) {
         mlp_ctx_clear_error(ctx);
         rc = fuzz_tensor_result(ctx, mlp_csv_load_mem(ctx, data, size, 1));

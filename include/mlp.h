@@ -26,6 +26,9 @@
  *    parent lives.
  *  - The library never prints, never calls exit/abort, and never uses
  *    assert on user input.
+ *  - Numbers as text (CSV fields, the model summary, error messages) are
+ *    read and written with '.' as the decimal point whatever the locale;
+ *    the library never calls setlocale or reads the locale.
  */
 #ifndef MLP_H
 #define MLP_H
@@ -172,6 +175,21 @@ MLP_API const char *mlp_ctx_gemm_kernel(const mlp_ctx *ctx);
  *  fails with MLP_ERR_NONFINITE and a message naming the op. Off by
  *  default (it costs a pass over every result). */
 MLP_API void mlp_ctx_set_check_finite(mlp_ctx *ctx, int on);
+
+/** Let the data readers (mlp_csv_load, mlp_idx_load, mlp_npy_load and
+ *  their _mem forms) accept values that are not finite floats. Off (0) by
+ *  default: a NaN or Inf in the data (the text "nan", "inf", "infinity" in
+ *  a CSV; such floats in an IDX or .npy file), or a number beyond float's
+ *  range (1e999 in a CSV, 1e300 as a float64 in IDX or .npy; IDX values
+ *  times `scale` included), fails with MLP_ERR_NONFINITE and a message
+ *  naming the line or row and column and the value. On (1): NaN and Inf are
+ *  kept, and numbers beyond float's range become +-Inf. Numbers too small
+ *  for a float become 0 or a subnormal either way, as with strtof. This is
+ *  a context setting rather than a flag on the readers so that their
+ *  signatures stay as they are. */
+MLP_API void mlp_ctx_set_allow_nonfinite_data(mlp_ctx *ctx, int on);
+/** 1 if the readers accept non-finite data (see above), 0 if not or NULL. */
+MLP_API int mlp_ctx_allow_nonfinite_data(const mlp_ctx *ctx);
 
 /* ------------------------------------------------------------------------
  * Tensors
@@ -470,7 +488,8 @@ MLP_API int64_t mlp_model_in_features(const mlp_model *m);
 /** Output features (the last linear layer's out), 0 if none. */
 MLP_API int64_t mlp_model_out_features(const mlp_model *m);
 /** Write a human-readable summary (one line per layer with output shape
- *  and parameter count, then the total) into buf (size bytes, always
+ *  and parameter count, then the total; numbers written with '.' as the
+ *  decimal point in every locale) into buf (size bytes, always
  *  NUL-terminated when size > 0). Returns the length the full summary
  *  needs, excluding the NUL, like snprintf; 0 on NULL model. */
 MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
@@ -564,7 +583,9 @@ MLP_API float mlp_lr_cosine(float base_lr, float min_lr, int t, int total);
 
 /** Read a .npy file holding float32 (little- or big-endian '<f4'/'>f4') or
  *  float64 ('<f8', converted) in C order, 0 to 4 dimensions. A malformed
- *  header or size mismatch is MLP_ERR_FORMAT. Owned by the caller. */
+ *  header or size mismatch is MLP_ERR_FORMAT. A NaN or Inf, or a float64
+ *  beyond float's range, is MLP_ERR_NONFINITE naming its row and column
+ *  unless mlp_ctx_set_allow_nonfinite_data is on. Owned by the caller. */
 MLP_API mlp_tensor *mlp_npy_load(mlp_ctx *ctx, const char *path);
 /** As mlp_npy_load from memory. */
 MLP_API mlp_tensor *mlp_npy_load_mem(mlp_ctx *ctx, const void *buf, size_t size);
@@ -573,15 +594,27 @@ MLP_API mlp_status mlp_npy_save(const mlp_tensor *t, const char *path);
 
 /** Read an uncompressed IDX file (MNIST format: magic 0x0000TTNN, big-endian
  *  dimensions). Element types u8, i8, i16, i32, f32, f64 are converted to
- *  float and multiplied by `scale` (e.g. 1/255.f for images, 1 for labels).
- *  Checks the magic, the dimensions and the file size. Owned by the caller. */
+ *  float and multiplied by `scale` (finite, else MLP_ERR_ARG; e.g. 1/255.f
+ *  for images, 1 for labels). Checks the magic, the dimensions and the file
+ *  size. A NaN or Inf, or a value beyond float's range (before or after the
+ *  scale), is MLP_ERR_NONFINITE naming its row and column unless
+ *  mlp_ctx_set_allow_nonfinite_data is on. Owned by the caller. */
 MLP_API mlp_tensor *mlp_idx_load(mlp_ctx *ctx, const char *path, float scale);
 /** As mlp_idx_load from memory. */
 MLP_API mlp_tensor *mlp_idx_load_mem(mlp_ctx *ctx, const void *buf, size_t size, float scale);
 
 /** Read a numeric CSV file into a 2-D tensor [rows, cols]. skip_header != 0
- *  skips the first line. Every row must have the same number of fields; a
- *  field that is not a number is MLP_ERR_FORMAT naming line and column.
+ *  skips the first line. A UTF-8 byte-order mark is skipped; lines end with
+ *  LF, CRLF or CR; blank lines may only close the file. Every row must have
+ *  the same number of fields; spaces and tabs around a field are ignored.
+ *  A field is [+-]digits[.digits][(e|E)[+-]digits] (or .digits), of any
+ *  length, rounded once to the nearest float: '.' is the decimal point
+ *  whatever the locale (the library never reads or sets the locale).
+ *  Errors name the line and column (from 1) and quote the field: a field
+ *  that is not a number, a NUL byte (a UTF-16 file) or a UTF-16 byte-order
+ *  mark is MLP_ERR_FORMAT; "nan", "inf", "infinity" (any case) or a number
+ *  beyond float's range is MLP_ERR_NONFINITE unless
+ *  mlp_ctx_set_allow_nonfinite_data is on (then they are read as NaN, +-Inf).
  *  Owned by the caller. */
 MLP_API mlp_tensor *mlp_csv_load(mlp_ctx *ctx, const char *path, int skip_header);
 /** As mlp_csv_load from memory. */

@@ -88,6 +88,7 @@ struct mlp_ctx {
     mlp__err err;
     int grad_enabled;
     int check_finite;
+    int allow_nonfinite_data; /* readers accept NaN, Inf and out-of-range numbers */
     int threads;
     mlp__pool *pool;
     const mlp__gemm_kernel *gemm;

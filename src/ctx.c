@@ -128,6 +128,17 @@ void mlp_ctx_set_check_finite(mlp_ctx *ctx, int on)
         ctx->check_finite = on != 0;
 }
 
+void mlp_ctx_set_allow_nonfinite_data(mlp_ctx *ctx, int on)
+{
+    if (ctx)
+        ctx->allow_nonfinite_data = on != 0;
+}
+
+int mlp_ctx_allow_nonfinite_data(const mlp_ctx *ctx)
+{
+    return ctx ? ctx->allow_nonfinite_data : 0;
+}
+
 int mlp_ctx_set_grad_enabled(mlp_ctx *ctx, int enabled)
 {
     int prev;

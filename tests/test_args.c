@@ -38,6 +38,8 @@ static void null__ctx_functions_accept_a_null_context(void **state)
     assert_int_equal(mlp_ctx_set_gemm_kernel(NULL, "generic"), MLP_ERR_NULL);
     assert_non_null(mlp_ctx_gemm_kernel(NULL));
     mlp_ctx_set_check_finite(NULL, 1);
+    mlp_ctx_set_allow_nonfinite_data(NULL, 1);
+    assert_int_equal(mlp_ctx_allow_nonfinite_data(NULL), 0);
     /* NULL name means "the best kernel": not an error */
     assert_ok(ctx, mlp_ctx_set_gemm_kernel(ctx, NULL));
     /* bad values, with the context at hand */

@@ -1,7 +1,10 @@
 #!/bin/sh
 # tools/deps.sh - what the build needs from the system, installed with
 # apt-get when run as root, or the exact command printed otherwise.
-#   check            cmocka and pkg-config (for `make check`)
+#   check            cmocka and pkg-config (for `make check`), and the
+#                    de_DE.UTF-8 and fr_FR.UTF-8 locales the locale test
+#                    uses (generated when root; the test skips without them)
+#   locales          only those locales
 #   fuzzer           clang's libFuzzer runtime (make fuzz)
 #   valgrind         valgrind (make check-valgrind)
 #   data             Fashion-MNIST unpacked into .cache/fashion-mnist
@@ -27,12 +30,30 @@ has_cmocka() {
         pkg-config --exists cmocka 2>/dev/null
 }
 
+# Locales with a comma as decimal point, for tests/test_numbers.c: made
+# with localedef when root, else left to the test, which then skips.
+want_locales() {
+    [ "$(id -u)" = 0 ] || return 0
+    for l in de_DE fr_FR; do
+        locale -a 2>/dev/null | grep -qi "^$l\.utf-\?8$" && continue
+        if [ ! -f /usr/share/i18n/locales/$l ]; then
+            need_pkgs locales
+        fi
+        echo "deps: generating the $l.UTF-8 locale" >&2
+        localedef -i $l -f UTF-8 $l.UTF-8 >&2 || echo "deps: could not generate $l.UTF-8" >&2
+    done
+}
+
 case "$1" in
 check)
     missing=""
     has_cmocka || missing="$missing libcmocka-dev"
     command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
     [ -z "$missing" ] || need_pkgs $missing
+    want_locales
+    ;;
+locales)
+    want_locales
     ;;
 data)
     src=/usr/share/datasets/fashion-mnist

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "base/num.h"
 
 const char *mlp_status_str(mlp_status status)
 {
@@ -42,7 +43,7 @@ mlp_status mlp__fail(mlp_ctx *ctx, mlp_status code, const char *fmt, ...)
         return code;
     ctx->err.code = code;
     va_start(ap, fmt);
-    vsnprintf(ctx->err.msg, sizeof ctx->err.msg, fmt, ap);
+    mlp__vsnprintf(ctx->err.msg, sizeof ctx->err.msg, fmt, ap); /* '.' in every locale */
     va_end(ap);
     return code;
 }

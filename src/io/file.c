@@ -6,6 +6,7 @@
  * on the host's byte order, and CRC-32.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -155,6 +156,34 @@ mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path
     }
     mlp__free(ctx, tmp);
     return MLP_OK;
+}
+
+int64_t mlp__first_nonfinite(const float *d, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++)
+        if (!isfinite(d[i]))
+            return i;
+    return -1;
+}
+
+mlp_status mlp__nonfinite_data(mlp_ctx *ctx, const char *fn, const mlp_tensor *t, int64_t i,
+                               double src, int scaled)
+{
+    char where[80];
+    const char *why = !isfinite(src) ? "not a finite number"
+                      : scaled       ? "beyond float's range once scaled"
+                                     : "beyond float's range";
+    if (t->ndim >= 2) {
+        int64_t row = t->shape[0] ? t->numel / t->shape[0] : 1;
+        snprintf(where, sizeof where, "row %lld, column %lld (counting from 0)",
+                 (long long)(i / row), (long long)(i % row));
+    } else {
+        snprintf(where, sizeof where, "element %lld (counting from 0)", (long long)i);
+    }
+    return mlp__fail(ctx, MLP_ERR_NONFINITE,
+                     "%s: the value at %s is %g, %s (mlp_ctx_set_allow_nonfinite_data accepts it)",
+                     fn, where, src, why);
 }
 
 void mlp__put_u32(unsigned char *p, uint32_t v)

@@ -39,6 +39,16 @@ void *mlp__load_path(mlp_ctx *ctx, const char *fn, const char *path, size_t max_
 mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path, const void *buf,
                                   size_t size);
 
+/* Readers' check for values that are not finite floats (unless the context
+ * allows them, mlp_ctx_set_allow_nonfinite_data): the index of the first
+ * NaN or Inf in d[0..n), or -1 when there is none. */
+int64_t mlp__first_nonfinite(const float *d, int64_t n);
+/* MLP_ERR_NONFINITE for element i of t (given as row and column), whose
+ * value in the file was `src`: a NaN or Inf there, or a finite number
+ * that does not fit a float (when `scaled`, only after the scale). */
+mlp_status mlp__nonfinite_data(mlp_ctx *ctx, const char *fn, const mlp_tensor *t, int64_t i,
+                               double src, int scaled);
+
 /* Little-endian put/get; p must have room for 4 / 8 bytes. */
 void mlp__put_u32(unsigned char *p, uint32_t v);
 void mlp__put_u64(unsigned char *p, uint64_t v);

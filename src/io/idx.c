@@ -4,6 +4,7 @@
  * the elements big-endian. Every size is checked against the bytes
  * present before anything is allocated. Values become floats times scale.
  */
+#include <math.h>
 #include <string.h>
 
 #include "core.h"
@@ -52,6 +53,18 @@ static float element(const unsigned char *p, unsigned code)
     }
 }
 
+/* The value as the file holds it (float64 kept as double, for messages). */
+static double source(const unsigned char *p, unsigned code)
+{
+    if (code == 0x0E) {
+        uint64_t v = ((uint64_t)mlp__get_u32_be(p) << 32) | mlp__get_u32_be(p + 4);
+        double d;
+        memcpy(&d, &v, 8);
+        return d;
+    }
+    return (double)element(p, code);
+}
+
 static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
                    const void *opt)
 {
@@ -62,6 +75,10 @@ static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t 
     uint64_t count = 1, need;
     mlp_tensor *t;
     float *d;
+    if (!isfinite(scale)) {
+        mlp__fail(ctx, MLP_ERR_ARG, "%s: scale = %g is not finite", fn, (double)scale);
+        return NULL;
+    }
     if (size < 4 || b[0] != 0 || b[1] != 0) {
         mlp__fail(ctx, MLP_ERR_FORMAT, "%s: not an IDX file (bad magic)", fn);
         return NULL;
@@ -111,6 +128,13 @@ static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t 
         else
             for (k = 0; k < count; k++)
                 d[k] = element(b + k * (uint64_t)es, code) * scale;
+        if (!ctx->allow_nonfinite_data
+            && (k = (uint64_t)mlp__first_nonfinite(d, t->numel)) != (uint64_t)-1) {
+            double src = code == 0x08 ? (double)b[k] : source(b + k * (uint64_t)es, code);
+            mlp__nonfinite_data(ctx, fn, t, (int64_t)k, src, isfinite(src) && isfinite((float)src));
+            mlp_tensor_free(t);
+            return NULL;
+        }
     }
     return t;
 }

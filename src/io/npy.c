@@ -214,6 +214,19 @@ static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t 
             t->data[i] = mlp__get_f32(b + 4 * i);
         }
     }
+    if (!ctx->allow_nonfinite_data) {
+        int64_t bad = mlp__first_nonfinite(t->data, (int64_t)count);
+        if (bad >= 0) {
+            double src = t->data[bad];
+            if (h.elem == 8) {
+                uint64_t u = mlp__get_u64(b + 8 * (size_t)bad);
+                memcpy(&src, &u, 8);
+            }
+            mlp__nonfinite_data(ctx, fn, t, bad, src, 0);
+            mlp_tensor_free(t);
+            return NULL;
+        }
+    }
     return t;
 }
 

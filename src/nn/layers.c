@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/num.h"
 #include "io/file.h"
 #include "kern/vec.h"
 #include "nn/layers.h"
@@ -188,7 +189,7 @@ static void act_record_read(unsigned version, const unsigned char *p, mlp__layer
 static void act_describe(const mlp__layer *L, char *buf, size_t size)
 {
     if (L->act == MLP_ACT_LEAKY_RELU)
-        snprintf(buf, size, "%s(%g)", mlp_act_name((mlp_act)L->act), (double)L->param);
+        mlp__snprintf(buf, size, "%s(%g)", mlp_act_name((mlp_act)L->act), (double)L->param);
     else
         snprintf(buf, size, "%s", mlp_act_name((mlp_act)L->act));
 }
@@ -258,7 +259,7 @@ static void dropout_record_read(unsigned version, const unsigned char *p, mlp__l
 
 static void dropout_describe(const mlp__layer *L, char *buf, size_t size)
 {
-    snprintf(buf, size, "dropout(p=%g)", (double)L->param);
+    mlp__snprintf(buf, size, "dropout(p=%g)", (double)L->param);
 }
 
 /* ---- the table ---------------------------------------------------------- */

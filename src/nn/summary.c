@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/num.h"
 #include "nn/layers.h"
 
 typedef struct sbuf {
@@ -28,7 +29,7 @@ static void put(sbuf *s, const char *fmt, ...)
         room = s->size - s->len;
     }
     va_start(ap, fmt);
-    n = vsnprintf(dst, room, fmt, ap);
+    n = mlp__vsnprintf(dst, room, fmt, ap); /* '.' as the decimal point in every locale */
     va_end(ap);
     if (n > 0)
         s->len += (size_t)n;
