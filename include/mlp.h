@@ -73,6 +73,7 @@ typedef struct mlp_tensor mlp_tensor;   /* float32 tensor, row-major, 0..4 dims 
 typedef struct mlp_model mlp_model;     /* sequential model of layers */
 typedef struct mlp_optim mlp_optim;     /* optimizer over a set of parameters */
 typedef struct mlp_dataset mlp_dataset; /* inputs + targets, mini-batches */
+typedef struct mlp_comm mlp_comm;       /* communicator between processes */
 
 /* ------------------------------------------------------------------------
  * Status codes (values are pinned and only ever appended)
@@ -96,7 +97,8 @@ typedef enum mlp_status {
     MLP_ERR_STATE = 14,         /* call not valid in the object's state */
     MLP_ERR_RANGE = 15,         /* an index or label out of range */
     MLP_ERR_UNSUPPORTED = 16,   /* feature not available in this build/CPU */
-    MLP_ERR_VERSION = 17        /* file written by an unsupported version */
+    MLP_ERR_VERSION = 17,       /* file written by an unsupported version */
+    MLP_ERR_COMM = 18           /* a communicator failed, or another rank did */
 } mlp_status;
 
 /** Fixed English text for a status code ("out of memory", ...). Static
@@ -542,7 +544,9 @@ typedef enum mlp_optim_opt {
     MLP_OPT_BETA1 = 5,        /* Adam beta1 (default 0.9) */
     MLP_OPT_BETA2 = 6,        /* Adam beta2 (default 0.999) */
     MLP_OPT_EPS = 7,          /* Adam epsilon (default 1e-8) */
-    MLP_OPT_AMSGRAD = 8       /* Adam/AdamW amsgrad, 0 or 1 (default 0) */
+    MLP_OPT_AMSGRAD = 8,      /* Adam/AdamW amsgrad, 0 or 1 (default 0) */
+    MLP_OPT_BUCKET_BYTES = 9  /* with a communicator: gradient bytes per all-reduce
+                                 (>= 1, default 262144; see mlp_optim_set_comm) */
 } mlp_optim_opt;
 
 /** An optimizer of `kind` over n parameter tensors (borrowed: they must
@@ -662,13 +666,136 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
 /** Train for `epochs` passes over ds in shuffled mini-batches: forward,
  *  loss, zero_grad, backward, step, then mlp_tape_reset(ctx) after every
  *  batch (so op results the caller made before are gone afterwards).
- *  progress may be NULL. */
+ *  progress may be NULL.
+ *  With a communicator on opt (mlp_optim_set_comm) mlp_fit is collective:
+ *  every rank passes a dataset with the same samples; each epoch every
+ *  rank takes rank 0's random generator state and so draws the same
+ *  shuffled order; batch_size is the global batch, of which each rank
+ *  takes its consecutive slice (rows [b*r/P, b*(r+1)/P) of a batch of b
+ *  rows, the last batch included, even when a slice is empty); the
+ *  gradients are weighted so the step is the one of the whole batch.
+ *  progress gets the whole batch's loss and accuracy on every rank, and
+ *  must return the same answer on every rank. A rank that fails makes
+ *  every rank's mlp_fit fail (MLP_ERR_COMM on the others) instead of
+ *  waiting. */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
  *  on ds without the tape; either out pointer may be NULL. */
 MLP_API mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,
                                 int64_t batch_size, float *out_loss, float *out_accuracy);
+
+/* ------------------------------------------------------------------------
+ * Distributed training: communicators
+ *
+ * Data-parallel training over several processes ("ranks"), with the
+ * semantics of PyTorch's DistributedDataParallel (docs/distributed.md):
+ * every rank holds the whole model, takes its slice of each batch, and the
+ * gradients are averaged across the ranks before each optimizer step, so
+ * P ranks with a global batch B follow one process with batch B up to the
+ * order of float additions. The library talks to the other ranks only
+ * through a communicator, a table of functions any engine can implement;
+ * libmlp itself never depends on one. libmlp_mpi (include/mlp_mpi.h,
+ * pkg-config mlp-mpi) gives one over MPI: mlp_mpi_comm_new().
+ *
+ * Collective calls (those marked so below) must be made by every rank of
+ * the communicator, in the same order, with the same sizes.
+ * ---------------------------------------------------------------------- */
+
+/** The functions of a communicator engine. Each returns 0 on success and a
+ *  non-zero engine error code on failure (the library reports it as
+ *  MLP_ERR_COMM with the code in the message). `user` is passed back
+ *  unchanged. Every function is required except destroy.
+ *   rank(user)   this process's rank, 0 <= rank < size
+ *   size(user)   the number of ranks (>= 1)
+ *   broadcast(user, buf, n, root)  collective: the n floats of buf on rank
+ *                root replace buf on every other rank; returns when done
+ *   allreduce_start(user, buf, n, &request)  collective, non-blocking:
+ *                starts replacing buf on every rank by the element-wise
+ *                sum of every rank's buf (n floats). buf must not be read
+ *                or written until wait(request) returns. *request is the
+ *                engine's (it may set NULL when the sum is already done)
+ *   wait(user, request)  completes a started all-reduce; called exactly
+ *                once per request, in any order
+ *   destroy(user)  releases the engine's state (mlp_comm_free); may be NULL
+ *
+ *  Growing: struct_size comes first and must be set to
+ *  sizeof(mlp_comm_ops) as the engine is compiled. Members are only ever
+ *  appended; the library reads only the members that lie within
+ *  struct_size and treats later ones as absent, so an engine compiled
+ *  against an older header keeps working with a newer library. */
+typedef struct mlp_comm_ops {
+    size_t struct_size;
+    void *user;
+    int (*rank)(void *user);
+    int (*size)(void *user);
+    int (*broadcast)(void *user, float *buf, int64_t n, int root);
+    int (*allreduce_start)(void *user, float *buf, int64_t n, void **request);
+    int (*wait)(void *user, void *request);
+    void (*destroy)(void *user);
+} mlp_comm_ops;
+
+/** A communicator on ctx over the engine `ops` (copied; ops->user stays
+ *  the engine's). Asks the engine for rank and size once. Fails with
+ *  MLP_ERR_ARG when struct_size is too small, a required function is
+ *  missing, or rank/size are out of range; MLP_ERR_NOMEM. On failure the
+ *  engine's destroy is not called (the engine is still the caller's).
+ *  Owned by the caller: release with mlp_comm_free(), after every
+ *  optimizer it is attached to. Not collective. */
+MLP_API mlp_comm *mlp_comm_new(mlp_ctx *ctx, const mlp_comm_ops *ops);
+/** Free a communicator and, through ops->destroy, the engine's state.
+ *  NULL is a no-op. */
+MLP_API void mlp_comm_free(mlp_comm *comm);
+/** This process's rank (0 for one process; -1 for NULL). */
+MLP_API int mlp_comm_rank(const mlp_comm *comm);
+/** The number of ranks (0 for NULL). */
+MLP_API int mlp_comm_size(const mlp_comm *comm);
+/** The engine's user pointer (ops->user), for the engine's own functions. */
+MLP_API void *mlp_comm_user(const mlp_comm *comm);
+/** Collective: replace buf (n floats, n >= 0) on every rank by the
+ *  element-wise sum over the ranks. Blocks until done. MLP_ERR_COMM when
+ *  the engine fails. */
+MLP_API mlp_status mlp_comm_allreduce(mlp_comm *comm, float *buf, int64_t n);
+/** Collective: copy the n floats of buf on rank `root` into buf on every
+ *  rank. MLP_ERR_RANGE for a root outside 0..size-1; MLP_ERR_COMM. */
+MLP_API mlp_status mlp_comm_broadcast(mlp_comm *comm, float *buf, int64_t n, int root);
+
+/** Collective: make opt data-parallel over comm (NULL detaches it):
+ *  rank 0's parameter values are broadcast to every rank at once, so all
+ *  start from the same model whatever their seeds; then every
+ *  mlp_optim_step first averages the parameters' gradients across the
+ *  ranks. The gradients are summed in buckets of about
+ *  MLP_OPT_BUCKET_BYTES, filled from the last parameter to the first (the
+ *  order backward finishes them), and each bucket's non-blocking
+ *  all-reduce starts as soon as backward has finished its gradients, so
+ *  communication overlaps the rest of backward. Parameters get a zero
+ *  gradient at once if they had none. One optimizer per context may have
+ *  a communicator (MLP_ERR_STATE otherwise); comm must be on opt's
+ *  context (MLP_ERR_CONTEXT). With a communicator attached, every rank
+ *  runs at most one backward per step and calls mlp_optim_step (or, after
+ *  a local failure, mlp_optim_skip_step) once per step. mlp_fit on such
+ *  an optimizer splits each batch across the ranks (see mlp_fit). The
+ *  communicator is borrowed: it must outlive the attachment. */
+MLP_API mlp_status mlp_optim_set_comm(mlp_optim *opt, mlp_comm *comm);
+/** The communicator attached to opt, or NULL. Borrowed. */
+MLP_API mlp_comm *mlp_optim_comm(const mlp_optim *opt);
+/** Collective, for a rank that could not finish its step (its forward or
+ *  backward failed): takes part in the step's exchange so no rank waits
+ *  for it, marks the step failed, and changes no parameter. Every rank's
+ *  mlp_optim_step of that step then fails with MLP_ERR_COMM and changes
+ *  nothing either. Returns MLP_OK when the exchange itself worked;
+ *  MLP_ERR_STATE when opt has no communicator. */
+MLP_API mlp_status mlp_optim_skip_step(mlp_optim *opt);
+
+/** Collective: mlp_evaluate with the batches of ds shared across comm's
+ *  ranks (each rank evaluates its consecutive share of the batches of
+ *  batch_size) and the sums reduced, so every rank gets the loss and
+ *  accuracy over the whole of ds. Every rank must pass a dataset with the
+ *  same samples. A rank that fails makes every rank fail (MLP_ERR_COMM on
+ *  the others). comm == NULL is mlp_evaluate. */
+MLP_API mlp_status mlp_evaluate_comm(mlp_model *m, mlp_dataset *ds, mlp_comm *comm,
+                                     mlp_loss_kind loss, int64_t batch_size, float *out_loss,
+                                     float *out_accuracy);
 
 #ifdef __cplusplus
 }

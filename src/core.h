@@ -43,6 +43,7 @@ struct mlp_tensor {
     int64_t node;            /* tape entry that produced it; -1 for leaves */
     mlp_tensor *grad;        /* leaf gradient, owned by this tensor */
     mlp__storage *gbuf;      /* gradient being accumulated during backward */
+    int64_t last_use;        /* leaf, during backward: its earliest node (-1: hook called) */
     struct mlp_tensor *next_free;
 };
 
@@ -101,6 +102,11 @@ struct mlp_ctx {
     size_t nnodes, cap_nodes;
     mlp_tensor **results; /* tape-owned tensors of the current step */
     size_t nresults, cap_results;
+
+    /* called by backward with each leaf whose .grad is final for this
+     * backward, last layer's first (the gradient buckets of optim/dist.c) */
+    void (*grad_hook)(void *user, mlp_tensor *leaf);
+    void *grad_hook_user;
 
     /* pools */
     mlp__storage *free_storages;

@@ -8,6 +8,10 @@
  * gradients half-changed; a leaf whose .grad is all zero (the usual case
  * after zero_grad) accumulates into .grad itself, zeroed again on failure,
  * which saves a buffer fill and the final add per parameter.
+ * When the context has a gradient hook, each leaf is handed to it as soon
+ * as its .grad is final: a leaf accumulating in .grad itself right after
+ * the backward of its earliest use (so a data-parallel optimizer can send
+ * it while the rest of backward runs), any other at the commit.
  */
 #include <math.h>
 #include <string.h>
@@ -186,6 +190,8 @@ static mlp_status backward_leaf(const char *fn, mlp_tensor *out, const mlp_tenso
         return MLP_ERR_NOMEM;
     for (i = 0; i < out->numel; i++)
         out->grad->data[i] += grad_out ? grad_out->data[i] : 1.0f;
+    if (ctx->grad_hook)
+        ctx->grad_hook(ctx->grad_hook_user, out);
     return MLP_OK;
 }
 
@@ -269,6 +275,8 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             mlp_tensor *in = n->in[k];
             if (!in || !in->requires_grad)
                 continue;
+            if (in->node < 0)
+                in->last_use = i; /* ends as the earliest use */
             if (in->node < 0 && !in->grad) {
                 if ((s = new_grad(ctx, __func__, in)) != MLP_OK)
                     goto fail;
@@ -308,6 +316,15 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
                     }
             }
         }
+        if (ctx->grad_hook) /* leaves accumulating in .grad are final after their earliest use */
+            for (k = 0; k < n->nin; k++) {
+                mlp_tensor *in = n->in[k];
+                if (in && in->requires_grad && in->node < 0 && in->last_use == i
+                    && leaf_aliased(in)) {
+                    in->last_use = -1;
+                    ctx->grad_hook(ctx->grad_hook_user, in);
+                }
+            }
     }
     /* 4. commit: add the leaves' gradients into .grad */
     for (i = top; i >= 0; i--) {
@@ -322,6 +339,10 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
                 mlp__vec_acc(in->grad->data, in->gbuf->data, in->numel);
             in->grad_new = 0;
             drop_gbuf(ctx, in);
+            if (ctx->grad_hook && in->last_use >= 0) {
+                in->last_use = -1;
+                ctx->grad_hook(ctx->grad_hook_user, in);
+            }
         }
         if (!retain_graph) {
             n->spent = 1;

@@ -393,6 +393,95 @@ static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
     mlp_ctx_free(ctx);
 }
 
+static int one_rank(void *user)
+{
+    (void)user;
+    return 0;
+}
+static int one_size(void *user)
+{
+    (void)user;
+    return 1;
+}
+static int no_broadcast(void *user, float *buf, int64_t n, int root)
+{
+    (void)user, (void)buf, (void)n, (void)root;
+    return 0;
+}
+static int no_start(void *user, float *buf, int64_t n, void **req)
+{
+    (void)user, (void)buf, (void)n;
+    *req = NULL;
+    return 0;
+}
+static int no_wait(void *user, void *req)
+{
+    (void)user, (void)req;
+    return 0;
+}
+
+static void null__comm_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL), *other = mlp_ctx_new(NULL);
+    mlp_tensor *x = mat(ctx, 4, 2), *y = vec(ctx, 4);
+    mlp_model *m = mlp_model_new(ctx);
+    mlp_dataset *ds;
+    mlp_optim *opt;
+    mlp_comm_ops ops;
+    mlp_comm *c, *elsewhere;
+    float buf[2] = {1, 2}, loss, acc;
+    (void)state;
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 2));
+    opt = mlp_sgd_new(m, 0.1f);
+    ds = mlp_dataset_new(x, y);
+    memset(&ops, 0, sizeof ops);
+    ops.struct_size = sizeof ops;
+    ops.rank = one_rank;
+    ops.size = one_size;
+    ops.broadcast = no_broadcast;
+    ops.allreduce_start = no_start;
+    ops.wait = no_wait;
+
+    assert_null(mlp_comm_new(NULL, &ops));
+    EXPECT_NULL_CODE(ctx, mlp_comm_new(ctx, NULL), MLP_ERR_NULL);
+    mlp_comm_free(NULL);
+    assert_int_equal(mlp_comm_rank(NULL), -1);
+    assert_int_equal(mlp_comm_size(NULL), 0);
+    assert_null(mlp_comm_user(NULL));
+    assert_int_equal(mlp_comm_allreduce(NULL, buf, 2), MLP_ERR_NULL);
+    assert_int_equal(mlp_comm_broadcast(NULL, buf, 2, 0), MLP_ERR_NULL);
+    assert_int_equal(mlp_optim_set_comm(NULL, NULL), MLP_ERR_NULL);
+    assert_null(mlp_optim_comm(NULL));
+    assert_int_equal(mlp_optim_skip_step(NULL), MLP_ERR_NULL);
+
+    c = mlp_comm_new(ctx, &ops);
+    elsewhere = mlp_comm_new(other, &ops);
+    assert_handle(ctx, c);
+    EXPECT_STATUS(ctx, mlp_comm_allreduce(c, NULL, 2), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_comm_broadcast(c, NULL, 2, 0), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_optim_set_comm(opt, elsewhere), MLP_ERR_CONTEXT);
+    EXPECT_STATUS(ctx, mlp_optim_skip_step(opt), MLP_ERR_STATE);
+    assert_int_equal(mlp_evaluate_comm(NULL, ds, c, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc),
+                     MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_evaluate_comm(m, NULL, c, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc),
+                  MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_evaluate_comm(m, ds, elsewhere, MLP_LOSS_CROSS_ENTROPY, 2, &loss, &acc),
+                  MLP_ERR_CONTEXT);
+    assert_ok(ctx, mlp_optim_set_comm(opt, c));
+    assert_ok(ctx, mlp_evaluate_comm(m, ds, c, MLP_LOSS_CROSS_ENTROPY, 2, NULL, NULL));
+    assert_ok(ctx, mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 1, 2, NULL, NULL));
+
+    mlp_optim_free(opt);
+    mlp_comm_free(c);
+    mlp_comm_free(elsewhere);
+    mlp_dataset_free(ds);
+    mlp_model_free(m);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    mlp_ctx_free(ctx);
+    mlp_ctx_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,6 +495,7 @@ int main(void)
         cmocka_unit_test(null__npy_idx_csv_functions_refuse_null_handles),
         cmocka_unit_test(null__optim_functions_refuse_null_handles),
         cmocka_unit_test(null__dataset_and_fit_functions_refuse_null_handles),
+        cmocka_unit_test(null__comm_functions_refuse_null_handles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@ const char *mlp_status_str(mlp_status status)
     case MLP_ERR_RANGE: return "index or label out of range";
     case MLP_ERR_UNSUPPORTED: return "not supported by this build or CPU";
     case MLP_ERR_VERSION: return "unsupported file version";
+    case MLP_ERR_COMM: return "communication failed";
     }
     return "unknown status";
 }

@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "core.h"
+#include "data/data.h"
 #include "parallel.h"
 
 struct mlp_dataset {
@@ -169,7 +169,6 @@ mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
                              mlp_tensor **y)
 {
     int64_t start, rows;
-    gather_job job;
     mlp_status s;
     if (!ds)
         return MLP_ERR_NULL;
@@ -186,7 +185,15 @@ mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
     /* buffers sized for full batches, so a partial last one allocates nothing */
     if ((s = ensure(ds, __func__, batch_size)) != MLP_OK)
         return s;
-    if ((s = ensure(ds, __func__, rows)) != MLP_OK)
+    return mlp__dataset_rows(ds, __func__, start, rows, x, y);
+}
+
+mlp_status mlp__dataset_rows(mlp_dataset *ds, const char *fn, int64_t start, int64_t rows,
+                             mlp_tensor **x, mlp_tensor **y)
+{
+    gather_job job;
+    mlp_status s;
+    if ((s = ensure(ds, fn, rows)) != MLP_OK)
         return s;
     job.ds = ds;
     job.start = start;

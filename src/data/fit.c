@@ -2,14 +2,16 @@
  * fit.c - the training loop a user would write, as one call: per epoch
  * shuffle, then per batch forward, loss, zero_grad, backward, step and
  * tape reset, reporting progress through a callback; and evaluation
- * without the tape.
+ * without the tape. With a communicator on the optimizer the loop is
+ * fit_dist.c's.
  */
 #include <math.h>
 
-#include "core.h"
+#include "comm.h"
+#include "data/data.h"
 #include "nn/model.h"
 
-static mlp_tensor *loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y)
+mlp_tensor *mlp__loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y)
 {
     switch (kind) {
     case MLP_LOSS_CROSS_ENTROPY: return mlp_cross_entropy(out, y);
@@ -19,8 +21,7 @@ static mlp_tensor *loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y)
     return NULL;
 }
 
-/* Number of rows of logits [b,k] whose arg-max equals the label. */
-static int64_t correct(const mlp_tensor *logits, const mlp_tensor *labels)
+int64_t mlp__count_correct(const mlp_tensor *logits, const mlp_tensor *labels)
 {
     int64_t b = logits->ndim >= 1 ? logits->shape[0] : 1, k = b ? logits->numel / b : 0, r, c,
             hits = 0;
@@ -36,7 +37,7 @@ static int64_t correct(const mlp_tensor *logits, const mlp_tensor *labels)
     return hits;
 }
 
-static mlp_status check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_t batch_size)
+mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_t batch_size)
 {
     if (loss != MLP_LOSS_CROSS_ENTROPY && loss != MLP_LOSS_MSE && loss != MLP_LOSS_BCE_WITH_LOGITS)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: unknown loss %d", fn, (int)loss);
@@ -58,10 +59,12 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
     ctx = m->ctx;
     if (!opt || !ds)
         return mlp__fail(ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !opt ? "opt" : "ds");
-    if ((s = check(ctx, __func__, loss, batch_size)) != MLP_OK)
+    if ((s = mlp__fit_check(ctx, __func__, loss, batch_size)) != MLP_OK)
         return s;
     if (epochs < 0)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: epochs = %d must be >= 0", __func__, epochs);
+    if (mlp__optim_dist(opt))
+        return mlp__fit_dist(m, opt, ds, loss, epochs, batch_size, progress, user);
     nb = mlp_dataset_num_batches(ds, batch_size);
     for (epoch = 0; epoch < epochs; epoch++) {
         double sum_loss = 0.0;
@@ -76,7 +79,7 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
                 return s;
             rows = mlp_tensor_dim(x, 0);
             out = mlp_model_forward(m, x);
-            l = loss_of(loss, out, y);
+            l = mlp__loss_of(loss, out, y);
             if (!l) {
                 s = mlp_ctx_errcode(ctx);
                 mlp_tape_reset(ctx);
@@ -84,7 +87,7 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
             }
             lv = mlp_tensor_item(l);
             if (loss == MLP_LOSS_CROSS_ENTROPY)
-                hits += correct(out, y);
+                hits += mlp__count_correct(out, y);
             if ((s = mlp_optim_zero_grad(opt)) != MLP_OK || (s = mlp_backward(l, NULL, 0)) != MLP_OK
                 || (s = mlp_optim_step(opt)) != MLP_OK) {
                 mlp_tape_reset(ctx);
@@ -104,46 +107,55 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
     return MLP_OK;
 }
 
-mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64_t batch_size,
-                        float *out_loss, float *out_accuracy)
+mlp_status mlp__evaluate_range(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,
+                               int64_t batch_size, int64_t b0, int64_t b1, double *sum_loss,
+                               int64_t *hits, int64_t *seen)
 {
-    mlp_ctx *ctx;
+    mlp_ctx *ctx = m->ctx;
     mlp_status s = MLP_OK;
-    int was_training, grad_mode;
-    int64_t nb, b, seen = 0, hits = 0;
-    double sum_loss = 0.0;
-    if (!m)
-        return MLP_ERR_NULL;
-    ctx = m->ctx;
-    if (!ds)
-        return mlp__fail(ctx, MLP_ERR_NULL, "%s: ds is NULL", __func__);
-    if ((s = check(ctx, __func__, loss, batch_size)) != MLP_OK)
-        return s;
-    was_training = mlp_model_is_training(m);
-    grad_mode = mlp_ctx_set_grad_enabled(ctx, 0);
+    int was_training = mlp_model_is_training(m), grad_mode = mlp_ctx_set_grad_enabled(ctx, 0);
+    int64_t b;
     mlp_model_set_training(m, 0);
-    nb = mlp_dataset_num_batches(ds, batch_size);
-    for (b = 0; b < nb; b++) {
+    for (b = b0; b < b1; b++) {
         mlp_tensor *x, *y, *out, *l;
         int64_t rows;
         if ((s = mlp_dataset_batch(ds, b, batch_size, &x, &y)) != MLP_OK)
             break;
         rows = mlp_tensor_dim(x, 0);
         out = mlp_model_forward(m, x);
-        l = loss_of(loss, out, y);
+        l = mlp__loss_of(loss, out, y);
         if (!l) {
             s = mlp_ctx_errcode(ctx) != MLP_OK ? mlp_ctx_errcode(ctx) : MLP_ERR_STATE;
             mlp_tape_reset(ctx);
             break;
         }
-        sum_loss += (double)mlp_tensor_item(l) * (double)rows;
+        *sum_loss += (double)mlp_tensor_item(l) * (double)rows;
         if (loss == MLP_LOSS_CROSS_ENTROPY)
-            hits += correct(out, y);
-        seen += rows;
+            *hits += mlp__count_correct(out, y);
+        *seen += rows;
         mlp_tape_reset(ctx);
     }
     mlp_model_set_training(m, was_training);
     mlp_ctx_set_grad_enabled(ctx, grad_mode);
+    return s;
+}
+
+mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64_t batch_size,
+                        float *out_loss, float *out_accuracy)
+{
+    mlp_ctx *ctx;
+    mlp_status s = MLP_OK;
+    int64_t seen = 0, hits = 0;
+    double sum_loss = 0.0;
+    if (!m)
+        return MLP_ERR_NULL;
+    ctx = m->ctx;
+    if (!ds)
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: ds is NULL", __func__);
+    if ((s = mlp__fit_check(ctx, __func__, loss, batch_size)) != MLP_OK)
+        return s;
+    s = mlp__evaluate_range(m, ds, loss, batch_size, 0, mlp_dataset_num_batches(ds, batch_size),
+                            &sum_loss, &hits, &seen);
     if (s != MLP_OK)
         return s;
     if (out_loss)

@@ -12,10 +12,13 @@
  * any parameter changes, so a failed step changes nothing. Plain SGD (no
  * momentum, no decay) is one vectorised pass, split across the context's
  * threads for large parameters (element-wise: same result at any count).
+ * With a communicator attached, a step first averages the gradients
+ * across the ranks (dist.c).
  */
 #include <math.h>
 #include <string.h>
 
+#include "comm.h"
 #include "kern/vec_fast.h"
 #include "parallel.h"
 #include "nn/model.h"
@@ -38,6 +41,8 @@ struct mlp_optim {
     int64_t steps;
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
     int nesterov, amsgrad;
+    double bucket_bytes;
+    mlp__dist *dist; /* gradient buckets when a communicator is attached */
 };
 
 static const char *kind_name(int kind)
@@ -106,6 +111,7 @@ mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *p
     o->beta2 = 0.999;
     o->eps = 1e-8;
     o->weight_decay = kind == MLP_OPTIM_ADAMW ? 1e-2 : 0.0;
+    o->bucket_bytes = 262144.0;
     return o;
 }
 
@@ -159,6 +165,7 @@ void mlp_optim_free(mlp_optim *o)
     int i;
     if (!o)
         return;
+    mlp__dist_free(o->dist);
     for (i = 0; i < o->n; i++) {
         mlp__free_aligned(o->ctx, o->st[i].buf1);
         mlp__free_aligned(o->ctx, o->st[i].buf2);
@@ -175,7 +182,8 @@ static int has_opt(int kind, mlp_optim_opt what)
 {
     switch (what) {
     case MLP_OPT_LR:
-    case MLP_OPT_WEIGHT_DECAY: return 1;
+    case MLP_OPT_WEIGHT_DECAY:
+    case MLP_OPT_BUCKET_BYTES: return 1;
     case MLP_OPT_MOMENTUM:
     case MLP_OPT_DAMPENING:
     case MLP_OPT_NESTEROV: return kind == MLP_OPTIM_SGD;
@@ -257,6 +265,14 @@ mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
                              v);
         o->amsgrad = (int)v;
         break;
+    case MLP_OPT_BUCKET_BYTES:
+        if (v < 1)
+            return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: invalid bucket size %g bytes (need >= 1)",
+                             __func__, v);
+        if (o->dist && mlp__dist_set_bucket_bytes(o->dist, __func__, v) != MLP_OK)
+            return o->ctx->err.code;
+        o->bucket_bytes = v;
+        break;
     }
     return MLP_OK;
 }
@@ -275,6 +291,7 @@ double mlp_optim_get(const mlp_optim *o, mlp_optim_opt what)
     case MLP_OPT_BETA2: return o->beta2;
     case MLP_OPT_EPS: return o->eps;
     case MLP_OPT_AMSGRAD: return o->amsgrad;
+    case MLP_OPT_BUCKET_BYTES: return o->bucket_bytes;
     }
     return NAN;
 }
@@ -377,9 +394,17 @@ static void adam_update(const mlp_optim *o, pstate *s, float *p, const float *g,
 
 mlp_status mlp_optim_step(mlp_optim *o)
 {
-    int i;
+    mlp_status s;
     if (!o)
         return MLP_ERR_NULL;
+    if (o->dist && (s = mlp__dist_sync(o->dist, __func__, 0, NULL, 0)) != MLP_OK)
+        return s;
+    return mlp__optim_update(o);
+}
+
+mlp_status mlp__optim_update(mlp_optim *o)
+{
+    int i;
     /* first make every state buffer this step needs */
     for (i = 0; i < o->n; i++) {
         mlp_tensor *p = o->params[i];
@@ -419,4 +444,45 @@ mlp_status mlp_optim_step(mlp_optim *o)
     }
     o->steps++;
     return MLP_OK;
+}
+
+/* ---- data-parallel training ---- */
+
+mlp__dist *mlp__optim_dist(const mlp_optim *o)
+{
+    return o ? o->dist : NULL;
+}
+
+mlp_comm *mlp_optim_comm(const mlp_optim *o)
+{
+    return o ? mlp__dist_comm(o->dist) : NULL;
+}
+
+mlp_status mlp_optim_set_comm(mlp_optim *o, mlp_comm *comm)
+{
+    mlp__dist *d;
+    if (!o)
+        return MLP_ERR_NULL;
+    if (comm && comm->ctx != o->ctx)
+        return mlp__fail(o->ctx, MLP_ERR_CONTEXT, "%s: comm belongs to another context", __func__);
+    if (comm && mlp__dist_comm(o->dist) == comm)
+        return MLP_OK;
+    d = o->dist;
+    o->dist = NULL;
+    mlp__dist_free(d);
+    if (!comm)
+        return MLP_OK;
+    o->dist = mlp__dist_new(comm, __func__, o->params, o->n, o->bucket_bytes);
+    return o->dist ? MLP_OK : o->ctx->err.code;
+}
+
+mlp_status mlp_optim_skip_step(mlp_optim *o)
+{
+    mlp_status s;
+    if (!o)
+        return MLP_ERR_NULL;
+    if (!o->dist)
+        return mlp__fail(o->ctx, MLP_ERR_STATE, "%s: the optimizer has no communicator", __func__);
+    s = mlp__dist_sync(o->dist, __func__, 1, NULL, 0);
+    return s == MLP_ERR_STATE ? MLP_OK : s;
 }

@@ -1,0 +1,30 @@
+/*
+ * data.h - what the fit loops (fit.c, fit_dist.c) share with each other
+ * and with the dataset.
+ */
+#ifndef MLP_DATA_H
+#define MLP_DATA_H
+
+#include "core.h"
+
+/* Rows [start, start+rows) of the current order into the dataset's batch
+ * tensors (dataset.c); rows >= 1; failures name fn. */
+mlp_status mlp__dataset_rows(mlp_dataset *ds, const char *fn, int64_t start, int64_t rows,
+                             mlp_tensor **x, mlp_tensor **y);
+
+/* The loss op of a kind, or NULL (fit.c). */
+mlp_tensor *mlp__loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y);
+/* Number of rows of logits [b,k] whose arg-max equals the label (fit.c). */
+int64_t mlp__count_correct(const mlp_tensor *logits, const mlp_tensor *labels);
+/* Checks of mlp_fit's and mlp_evaluate's common arguments (fit.c). */
+mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_t batch_size);
+/* Sums over batches [b0, b1) without the tape: loss * rows, correct rows,
+ * rows (fit.c). */
+mlp_status mlp__evaluate_range(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,
+                               int64_t batch_size, int64_t b0, int64_t b1, double *sum_loss,
+                               int64_t *hits, int64_t *seen);
+/* mlp_fit with a communicator on opt (fit_dist.c). */
+mlp_status mlp__fit_dist(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
+                         int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
+
+#endif
