@@ -103,7 +103,7 @@ demo: deps data all examples
 BENCH_CFLAGS := $(shell sh tools/deps.sh openblas-cflags 2>/dev/null)
 BENCH_LIBS   := $(shell sh tools/deps.sh openblas-libs 2>/dev/null)
 
-$(BUILD)/bench/%: bench/%.c $(LIBA)
+$(BUILD)/bench/%: bench/%.c $(LIBA) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(BASEFLAGS) -O3 $(BENCH_CFLAGS) $< $(LIBA) $(BENCH_LIBS) $(LIBS) -o $@
 

@@ -1,68 +1,93 @@
 /*
- * bench/infer.c - single-sample latency of mlp_model_predict (one row in,
- * one row out, no tape) for 784-256-10 and 2-4-1 ReLU nets:
- *   infer net=784-256-10 us_per_sample=...
- * The best of 5 rounds of a timed loop.
+ * bench/infer.c - inference time of mlp_model_predict (no tape) on the
+ * 784-256-10 and 2-4-1 ReLU nets, at batch 1 and 256, with 1 and 2
+ * threads in the context; one line each, the time per sample:
+ *   infer net=784-256-10 threads=1 batch=256 us_per_sample=... cpu="..." kernel=...
+ * Each figure is the best of 7 timed loops of about 20 ms (other processes
+ * on the machine only ever make a loop slower).
+ * Usage: infer [net|all [batch [threads]]] (0 or absent: both).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
+#include <stdint.h>
 
+#include "bench.h"
 #include "mlp.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int bench(const char *name, const int64_t *sizes, int nsizes, long iters)
+static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t batch, int threads)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
     mlp_model *m = ctx ? mlp_model_new(ctx) : NULL;
-    float x[1024], out[1024], sink = 0.0f;
-    double best = 1e30;
-    long it;
-    int i, r;
-    if (!m)
-        return 1;
-    for (i = 0; i + 1 < nsizes; i++) {
+    int64_t in = sizes[0], out = sizes[nsizes - 1], i;
+    float *x = (float *)malloc((size_t)(batch * in) * sizeof(float));
+    float *y = (float *)malloc((size_t)(batch * out) * sizeof(float));
+    double best = 1e30, sink = 0.0;
+    long it, iters = 1;
+    int r, rc = 1;
+    if (!m || !x || !y)
+        goto done;
+    if (mlp_ctx_set_threads(ctx, threads) != MLP_OK)
+        goto done;
+    for (i = 0; i + 1 < nsizes; i++)
         if (mlp_model_add_linear(m, sizes[i], sizes[i + 1]) != MLP_OK
-            || (i + 2 < nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK)) {
-            fprintf(stderr, "infer: %s\n", mlp_ctx_errmsg(ctx));
-            return 1;
-        }
-    }
-    for (i = 0; i < 1024; i++)
+            || (i + 2 < nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK))
+            goto done;
+    for (i = 0; i < batch * in; i++)
         x[i] = (float)(i % 17) / 17.0f;
-    for (r = 0; r < 5; r++) {
-        double t0 = now(), dt;
+    /* calibrate: iterations for about 20 ms */
+    for (;;) {
+        double t0 = bench_now();
+        for (it = 0; it < iters; it++)
+            if (mlp_model_predict(m, x, batch, y) != MLP_OK)
+                goto done;
+        if (bench_now() - t0 > 0.005 || iters > (1L << 26))
+            break;
+        iters *= 2;
+    }
+    iters *= 4;
+    for (r = 0; r < 7; r++) {
+        double t0 = bench_now(), dt;
         for (it = 0; it < iters; it++) {
             x[0] = (float)(it & 7);
-            if (mlp_model_predict(m, x, 1, out) != MLP_OK) {
-                fprintf(stderr, "infer: %s\n", mlp_ctx_errmsg(ctx));
-                return 1;
-            }
-            sink += out[0];
+            if (mlp_model_predict(m, x, batch, y) != MLP_OK)
+                goto done;
+            sink += y[0];
         }
-        dt = (now() - t0) / (double)iters;
+        dt = (bench_now() - t0) / (double)iters;
         if (dt < best)
             best = dt;
     }
-    printf("infer net=%s us_per_sample=%.4f\n", name, best * 1e6);
-    if (sink == 12345.678f)
+    printf("infer net=%s threads=%d batch=%lld us_per_sample=%.4f cpu=\"%s\" kernel=%s\n", name,
+           threads, (long long)batch, best * 1e6 / (double)batch, bench_cpu_model(),
+           mlp_ctx_gemm_kernel(ctx));
+    if (sink == 12345.678)
         printf("\n");
+    fflush(stdout);
+    rc = 0;
+done:
+    if (rc && ctx)
+        fprintf(stderr, "infer: %s: %s\n", name, mlp_ctx_errmsg(ctx));
+    free(x);
+    free(y);
     mlp_model_free(m);
     mlp_ctx_free(ctx);
-    return 0;
+    return rc;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const int64_t big[] = {784, 256, 10}, tiny[] = {2, 4, 1};
-    int rc = bench("784-256-10", big, 3, 20000);
-    rc |= bench("2-4-1", tiny, 3, 2000000);
+    static const int64_t batches[] = {1, 256};
+    const char *which = argc > 1 ? argv[1] : "all";
+    int64_t bonly = argc > 2 ? atoll(argv[2]) : 0;
+    int tonly = argc > 3 ? atoi(argv[3]) : 0, n, b, t, rc = 0;
+    for (n = 0; n < 2; n++) {
+        const char *name = n ? "2-4-1" : "784-256-10";
+        if (strcmp(which, "all") != 0 && strcmp(which, name) != 0)
+            continue;
+        for (b = 0; b < 2; b++)
+            for (t = 1; t <= 2; t++)
+                if ((!bonly || bonly == batches[b]) && (!tonly || tonly == t))
+                    rc |= bench(name, n ? tiny : big, 3, batches[b], t);
+    }
     return rc;
 }

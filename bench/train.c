@@ -1,24 +1,70 @@
 /*
- * bench/train.c - training speed on the chapter's recipe: Fashion-MNIST,
- * softmax cross-entropy, SGD lr 0.1, batch 256, through mlp_fit exactly as
- * a user writes it. One line per setting (median epoch time of
- * MLP_BENCH_EPOCHS epochs, default 3, and the test accuracy after them):
- *   train net=784-256-10 batch=256 threads=1 epoch_s=... samples_per_s=... test_acc=...
- * Data: .cache/fashion-mnist (make data) or MLP_FASHION_DIR.
+ * bench/train.c - training speed through mlp_fit exactly as a user writes
+ * it, on four nets (ReLU between linear layers, SGD):
+ *   784-256-10, 784-512-256-10   Fashion-MNIST, 60000 images, batch 256,
+ *                                softmax cross-entropy, lr 0.1
+ *   784-1024-1024-10             the first 10000 images (products dominate)
+ *   20-64-64-1                   a synthetic regression, 16384 rows, batch
+ *                                32, MSE, lr 0.05 (overhead dominates)
+ * One line per net and thread count: the median epoch time of
+ * MLP_BENCH_EPOCHS epochs (default 3), the epoch's matrix-product FLOPs,
+ * the efficiency (FLOPs / (threads x measured one-core FMA peak x time)),
+ * the test figure after the epochs, the CPU and the kernel:
+ *   train net=784-256-10 batch=256 threads=1 seed=1 epoch_s=... gflop=...
+ *         efficiency=... test_acc=... cpu="..." kernel=avx512
+ * Then, unless MLP_BENCH_PHASES=0, one more epoch run phase by phase (the
+ * calls mlp_fit makes, each timed) beside the same epoch's matrix products
+ * timed alone at the same thread count:
+ *   phases net=... threads=... gather_s forward_s loss_s zero_grad_s
+ *          backward_s step_s reset_s total_s products_fwd_s products_bwd_s
+ *          other_fwd_s other_bwd_s over_products=total/products
+ * The first line printed is the machine's peak:
+ *   peak cpu="..." kernel=... fma_gflops_per_core=...
+ * Usage: train [seed [net|all [threads]]]. Data: .cache/fashion-mnist (make
+ * data) or MLP_FASHION_DIR.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include <math.h>
+#include <stdint.h>
 
+#include "bench.h"
+#include "core.h" /* mlp__gemm: the products timed alone */
 #include "mlp.h"
 
-static double now(void)
+typedef struct net_spec {
+    const char *name;
+    int64_t sizes[5];
+    int nsizes;
+    int64_t batch;
+    int64_t rows; /* training rows used (0: all) */
+    int regression;
+    float lr;
+} net_spec;
+
+static const net_spec nets[] = {
+    {"784-256-10", {784, 256, 10}, 3, 256, 0, 0, 0.1f},
+    {"784-512-256-10", {784, 512, 256, 10}, 4, 256, 0, 0, 0.1f},
+    {"784-1024-1024-10", {784, 1024, 1024, 10}, 4, 256, 10000, 0, 0.1f},
+    {"20-64-64-1", {20, 64, 64, 1}, 4, 32, 0, 1, 0.05f},
+};
+#define NNETS ((int)(sizeof nets / sizeof nets[0]))
+
+/* The synthetic regression: 16384 training and 4096 test rows of 20
+ * inputs in [-1,1) from an integer hash (bench/compare.py makes the same
+ * numbers), target sin(x0) + x1 x2 - x3^2 / 2 + x4 / 4. */
+#define REG_TRAIN 16384
+#define REG_TEST 4096
+static void regression_rows(float *x, float *y, int64_t first, int64_t n)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    int64_t i, j;
+    for (i = 0; i < n; i++) {
+        float *r = x + i * 20;
+        for (j = 0; j < 20; j++) {
+            uint32_t h = (uint32_t)((uint64_t)((first + i) * 20 + j) * 2654435761u);
+            r[j] = (float)h / 4294967296.0f * 2.0f - 1.0f;
+        }
+        y[i] = sinf(r[0]) + r[1] * r[2] - 0.5f * r[3] * r[3] + 0.25f * r[4];
+    }
 }
 
 static mlp_tensor *load(mlp_ctx *ctx, const char *dir, const char *name, float scale)
@@ -32,10 +78,10 @@ static mlp_tensor *load(mlp_ctx *ctx, const char *dir, const char *name, float s
     return t;
 }
 
-/* An image file [n,28,28] read as [n,784] floats in [0,1], a chunk of
- * bytes at a time, straight into the tensor (no reshape copy, no whole-file
- * buffer: the peak is the 188 MB the training set needs as floats). */
-static mlp_tensor *load_flat(mlp_ctx *ctx, const char *dir, const char *name)
+/* An image file [n,28,28] read as [min(n, limit),784] floats in [0,1], a
+ * chunk of bytes at a time, straight into the tensor (no reshape copy, no
+ * whole-file buffer). limit 0: all images. */
+static mlp_tensor *load_flat(mlp_ctx *ctx, const char *dir, const char *name, int64_t limit)
 {
     char path[1024];
     unsigned char h[16], chunk[65536];
@@ -52,6 +98,8 @@ static mlp_tensor *load_flat(mlp_ctx *ctx, const char *dir, const char *name)
         return NULL;
     }
     shape[0] = (int64_t)h[4] << 24 | (int64_t)h[5] << 16 | (int64_t)h[6] << 8 | h[7];
+    if (limit > 0 && shape[0] > limit)
+        shape[0] = limit;
     shape[1] = 784;
     t = mlp_tensor_zeros(ctx, 2, shape);
     if (!t) {
@@ -76,25 +124,184 @@ static mlp_tensor *load_flat(mlp_ctx *ctx, const char *dir, const char *name)
     return t;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Labels [n] (the first `limit` when limit > 0). */
+static mlp_tensor *load_labels(mlp_ctx *ctx, const char *dir, const char *name, int64_t limit)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    mlp_tensor *t = load(ctx, dir, name, 1.0f), *s;
+    int64_t shape[1];
+    if (!t || limit <= 0 || mlp_tensor_dim(t, 0) <= limit)
+        return t;
+    shape[0] = limit;
+    s = mlp_tensor_from(ctx, 1, shape, mlp_tensor_cdata(t));
+    mlp_tensor_free(t);
+    return s;
 }
 
-static int run(const char *dir, const int64_t *sizes, int nsizes, int threads, int epochs,
+static int make_data(mlp_ctx *ctx, const char *dir, const net_spec *ns, mlp_tensor **xtr,
+                     mlp_tensor **ytr, mlp_tensor **xte, mlp_tensor **yte)
+{
+    if (ns->regression) {
+        int64_t s[2] = {REG_TRAIN, 20}, sy[2] = {REG_TRAIN, 1};
+        *xtr = mlp_tensor_zeros(ctx, 2, s);
+        *ytr = mlp_tensor_zeros(ctx, 2, sy);
+        s[0] = sy[0] = REG_TEST;
+        *xte = mlp_tensor_zeros(ctx, 2, s);
+        *yte = mlp_tensor_zeros(ctx, 2, sy);
+        if (!*xtr || !*ytr || !*xte || !*yte)
+            return 0;
+        regression_rows(mlp_tensor_data(*xtr), mlp_tensor_data(*ytr), 0, REG_TRAIN);
+        regression_rows(mlp_tensor_data(*xte), mlp_tensor_data(*yte), REG_TRAIN, REG_TEST);
+        return 1;
+    }
+    *xtr = load_flat(ctx, dir, "train-images-idx3-ubyte", ns->rows);
+    *ytr = load_labels(ctx, dir, "train-labels-idx1-ubyte", ns->rows);
+    *xte = load_flat(ctx, dir, "t10k-images-idx3-ubyte", 0);
+    *yte = load_labels(ctx, dir, "t10k-labels-idx1-ubyte", 0);
+    return *xtr && *ytr && *xte && *yte;
+}
+
+/* Multiply-adds x 2 of the epoch's matrix products: per layer the forward
+ * product and the weight gradient, and the input gradient for every layer
+ * but the first (the data needs none). */
+static double epoch_flops(const net_spec *ns, int64_t rows)
+{
+    double f = 0.0;
+    int i;
+    for (i = 0; i + 1 < ns->nsizes; i++)
+        f += 2.0 * (double)ns->sizes[i] * (double)ns->sizes[i + 1] * (i ? 3.0 : 2.0);
+    return f * (double)rows;
+}
+
+/* Median time of one call of fn over `reps` calls. */
+typedef struct gemm_case {
+    mlp_ctx *ctx;
+    int ta, tb;
+    int64_t M, N, K;
+    float *A, *B, *C;
+    float beta;
+} gemm_case;
+
+static double time_gemm(gemm_case *g, int reps)
+{
+    double t[32];
+    int r;
+    if (reps > 32)
+        reps = 32;
+    for (r = 0; r < reps; r++) {
+        double t0 = bench_now();
+        mlp__gemm(g->ctx, g->ta, g->tb, g->M, g->N, g->K, 1.0f, g->A, g->ta ? g->M : g->K, g->B,
+                  g->tb ? g->K : g->N, g->beta, g->C, g->N);
+        t[r] = bench_now() - t0;
+    }
+    return bench_median(t, reps);
+}
+
+/* The epoch's products alone, at ctx's thread count: every shape a batch
+ * runs, timed on scratch data, times the number of batches. */
+static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, double *fwd,
+                         double *bwd)
+{
+    int64_t maxw = 0, b = ns->batch;
+    float *A, *B, *C;
+    gemm_case g;
+    int i;
+    *fwd = *bwd = 0.0;
+    for (i = 0; i < ns->nsizes; i++)
+        if (ns->sizes[i] > maxw)
+            maxw = ns->sizes[i];
+    if (mlp__gemm_ready(ctx) != MLP_OK)
+        return 0;
+    A = (float *)calloc((size_t)(maxw * (maxw > b ? maxw : b)), sizeof(float));
+    B = (float *)calloc((size_t)(maxw * maxw), sizeof(float));
+    C = (float *)calloc((size_t)(maxw * (maxw > b ? maxw : b)), sizeof(float));
+    if (!A || !B || !C) {
+        free(A);
+        free(B);
+        free(C);
+        return 0;
+    }
+    g.ctx = ctx;
+    g.A = A;
+    g.B = B;
+    g.C = C;
+    for (i = 0; i + 1 < ns->nsizes; i++) {
+        int64_t in = ns->sizes[i], out = ns->sizes[i + 1];
+        /* forward: y [b,out] = x [b,in] w [in,out] */
+        g.ta = 0, g.tb = 0, g.M = b, g.N = out, g.K = in, g.beta = 0.0f;
+        *fwd += time_gemm(&g, 15) * (double)nbatches;
+        /* dw [in,out] += x^T dy */
+        g.ta = 1, g.tb = 0, g.M = in, g.N = out, g.K = b, g.beta = 1.0f;
+        *bwd += time_gemm(&g, 15) * (double)nbatches;
+        if (i) { /* dx [b,in] += dy [b,out] w^T */
+            g.ta = 0, g.tb = 1, g.M = b, g.N = in, g.K = out, g.beta = 1.0f;
+            *bwd += time_gemm(&g, 15) * (double)nbatches;
+        }
+    }
+    free(A);
+    free(B);
+    free(C);
+    return 1;
+}
+
+enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_ZERO, PH_BACKWARD, PH_STEP, PH_RESET, PH_N };
+
+/* One epoch through the calls mlp_fit makes, each phase timed. */
+static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *ds,
+                       const net_spec *ns, double *ph)
+{
+    int64_t nb = mlp_dataset_num_batches(ds, ns->batch), b;
+    int k;
+    for (k = 0; k < PH_N; k++)
+        ph[k] = 0.0;
+    if (mlp_dataset_shuffle(ds) != MLP_OK)
+        return 0;
+    for (b = 0; b < nb; b++) {
+        mlp_tensor *x, *y, *out, *l;
+        double t0 = bench_now(), t1, t2, t3, t4, t5, t6, t7;
+        if (mlp_dataset_batch(ds, b, ns->batch, &x, &y) != MLP_OK)
+            return 0;
+        t1 = bench_now();
+        out = mlp_model_forward(m, x);
+        t2 = bench_now();
+        l = ns->regression ? mlp_mse(out, y) : mlp_cross_entropy(out, y);
+        if (!l)
+            return 0;
+        (void)mlp_tensor_item(l);
+        t3 = bench_now();
+        if (mlp_optim_zero_grad(opt) != MLP_OK)
+            return 0;
+        t4 = bench_now();
+        if (mlp_backward(l, NULL, 0) != MLP_OK)
+            return 0;
+        t5 = bench_now();
+        if (mlp_optim_step(opt) != MLP_OK)
+            return 0;
+        t6 = bench_now();
+        mlp_tape_reset(ctx);
+        t7 = bench_now();
+        ph[PH_GATHER] += t1 - t0;
+        ph[PH_FORWARD] += t2 - t1;
+        ph[PH_LOSS] += t3 - t2;
+        ph[PH_ZERO] += t4 - t3;
+        ph[PH_BACKWARD] += t5 - t4;
+        ph[PH_STEP] += t6 - t5;
+        ph[PH_RESET] += t7 - t6;
+    }
+    return 1;
+}
+
+static int run(const char *dir, const net_spec *ns, int threads, int epochs, int phases,
                uint64_t seed)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *xtr, *ytr, *xte, *yte;
+    mlp_tensor *xtr = NULL, *ytr = NULL, *xte = NULL, *yte = NULL;
     mlp_dataset *train = NULL, *test = NULL;
     mlp_model *m = NULL;
     mlp_optim *opt = NULL;
-    double times[64];
-    float acc = 0.0f;
+    mlp_loss_kind lk = ns->regression ? MLP_LOSS_MSE : MLP_LOSS_CROSS_ENTROPY;
+    double times[64], ph[PH_N], epoch, flops, peak = bench_fma_peak();
+    float acc = 0.0f, tloss = 0.0f;
     int e, i, rc = 1;
-    char net[128];
-    size_t off = 0;
     if (!ctx)
         return 1;
     mlp_ctx_seed(ctx, seed);
@@ -103,43 +310,57 @@ static int run(const char *dir, const int64_t *sizes, int nsizes, int threads, i
         mlp_ctx_free(ctx);
         return 1;
     }
-    xtr = load_flat(ctx, dir, "train-images-idx3-ubyte");
-    ytr = load(ctx, dir, "train-labels-idx1-ubyte", 1.0f);
-    xte = load_flat(ctx, dir, "t10k-images-idx3-ubyte");
-    yte = load(ctx, dir, "t10k-labels-idx1-ubyte", 1.0f);
-    if (!xtr || !ytr || !xte || !yte)
+    if (!make_data(ctx, dir, ns, &xtr, &ytr, &xte, &yte))
         goto out;
     train = mlp_dataset_new(xtr, ytr);
     test = mlp_dataset_new(xte, yte);
     m = mlp_model_new(ctx);
     if (!train || !test || !m)
         goto out;
-    for (i = 0; i + 1 < nsizes; i++) {
-        if (mlp_model_add_linear(m, sizes[i], sizes[i + 1]) != MLP_OK)
+    for (i = 0; i + 1 < ns->nsizes; i++) {
+        if (mlp_model_add_linear(m, ns->sizes[i], ns->sizes[i + 1]) != MLP_OK)
             goto out;
-        if (i + 2 < nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK)
+        if (i + 2 < ns->nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK)
             goto out;
     }
-    opt = mlp_sgd_new(m, 0.1f);
+    opt = mlp_sgd_new(m, ns->lr);
     if (!opt)
         goto out;
     for (e = 0; e < epochs; e++) {
-        double t0 = now();
-        if (mlp_fit(m, opt, train, MLP_LOSS_CROSS_ENTROPY, 1, 256, NULL, NULL) != MLP_OK)
+        double t0 = bench_now();
+        if (mlp_fit(m, opt, train, lk, 1, ns->batch, NULL, NULL) != MLP_OK)
             goto out;
-        times[e] = now() - t0;
+        times[e] = bench_now() - t0;
     }
-    if (mlp_evaluate(m, test, MLP_LOSS_CROSS_ENTROPY, 1000, NULL, &acc) != MLP_OK)
+    if (mlp_evaluate(m, test, lk, 1000, &tloss, &acc) != MLP_OK)
         goto out;
-    qsort(times, (size_t)epochs, sizeof times[0], cmp_double);
-    for (i = 0; i < nsizes; i++)
-        off += (size_t)snprintf(net + off, sizeof net - off, i ? "-%lld" : "%lld",
-                                (long long)sizes[i]);
-    printf("train net=%s batch=256 threads=%d seed=%llu epoch_s=%.3f samples_per_s=%.0f "
-           "test_acc=%.4f\n",
-           net, threads, (unsigned long long)seed, times[epochs / 2],
-           (double)mlp_dataset_size(train) / times[epochs / 2], acc);
+    epoch = bench_median(times, epochs);
+    flops = epoch_flops(ns, mlp_dataset_size(train));
+    printf("train net=%s batch=%lld threads=%d seed=%llu epoch_s=%.4f samples_per_s=%.0f "
+           "gflop=%.2f efficiency=%.3f %s=%.4f cpu=\"%s\" kernel=%s\n",
+           ns->name, (long long)ns->batch, threads, (unsigned long long)seed, epoch,
+           (double)mlp_dataset_size(train) / epoch, flops * 1e-9,
+           flops * 1e-9 / ((double)threads * peak * epoch),
+           ns->regression ? "test_mse" : "test_acc", ns->regression ? (double)tloss : (double)acc,
+           bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
     fflush(stdout);
+    if (phases) {
+        double pf, pb, total = 0.0;
+        int64_t nb = mlp_dataset_num_batches(train, ns->batch);
+        if (!phase_epoch(ctx, m, opt, train, ns, ph) || !time_products(ctx, ns, nb, &pf, &pb))
+            goto out;
+        for (i = 0; i < PH_N; i++)
+            total += ph[i];
+        printf("phases net=%s threads=%d gather_s=%.4f forward_s=%.4f loss_s=%.4f "
+               "zero_grad_s=%.4f backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
+               "products_fwd_s=%.4f products_bwd_s=%.4f other_fwd_s=%.4f other_bwd_s=%.4f "
+               "over_products=%.3f cpu=\"%s\" kernel=%s\n",
+               ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_ZERO],
+               ph[PH_BACKWARD], ph[PH_STEP], ph[PH_RESET], total, pf, pb, ph[PH_FORWARD] - pf,
+               ph[PH_BACKWARD] - pb, total / (pf + pb), bench_cpu_model(),
+               mlp_ctx_gemm_kernel(ctx));
+        fflush(stdout);
+    }
     rc = 0;
 out:
     if (rc)
@@ -158,18 +379,33 @@ out:
 
 int main(int argc, char **argv)
 {
-    static const int64_t net1[] = {784, 256, 10}, net2[] = {784, 512, 256, 10};
     const char *dir = getenv("MLP_FASHION_DIR");
     const char *ep = getenv("MLP_BENCH_EPOCHS");
-    int epochs = ep ? atoi(ep) : 3, t, rc = 0;
+    const char *ph = getenv("MLP_BENCH_PHASES");
+    const char *which = argc > 2 ? argv[2] : "all";
+    int epochs = ep ? atoi(ep) : 3, phases = !ph || atoi(ph) != 0, t, n, rc = 0, found = 0;
+    int tonly = argc > 3 ? atoi(argv[3]) : 0;
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
+    mlp_ctx *probe = mlp_ctx_new(NULL);
     if (!dir)
         dir = ".cache/fashion-mnist";
     if (epochs < 1 || epochs > 64)
         epochs = 3;
-    for (t = 1; t <= 2; t++)
-        rc |= run(dir, net1, 3, t, epochs, seed);
-    for (t = 1; t <= 2; t++)
-        rc |= run(dir, net2, 4, t, epochs, seed);
+    printf("peak cpu=\"%s\" kernel=%s fma_gflops_per_core=%.1f\n", bench_cpu_model(),
+           probe ? mlp_ctx_gemm_kernel(probe) : "none", bench_fma_peak());
+    fflush(stdout);
+    mlp_ctx_free(probe);
+    for (n = 0; n < NNETS; n++) {
+        if (strcmp(which, "all") != 0 && strcmp(which, nets[n].name) != 0)
+            continue;
+        found = 1;
+        for (t = 1; t <= 2; t++)
+            if (!tonly || t == tonly)
+                rc |= run(dir, &nets[n], t, epochs, phases, seed);
+    }
+    if (!found) {
+        fprintf(stderr, "train: unknown net %s\n", which);
+        return 2;
+    }
     return rc;
 }

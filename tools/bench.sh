@@ -12,10 +12,12 @@ for b in gemm train infer; do
         echo "bench: $dir/$b not built" >&2
     fi
 done
-if python3 -c "import torch" >/dev/null 2>&1; then
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+if $py -c "import torch" >/dev/null 2>&1; then
     build=$(dirname "$dir")
     make --no-print-directory BUILD="$build" bench-fann >/dev/null 2>&1 || true
-    python3 bench/compare.py "$dir" $COMPARE_ARGS
+    $py bench/compare.py "$dir" $COMPARE_ARGS
 else
     echo "bench: python3 has no torch, PyTorch comparison skipped"
 fi

@@ -10,6 +10,8 @@
 #   data             Fashion-MNIST unpacked into .cache/fashion-mnist
 #   openblas-cflags  compiler flags for the OpenBLAS comparison (benchmarks only)
 #   openblas-libs    linker flags for it
+#   ort              ONNX Runtime's CPU library from npm into .cache/npm
+#                    (make bench-compare's inference peer)
 set -e
 
 need_pkgs() {
@@ -91,23 +93,27 @@ openblas-cflags)
     done
     ;;
 openblas-libs)
-    if [ -n "$(sh "$0" fuzzer)
-    # clang and its libFuzzer runtime, for make fuzz / fuzz-short
-    command -v clang >/dev/null 2>&1 || need_pkgs clang libclang-rt-dev
-    printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' > /tmp/mlp-fuzz-probe.$$.c
-    if ! clang -fsanitize=fuzzer,address,undefined /tmp/mlp-fuzz-probe.$$.c -o /tmp/mlp-fuzz-probe.$$ 2>/dev/null; then
-        rm -f /tmp/mlp-fuzz-probe.$$.c
-        need_pkgs libclang-rt-dev
+    if [ -n "$(sh "$0" openblas-cflags)" ]; then echo "-lopenblas"; fi
+    ;;
+ort)
+    # ONNX Runtime's CPU library from the npm package, for the inference
+    # peer of make bench-compare only (the library never links it)
+    dir=.cache/npm
+    ls $dir/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so.1 >/dev/null 2>&1 && exit 0
+    command -v npm >/dev/null 2>&1 || need_pkgs npm
+    if [ "$(id -u)" = 0 ]; then
+        echo "deps: installing onnxruntime-node@1.30.0 into $dir with npm" >&2
+        mkdir -p "$dir"
+        # --ignore-scripts: the install script only fetches GPU parts
+        npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 >&2
+    else
+        echo "deps: ONNX Runtime missing. Install with:" >&2
+        echo "    npm install --prefix $dir --ignore-scripts onnxruntime-node@1.30.0" >&2
+        exit 1
     fi
-    rm -f /tmp/mlp-fuzz-probe.$$ /tmp/mlp-fuzz-probe.$$.c
-    ;;
-valgrind)
-    command -v valgrind >/dev/null 2>&1 || need_pkgs valgrind
-    ;;
-openblas-cflags)" ]; then echo "-lopenblas"; fi
     ;;
 *)
-    echo "usage: $0 check|data|openblas-cflags|openblas-libs" >&2
+    echo "usage: $0 check|data|fuzzer|valgrind|openblas-cflags|openblas-libs|ort" >&2
     exit 2
     ;;
 esac
