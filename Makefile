@@ -37,8 +37,10 @@ endif
 SRC      := $(shell find src -name '*.c' | LC_ALL=C sort)
 OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
-EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
-BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+# programs over MPI are built by mk/mpi.mk, where mpicc exists
+MPI_PROGRAMS := $(wildcard examples/*_mpi.c) bench/dist.c
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(filter-out $(MPI_PROGRAMS),$(wildcard examples/*.c)))
+BENCHES  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(filter-out $(MPI_PROGRAMS),$(wildcard bench/*.c)))
 HEADERS  := include/mlp.h $(shell find src -name '*.h')
 
 VERSION := $(shell sed -n 's/^\#define MLP_VERSION "\(.*\)"/\1/p' include/mlp.h)

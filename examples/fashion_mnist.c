@@ -9,6 +9,8 @@
  * seconds per epoch, draws the curves as OUT/fashion_curves.svg and saves
  * the model (default out/fashion.mlp) for the `infer` example.
  * The last line printed is "final test accuracy A".
+ * fashion_mnist_mpi.c builds this same program over MPI (docs/distributed.md)
+ * by defining the dist_ functions below before including this file.
  *
  * Usage: fashion_mnist [--hidden 256[,128...]] [--act relu|tanh|sigmoid|gelu|leaky_relu|prelu]
  *          [--epochs 10] [--lr 0.1] [--batch 256] [--optim sgd|adam|adamw] [--momentum M]
@@ -332,6 +334,32 @@ static void make_parent(const char *path)
     mkdir(dir, 0777);
 }
 
+#ifndef FASHION_MNIST_DIST
+/* One process: no communicator, rank 0 of 1. */
+static mlp_comm *dist_comm;
+static void dist_begin(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+}
+static int dist_attach(mlp_ctx *ctx, mlp_optim *opt)
+{
+    (void)ctx;
+    (void)opt;
+    return 1;
+}
+static int dist_finish(int rc)
+{
+    return rc;
+}
+#endif
+
+/* Only rank 0 prints (the others' stdout is closed) and writes files. */
+static int dist_root(void)
+{
+    return mlp_comm_rank(dist_comm) <= 0;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -345,6 +373,7 @@ int main(int argc, char **argv)
     int rc = 1, e;
     double start;
 
+    dist_begin(&argc, &argv);
     if (!parse(argc, argv, &o))
         return usage();
     memset(&r, 0, sizeof r);
@@ -364,7 +393,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "fashion_mnist: %s\n", mlp_ctx_errmsg(ctx));
         goto done;
     }
-    if (!(net = build(ctx, &o, mlp_tensor_dim(xtr, 1))) || !(opt = make_optim(net, &o)))
+    if (!(net = build(ctx, &o, mlp_tensor_dim(xtr, 1))) || !(opt = make_optim(net, &o))
+        || !dist_attach(ctx, opt))
         goto done;
     mlp_model_summary(net, summary, sizeof summary);
     printf("%lld training and %lld test images; %s, lr %g, batch %lld, %d epochs%s, "
@@ -394,7 +424,8 @@ int main(int argc, char **argv)
             break;
         /* one epoch: shuffle, then per batch forward, loss, backward, step */
         if (mlp_fit(net, opt, train, MLP_LOSS_CROSS_ENTROPY, 1, o.batch, on_progress, &r) != MLP_OK
-            || mlp_evaluate(net, test, MLP_LOSS_CROSS_ENTROPY, 1000, NULL, &ta) != MLP_OK)
+            || mlp_evaluate_comm(net, test, dist_comm, MLP_LOSS_CROSS_ENTROPY, 1000, NULL, &ta)
+                   != MLP_OK)
             break;
         r.test_acc[e] = ta;
         if (r.tty)
@@ -408,14 +439,16 @@ int main(int argc, char **argv)
         goto done;
     }
     printf("%d epochs in %.1f s\n", o.epochs, now() - start);
-    if (!curves(&r, o.out))
-        goto done;
-    make_parent(o.model);
-    if (mlp_model_save(net, o.model) != MLP_OK) {
-        fprintf(stderr, "fashion_mnist: %s\n", mlp_ctx_errmsg(ctx));
-        goto done;
+    if (dist_root()) {
+        if (!curves(&r, o.out))
+            goto done;
+        make_parent(o.model);
+        if (mlp_model_save(net, o.model) != MLP_OK) {
+            fprintf(stderr, "fashion_mnist: %s\n", mlp_ctx_errmsg(ctx));
+            goto done;
+        }
+        printf("saved the model to %s\n", o.model);
     }
-    printf("saved the model to %s\n", o.model);
     printf("final test accuracy %.4f\n", (double)r.test_acc[o.epochs - 1]);
     rc = 0;
 done:
@@ -423,6 +456,7 @@ done:
     free(r.train_acc);
     free(r.test_acc);
     mlp_optim_free(opt);
+    mlp_comm_free(dist_comm);
     mlp_model_free(net);
     mlp_dataset_free(train);
     mlp_dataset_free(test);
@@ -431,5 +465,5 @@ done:
     mlp_tensor_free(xte);
     mlp_tensor_free(yte);
     mlp_ctx_free(ctx);
-    return rc;
+    return dist_finish(rc);
 }

@@ -7,6 +7,7 @@
 #   locales          only those locales
 #   fuzzer           clang's libFuzzer runtime (make fuzz)
 #   valgrind         valgrind (make check-valgrind)
+#   mpi              Open MPI's mpicc and mpirun (libmlp_mpi, make check-mpi)
 #   data             Fashion-MNIST unpacked into .cache/fashion-mnist
 #   openblas-cflags  compiler flags for the OpenBLAS comparison (benchmarks only)
 #   openblas-libs    linker flags for it
@@ -53,6 +54,9 @@ check)
     command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
     [ -z "$missing" ] || need_pkgs $missing
     want_locales
+    ;;
+mpi)
+    { command -v mpicc && command -v mpirun; } >/dev/null 2>&1 || need_pkgs libopenmpi-dev openmpi-bin
     ;;
 locales)
     want_locales
@@ -113,7 +117,7 @@ ort)
     fi
     ;;
 *)
-    echo "usage: $0 check|data|fuzzer|valgrind|openblas-cflags|openblas-libs|ort" >&2
+    echo "usage: $0 check|data|fuzzer|valgrind|mpi|openblas-cflags|openblas-libs|ort" >&2
     exit 2
     ;;
 esac

@@ -1,0 +1,67 @@
+#!/bin/sh
+# tests/check_mpi.sh - data-parallel training over MPI (docs/distributed.md):
+# mpi/tests/test_mpi.c under mpirun with 1, 2 and 4 ranks (parameters after
+# several steps equal the single-process run's, a failing rank fails every
+# rank), then the 2-epoch Fashion-MNIST recipe on 4000 images at 1, 2 and
+# 4 ranks against one process (tools/mpi_recipe.sh; with MPI_RECIPE=--full,
+# as `make check-mpi` in CI, the whole recipe). Skipped with one line where MPI is not installed, and in the
+# sanitizer pass (MPI's own allocations are not ours to check).
+BUILD=${BUILD:-build}
+[ -z "$SAN" ] || { echo "check_mpi: runs in the plain build only"; exit 0; }
+if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
+    echo "check_mpi: MPI not installed (sh tools/deps.sh mpi installs it): skipped"
+    exit 0
+fi
+for f in "$BUILD/mpi/test_mpi" "$BUILD/examples/fashion_mnist_mpi"; do
+    [ -x "$f" ] || { echo "check_mpi: $f not built (make with mpicc on PATH)"; exit 1; }
+done
+status=0
+for np in 1 2 4; do
+    if out=$(sh tools/mpirun.sh "$np" "$BUILD/mpi/test_mpi" 2>&1); then
+        echo "check_mpi: test_mpi on $np rank(s): $(printf '%s\n' "$out" | grep -c '^\[  PASSED  \]') of $np ranks passed"
+    else
+        printf '%s\n' "$out" | grep -v '^\[       OK \]\|^\[ RUN ' | tail -n 40
+        echo "check_mpi: test_mpi on $np rank(s): FAILED"
+        status=1
+    fi
+done
+# installed, a program out of the tree builds with pkg-config and runs on 2 ranks
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mlp-mpi-pc.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+cat > "$tmp/app.c" <<'APP'
+#include <stdio.h>
+#include <mlp_mpi.h>
+int main(int argc, char **argv)
+{
+    mlp_ctx *ctx;
+    mlp_comm *comm;
+    float x = 1;
+    int ok;
+    MPI_Init(&argc, &argv);
+    ctx = mlp_ctx_new(NULL);
+    comm = mlp_mpi_comm_new(ctx, MPI_COMM_WORLD);
+    ok = comm && mlp_comm_allreduce(comm, &x, 1) == MLP_OK && x == (float)mlp_comm_size(comm);
+    if (mlp_comm_rank(comm) == 0)
+        printf("libmlp_mpi: sum over %d ranks %s\n", mlp_comm_size(comm), ok ? "ok" : "broken");
+    mlp_comm_free(comm);
+    mlp_ctx_free(ctx);
+    MPI_Finalize();
+    return ok ? 0 : 1;
+}
+APP
+if make -s install PREFIX="$tmp/prefix" >/dev/null &&
+    PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" && export PKG_CONFIG_PATH &&
+    cc -std=c99 -pedantic -Wall -Werror "$tmp/app.c" $(pkg-config --cflags --libs mlp-mpi) \
+        -o "$tmp/app" && sh tools/mpirun.sh 2 "$tmp/app" &&
+    make -s uninstall PREFIX="$tmp/prefix" >/dev/null && [ ! -e "$tmp/prefix/include/mlp_mpi.h" ]; then
+    echo "check_mpi: mlp-mpi installed, built out of tree with pkg-config, ran, uninstalled"
+else
+    echo "check_mpi: the installed mlp-mpi package: FAILED"
+    status=1
+fi
+if [ -f .cache/fashion-mnist/train-images-idx3-ubyte ]; then
+    sh tools/mpi_recipe.sh "$BUILD" $MPI_RECIPE || status=1
+else
+    echo "check_mpi: note: .cache/fashion-mnist missing (make data): the recipe skipped"
+fi
+exit $status
