@@ -101,8 +101,7 @@ static void train(mlp_optim_kind kind, uint64_t seed, int distributed, float *p,
         assert_ok(ctx, mlp_optim_set_comm(opt, comm));
     }
     assert_ok(ctx, mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 3, BATCH, record, rep));
-    assert_ok(ctx,
-              mlp_evaluate_comm(m, ds, comm, MLP_LOSS_CROSS_ENTROPY, 7, &eval[0], &eval[1]));
+    assert_ok(ctx, mlp_evaluate_comm(m, ds, comm, MLP_LOSS_CROSS_ENTROPY, 7, &eval[0], &eval[1]));
     for (i = 0; i < 6; i++)
         for (j = 0; j < mlp_tensor_numel(ps[i]); j++)
             p[k++] = mlp_tensor_get(ps[i], j);
