@@ -167,7 +167,9 @@ MLP_API int mlp_ctx_threads(const mlp_ctx *ctx);
 
 /** Force the matrix-product kernel: "generic", "avx2", "avx512", or NULL
  *  for the best one this CPU supports. MLP_ERR_UNSUPPORTED if the CPU lacks
- *  it, MLP_ERR_ARG for an unknown name. */
+ *  it, MLP_ERR_ARG for an unknown name, MLP_ERR_NOMEM if its larger packing
+ *  workspace cannot be made (the previous kernel stays). Products already
+ *  on the tape run their backward with the new kernel. */
 MLP_API mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name);
 /** The name of the matrix-product kernel in use. Static storage. */
 MLP_API const char *mlp_ctx_gemm_kernel(const mlp_ctx *ctx);

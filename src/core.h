@@ -5,8 +5,9 @@
  * Ownership model:
  *  - A storage is a ref-counted float buffer. Tensors point at one; detach
  *    makes a second tensor on the same storage. Storages of op results come
- *    from the context's pool and go back to it when their last reference
- *    goes, so a steady-state training step never calls the allocator.
+ *    from the context's free lists and go back to them when their last
+ *    reference goes, so a steady-state training step never calls the
+ *    allocator. ("Pool" is only ever the worker threads, parallel.c.)
  *  - A tensor handle is ref-counted too: its owner holds one reference, and
  *    the tape holds one per recorded op that used it as input, so a user
  *    may free a parameter or input while the graph still refers to it.
@@ -24,7 +25,7 @@ typedef struct mlp__storage {
     int64_t cap;
     int64_t refs;
     uint64_t version; /* shared by every tensor on this storage */
-    int pooled;       /* returns to ctx's pool at refs == 0 */
+    int recycled;     /* returns to ctx's free list at refs == 0 */
     struct mlp__storage *next_free;
 } mlp__storage;
 
@@ -80,7 +81,7 @@ typedef struct mlp__node {
     int mark;  /* scratch for backward's reachability pass */
 } mlp__node;
 
-/* A worker pool, defined by the threading code (NULL: single thread). */
+/* The worker threads, defined in parallel.c (NULL: single thread). */
 typedef struct mlp__pool mlp__pool;
 
 struct mlp_ctx {
@@ -93,8 +94,8 @@ struct mlp_ctx {
     int threads;
     mlp__pool *pool;
     const mlp__gemm_kernel *gemm;
-    float *gemm_work;        /* packing workspace, one per thread */
-    size_t gemm_work_floats; /* per thread */
+    float *gemm_work;        /* packing workspace, one per thread; once made it */
+    size_t gemm_work_floats; /* per thread, always >= what ctx->gemm needs */
     int gemm_work_threads;
 
     /* the tape */
@@ -108,10 +109,10 @@ struct mlp_ctx {
     void (*grad_hook)(void *user, mlp_tensor *leaf);
     void *grad_hook_user;
 
-    /* pools */
+    /* free lists: op results' storages and handles, kept between steps */
     mlp__storage *free_storages;
     mlp_tensor *free_tensors;
-    int64_t live_storages; /* pooled storages out of the pool, for tests */
+    int64_t live_storages; /* recycled storages in use, for tests */
 };
 
 /* ---- tensors (tensor.c) ---- */
@@ -121,11 +122,13 @@ mlp_status mlp__check_shape(mlp_ctx *ctx, const char *fn, int ndim, const int64_
                             int64_t *numel);
 /* A new caller-owned tensor with uninitialised data. */
 mlp_tensor *mlp__tensor_new(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape);
-/* A new tape-owned result with uninitialised data from the pool. */
+/* A new tape-owned result with uninitialised data from the free lists. */
 mlp_tensor *mlp__result(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape);
-/* Storage from the pool with cap >= n floats, refs = 1. NULL + NOMEM. */
+/* Storage from the free lists with cap >= n floats, refs = 1. NULL + NOMEM. */
 mlp__storage *mlp__storage_get(mlp_ctx *ctx, int64_t n);
 void mlp__storage_release(mlp_ctx *ctx, mlp__storage *st);
+/* Free every storage and handle on ctx's free lists (at mlp_ctx_free). */
+void mlp__free_lists_destroy(mlp_ctx *ctx);
 /* Drop one reference on a tensor handle (frees it at zero). */
 void mlp__tensor_unref(mlp_tensor *t);
 /* 1 if shapes are identical. */
@@ -160,16 +163,31 @@ mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_ten
 /* Keep an extra tape-owned tensor for backward in node n (at most
  * MLP__MAX_SAVED). */
 void mlp__node_save(mlp__node *n, mlp_tensor *t);
+/* A position on the tape: its node and result counts. */
+typedef struct mlp__tape_mark {
+    size_t nodes, results;
+} mlp__tape_mark;
+mlp__tape_mark mlp__tape_mark_now(const mlp_ctx *ctx);
+/* Take the nodes and results recorded after m off the tape, releasing
+ * their references (mlp_tape_reset is the truncation to the start). */
+void mlp__tape_truncate(mlp_ctx *ctx, mlp__tape_mark m);
+/* Reset the tape and free its arrays and the free lists (at mlp_ctx_free). */
+void mlp__tape_destroy(mlp_ctx *ctx);
 /* With check_finite on: MLP_ERR_NONFINITE if t has NaN/Inf (naming fn). */
 mlp_status mlp__check_finite(mlp_ctx *ctx, const char *fn, const mlp_tensor *t);
 
-/* ---- matrix products through the context (ctx.c) ---- */
+/* ---- worker threads (parallel.c) ---- */
+
+/* Stop and free ctx's worker threads, if any (the caller sets ctx->threads). */
+void mlp__pool_destroy(mlp_ctx *ctx);
+
+/* ---- matrix products through the context ---- */
 
 /* Make sure the packing workspace exists (call in forward, before
- * recording, so backward never allocates). */
+ * recording, so backward never allocates) (ctx.c). */
 mlp_status mlp__gemm_ready(mlp_ctx *ctx);
 /* C = alpha op(A) op(B) + beta C with ctx's kernel, workspace and threads.
- * mlp__gemm_ready must have succeeded. */
+ * mlp__gemm_ready must have succeeded (parallel.c, which splits it). */
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                int64_t ldc);

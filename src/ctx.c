@@ -57,9 +57,6 @@ mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator)
     return ctx;
 }
 
-void mlp__tape_destroy(mlp_ctx *ctx);
-void mlp__pool_destroy(mlp_ctx *ctx);
-
 void mlp_ctx_free(mlp_ctx *ctx)
 {
     if (!ctx)
@@ -92,10 +89,12 @@ float mlp_ctx_rand_normal(mlp_ctx *ctx)
 mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
 {
     const mlp__gemm_kernel *k;
+    size_t per, bytes;
+    float *work;
     if (!ctx)
         return MLP_ERR_NULL;
     if (!name) {
-        ctx->gemm = mlp__gemm_best();
+        k = mlp__gemm_best();
     } else {
         k = mlp__gemm_find(name);
         if (!k) {
@@ -107,13 +106,20 @@ mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
             return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: this CPU does not support \"%s\"",
                              __func__, name);
         }
-        ctx->gemm = k;
     }
-    /* workspace sizes differ between kernels */
-    mlp__free_aligned(ctx, ctx->gemm_work);
-    ctx->gemm_work = NULL;
-    ctx->gemm_work_floats = 0;
-    ctx->gemm_work_threads = 0;
+    /* Once made, the workspace always fits the kernel: products already on
+       the tape run their backward with the new kernel and cannot allocate. */
+    per = mlp__gemm_workspace_floats(k);
+    if (ctx->gemm_work && per > ctx->gemm_work_floats) {
+        if (!mlp__mul_size(per * sizeof(float), (size_t)ctx->gemm_work_threads, &bytes))
+            return mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: workspace too large", __func__);
+        if (!(work = (float *)mlp__alloc_aligned(ctx, bytes)))
+            return MLP_ERR_NOMEM; /* the previous kernel stays */
+        mlp__free_aligned(ctx, ctx->gemm_work);
+        ctx->gemm_work = work;
+        ctx->gemm_work_floats = per;
+    }
+    ctx->gemm = k;
     return MLP_OK;
 }
 
@@ -163,10 +169,10 @@ mlp_status mlp__gemm_ready(mlp_ctx *ctx)
 {
     size_t per = mlp__gemm_workspace_floats(ctx->gemm), bytes;
     int nt = ctx->threads;
-    if (ctx->gemm_work && ctx->gemm_work_floats == per && ctx->gemm_work_threads >= nt)
+    if (ctx->gemm_work && ctx->gemm_work_floats >= per && ctx->gemm_work_threads >= nt)
         return MLP_OK;
     if (!mlp__mul_size(per * sizeof(float), (size_t)nt, &bytes))
-        return mlp__fail(ctx, MLP_ERR_OVERFLOW, "gemm workspace too large");
+        return mlp__fail(ctx, MLP_ERR_OVERFLOW, "matrix product workspace too large");
     mlp__free_aligned(ctx, ctx->gemm_work);
     ctx->gemm_work = (float *)mlp__alloc_aligned(ctx, bytes);
     if (!ctx->gemm_work) {

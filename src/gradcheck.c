@@ -9,28 +9,6 @@
 
 #include "core.h"
 
-/* Take the nodes and results past the marks off the tape (what the check's
- * own calls of fn added), releasing their references. */
-static void tape_truncate(mlp_ctx *ctx, size_t nodes, size_t results)
-{
-    size_t i;
-    int k;
-    for (i = nodes; i < ctx->nnodes; i++) {
-        mlp__node *nd = &ctx->nodes[i];
-        for (k = 0; k < nd->nsaved; k++)
-            mlp__tensor_unref(nd->saved[k]);
-        nd->nsaved = 0;
-        for (k = 0; k < nd->nin; k++)
-            mlp__tensor_unref(nd->in[k]);
-    }
-    if (ctx->nnodes > nodes)
-        ctx->nnodes = nodes;
-    for (i = results; i < ctx->nresults; i++)
-        mlp__tensor_unref(ctx->results[i]);
-    if (ctx->nresults > results)
-        ctx->nresults = results;
-}
-
 /* the fixed weighting: magnitudes in [0.5, 1.5), every third one negative */
 static float weight(int64_t i)
 {
@@ -43,7 +21,7 @@ static float weight(int64_t i)
 static mlp_status weighted(mlp_ctx *ctx, const char *name, mlp_fn fn, void *user,
                            mlp_tensor *const *inputs, int n, const mlp_tensor *g, double *val)
 {
-    size_t nn = ctx->nnodes, nr = ctx->nresults;
+    mlp__tape_mark start = mlp__tape_mark_now(ctx);
     mlp_tensor *out = fn(user, inputs, n);
     double s = 0.0;
     int64_t i;
@@ -56,7 +34,7 @@ static mlp_status weighted(mlp_ctx *ctx, const char *name, mlp_fn fn, void *user
     else
         for (i = 0; i < out->numel; i++)
             s += (double)out->data[i] * (double)g->data[i];
-    tape_truncate(ctx, nn, nr);
+    mlp__tape_truncate(ctx, start);
     *val = s;
     return st;
 }
@@ -64,7 +42,7 @@ static mlp_status weighted(mlp_ctx *ctx, const char *name, mlp_fn fn, void *user
 mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const *inputs, int n,
                          float eps, float atol, float rtol)
 {
-    size_t nmark, rmark;
+    mlp__tape_mark start;
     int64_t total = 0, off, j;
     float *analytic = NULL, *prev = NULL;
     int *had = NULL;
@@ -103,8 +81,7 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         s = MLP_ERR_NOMEM;
         goto out_free;
     }
-    nmark = ctx->nnodes;
-    rmark = ctx->nresults;
+    start = mlp__tape_mark_now(ctx);
     mode = ctx->grad_enabled;
 
     /* 1. backward on sum(fn(inputs) * g), the inputs' gradients set aside */
@@ -149,7 +126,7 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         }
         off += t->numel;
     }
-    tape_truncate(ctx, nmark, rmark);
+    mlp__tape_truncate(ctx, start);
     if (s != MLP_OK)
         goto out_tape;
 
@@ -181,7 +158,7 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
     }
 
 out_tape:
-    tape_truncate(ctx, nmark, rmark);
+    mlp__tape_truncate(ctx, start);
     ctx->grad_enabled = mode;
 out_free:
     mlp__tensor_unref(g);

@@ -75,30 +75,43 @@ static void node_release_saved(mlp__node *n)
     n->nsaved = 0;
 }
 
-void mlp_tape_reset(mlp_ctx *ctx)
+mlp__tape_mark mlp__tape_mark_now(const mlp_ctx *ctx)
+{
+    mlp__tape_mark m;
+    m.nodes = ctx->nnodes;
+    m.results = ctx->nresults;
+    return m;
+}
+
+void mlp__tape_truncate(mlp_ctx *ctx, mlp__tape_mark m)
 {
     size_t i;
     int k;
-    if (!ctx)
-        return;
-    for (i = 0; i < ctx->nnodes; i++) {
+    for (i = m.nodes; i < ctx->nnodes; i++) {
         mlp__node *n = &ctx->nodes[i];
         node_release_saved(n);
         for (k = 0; k < n->nin; k++)
             mlp__tensor_unref(n->in[k]);
     }
-    ctx->nnodes = 0;
-    for (i = 0; i < ctx->nresults; i++)
+    if (ctx->nnodes > m.nodes)
+        ctx->nnodes = m.nodes;
+    for (i = m.results; i < ctx->nresults; i++)
         mlp__tensor_unref(ctx->results[i]);
-    ctx->nresults = 0;
+    if (ctx->nresults > m.results)
+        ctx->nresults = m.results;
+}
+
+void mlp_tape_reset(mlp_ctx *ctx)
+{
+    mlp__tape_mark start = {0, 0};
+    if (ctx)
+        mlp__tape_truncate(ctx, start);
 }
 
 size_t mlp_tape_size(const mlp_ctx *ctx)
 {
     return ctx ? ctx->nnodes : 0;
 }
-
-void mlp__pool_free_all(mlp_ctx *ctx);
 
 void mlp__tape_destroy(mlp_ctx *ctx)
 {
@@ -108,7 +121,7 @@ void mlp__tape_destroy(mlp_ctx *ctx)
     ctx->nodes = NULL;
     ctx->results = NULL;
     ctx->cap_nodes = ctx->cap_results = 0;
-    mlp__pool_free_all(ctx);
+    mlp__free_lists_destroy(ctx);
 }
 
 /* ---- backward ---- */
@@ -153,15 +166,31 @@ static void drop_gbuf(mlp_ctx *ctx, mlp_tensor *t)
     t->gbuf = NULL;
 }
 
+/* The marked node below *i, newest first, or NULL past node 0: every
+ * pass of backward walks the marked nodes in this order
+ * (for (i = top + 1; (n = prev_marked(ctx, &i));)). */
+static mlp__node *prev_marked(mlp_ctx *ctx, int64_t *i)
+{
+    while (--*i >= 0)
+        if (ctx->nodes[*i].mark)
+            return &ctx->nodes[*i];
+    return NULL;
+}
+
+/* An input of n that receives a gradient, or NULL. */
+static mlp_tensor *grad_input(const mlp__node *n, int k)
+{
+    mlp_tensor *in = k < n->nin ? n->in[k] : NULL;
+    return in && in->requires_grad ? in : NULL;
+}
+
 /* Release every gradient buffer of the marked region and clear marks. */
 static void cleanup(mlp_ctx *ctx, int64_t top)
 {
+    mlp__node *n;
     int64_t i;
     int k;
-    for (i = top; i >= 0; i--) {
-        mlp__node *n = &ctx->nodes[i];
-        if (!n->mark)
-            continue;
+    for (i = top + 1; (n = prev_marked(ctx, &i));) {
         n->mark = 0;
         drop_gbuf(ctx, n->out);
         for (k = 0; k < n->nin; k++)
@@ -181,9 +210,29 @@ static mlp_status new_grad(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
     return MLP_OK;
 }
 
+/* What backward refuses before looking at the graph. */
+static mlp_status check_args(const char *fn, mlp_tensor *out, const mlp_tensor *grad_out)
+{
+    mlp_ctx *ctx = out->ctx;
+    if (grad_out && grad_out->ctx != ctx)
+        return mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: grad_out belongs to another context", fn);
+    if (!grad_out && out->numel != 1)
+        return mlp__fail(ctx, MLP_ERR_IMPLICIT_GRAD,
+                         "%s: grad can be implicitly created only for scalar outputs "
+                         "(out has %lld elements; pass grad_out)",
+                         fn, (long long)out->numel);
+    if (grad_out && grad_out->numel != out->numel)
+        return mlp__fail(ctx, MLP_ERR_SHAPE, "%s: grad_out has %lld elements, out has %lld", fn,
+                         (long long)grad_out->numel, (long long)out->numel);
+    if (!out->requires_grad)
+        return mlp__fail(ctx, MLP_ERR_NO_GRAD, "%s: out does not require grad and has no grad_fn",
+                         fn);
+    return MLP_OK;
+}
+
+/* Backward on a leaf that requires grad: its gradient is grad_out. */
 static mlp_status backward_leaf(const char *fn, mlp_tensor *out, const mlp_tensor *grad_out)
 {
-    /* backward on a leaf that requires grad: its gradient is grad_out */
     mlp_ctx *ctx = out->ctx;
     int64_t i;
     if (!out->grad && new_grad(ctx, fn, out) != MLP_OK)
@@ -195,145 +244,126 @@ static mlp_status backward_leaf(const char *fn, mlp_tensor *out, const mlp_tenso
     return MLP_OK;
 }
 
-mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_graph)
+/* Pass 1: mark what node top depends on; refuse a spent or modified graph. */
+static mlp_status mark_graph(mlp_ctx *ctx, const char *fn, int64_t top)
 {
-    mlp_ctx *ctx;
-    mlp__node *nodes;
-    int64_t top, i, j;
+    mlp__node *n;
+    int64_t i;
     int k;
-    mlp_status s = MLP_OK;
-    float *gin[MLP__MAX_IN];
-
-    if (!out)
-        return MLP_ERR_NULL;
-    ctx = out->ctx;
-    if (grad_out && grad_out->ctx != ctx)
-        return mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: grad_out belongs to another context", __func__);
-    if (!grad_out && out->numel != 1)
-        return mlp__fail(ctx, MLP_ERR_IMPLICIT_GRAD,
-                         "%s: grad can be implicitly created only for scalar outputs "
-                         "(out has %lld elements; pass grad_out)",
-                         __func__, (long long)out->numel);
-    if (grad_out && grad_out->numel != out->numel)
-        return mlp__fail(ctx, MLP_ERR_SHAPE, "%s: grad_out has %lld elements, out has %lld",
-                         __func__, (long long)grad_out->numel, (long long)out->numel);
-    if (!out->requires_grad)
-        return mlp__fail(ctx, MLP_ERR_NO_GRAD, "%s: out does not require grad and has no grad_fn",
-                         __func__);
-    if (out->node < 0) {
-        s = backward_leaf(__func__, out, grad_out);
-        return s;
-    }
-
-    nodes = ctx->nodes;
-    top = out->node;
-    /* 1. mark what out depends on; refuse a spent or modified graph */
-    nodes[top].mark = 1;
-    for (i = top; i >= 0; i--) {
-        mlp__node *n = &nodes[i];
-        if (!n->mark)
-            continue;
-        if (n->spent) {
-            s = mlp__fail(ctx, MLP_ERR_GRAPH_FREED,
-                          "%s: trying to backward through the graph a second time "
-                          "(%s's saved values were freed by an earlier backward); pass "
-                          "retain_graph = 1 to the first backward",
-                          __func__, n->op->name);
-            goto fail;
-        }
+    ctx->nodes[top].mark = 1;
+    for (i = top + 1; (n = prev_marked(ctx, &i));) {
+        if (n->spent)
+            return mlp__fail(ctx, MLP_ERR_GRAPH_FREED,
+                             "%s: trying to backward through the graph a second time "
+                             "(%s's saved values were freed by an earlier backward); pass "
+                             "retain_graph = 1 to the first backward",
+                             fn, n->op->name);
         for (k = 0; k < n->nin; k++) {
             mlp_tensor *in = n->in[k];
             if (!in)
                 continue;
-            if ((n->op->saves_inputs & (1u << k)) && mlp__version(in) != n->in_version[k]) {
-                s = mlp__fail(ctx, MLP_ERR_MODIFIED,
-                              "%s: input %d of %s was modified in place after it was "
-                              "used (version %llu, expected %llu)",
-                              __func__, k, n->op->name, (unsigned long long)mlp__version(in),
-                              (unsigned long long)n->in_version[k]);
-                goto fail;
-            }
+            if ((n->op->saves_inputs & (1u << k)) && mlp__version(in) != n->in_version[k])
+                return mlp__fail(ctx, MLP_ERR_MODIFIED,
+                                 "%s: input %d of %s was modified in place after it was "
+                                 "used (version %llu, expected %llu)",
+                                 fn, k, n->op->name, (unsigned long long)mlp__version(in),
+                                 (unsigned long long)n->in_version[k]);
             if (in->requires_grad && in->node >= 0)
-                nodes[in->node].mark = 1;
+                ctx->nodes[in->node].mark = 1;
         }
-        if (n->op->saves_output && mlp__version(n->out) != n->out_version) {
-            s = mlp__fail(ctx, MLP_ERR_MODIFIED,
-                          "%s: the output of %s was modified in place after it was "
-                          "computed",
-                          __func__, n->op->name);
-            goto fail;
-        }
+        if (n->op->saves_output && mlp__version(n->out) != n->out_version)
+            return mlp__fail(ctx, MLP_ERR_MODIFIED,
+                             "%s: the output of %s was modified in place after it was "
+                             "computed",
+                             fn, n->op->name);
     }
-    /* 2. every buffer backward needs, before any gradient changes */
-    for (i = top; i >= 0; i--) {
-        mlp__node *n = &nodes[i];
-        if (!n->mark)
-            continue;
-        if ((s = need_gbuf(ctx, n->out)) != MLP_OK)
-            goto fail;
+    return MLP_OK;
+}
+
+/* Pass 2: every buffer the walk needs, before any gradient changes. */
+static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
+{
+    mlp__node *n;
+    mlp_tensor *in;
+    int64_t i;
+    int k;
+    for (i = top + 1; (n = prev_marked(ctx, &i));) {
+        if (need_gbuf(ctx, n->out) != MLP_OK)
+            return MLP_ERR_NOMEM;
         for (k = 0; k < n->nin; k++) {
-            mlp_tensor *in = n->in[k];
-            if (!in || !in->requires_grad)
+            if (!(in = grad_input(n, k)))
                 continue;
             if (in->node < 0)
                 in->last_use = i; /* ends as the earliest use */
             if (in->node < 0 && !in->grad) {
-                if ((s = new_grad(ctx, __func__, in)) != MLP_OK)
-                    goto fail;
+                if (new_grad(ctx, fn, in) != MLP_OK)
+                    return MLP_ERR_NOMEM;
                 in->grad_new = 1;
             }
             /* a leaf whose .grad is zero accumulates into it directly */
             if (in->node < 0 && alias_leaf_grad(in))
                 continue;
-            if ((s = need_gbuf(ctx, in)) != MLP_OK)
-                goto fail;
+            if (need_gbuf(ctx, in) != MLP_OK)
+                return MLP_ERR_NOMEM;
         }
     }
-    /* 3. seed and walk */
+    return MLP_OK;
+}
+
+/* With check_finite on: refuse a non-finite gradient of input k of n. */
+static mlp_status check_grad_finite(mlp_ctx *ctx, const char *fn, const mlp__node *n, int k,
+                                    const float *g)
+{
+    int64_t j;
+    for (j = 0; j < n->in[k]->numel; j++)
+        if (!isfinite(g[j]))
+            return mlp__fail(ctx, MLP_ERR_NONFINITE,
+                             "%s: gradient of input %d of %s has a non-finite value (%g) at "
+                             "element %lld",
+                             fn, k, n->op->name, (double)g[j], (long long)j);
+    return MLP_OK;
+}
+
+/* Pass 3: seed out's buffer with grad_out (or 1) and call each marked
+ * node's backward, newest first; each adds into its inputs' buffers. */
+static mlp_status walk(mlp_ctx *ctx, const char *fn, mlp_tensor *out, const mlp_tensor *grad_out)
+{
+    float *gin[MLP__MAX_IN];
+    mlp__node *n;
+    mlp_tensor *in;
+    int64_t i, j;
+    int k;
     for (j = 0; j < out->numel; j++)
         out->gbuf->data[j] = grad_out ? grad_out->data[j] : 1.0f;
-    for (i = top; i >= 0; i--) {
-        mlp__node *n = &nodes[i];
-        if (!n->mark)
-            continue;
+    for (i = out->node + 1; (n = prev_marked(ctx, &i));) {
         for (k = 0; k < MLP__MAX_IN; k++)
-            gin[k] =
-                (k < n->nin && n->in[k] && n->in[k]->requires_grad) ? n->in[k]->gbuf->data : NULL;
+            gin[k] = (in = grad_input(n, k)) ? in->gbuf->data : NULL;
         n->op->backward(ctx, n, n->out->gbuf->data, gin);
         drop_gbuf(ctx, n->out);
-        if (ctx->check_finite) {
-            for (k = 0; k < n->nin; k++) {
-                mlp_tensor *in = n->in[k];
-                if (!gin[k])
-                    continue;
-                for (j = 0; j < in->numel; j++)
-                    if (!isfinite(gin[k][j])) {
-                        s = mlp__fail(ctx, MLP_ERR_NONFINITE,
-                                      "%s: gradient of input %d of %s has a non-finite "
-                                      "value (%g) at element %lld",
-                                      __func__, k, n->op->name, (double)gin[k][j], (long long)j);
-                        goto fail;
-                    }
-            }
-        }
-        if (ctx->grad_hook) /* leaves accumulating in .grad are final after their earliest use */
-            for (k = 0; k < n->nin; k++) {
-                mlp_tensor *in = n->in[k];
-                if (in && in->requires_grad && in->node < 0 && in->last_use == i
-                    && leaf_aliased(in)) {
-                    in->last_use = -1;
-                    ctx->grad_hook(ctx->grad_hook_user, in);
-                }
+        for (k = 0; ctx->check_finite && k < n->nin; k++)
+            if (gin[k] && check_grad_finite(ctx, fn, n, k, gin[k]) != MLP_OK)
+                return MLP_ERR_NONFINITE;
+        /* leaves accumulating in .grad are final after their earliest use */
+        for (k = 0; ctx->grad_hook && k < n->nin; k++)
+            if ((in = grad_input(n, k)) && in->node < 0 && in->last_use == i && leaf_aliased(in)) {
+                in->last_use = -1;
+                ctx->grad_hook(ctx->grad_hook_user, in);
             }
     }
-    /* 4. commit: add the leaves' gradients into .grad */
-    for (i = top; i >= 0; i--) {
-        mlp__node *n = &nodes[i];
-        if (!n->mark)
-            continue;
+    return MLP_OK;
+}
+
+/* Pass 4: add the leaves' gradients into .grad; unless retained, mark the
+ * nodes spent and drop what they saved. Cannot fail. */
+static void commit(mlp_ctx *ctx, int64_t top, int retain_graph)
+{
+    mlp__node *n;
+    mlp_tensor *in;
+    int64_t i;
+    int k;
+    for (i = top + 1; (n = prev_marked(ctx, &i));) {
         for (k = 0; k < n->nin; k++) {
-            mlp_tensor *in = n->in[k];
-            if (!in || !in->requires_grad || in->node >= 0 || !in->gbuf)
+            if (!(in = grad_input(n, k)) || in->node >= 0 || !in->gbuf)
                 continue;
             if (!leaf_aliased(in))
                 mlp__vec_acc(in->grad->data, in->gbuf->data, in->numel);
@@ -349,26 +379,48 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
             node_release_saved(n);
         }
     }
-    cleanup(ctx, top);
-    return MLP_OK;
+}
 
-fail:
-    /* undo: gradients made by this call go away again, buffers are released */
-    for (i = top; i >= 0; i--) {
-        mlp__node *n = &nodes[i];
-        if (!n->mark)
-            continue;
+/* After a failure in passes 1 to 3: the leaves' gradients are as they
+ * were before the call (those it made are gone again). */
+static void roll_back(mlp_ctx *ctx, int64_t top)
+{
+    mlp__node *n;
+    mlp_tensor *in;
+    int64_t i;
+    int k;
+    for (i = top + 1; (n = prev_marked(ctx, &i));) {
         for (k = 0; k < n->nin; k++) {
-            mlp_tensor *in = n->in[k];
-            if (in && leaf_aliased(in) && in->numel) /* it was all zero before */
+            if (!(in = n->in[k]))
+                continue;
+            if (leaf_aliased(in) && in->numel) /* it was all zero before */
                 memset(in->grad->data, 0, (size_t)in->numel * sizeof(float));
-            if (in && in->grad_new) {
+            if (in->grad_new) {
                 mlp__tensor_unref(in->grad);
                 in->grad = NULL;
                 in->grad_new = 0;
             }
         }
     }
-    cleanup(ctx, top);
+}
+
+mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_graph)
+{
+    mlp_ctx *ctx;
+    mlp_status s;
+    if (!out)
+        return MLP_ERR_NULL;
+    ctx = out->ctx;
+    if ((s = check_args(__func__, out, grad_out)) != MLP_OK)
+        return s;
+    if (out->node < 0)
+        return backward_leaf(__func__, out, grad_out);
+    if ((s = mark_graph(ctx, __func__, out->node)) == MLP_OK
+        && (s = make_buffers(ctx, __func__, out->node)) == MLP_OK
+        && (s = walk(ctx, __func__, out, grad_out)) == MLP_OK)
+        commit(ctx, out->node, retain_graph);
+    else
+        roll_back(ctx, out->node);
+    cleanup(ctx, out->node);
     return s;
 }

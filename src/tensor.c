@@ -1,6 +1,6 @@
 /*
  * tensor.c - tensor handles and their ref-counted storage: constructors,
- * shape checks, accessors, fill/copy, detach, and the pool that recycles
+ * shape checks, accessors, fill/copy, detach, and the free lists that recycle
  * the storage and handles of op results between steps.
  */
 #include <math.h>
@@ -66,7 +66,7 @@ const char *mlp__shape_str(const mlp_tensor *t, char *buf, size_t cap)
 
 /* ---- storage ---- */
 
-static mlp__storage *storage_new(mlp_ctx *ctx, int64_t n, int pooled)
+static mlp__storage *storage_new(mlp_ctx *ctx, int64_t n, int recycled)
 {
     mlp__storage *st = (mlp__storage *)mlp__alloc(ctx, sizeof *st);
     if (!st)
@@ -79,7 +79,7 @@ static mlp__storage *storage_new(mlp_ctx *ctx, int64_t n, int pooled)
     }
     st->cap = n;
     st->refs = 1;
-    st->pooled = pooled;
+    st->recycled = recycled;
     return st;
 }
 
@@ -119,7 +119,7 @@ void mlp__storage_release(mlp_ctx *ctx, mlp__storage *st)
 {
     if (!st || --st->refs > 0)
         return;
-    if (st->pooled) {
+    if (st->recycled) {
         st->next_free = ctx->free_storages;
         ctx->free_storages = st;
         ctx->live_storages--;
@@ -128,7 +128,7 @@ void mlp__storage_release(mlp_ctx *ctx, mlp__storage *st)
     }
 }
 
-void mlp__pool_free_all(mlp_ctx *ctx)
+void mlp__free_lists_destroy(mlp_ctx *ctx)
 {
     mlp__storage *st = ctx->free_storages, *ns;
     mlp_tensor *t = ctx->free_tensors, *nt;
@@ -146,10 +146,10 @@ void mlp__pool_free_all(mlp_ctx *ctx)
 
 /* ---- handles ---- */
 
-static mlp_tensor *handle_new(mlp_ctx *ctx, int pooled)
+static mlp_tensor *handle_new(mlp_ctx *ctx, int recycled)
 {
     mlp_tensor *t;
-    if (pooled && ctx->free_tensors) {
+    if (recycled && ctx->free_tensors) {
         t = ctx->free_tensors;
         ctx->free_tensors = t->next_free;
     } else {

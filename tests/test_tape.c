@@ -3,7 +3,8 @@
  * has them: requires_grad defaults, recording only when needed, scalar and
  * non-scalar backward, accumulation until zero_grad, retain_graph, detach,
  * grad mode off, non-leaf gradients, in-place modification, lifetimes,
- * the allocation-free steady state and allocation failures. Expected
+ * the allocation-free steady state and allocation failures, a matrix
+ * kernel changed between forward and backward. Expected
  * numbers are worked by hand (d/dx of x*x is 2x, and so on).
  */
 #include "testutil.h"
@@ -483,6 +484,100 @@ static void tape__changing_a_saved_output_is_refused(void **state)
     mlp_ctx_free(ctx);
 }
 
+/* loss = sum(a b) with a [M,K], b [K,N]: d loss / d a[i][k] = sum_j b[k][j]
+ * and d loss / d b[k][j] = sum_i a[i][k] (the product rule per term). */
+#define KM 40
+#define KK 300
+#define KN 30
+static void check_matmul_grads(mlp_tensor *a, mlp_tensor *b)
+{
+    const float *av = mlp_tensor_data(a), *bv = mlp_tensor_data(b);
+    const float *ga = mlp_tensor_data(mlp_tensor_grad(a)),
+                *gb = mlp_tensor_data(mlp_tensor_grad(b));
+    int i, j, k;
+    for (i = 0; i < KM; i++)
+        for (k = 0; k < KK; k++) {
+            double s = 0.0;
+            for (j = 0; j < KN; j++)
+                s += bv[k * KN + j];
+            assert_close(ga[i * KK + k], s, 1e-4, 1e-4);
+        }
+    for (k = 0; k < KK; k++)
+        for (j = 0; j < KN; j++) {
+            double s = 0.0;
+            for (i = 0; i < KM; i++)
+                s += av[i * KK + k];
+            assert_close(gb[k * KN + j], s, 1e-4, 1e-4);
+        }
+}
+
+static void tape__matrix_kernel_changed_between_forward_and_backward_is_used(void **state)
+{
+    static const char *const names[3] = {"generic", "avx2", "avx512"};
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    int64_t sa[2] = {KM, KK}, sb[2] = {KK, KN};
+    mlp_tensor *a = mlp_tensor_rand_uniform(ctx, 2, sa, -1.0f, 1.0f);
+    mlp_tensor *b = mlp_tensor_rand_uniform(ctx, 2, sb, -1.0f, 1.0f), *loss;
+    int from, to;
+    (void)state;
+    mlp_tensor_set_requires_grad(a, 1);
+    mlp_tensor_set_requires_grad(b, 1);
+    for (from = 0; from < 3; from++)
+        for (to = 0; to < 3; to++) {
+            if (mlp_ctx_set_gemm_kernel(ctx, names[from]) != MLP_OK
+                || mlp_ctx_set_gemm_kernel(ctx, names[to]) != MLP_OK)
+                continue; /* this CPU lacks one of them */
+            assert_ok(ctx, mlp_ctx_set_gemm_kernel(ctx, names[from]));
+            mlp_tensor_zero_grad(a);
+            mlp_tensor_zero_grad(b);
+            loss = mlp_sum(mlp_matmul(a, b));
+            assert_handle(ctx, loss);
+            /* the workspace made for `from` must serve `to` in backward */
+            assert_ok(ctx, mlp_ctx_set_gemm_kernel(ctx, names[to]));
+            assert_string_equal(mlp_ctx_gemm_kernel(ctx), names[to]);
+            assert_ok(ctx, mlp_backward(loss, NULL, 0));
+            check_matmul_grads(a, b);
+            mlp_tape_reset(ctx);
+        }
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+}
+
+/* A kernel needing a larger workspace than the one made gets it at once;
+ * without memory the call fails and the previous kernel stays. */
+static void tape__kernel_change_without_memory_keeps_the_previous_kernel(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t sa[2] = {KM, KK}, sb[2] = {KK, KN};
+    mlp_tensor *a = mlp_tensor_rand_uniform(ctx, 2, sa, -1.0f, 1.0f);
+    mlp_tensor *b = mlp_tensor_rand_uniform(ctx, 2, sb, -1.0f, 1.0f), *loss;
+    (void)state;
+    if (mlp_ctx_set_gemm_kernel(ctx, "avx512") != MLP_OK) {
+        mlp_tensor_free(a);
+        mlp_tensor_free(b);
+        mlp_ctx_free(ctx);
+        skip(); /* generic's workspace is the smaller one: only avx512 grows it */
+    }
+    assert_ok(ctx, mlp_ctx_set_gemm_kernel(ctx, "generic"));
+    mlp_tensor_set_requires_grad(a, 1);
+    mlp_tensor_set_requires_grad(b, 1);
+    loss = mlp_sum(mlp_matmul(a, b));
+    assert_handle(ctx, loss);
+    al.fail_at = al.calls; /* every allocation from here fails */
+    assert_int_equal(mlp_ctx_set_gemm_kernel(ctx, "avx512"), MLP_ERR_NOMEM);
+    assert_string_equal(mlp_ctx_gemm_kernel(ctx), "generic");
+    al.fail_at = -1;
+    assert_ok(ctx, mlp_ctx_set_gemm_kernel(ctx, "avx512"));
+    assert_ok(ctx, mlp_backward(loss, NULL, 0));
+    check_matmul_grads(a, b);
+    mlp_tensor_free(a);
+    mlp_tensor_free(b);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -504,6 +599,8 @@ int main(void)
         cmocka_unit_test(tape__training_step_fails_cleanly_under_every_allocation_failure),
         cmocka_unit_test(tape__every_op_fails_cleanly_under_every_allocation_failure),
         cmocka_unit_test(tape__changing_a_saved_output_is_refused),
+        cmocka_unit_test(tape__matrix_kernel_changed_between_forward_and_backward_is_used),
+        cmocka_unit_test(tape__kernel_change_without_memory_keeps_the_previous_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,8 +50,9 @@ mlp_status mlp__fail(mlp_ctx *ctx, mlp_status code, const char *fmt, ...) MLP__P
  * earlier failure is recorded keeps its code and appends it as the cause. */
 mlp_status mlp__fail_null(mlp_ctx *ctx, const char *fn, const char *arg);
 
-/* Allocation through the context's allocator. mlp__alloc* record
- * MLP_ERR_NOMEM on ctx when they fail (naming `what`). */
+/* Allocation through the context's allocator. mlp__alloc, mlp__calloc,
+ * mlp__realloc and mlp__alloc_aligned record MLP_ERR_NOMEM (or
+ * MLP_ERR_OVERFLOW for an impossible size) on ctx when they fail. */
 void *mlp__alloc(mlp_ctx *ctx, size_t size);
 void *mlp__calloc(mlp_ctx *ctx, size_t count, size_t size);
 void *mlp__realloc(mlp_ctx *ctx, void *ptr, size_t size);

@@ -12,13 +12,8 @@
 void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A,
                    int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc)
 {
-    if (M == 0 || N == 0 || K == 0)
-        return;
-    if (ctx->gemm_work && ctx->gemm_work_floats == mlp__gemm_workspace_floats(ctx->gemm)
-        && ctx->gemm_work_threads >= ctx->threads)
+    if (M && N && K)
         mlp__gemm(ctx, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
-    else
-        mlp__sgemm_naive(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
 }
 
 /* ---- matmul: a [M,K] (or [K]) x b [K,N] (or [K]) ---- */
