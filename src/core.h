@@ -66,6 +66,28 @@ typedef struct mlp__op {
     int saves_output;      /* backward reads the output's values */
 } mlp__op;
 
+/* What an op keeps for its backward besides tensors: one member per kind
+ * of op, named after it. */
+typedef union mlp__op_params {
+    struct {
+        int act;     /* the mlp_act */
+        float slope; /* leaky_relu's negative slope */
+    } act;
+    struct {
+        int64_t rows, cols; /* x seen as rows x cols over its last dimension */
+    } rowwise;              /* prelu, softmax, log_softmax */
+    struct {
+        int64_t m, n, k; /* [m,k] x [k,n] (linear: x [rows,in] . w [in,out]) */
+    } matmul;            /* matmul, linear */
+    struct {
+        int kind;         /* add, sub or mul */
+        int64_t nb, rows; /* b repeats every nb elements of a, rows times */
+    } binary;
+    struct {
+        float factor; /* d out / d each input element: scale's s, 1 or 1/n */
+    } scale;          /* scale, sum, mean */
+} mlp__op_params;
+
 typedef struct mlp__node {
     const mlp__op *op;
     mlp_tensor *out;
@@ -75,8 +97,7 @@ typedef struct mlp__node {
     mlp_tensor *saved[MLP__MAX_SAVED]; /* extra tape-owned tensors (masks, probabilities) */
     int nsaved;
     uint64_t out_version;
-    float f[4]; /* op parameters (slope, scale, p, ...) */
-    int64_t i[4];
+    mlp__op_params p;
     int spent; /* a non-retained backward went through it */
     int mark;  /* scratch for backward's reachability pass */
 } mlp__node;

@@ -14,8 +14,7 @@
 #define MLP__RSQRT2 0.70710678118654752440f
 #define MLP__RSQRT2PI 0.39894228040143267794f
 
-/* sigmoid without overflow: exp of a non-positive number only */
-static float sigmoid1(float x)
+float mlp__sigmoid(float x)
 {
     if (x >= 0.0f)
         return 1.0f / (1.0f + expf(-x));
@@ -29,7 +28,7 @@ static float act1(int act, float x, float param)
 {
     switch (act) {
     case MLP_ACT_RELU: return x <= 0.0f ? 0.0f : x; /* NaN stays NaN, as PyTorch */
-    case MLP_ACT_SIGMOID: return sigmoid1(x);
+    case MLP_ACT_SIGMOID: return mlp__sigmoid(x);
     case MLP_ACT_TANH: return tanhf(x);
     case MLP_ACT_LEAKY_RELU: return x > 0.0f ? x : param * x;
     case MLP_ACT_GELU: return 0.5f * x * (1.0f + erff(x * MLP__RSQRT2));
@@ -93,7 +92,7 @@ void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const flo
     case MLP_ACT_RELU: /* f'(0) = 0: the left derivative */ relu_bwd(dx, dy, y ? y : x, n); break;
     case MLP_ACT_SIGMOID: /* f' = f (1 - f) */
         for (i = 0; i < n; i++) {
-            float s = y ? y[i] : sigmoid1(x[i]);
+            float s = y ? y[i] : mlp__sigmoid(x[i]);
             dx[i] += dy[i] * s * (1.0f - s);
         }
         break;

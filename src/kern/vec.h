@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+/* 1 / (1 + exp(-x)) without overflow: exp of a non-positive number only. */
+float mlp__sigmoid(float x);
 /* y[i] = f(x[i]), i < n. y may equal x (in place). */
 void mlp__act_fwd(int act, float *y, const float *x, int64_t n, float param);
 /* dx[i] += dy[i] * f'(x[i]). y = f(x) is given too (sigmoid and tanh use

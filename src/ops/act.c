@@ -9,11 +9,11 @@
 
 /* ---- element-wise activations: y = f(x), any shape ---- */
 
-/* n->i[0] is the mlp_act, n->f[0] the leaky slope */
 static void act_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
     (void)ctx;
-    mlp__act_bwd((int)n->i[0], gin[0], gout, n->in[0]->data, n->out->data, n->out->numel, n->f[0]);
+    mlp__act_bwd(n->p.act.act, gin[0], gout, n->in[0]->data, n->out->data, n->out->numel,
+                 n->p.act.slope);
 }
 
 /* saves_inputs / saves_output say which values each derivative reads */
@@ -39,8 +39,8 @@ static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_ten
     if (mlp__should_record(ctx, &x, 1)) {
         if (!(node = mlp__record(ctx, op, y, &x, 1)))
             return NULL;
-        node->i[0] = act;
-        node->f[0] = param;
+        node->p.act.act = act;
+        node->p.act.slope = param;
     }
     return mlp__op_done(ctx, fn, y);
 }
@@ -112,8 +112,8 @@ const char *mlp_act_name(mlp_act act)
 static void prelu_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
     (void)ctx;
-    mlp__prelu_bwd(gin[0], gin[1], gout, n->in[0]->data, n->in[1]->data, n->in[1]->numel, n->i[0],
-                   n->i[1]);
+    mlp__prelu_bwd(gin[0], gin[1], gout, n->in[0]->data, n->in[1]->data, n->in[1]->numel,
+                   n->p.rowwise.rows, n->p.rowwise.cols);
 }
 
 static const mlp__op op_prelu = {"mlp_prelu", prelu_bwd, 3u, 0};
@@ -126,16 +126,12 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
     mlp_tensor *y;
     mlp__node *node;
     int64_t rows, cols;
-    char sx[64], sa[64];
-    in[0] = x;
-    in[1] = alpha;
-    if (!(ctx = mlp__args(__func__, in, names, 2)))
+    if (!(ctx = mlp__args2(__func__, in, x, alpha, names)))
         return NULL;
     mlp__rows_cols(x, &rows, &cols);
     if (alpha->numel != 1 && (x->ndim == 0 || alpha->numel != cols)) {
-        mlp__fail(ctx, MLP_ERR_SHAPE,
-                  "%s: alpha %s must have one element or one per column of x %s", __func__,
-                  mlp__shape_str(alpha, sa, sizeof sa), mlp__shape_str(x, sx, sizeof sx));
+        mlp__fail_shapes(ctx, __func__, "x", x, "alpha", alpha,
+                         "do not fit (alpha needs one element or one per column of x)");
         return NULL;
     }
     if (!(y = mlp__result(ctx, __func__, x->ndim, x->shape)))
@@ -144,8 +140,8 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
     if (mlp__should_record(ctx, in, 2)) {
         if (!(node = mlp__record(ctx, &op_prelu, y, in, 2)))
             return NULL;
-        node->i[0] = rows;
-        node->i[1] = cols;
+        node->p.rowwise.rows = rows;
+        node->p.rowwise.cols = cols;
     }
     return mlp__op_done(ctx, __func__, y);
 }
@@ -155,7 +151,7 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
 /* softmax: dx = y (dy - sum(dy y)) per row */
 static void softmax_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
-    int64_t rows = n->i[0], cols = n->i[1], r, c;
+    int64_t rows = n->p.rowwise.rows, cols = n->p.rowwise.cols, r, c;
     const float *y = n->out->data;
     (void)ctx;
     for (r = 0; r < rows; r++) {
@@ -171,7 +167,7 @@ static void softmax_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *co
 /* log_softmax: dx = dy - exp(y) sum(dy) per row */
 static void log_softmax_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
-    int64_t rows = n->i[0], cols = n->i[1], r, c;
+    int64_t rows = n->p.rowwise.rows, cols = n->p.rowwise.cols, r, c;
     const float *y = n->out->data;
     (void)ctx;
     for (r = 0; r < rows; r++) {
@@ -206,8 +202,8 @@ static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tenso
     if (mlp__should_record(ctx, &x, 1)) {
         if (!(node = mlp__record(ctx, op, y, &x, 1)))
             return NULL;
-        node->i[0] = rows;
-        node->i[1] = cols;
+        node->p.rowwise.rows = rows;
+        node->p.rowwise.cols = cols;
     }
     return mlp__op_done(ctx, fn, y);
 }

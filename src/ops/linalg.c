@@ -18,14 +18,21 @@ void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K
 
 /* ---- matmul: a [M,K] (or [K]) x b [K,N] (or [K]) ---- */
 
-static void matmul_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+/* C = A B, A [M,K] and B [K,N] the node's first two inputs: the gradients
+ * of A and B (matmul's, and linear's x and w). */
+static void product_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
-    int64_t M = n->i[0], N = n->i[1], K = n->i[2];
+    int64_t M = n->p.matmul.m, N = n->p.matmul.n, K = n->p.matmul.k;
     const float *A = n->in[0]->data, *B = n->in[1]->data;
     if (gin[0]) /* dA [M,K] += dC [M,N] . B^T */
         mlp__gemm_acc(ctx, 0, 1, M, K, N, gout, N, B, N, gin[0], K);
     if (gin[1]) /* dB [K,N] += A^T . dC */
         mlp__gemm_acc(ctx, 1, 0, K, N, M, A, K, gout, N, gin[1], N);
+}
+
+static void matmul_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    product_bwd(ctx, n, gout, gin);
 }
 
 static const mlp__op op_matmul = {"mlp_matmul", matmul_bwd, 3u, 0};
@@ -39,15 +46,11 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
     mlp__node *node;
     int64_t M, N, K, shape[2];
     int nd = 0;
-    char sa[64], sb[64];
-    in[0] = a;
-    in[1] = b;
-    if (!(ctx = mlp__args(__func__, in, names, 2)))
+    if (!(ctx = mlp__args2(__func__, in, a, b, names)))
         return NULL;
     if (a->ndim < 1 || a->ndim > 2 || b->ndim < 1 || b->ndim > 2
         || a->shape[a->ndim - 1] != b->shape[0]) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: shapes %s and %s do not fit (need [m,k] and [k,n])",
-                  __func__, mlp__shape_str(a, sa, sizeof sa), mlp__shape_str(b, sb, sizeof sb));
+        mlp__fail_shapes(ctx, __func__, "a", a, "b", b, "do not fit (need [m,k] and [k,n])");
         return NULL;
     }
     M = a->ndim == 2 ? a->shape[0] : 1;
@@ -66,25 +69,22 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
     if (mlp__should_record(ctx, in, 2)) {
         if (!(node = mlp__record(ctx, &op_matmul, c, in, 2)))
             return NULL;
-        node->i[0] = M;
-        node->i[1] = N;
-        node->i[2] = K;
+        node->p.matmul.m = M;
+        node->p.matmul.n = N;
+        node->p.matmul.k = K;
     }
     return mlp__op_done(ctx, __func__, c);
 }
 
 /* ---- linear: x [n,in] (or [in]) . w [in,out] + b [out] ---- */
 
+/* y = x w + b: x [rows,in] and w [in,out] are a product with m = rows,
+ * k = in, n = out */
 static void linear_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
-    int64_t rows = n->i[0], in = n->i[1], out = n->i[2];
-    const float *x = n->in[0]->data, *w = n->in[1]->data;
-    if (gin[0]) /* dx [n,in] += dy [n,out] . w^T */
-        mlp__gemm_acc(ctx, 0, 1, rows, in, out, gout, out, w, out, gin[0], in);
-    if (gin[1]) /* dw [in,out] += x^T . dy */
-        mlp__gemm_acc(ctx, 1, 0, in, out, rows, x, in, gout, out, gin[1], out);
+    product_bwd(ctx, n, gout, gin);
     if (n->nin > 2 && gin[2]) /* db [out] += column sums of dy */
-        mlp__col_sums_acc(gin[2], gout, rows, out);
+        mlp__col_sums_acc(gin[2], gout, n->p.matmul.m, n->p.matmul.n);
 }
 
 static const mlp__op op_linear = {"mlp_linear", linear_bwd, 3u, 0};
@@ -98,20 +98,17 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     mlp__node *node;
     int64_t rows, nin, nout, shape[2];
     int nd = 0, n = b ? 3 : 2;
-    char sx[64], sw[64], sb[64];
     in[0] = x;
     in[1] = w;
     in[2] = b;
     if (!(ctx = mlp__args(__func__, in, names, n)))
         return NULL;
     if (x->ndim < 1 || x->ndim > 2 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[0]) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: x %s and w %s do not fit (need [n,in] and [in,out])",
-                  __func__, mlp__shape_str(x, sx, sizeof sx), mlp__shape_str(w, sw, sizeof sw));
+        mlp__fail_shapes(ctx, __func__, "x", x, "w", w, "do not fit (need [n,in] and [in,out])");
         return NULL;
     }
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[1])) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: b %s does not fit w %s (need [out])", __func__,
-                  mlp__shape_str(b, sb, sizeof sb), mlp__shape_str(w, sw, sizeof sw));
+        mlp__fail_shapes(ctx, __func__, "b", b, "w", w, "do not fit (need b [out])");
         return NULL;
     }
     rows = x->ndim == 2 ? x->shape[0] : 1;
@@ -132,9 +129,9 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     if (mlp__should_record(ctx, in, n)) {
         if (!(node = mlp__record(ctx, &op_linear, y, in, n)))
             return NULL;
-        node->i[0] = rows;
-        node->i[1] = nin;
-        node->i[2] = nout;
+        node->p.matmul.m = rows;
+        node->p.matmul.n = nout;
+        node->p.matmul.k = nin;
     }
     return mlp__op_done(ctx, __func__, y);
 }
@@ -146,8 +143,8 @@ enum { BIN_ADD, BIN_SUB, BIN_MUL };
 /* c[r*nb + j] = a[r*nb + j] op b[j]: b repeats every nb elements */
 static void binary_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
-    int kind = (int)n->i[0];
-    int64_t nb = n->i[1], rows = n->i[2], r, j;
+    int kind = n->p.binary.kind;
+    int64_t nb = n->p.binary.nb, rows = n->p.binary.rows, r, j;
     const float *a = n->in[0]->data, *b = n->in[1]->data;
     float *da = gin[0], *db = gin[1];
     (void)ctx;
@@ -197,16 +194,12 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     mlp__node *node;
     int64_t nb, rows, r, j, shape[MLP_MAX_DIMS];
     int nd;
-    char sa[64], sb[64];
-    in[0] = a;
-    in[1] = b;
-    if (!(ctx = mlp__args(fn, in, names, 2)))
+    if (!(ctx = mlp__args2(fn, in, a, b, names)))
         return NULL;
     if (!broadcasts(a, b)) {
-        mlp__fail(ctx, MLP_ERR_SHAPE,
-                  "%s: shapes %s and %s do not fit (b must have a's shape, be a row of a's last "
-                  "dimension, or have one element)",
-                  fn, mlp__shape_str(a, sa, sizeof sa), mlp__shape_str(b, sb, sizeof sb));
+        mlp__fail_shapes(ctx, fn, "a", a, "b", b,
+                         "do not fit (b must have a's shape, be a row of a's last dimension, or "
+                         "have one element)");
         return NULL;
     }
     nb = b->numel;
@@ -234,9 +227,9 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     if (mlp__should_record(ctx, in, 2)) {
         if (!(node = mlp__record(ctx, op, c, in, 2)))
             return NULL;
-        node->i[0] = kind;
-        node->i[1] = nb;
-        node->i[2] = rows;
+        node->p.binary.kind = kind;
+        node->p.binary.nb = nb;
+        node->p.binary.rows = rows;
     }
     return mlp__op_done(ctx, fn, c);
 }
@@ -262,22 +255,23 @@ static mlp_ctx *one_arg(const char *fn, mlp_tensor *a)
     return mlp__args(fn, &a, names, 1);
 }
 
-/* record a one-input op; returns 0 on failure */
-static int record1(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *a, float f0)
+/* record a one-input op (factor: scale's, sum's or mean's p.scale.factor,
+ * unused by the others); returns 0 on failure */
+static int record1(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *a, float factor)
 {
     mlp__node *node;
     if (!mlp__should_record(ctx, &a, 1))
         return 1;
     if (!(node = mlp__record(ctx, op, out, &a, 1)))
         return 0;
-    node->f[0] = f0;
+    node->p.scale.factor = factor;
     return 1;
 }
 
 static void scale_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
     int64_t i, len = n->out->numel;
-    float s = n->f[0];
+    float s = n->p.scale.factor;
     (void)ctx;
     for (i = 0; i < len; i++)
         gin[0][i] += s * gout[i];
@@ -301,11 +295,11 @@ mlp_tensor *mlp_scale(mlp_tensor *a, float s)
     return mlp__op_done(ctx, __func__, c);
 }
 
-/* sum and mean: gin[0] += gout[0] * f[0] (f[0] = 1 or 1/numel) */
+/* sum and mean: gin[0] += gout[0] * factor (1 or 1/numel) */
 static void reduce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
     int64_t i, len = n->in[0]->numel;
-    float g = gout[0] * n->f[0];
+    float g = gout[0] * n->p.scale.factor;
     (void)ctx;
     for (i = 0; i < len; i++)
         gin[0][i] += g;

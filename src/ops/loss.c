@@ -27,34 +27,41 @@ static void mse_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
 
 static const mlp__op op_mse = {"mlp_mse", mse_bwd, 3u, 0};
 
-mlp_tensor *mlp_mse(mlp_tensor *pred, mlp_tensor *target)
+/* The mean over the elements of a term of (a[i], b[i]), computed in double:
+ * mse's and bce's forward. */
+enum { LOSS_MSE, LOSS_BCE };
+
+static mlp_tensor *mean_loss(const char *fn, const mlp__op *op, int kind, const char *const *names,
+                             mlp_tensor *a, mlp_tensor *b)
 {
-    static const char *const names[2] = {"pred", "target"};
     mlp_tensor *in[2];
     mlp_ctx *ctx;
     mlp_tensor *loss;
     double s = 0.0;
     int64_t i;
-    char sp[64], st[64];
-    in[0] = pred;
-    in[1] = target;
-    if (!(ctx = mlp__args(__func__, in, names, 2)))
+    if (!(ctx = mlp__args2(fn, in, a, b, names)))
         return NULL;
-    if (pred->numel != target->numel) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: pred %s and target %s differ in element count", __func__,
-                  mlp__shape_str(pred, sp, sizeof sp), mlp__shape_str(target, st, sizeof st));
+    if (kind == LOSS_MSE ? a->numel != b->numel : !mlp__same_shape(a, b)) {
+        mlp__fail_shapes(ctx, fn, names[0], a, names[1], b,
+                         kind == LOSS_MSE ? "differ in element count" : "differ in shape");
         return NULL;
     }
-    if (!(loss = mlp__result(ctx, __func__, 0, NULL)))
+    if (!(loss = mlp__result(ctx, fn, 0, NULL)))
         return NULL;
-    for (i = 0; i < pred->numel; i++) {
-        double d = (double)pred->data[i] - (double)target->data[i];
-        s += d * d;
+    for (i = 0; i < a->numel; i++) {
+        double x = a->data[i], t = b->data[i], d = x - t;
+        s += kind == LOSS_MSE ? d * d : (x > 0.0 ? x : 0.0) - x * t + log1p(exp(-fabs(x)));
     }
-    loss->data[0] = pred->numel ? (float)(s / (double)pred->numel) : NAN;
-    if (mlp__should_record(ctx, in, 2) && !mlp__record(ctx, &op_mse, loss, in, 2))
+    loss->data[0] = a->numel ? (float)(s / (double)a->numel) : NAN;
+    if (mlp__should_record(ctx, in, 2) && !mlp__record(ctx, op, loss, in, 2))
         return NULL;
-    return mlp__op_done(ctx, __func__, loss);
+    return mlp__op_done(ctx, fn, loss);
+}
+
+mlp_tensor *mlp_mse(mlp_tensor *pred, mlp_tensor *target)
+{
+    static const char *const names[2] = {"pred", "target"};
+    return mean_loss(__func__, &op_mse, LOSS_MSE, names, pred, target);
 }
 
 /* ---- cross_entropy: logits [n,k] (or [k]), labels [n] ---- */
@@ -81,16 +88,12 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
     mlp__node *node;
     int64_t rows, k, r, c;
     double s = 0.0;
-    char sl[64], sy[64];
-    in[0] = logits;
-    in[1] = labels;
-    if (!(ctx = mlp__args(__func__, in, names, 2)))
+    if (!(ctx = mlp__args2(__func__, in, logits, labels, names)))
         return NULL;
     if (logits->ndim < 1 || logits->ndim > 2 || labels->ndim > 1
         || labels->numel != (logits->ndim == 2 ? logits->shape[0] : 1)) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: logits %s and labels %s do not fit (need [n,k] and [n])",
-                  __func__, mlp__shape_str(logits, sl, sizeof sl),
-                  mlp__shape_str(labels, sy, sizeof sy));
+        mlp__fail_shapes(ctx, __func__, "logits", logits, "labels", labels,
+                         "do not fit (need [n,k] and [n])");
         return NULL;
     }
     mlp__rows_cols(logits, &rows, &k);
@@ -145,10 +148,8 @@ static void bce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
     float k = len ? gout[0] / (float)len : 0.0f;
     (void)ctx;
     for (i = 0; i < len; i++) {
-        if (gin[0]) { /* d/dx = sigmoid(x) - t */
-            float s = x[i] >= 0.0f ? 1.0f / (1.0f + expf(-x[i])) : expf(x[i]) / (1.0f + expf(x[i]));
-            gin[0][i] += k * (s - t[i]);
-        }
+        if (gin[0]) /* d/dx = sigmoid(x) - t */
+            gin[0][i] += k * (mlp__sigmoid(x[i]) - t[i]);
         if (gin[1]) /* d/dt = -x */
             gin[1][i] -= k * x[i];
     }
@@ -159,29 +160,5 @@ static const mlp__op op_bce = {"mlp_bce_with_logits", bce_bwd, 3u, 0};
 mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
 {
     static const char *const names[2] = {"logits", "targets"};
-    mlp_tensor *in[2];
-    mlp_ctx *ctx;
-    mlp_tensor *loss;
-    double s = 0.0;
-    int64_t i;
-    char sl[64], st[64];
-    in[0] = logits;
-    in[1] = targets;
-    if (!(ctx = mlp__args(__func__, in, names, 2)))
-        return NULL;
-    if (!mlp__same_shape(logits, targets)) {
-        mlp__fail(ctx, MLP_ERR_SHAPE, "%s: logits %s and targets %s differ in shape", __func__,
-                  mlp__shape_str(logits, sl, sizeof sl), mlp__shape_str(targets, st, sizeof st));
-        return NULL;
-    }
-    if (!(loss = mlp__result(ctx, __func__, 0, NULL)))
-        return NULL;
-    for (i = 0; i < logits->numel; i++) {
-        double x = logits->data[i], t = targets->data[i];
-        s += (x > 0.0 ? x : 0.0) - x * t + log1p(exp(-fabs(x)));
-    }
-    loss->data[0] = logits->numel ? (float)(s / (double)logits->numel) : NAN;
-    if (mlp__should_record(ctx, in, 2) && !mlp__record(ctx, &op_bce, loss, in, 2))
-        return NULL;
-    return mlp__op_done(ctx, __func__, loss);
+    return mean_loss(__func__, &op_bce, LOSS_BCE, names, logits, targets);
 }

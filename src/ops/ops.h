@@ -1,6 +1,7 @@
 /*
- * ops.h - helpers shared by the differentiable ops: the finishing check
- * every op ends with, rows x cols of a tensor seen as a matrix over its
+ * ops.h - helpers shared by the differentiable ops: the argument and
+ * shape checks two-input ops begin with, the finishing check every op
+ * ends with, rows x cols of a tensor seen as a matrix over its
  * last dimension, and a matrix product for backward that never allocates.
  */
 #ifndef MLP_OPS_H
@@ -13,6 +14,27 @@
 static inline mlp_tensor *mlp__op_done(mlp_ctx *ctx, const char *fn, mlp_tensor *out)
 {
     return mlp__check_finite(ctx, fn, out) == MLP_OK ? out : NULL;
+}
+
+/* in[0..1] = a, b and the context they share (mlp__args: NULL after
+ * recording which of names[0..1] is NULL or in another context). */
+static inline mlp_ctx *mlp__args2(const char *fn, mlp_tensor **in, mlp_tensor *a, mlp_tensor *b,
+                                  const char *const *names)
+{
+    in[0] = a;
+    in[1] = b;
+    return mlp__args(fn, in, names, 2);
+}
+
+/* Record MLP_ERR_SHAPE "fn: an [..] and bn [..] why" for two inputs whose
+ * shapes do not go together. */
+static inline void mlp__fail_shapes(mlp_ctx *ctx, const char *fn, const char *an,
+                                    const mlp_tensor *a, const char *bn, const mlp_tensor *b,
+                                    const char *why)
+{
+    char sa[64], sb[64];
+    mlp__fail(ctx, MLP_ERR_SHAPE, "%s: %s %s and %s %s %s", fn, an,
+              mlp__shape_str(a, sa, sizeof sa), bn, mlp__shape_str(b, sb, sizeof sb), why);
 }
 
 /* t as rows x cols over its last dimension (a scalar is 1 x 1). */
