@@ -290,13 +290,13 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
     if (j->split_rows) {
         if (b > j->M)
             b = j->M;
-        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda, j->B,
-                         j->ldb, j->beta, j->C, j->ldc, a, b, 0, j->N, work);
+        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
+                         j->beta, j->C, j->ldc, a, b, 0, j->N, work);
     } else {
         if (b > j->N)
             b = j->N;
-        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->M, j->N, j->K, j->alpha, j->A, j->lda, j->B,
-                         j->ldb, j->beta, j->C, j->ldc, 0, j->M, a, b, work);
+        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
+                         j->beta, j->C, j->ldc, 0, j->M, a, b, work);
     }
 }
 

@@ -367,13 +367,13 @@ static void gemm__range_writes_only_its_block(void **state)
                 C[r] = -99.0f;
             mlp__sgemm_naive(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, R, N);
             /* four blocks covering C except rows [40,45) */
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 0, 33,
+            mlp__sgemm_range(ks[i], ta, tb, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 0, 33,
                              wb.w);
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 33, N,
+            mlp__sgemm_range(ks[i], ta, tb, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 0, 17, 33, N,
                              wb.w);
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 0, 5,
+            mlp__sgemm_range(ks[i], ta, tb, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 0, 5,
                              wb.w);
-            mlp__sgemm_range(ks[i], ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 5, N,
+            mlp__sgemm_range(ks[i], ta, tb, K, 1.0f, A, lda, B, ldb, 0.0f, C, N, 17, 40, 5, N,
                              wb.w);
             for (r = 0; r < M; r++)
                 for (c = 0; c < N; c++) {

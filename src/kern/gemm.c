@@ -176,13 +176,11 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     }
 }
 
-void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float beta, float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
-                      int64_t n1, float *work)
+void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                      float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      float *work)
 {
-    (void)M;
-    (void)N;
     if (m1 <= m0 || n1 <= n0)
         return;
     if (K > 0) {
@@ -197,7 +195,7 @@ void mlp__sgemm(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
                 float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                 float *C, int64_t ldc, float *work)
 {
-    mlp__sgemm_range(k, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, 0, N, work);
+    mlp__sgemm_range(k, ta, tb, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, 0, N, work);
 }
 
 void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,

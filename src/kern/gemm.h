@@ -64,13 +64,14 @@ void mlp__sgemm(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
                 float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
                 float *C, int64_t ldc, float *work);
 
-/* The same product restricted to the block C[m0:m1, n0:n1] (0 <= m0 <= m1
- * <= M, 0 <= n0 <= n1 <= N), with its own workspace: disjoint blocks may
- * run on different threads at once. mlp__sgemm is one call covering all. */
-void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float beta, float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0,
-                      int64_t n1, float *work);
+/* The same product restricted to the block C[m0:m1, n0:n1] of the M x N
+ * result (0 <= m0 <= m1 <= M, 0 <= n0 <= n1 <= N: M and N themselves are
+ * not needed), with its own workspace: disjoint blocks may run on
+ * different threads at once. mlp__sgemm is one call covering all. */
+void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                      float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      float *work);
 
 /* Reference triple loop (double accumulation): the test oracle. */
 void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
