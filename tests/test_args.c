@@ -22,8 +22,7 @@ static void null__version_and_status_functions_never_fail(void **state)
 
 static void null__ctx_functions_accept_a_null_context(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
     assert_non_null(ctx);
     mlp_ctx_free(NULL);
     mlp_ctx_seed(NULL, 1);
@@ -45,16 +44,14 @@ static void null__ctx_functions_accept_a_null_context(void **state)
     /* bad values, with the context at hand */
     EXPECT_STATUS(ctx, mlp_ctx_set_threads(ctx, 0), MLP_ERR_ARG);
     EXPECT_STATUS(ctx, mlp_ctx_set_gemm_kernel(ctx, "no-such-kernel"), MLP_ERR_ARG);
-    mlp_ctx_free(ctx);
 }
 
 static void null__tensor_functions_refuse_null_handles_and_pointers(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape[2] = {2, 3};
     float data[6] = {1, 2, 3, 4, 5, 6};
     mlp_tensor *t;
-    (void)state;
     t = mlp_tensor_from(ctx, 2, shape, data);
     assert_handle(ctx, t);
 
@@ -97,7 +94,6 @@ static void null__tensor_functions_refuse_null_handles_and_pointers(void **state
     assert_true(mlp_tensor_get(t, 5) == 6.0f);
     assert_int_equal(mlp_tensor_ndim(t), 2);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static mlp_tensor *fn_sum_of_input(void *user, mlp_tensor *const *in, int n)
@@ -109,10 +105,9 @@ static mlp_tensor *fn_sum_of_input(void *user, mlp_tensor *const *in, int n)
 
 static void null__grad_and_tape_functions_refuse_null_handles(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *x = vec(ctx, 3);
     mlp_tensor *ins[1];
-    (void)state;
     assert_handle(ctx, x);
     assert_int_equal(mlp_tensor_set_requires_grad(NULL, 1), MLP_ERR_NULL);
     assert_int_equal(mlp_tensor_requires_grad(NULL), 0);
@@ -144,17 +139,15 @@ static void null__grad_and_tape_functions_refuse_null_handles(void **state)
     EXPECT_STATUS(ctx, mlp_gradcheck(ctx, fn_sum_of_input, NULL, ins, 1, 1e-3f, 1e-3f, 1e-2f),
                   MLP_ERR_NULL);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 /* every op with one NULL input: NULL back, MLP_ERR_NULL naming the op */
 static void null__ops_give_null_and_name_the_op(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *a = mat(ctx, 2, 3), *b = mat(ctx, 3, 2), *v = vec(ctx, 3);
     mlp_tensor *lab = vec(ctx, 2), *alpha = vec(ctx, 1);
     int64_t shape[1] = {6};
-    (void)state;
     assert_handle(ctx, a);
     assert_ok(ctx, mlp_tensor_fill(lab, 0.0f));
 
@@ -213,17 +206,15 @@ static void null__ops_give_null_and_name_the_op(void **state)
     mlp_tensor_free(v);
     mlp_tensor_free(lab);
     mlp_tensor_free(alpha);
-    mlp_ctx_free(ctx);
 }
 
 static void null__model_functions_refuse_null_handles(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
     float x[4] = {0}, out[6];
     int32_t cls[2];
     char buf[64];
-    (void)state;
     assert_handle(ctx, m);
     assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
 
@@ -255,16 +246,14 @@ static void null__model_functions_refuse_null_handles(void **state)
     /* the model still works */
     assert_ok(ctx, mlp_model_predict(m, x, 2, out));
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void null__model_file_functions_refuse_null_handles(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
     void *buf = NULL;
     size_t size = 0;
-    (void)state;
     assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
     assert_int_equal(mlp_model_save(NULL, "x.mlp"), MLP_ERR_NULL);
     EXPECT_STATUS(ctx, mlp_model_save(m, NULL), MLP_ERR_NULL);
@@ -279,14 +268,12 @@ static void null__model_file_functions_refuse_null_handles(void **state)
     mlp_buffer_free(NULL, NULL);
     mlp_buffer_free(ctx, NULL);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void null__npy_idx_csv_functions_refuse_null_handles(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t = vec(ctx, 3);
-    (void)state;
     assert_null(mlp_npy_load(NULL, "x.npy"));
     EXPECT_NULL_CODE(ctx, mlp_npy_load(ctx, NULL), MLP_ERR_NULL);
     assert_null(mlp_npy_load_mem(NULL, "abc", 3));
@@ -302,16 +289,14 @@ static void null__npy_idx_csv_functions_refuse_null_handles(void **state)
     assert_null(mlp_csv_load_mem(NULL, "1,2\n", 4, 0));
     EXPECT_NULL_CODE(ctx, mlp_csv_load_mem(ctx, NULL, 16, 0), MLP_ERR_NULL);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void null__optim_functions_refuse_null_handles(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *p = vec(ctx, 3);
     mlp_tensor *ps[2];
     mlp_optim *opt;
-    (void)state;
     assert_ok(ctx, mlp_tensor_set_requires_grad(p, 1));
     ps[0] = p;
     ps[1] = NULL;
@@ -339,18 +324,16 @@ static void null__optim_functions_refuse_null_handles(void **state)
     assert_ok(ctx, mlp_optim_step(opt)); /* no gradient yet: nothing to do */
     mlp_optim_free(opt);
     mlp_tensor_free(p);
-    mlp_ctx_free(ctx);
 }
 
 static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *x = mat(ctx, 4, 2), *y = vec(ctx, 4), *bx = NULL, *by = NULL;
     mlp_model *m = mlp_model_new(ctx);
     mlp_dataset *ds;
     mlp_optim *opt;
     float loss, acc;
-    (void)state;
     assert_ok(ctx, mlp_tensor_fill(y, 1.0f));
     assert_ok(ctx, mlp_model_add_linear(m, 2, 2));
     opt = mlp_sgd_new(m, 0.1f);
@@ -390,7 +373,6 @@ static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
     mlp_model_free(m);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
-    mlp_ctx_free(ctx);
 }
 
 static int one_rank(void *user)
@@ -486,15 +468,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(null__version_and_status_functions_never_fail),
-        cmocka_unit_test(null__ctx_functions_accept_a_null_context),
-        cmocka_unit_test(null__tensor_functions_refuse_null_handles_and_pointers),
-        cmocka_unit_test(null__grad_and_tape_functions_refuse_null_handles),
-        cmocka_unit_test(null__ops_give_null_and_name_the_op),
-        cmocka_unit_test(null__model_functions_refuse_null_handles),
-        cmocka_unit_test(null__model_file_functions_refuse_null_handles),
-        cmocka_unit_test(null__npy_idx_csv_functions_refuse_null_handles),
-        cmocka_unit_test(null__optim_functions_refuse_null_handles),
-        cmocka_unit_test(null__dataset_and_fit_functions_refuse_null_handles),
+        TU_TEST(null__ctx_functions_accept_a_null_context),
+        TU_TEST(null__tensor_functions_refuse_null_handles_and_pointers),
+        TU_TEST(null__grad_and_tape_functions_refuse_null_handles),
+        TU_TEST(null__ops_give_null_and_name_the_op),
+        TU_TEST(null__model_functions_refuse_null_handles),
+        TU_TEST(null__model_file_functions_refuse_null_handles),
+        TU_TEST(null__npy_idx_csv_functions_refuse_null_handles),
+        TU_TEST(null__optim_functions_refuse_null_handles),
+        TU_TEST(null__dataset_and_fit_functions_refuse_null_handles),
         cmocka_unit_test(null__comm_functions_refuse_null_handles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

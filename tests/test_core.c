@@ -86,10 +86,9 @@ static void rng__same_seed_same_stream_and_known_values(void **state)
 
 static void rng__uniform_and_normal_have_the_right_moments(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     double su = 0, sn = 0, sn2 = 0;
     int i, n = 200000;
-    (void)state;
     mlp_ctx_seed(ctx, 7);
     for (i = 0; i < n; i++) {
         float u = mlp_ctx_rand_uniform(ctx), z = mlp_ctx_rand_normal(ctx);
@@ -101,18 +100,16 @@ static void rng__uniform_and_normal_have_the_right_moments(void **state)
     assert_close(su / n, 0.5, 0.005, 0);
     assert_close(sn / n, 0.0, 0.01, 0);
     assert_close(sn2 / n, 1.0, 0.02, 0);
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__constructors_fill_shape_and_values(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape[3] = {2, 3, 4};
     float data[6] = {1, 2, 3, 4, 5, 6};
     int64_t s2[2] = {2, 3};
     mlp_tensor *z, *o, *f;
     int64_t i;
-    (void)state;
     z = mlp_tensor_zeros(ctx, 3, shape);
     o = mlp_tensor_ones(ctx, 3, shape);
     f = mlp_tensor_from(ctx, 2, s2, data);
@@ -138,44 +135,38 @@ static void tensor__constructors_fill_shape_and_values(void **state)
     mlp_tensor_free(z);
     mlp_tensor_free(o);
     mlp_tensor_free(f);
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__scalar_has_zero_dims_and_one_element(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     float v = 3.5f;
     mlp_tensor *s = mlp_tensor_from(ctx, 0, NULL, &v);
-    (void)state;
     assert_non_null(s);
     assert_int_equal(mlp_tensor_ndim(s), 0);
     assert_int_equal(mlp_tensor_numel(s), 1);
     assert_true(mlp_tensor_item(s) == 3.5f);
     mlp_tensor_free(s);
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__empty_dimension_is_allowed(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape[2] = {0, 5};
     mlp_tensor *t = mlp_tensor_from(ctx, 2, shape, NULL);
-    (void)state;
     assert_non_null(t);
     assert_int_equal(mlp_tensor_numel(t), 0);
     assert_true(isnan(mlp_tensor_item(t)));
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__bad_shapes_give_clear_errors(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t neg[2] = {2, -3};
     int64_t huge[2] = {INT64_MAX / 2, 4};
     int64_t big4[4] = {1 << 20, 1 << 20, 1 << 20, 1 << 20};
     int64_t ok[5] = {1, 1, 1, 1, 1};
-    (void)state;
     assert_null(mlp_tensor_zeros(ctx, 2, neg));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_ARG);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "shape[1] = -3"));
@@ -195,7 +186,6 @@ static void tensor__bad_shapes_give_clear_errors(void **state)
     mlp_ctx_clear_error(ctx);
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_OK);
     assert_string_equal(mlp_ctx_errmsg(ctx), "");
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__null_handles_never_crash(void **state)
@@ -221,12 +211,11 @@ static void tensor__null_handles_never_crash(void **state)
 
 static void tensor__random_constructors_follow_the_seed(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape[1] = {1000};
     mlp_tensor *u1, *u2, *n1;
     int64_t i;
     double mean = 0;
-    (void)state;
     mlp_ctx_seed(ctx, 5);
     u1 = mlp_tensor_rand_uniform(ctx, 1, shape, -2.0f, 3.0f);
     mlp_ctx_seed(ctx, 5);
@@ -245,17 +234,15 @@ static void tensor__random_constructors_follow_the_seed(void **state)
     mlp_tensor_free(u1);
     mlp_tensor_free(u2);
     mlp_tensor_free(n1);
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__clone_copies_and_fill_copy_bump_version(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape[2] = {2, 2}, s4[1] = {4}, s3[1] = {3};
     float d[4] = {1, 2, 3, 4};
     mlp_tensor *a = mlp_tensor_from(ctx, 2, shape, d), *c, *b, *w;
     uint64_t v;
-    (void)state;
     c = mlp_tensor_clone(a);
     assert_non_null(c);
     assert_ptr_not_equal(mlp_tensor_data(a), mlp_tensor_data(c));
@@ -279,15 +266,13 @@ static void tensor__clone_copies_and_fill_copy_bump_version(void **state)
     mlp_tensor_free(b);
     mlp_tensor_free(c);
     mlp_tensor_free(w);
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__detach_shares_storage_and_outlives_the_original(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape[1] = {3};
     mlp_tensor *x = mlp_tensor_ones(ctx, 1, shape), *d;
-    (void)state;
     assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
     d = mlp_tensor_detach(x);
     assert_non_null(d);
@@ -300,7 +285,6 @@ static void tensor__detach_shares_storage_and_outlives_the_original(void **state
     mlp_tensor_free(x);
     assert_true(mlp_tensor_get(d, 2) == 2.0f); /* storage still alive */
     mlp_tensor_free(d);
-    mlp_ctx_free(ctx);
 }
 
 static void tensor__every_allocation_failure_is_survived(void **state)
@@ -337,15 +321,15 @@ int main(void)
         cmocka_unit_test(ctx__allocator_sees_every_block_and_balance_is_zero),
         cmocka_unit_test(ctx__new_fails_cleanly_without_memory),
         cmocka_unit_test(rng__same_seed_same_stream_and_known_values),
-        cmocka_unit_test(rng__uniform_and_normal_have_the_right_moments),
-        cmocka_unit_test(tensor__constructors_fill_shape_and_values),
-        cmocka_unit_test(tensor__scalar_has_zero_dims_and_one_element),
-        cmocka_unit_test(tensor__empty_dimension_is_allowed),
-        cmocka_unit_test(tensor__bad_shapes_give_clear_errors),
+        TU_TEST(rng__uniform_and_normal_have_the_right_moments),
+        TU_TEST(tensor__constructors_fill_shape_and_values),
+        TU_TEST(tensor__scalar_has_zero_dims_and_one_element),
+        TU_TEST(tensor__empty_dimension_is_allowed),
+        TU_TEST(tensor__bad_shapes_give_clear_errors),
         cmocka_unit_test(tensor__null_handles_never_crash),
-        cmocka_unit_test(tensor__random_constructors_follow_the_seed),
-        cmocka_unit_test(tensor__clone_copies_and_fill_copy_bump_version),
-        cmocka_unit_test(tensor__detach_shares_storage_and_outlives_the_original),
+        TU_TEST(tensor__random_constructors_follow_the_seed),
+        TU_TEST(tensor__clone_copies_and_fill_copy_bump_version),
+        TU_TEST(tensor__detach_shares_storage_and_outlives_the_original),
         cmocka_unit_test(tensor__every_allocation_failure_is_survived),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,11 +23,10 @@ static void dataset__shuffle_is_pinned_for_a_seed(void **state)
     /* order for seed 42 from a Python transcription of xoshiro128** and
        the Fisher-Yates pass with rejection sampling (see src/base/rng.c) */
     static const float expect[10] = {1, 0, 9, 6, 2, 5, 3, 7, 8, 4};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *x = seq(ctx, 10, 2, 0), *y = seq(ctx, 10, 0, 0), *bx, *by;
     mlp_dataset *ds;
     int i;
-    (void)state;
     mlp_ctx_seed(ctx, 42);
     ds = mlp_dataset_new(x, y);
     assert_handle(ctx, ds);
@@ -41,17 +40,15 @@ static void dataset__shuffle_is_pinned_for_a_seed(void **state)
         assert_true(mlp_tensor_get(bx, 2 * i + 1) == 2 * expect[i] + 1);
     }
     mlp_dataset_free(ds);
-    mlp_ctx_free(ctx);
 }
 
 static void dataset__epoch_covers_every_sample_once_with_partial_last_batch(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *x = seq(ctx, 23, 3, 0), *y = seq(ctx, 23, 0, 100), *bx, *by;
     mlp_dataset *ds = mlp_dataset_new(x, y);
     int seen[23] = {0};
     int64_t b, r;
-    (void)state;
     assert_int_equal(mlp_dataset_size(ds), 23);
     assert_int_equal(mlp_dataset_num_batches(ds, 5), 5);
     assert_ok(ctx, mlp_dataset_shuffle(ds));
@@ -75,7 +72,6 @@ static void dataset__epoch_covers_every_sample_once_with_partial_last_batch(void
     mlp_dataset_free(ds);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
-    mlp_ctx_free(ctx);
 }
 
 static void dataset__no_allocation_after_the_first_batch(void **state)
@@ -105,9 +101,8 @@ static void dataset__no_allocation_after_the_first_batch(void **state)
 
 static void dataset__mismatched_samples_and_nulls_are_refused(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *x = seq(ctx, 5, 2, 0), *y = seq(ctx, 4, 0, 0);
-    (void)state;
     assert_null(mlp_dataset_new(x, y));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
     mlp_ctx_clear_error(ctx); /* else the NULL is reported as a consequence of it */
@@ -118,7 +113,6 @@ static void dataset__mismatched_samples_and_nulls_are_refused(void **state)
     mlp_dataset_free(NULL);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
-    mlp_ctx_free(ctx);
 }
 
 /* ---- IDX ---- */
@@ -131,9 +125,8 @@ static void idx__reads_u8_images_and_big_endian_types(void **state)
     static const unsigned char i16[] = {0, 0, 0x0B, 1, 0, 0, 0, 2, 0xFF, 0xFE, 0x01, 0x2C};
     static const unsigned char f32[] = {0, 0, 0x0D, 1, 0, 0, 0, 1, 0x3F, 0xC0, 0, 0};
     static const unsigned char i32[] = {0, 0, 0x0C, 1, 0, 0, 0, 1, 0xFF, 0xFF, 0xFF, 0xF9};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t;
-    (void)state;
     t = mlp_idx_load_mem(ctx, u8, sizeof u8, 0.5f);
     assert_handle(ctx, t);
     assert_int_equal(mlp_tensor_ndim(t), 3);
@@ -153,16 +146,14 @@ static void idx__reads_u8_images_and_big_endian_types(void **state)
     assert_handle(ctx, t);
     assert_true(mlp_tensor_get(t, 0) == -7.0f);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void idx__every_bad_variant_is_an_error(void **state)
 {
     static const unsigned char good[] = {0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4};
     unsigned char bad[sizeof good];
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     size_t n;
-    (void)state;
     /* every truncation */
     for (n = 0; n < sizeof good; n++) {
         assert_null(mlp_idx_load_mem(ctx, good, n, 1.0f));
@@ -187,7 +178,6 @@ static void idx__every_bad_variant_is_an_error(void **state)
     assert_null(mlp_idx_load(ctx, "/nonexistent/file.idx", 1.0f));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_IO);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "/nonexistent/file.idx"));
-    mlp_ctx_free(ctx);
 }
 
 /* ---- CSV ---- */
@@ -195,9 +185,8 @@ static void idx__every_bad_variant_is_an_error(void **state)
 static void csv__reads_numbers_header_crlf_and_trailing_blank(void **state)
 {
     static const char text[] = "a,b,c\r\n1,2.5,-3\r\n4, 5e1 ,6\r\n\r\n";
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t = mlp_csv_load_mem(ctx, text, strlen(text), 1);
-    (void)state;
     assert_handle(ctx, t);
     assert_int_equal(mlp_tensor_dim(t, 0), 2);
     assert_int_equal(mlp_tensor_dim(t, 1), 3);
@@ -210,13 +199,11 @@ static void csv__reads_numbers_header_crlf_and_trailing_blank(void **state)
     assert_int_equal(mlp_tensor_dim(t, 0), 2);
     assert_true(mlp_tensor_get(t, 1) == 8.0f);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void csv__bad_files_name_line_and_column(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
     assert_null(mlp_csv_load_mem(ctx, "1,2\n3\n", 6, 0));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "line 2"));
@@ -232,7 +219,6 @@ static void csv__bad_files_name_line_and_column(void **state)
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "empty"));
     assert_null(mlp_csv_load(ctx, NULL, 0));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NULL);
-    mlp_ctx_free(ctx);
 }
 
 /* ---- fit ---- */
@@ -263,7 +249,7 @@ static int on_progress(void *user, int epoch, int64_t batch, int64_t nbatches, f
 static void fit__lowers_the_loss_and_reports_every_batch(void **state)
 {
     /* two Gaussian blobs, labels 0/1, a 2-8-2 classifier */
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t xs[2] = {64, 2}, ys[1] = {64};
     mlp_tensor *x, *y;
     mlp_model *m;
@@ -272,7 +258,6 @@ static void fit__lowers_the_loss_and_reports_every_batch(void **state)
     progress_log log;
     float loss, acc;
     int i;
-    (void)state;
     mlp_ctx_seed(ctx, 3);
     x = mlp_tensor_rand_normal(ctx, 2, xs, 0.0f, 0.5f);
     y = mlp_tensor_zeros(ctx, 1, ys);
@@ -307,21 +292,20 @@ static void fit__lowers_the_loss_and_reports_every_batch(void **state)
     mlp_dataset_free(ds);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
-    mlp_ctx_free(ctx);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(dataset__shuffle_is_pinned_for_a_seed),
-        cmocka_unit_test(dataset__epoch_covers_every_sample_once_with_partial_last_batch),
+        TU_TEST(dataset__shuffle_is_pinned_for_a_seed),
+        TU_TEST(dataset__epoch_covers_every_sample_once_with_partial_last_batch),
         cmocka_unit_test(dataset__no_allocation_after_the_first_batch),
-        cmocka_unit_test(dataset__mismatched_samples_and_nulls_are_refused),
-        cmocka_unit_test(idx__reads_u8_images_and_big_endian_types),
-        cmocka_unit_test(idx__every_bad_variant_is_an_error),
-        cmocka_unit_test(csv__reads_numbers_header_crlf_and_trailing_blank),
-        cmocka_unit_test(csv__bad_files_name_line_and_column),
-        cmocka_unit_test(fit__lowers_the_loss_and_reports_every_batch),
+        TU_TEST(dataset__mismatched_samples_and_nulls_are_refused),
+        TU_TEST(idx__reads_u8_images_and_big_endian_types),
+        TU_TEST(idx__every_bad_variant_is_an_error),
+        TU_TEST(csv__reads_numbers_header_crlf_and_trailing_blank),
+        TU_TEST(csv__bad_files_name_line_and_column),
+        TU_TEST(fit__lowers_the_loss_and_reports_every_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

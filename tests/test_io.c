@@ -61,13 +61,12 @@ static void model_file__bytes_of_a_tiny_model_are_pinned(void **state)
         0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
         0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x80, 0xbf, 0x9a, 0xe4, 0x8c, 0x62};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx), *back;
     void *buf;
     size_t size;
     float y;
     const float x = 3.0f;
-    (void)state;
     assert_ok(ctx, mlp_model_add_linear_init(m, 1, 1, MLP_INIT_ZEROS));
     assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
     mlp_tensor_data(mlp_model_param(m, 0))[0] = 0.5f;
@@ -82,7 +81,6 @@ static void model_file__bytes_of_a_tiny_model_are_pinned(void **state)
     mlp_buffer_free(ctx, buf);
     mlp_model_free(back);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void model_file__round_trip_predicts_bit_identically(void **state)
@@ -531,12 +529,11 @@ static size_t make_npy(unsigned char *out, const char *header, size_t data_bytes
 
 static void npy__version_2_and_key_order_are_accepted(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     unsigned char buf[512];
     const char *h = "{'shape': (2, 2), 'fortran_order': False, 'descr': '<f4'}";
     size_t len = strlen(h), hlen = ((12 + len + 1 + 63) / 64) * 64 - 12, n;
     mlp_tensor *t;
-    (void)state;
     memcpy(buf, "\x93NUMPY\x02\x00", 8);
     mlp__put_u32(buf + 8, (uint32_t)hlen);
     memcpy(buf + 12, h, len);
@@ -552,7 +549,6 @@ static void npy__version_2_and_key_order_are_accepted(void **state)
     assert_int_equal(mlp_tensor_dim(t, 0), 2);
     assert_close(mlp_tensor_get(t, 3), 4.0, 0, 0);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void npy__malformed_headers_are_refused(void **state)
@@ -628,12 +624,11 @@ static void npy__malformed_headers_are_refused(void **state)
 static void readers__mem_forms_name_themselves_and_file_errors_name_the_file(void **state)
 {
     static const char junk[] = "junk, not a file\n";
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     const char *path = scratch("junk.bin");
     char want[2048];
     FILE *f;
     int i;
-    (void)state;
     f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(junk, 1, sizeof junk - 1, f), sizeof junk - 1);
@@ -669,14 +664,13 @@ static void readers__mem_forms_name_themselves_and_file_errors_name_the_file(voi
     assert_null(mlp_idx_load_mem(ctx, NULL, 0, 1.0f));
     assert_string_equal(mlp_ctx_errmsg(ctx), "mlp_idx_load_mem: buf is NULL");
     remove(path);
-    mlp_ctx_free(ctx);
 }
 
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(crc32__matches_zlib),
-        cmocka_unit_test(model_file__bytes_of_a_tiny_model_are_pinned),
+        TU_TEST(model_file__bytes_of_a_tiny_model_are_pinned),
         cmocka_unit_test(model_file__round_trip_predicts_bit_identically),
         cmocka_unit_test(model_file__every_truncation_and_flipped_byte_is_refused),
         cmocka_unit_test(model_file__wrong_version_and_hostile_headers_are_refused),
@@ -684,9 +678,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(model_file__load_without_memory_fails_cleanly),
         cmocka_unit_test(npy__files_written_by_numpy_load),
         cmocka_unit_test(npy__save_writes_what_numpy_writes_and_round_trips),
-        cmocka_unit_test(npy__version_2_and_key_order_are_accepted),
+        TU_TEST(npy__version_2_and_key_order_are_accepted),
         cmocka_unit_test(npy__malformed_headers_are_refused),
-        cmocka_unit_test(readers__mem_forms_name_themselves_and_file_errors_name_the_file),
+        TU_TEST(readers__mem_forms_name_themselves_and_file_errors_name_the_file),
     };
     snprintf(g_base, sizeof g_base, "%s", argc > 0 ? argv[0] : "test_io");
     return cmocka_run_group_tests(tests, NULL, NULL);

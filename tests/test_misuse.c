@@ -9,13 +9,12 @@
 
 static void shape__every_op_refuses_mismatched_shapes_naming_both(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *a23 = mat(ctx, 2, 3), *b45 = mat(ctx, 4, 5), *b34 = mat(ctx, 3, 4);
     mlp_tensor *v5 = vec(ctx, 5), *v4 = vec(ctx, 4), *v2 = vec(ctx, 2), *v3 = vec(ctx, 3);
     mlp_tensor *a32 = mat(ctx, 3, 2);
     int64_t s3d[3] = {2, 3, 1}, s7[1] = {7};
     mlp_tensor *t3d = mlp_tensor_ones(ctx, 3, s3d);
-    (void)state;
     assert_ok(ctx, mlp_tensor_fill(v2, 0.0f));
     assert_ok(ctx, mlp_tensor_fill(v3, 0.0f));
 
@@ -54,19 +53,17 @@ static void shape__every_op_refuses_mismatched_shapes_naming_both(void **state)
     mlp_tensor_free(v3);
     mlp_tensor_free(a32);
     mlp_tensor_free(t3d);
-    mlp_ctx_free(ctx);
 }
 
 static void shape__products_that_overflow_are_refused(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     /* 2^32 * 2^32 overflows int64; 2^62 elements overflow the byte size */
     int64_t wrap[2] = {(int64_t)1 << 32, (int64_t)1 << 32};
     int64_t big[1] = {(int64_t)1 << 62};
     int64_t four[4] = {65536, 65536, 65536, 65536};
     int64_t neg[2] = {4, -1};
     float one = 1.0f;
-    (void)state;
     EXPECT_NULL_CODE(ctx, mlp_tensor_zeros(ctx, 2, wrap), MLP_ERR_OVERFLOW);
     EXPECT_NULL_CODE(ctx, mlp_tensor_ones(ctx, 1, big), MLP_ERR_OVERFLOW);
     EXPECT_NULL_CODE(ctx, mlp_tensor_from(ctx, 4, four, &one), MLP_ERR_OVERFLOW);
@@ -92,7 +89,6 @@ static void shape__products_that_overflow_are_refused(void **state)
         EXPECT_STATUS(ctx, mlp_model_add_linear(m, 2, (int64_t)1 << 40), MLP_ERR_ARG);
         mlp_model_free(m);
     }
-    mlp_ctx_free(ctx);
 }
 
 /* ---- contexts, graphs, non-finite values, labels ---- */
@@ -144,11 +140,10 @@ static void context__tensors_from_two_contexts_do_not_mix(void **state)
 
 static void graph__second_backward_without_retain_fails_and_changes_nothing(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     float xd[3] = {1, -2, 3};
     int64_t s3[1] = {3};
     mlp_tensor *x = mlp_tensor_from(ctx, 1, s3, xd), *y;
-    (void)state;
     assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
     y = mlp_sum(mlp_mul(x, x)); /* d/dx = 2x */
     assert_handle(ctx, y);
@@ -171,18 +166,16 @@ static void graph__second_backward_without_retain_fails_and_changes_nothing(void
     EXPECT_STATUS(ctx, mlp_backward(y, NULL, 0), MLP_ERR_NO_GRAD);
     mlp_tape_reset(ctx);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void finite__check_finite_stops_at_the_first_nan_naming_the_op(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     float xd[3] = {1.0f, 0.0f, 2.0f}, big[2] = {3e38f, 3e38f};
     int64_t s3[1] = {3}, s2[1] = {2};
     mlp_tensor *x = mlp_tensor_from(ctx, 1, s3, xd), *b = mlp_tensor_from(ctx, 1, s2, big);
     mlp_tensor *nan_in, *y;
     float nd[3] = {1.0f, NAN, 2.0f};
-    (void)state;
     /* off (the default): NaN flows through */
     nan_in = mlp_tensor_from(ctx, 1, s3, nd);
     y = mlp_relu(nan_in);
@@ -222,16 +215,14 @@ static void finite__check_finite_stops_at_the_first_nan_naming_the_op(void **sta
     mlp_tensor_free(x);
     mlp_tensor_free(b);
     mlp_tensor_free(nan_in);
-    mlp_ctx_free(ctx);
 }
 
 static void labels__cross_entropy_refuses_labels_out_of_range(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *logits = mat(ctx, 2, 3), *lab = vec(ctx, 2);
     float bad[][2] = {{0, 3}, {-1, 0}, {0.5f, 1}, {NAN, 0}, {1, INFINITY}, {1e20f, 0}};
     size_t i;
-    (void)state;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_ok(ctx, mlp_tensor_set_data(lab, bad[i], 2));
         EXPECT_NULL_CODE_KEEP(ctx, mlp_cross_entropy(logits, lab), MLP_ERR_RANGE);
@@ -250,18 +241,17 @@ static void labels__cross_entropy_refuses_labels_out_of_range(void **state)
     mlp_tape_reset(ctx);
     mlp_tensor_free(logits);
     mlp_tensor_free(lab);
-    mlp_ctx_free(ctx);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shape__every_op_refuses_mismatched_shapes_naming_both),
-        cmocka_unit_test(shape__products_that_overflow_are_refused),
+        TU_TEST(shape__every_op_refuses_mismatched_shapes_naming_both),
+        TU_TEST(shape__products_that_overflow_are_refused),
         cmocka_unit_test(context__tensors_from_two_contexts_do_not_mix),
-        cmocka_unit_test(graph__second_backward_without_retain_fails_and_changes_nothing),
-        cmocka_unit_test(finite__check_finite_stops_at_the_first_nan_naming_the_op),
-        cmocka_unit_test(labels__cross_entropy_refuses_labels_out_of_range),
+        TU_TEST(graph__second_backward_without_retain_fails_and_changes_nothing),
+        TU_TEST(finite__check_finite_stops_at_the_first_nan_naming_the_op),
+        TU_TEST(labels__cross_entropy_refuses_labels_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

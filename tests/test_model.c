@@ -8,17 +8,9 @@
  */
 #include "testutil.h"
 
-static mlp_tensor *mat(mlp_ctx *ctx, int64_t r, int64_t c, const float *v)
-{
-    int64_t shape[2];
-    shape[0] = r;
-    shape[1] = c;
-    return mlp_tensor_from(ctx, 2, shape, v);
-}
-
 static void model__linear_forward_matches_hand_values(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
     static const float w[6] = {1, 2, 3, 4, 5, 6}, b[3] = {0.5f, -0.5f, 1};
     static const float xv[4] = {1, -1, 0.5f, 2};
@@ -27,11 +19,10 @@ static void model__linear_forward_matches_hand_values(void **state)
     static const float expect[6] = {-2.5f, -3.5f, -2.0f, 9.0f, 10.5f, 14.5f};
     mlp_tensor *x, *y;
     int i;
-    (void)state;
     assert_ok(ctx, mlp_model_add_linear_init(m, 2, 3, MLP_INIT_ZEROS));
     assert_ok(ctx, mlp_tensor_set_data(mlp_model_param(m, 0), w, 6));
     assert_ok(ctx, mlp_tensor_set_data(mlp_model_param(m, 1), b, 3));
-    x = mat(ctx, 2, 2, xv);
+    x = tu_mat(ctx, 2, 2, xv);
     y = mlp_model_forward(m, x);
     assert_handle(ctx, y);
     assert_int_equal(mlp_tensor_dim(y, 0), 2);
@@ -52,7 +43,6 @@ static void model__linear_forward_matches_hand_values(void **state)
     mlp_tape_reset(ctx);
     mlp_tensor_free(x);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void model__activation_layers_match_hand_values(void **state)
@@ -79,7 +69,7 @@ static void model__activation_layers_match_hand_values(void **state)
     for (c = 0; c < sizeof cases / sizeof *cases; c++) {
         mlp_ctx *ctx = mlp_ctx_new(NULL);
         mlp_model *m = mlp_model_new(ctx);
-        mlp_tensor *x = mat(ctx, 1, 3, xv), *y;
+        mlp_tensor *x = tu_mat(ctx, 1, 3, xv), *y;
         float out[3];
         assert_ok(ctx, mlp_model_add_linear_init(m, 3, 3, MLP_INIT_ZEROS));
         assert_ok(ctx, mlp_tensor_set_data(mlp_model_param(m, 0), eye, 9));
@@ -151,12 +141,11 @@ static void model__backward_passes_gradcheck_for_every_layer(void **state)
 
 static void init__default_and_chosen_initialisations_keep_their_bounds(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
     const float *w, *b;
     double bound, s2;
     int i;
-    (void)state;
     mlp_ctx_seed(ctx, 3);
     /* nn.Linear(100, 50): W, b ~ U(-1/sqrt(100), 1/sqrt(100)) = U(-0.1, 0.1) */
     assert_ok(ctx, mlp_model_add_linear(m, 100, 50));
@@ -198,7 +187,6 @@ static void init__default_and_chosen_initialisations_keep_their_bounds(void **st
     assert_close(mlp_tensor_get(mlp_model_param(m, 10), 1999), 0.0, 0, 0);
     assert_int_equal(mlp_model_add_linear_init(m, 2, 2, (mlp_init)42), MLP_ERR_ARG);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void model__bad_layers_and_inputs_are_refused(void **state)
@@ -208,8 +196,8 @@ static void model__bad_layers_and_inputs_are_refused(void **state)
     static const float xv[10] = {0};
     mlp_tensor *x, *xo;
     (void)state;
-    x = mat(ctx, 2, 5, xv);
-    xo = mat(other, 2, 5, xv);
+    x = tu_mat(ctx, 2, 5, xv);
+    xo = tu_mat(other, 2, 5, xv);
     assert_null(mlp_model_forward(m, x));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_STATE);
     assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
@@ -246,9 +234,8 @@ static void model__bad_layers_and_inputs_are_refused(void **state)
 
 static void model__parameters_are_listed_in_layer_order(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
-    (void)state;
     assert_int_equal(mlp_model_in_features(m), 0);
     assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
     assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_PRELU));
@@ -270,7 +257,6 @@ static void model__parameters_are_listed_in_layer_order(void **state)
     assert_int_equal(mlp_model_in_features(m), 2);
     assert_int_equal(mlp_model_out_features(m), 1);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void model__summary_lists_layers_shapes_and_counts(void **state)
@@ -305,14 +291,13 @@ static void model__summary_lists_layers_shapes_and_counts(void **state)
 
 static void model__dropout_acts_only_in_training_mode(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
     int64_t shape[2] = {50, 4};
     mlp_tensor *x = mlp_tensor_ones(ctx, 2, shape), *y;
     static const float eye[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
     int i, zeros = 0, twos = 0;
     float out[200];
-    (void)state;
     assert_ok(ctx, mlp_model_add_linear_init(m, 4, 4, MLP_INIT_ZEROS));
     mlp_tensor_set_data(mlp_model_param(m, 0), eye, 16);
     assert_ok(ctx, mlp_model_add_dropout(m, 0.5f));
@@ -339,7 +324,6 @@ static void model__dropout_acts_only_in_training_mode(void **state)
     mlp_tape_reset(ctx);
     mlp_tensor_free(x);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void predict__agrees_with_forward_and_allocates_nothing_after_warmup(void **state)
@@ -430,12 +414,11 @@ static void model__building_without_memory_fails_cleanly(void **state)
 static void optim__step_makes_a_stale_graph_refuse_backward(void **state)
 {
     static const float xv[4] = {1, 2, 3, 4}, tv[2] = {0.5f, -0.5f};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
-    mlp_tensor *x = mat(ctx, 2, 2, xv), *t = mat(ctx, 2, 1, tv), *l;
+    mlp_tensor *x = tu_mat(ctx, 2, 2, xv), *t = tu_mat(ctx, 2, 1, tv), *l;
     mlp_optim *opt;
     float w0;
-    (void)state;
     assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
     assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
     assert_ok(ctx, mlp_model_add_linear(m, 3, 1));
@@ -455,7 +438,6 @@ static void optim__step_makes_a_stale_graph_refuse_backward(void **state)
     mlp_tensor_free(x);
     mlp_tensor_free(t);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void model__learns_xor_with_sgd_to_zero_errors(void **state)
@@ -463,15 +445,14 @@ static void model__learns_xor_with_sgd_to_zero_errors(void **state)
     /* the seed's XOR: 4 points, labels 0 1 1 0; a linear model cannot */
     static const float xv[8] = {0, 0, 0, 1, 1, 0, 1, 1};
     static const float lv[4] = {0, 1, 1, 0};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
-    mlp_tensor *x = mat(ctx, 4, 2, xv), *labels;
+    mlp_tensor *x = tu_mat(ctx, 4, 2, xv), *labels;
     mlp_optim *opt;
     int64_t four = 4;
     int32_t cls[4];
     int step, i;
     float loss = 0;
-    (void)state;
     labels = mlp_tensor_from(ctx, 1, &four, lv);
     mlp_ctx_seed(ctx, 42);
     assert_ok(ctx, mlp_model_add_linear(m, 2, 8));
@@ -497,14 +478,13 @@ static void model__learns_xor_with_sgd_to_zero_errors(void **state)
     mlp_tensor_free(labels);
     mlp_tensor_free(x);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 static void model__fits_sin_on_minus_pi_to_pi(void **state)
 {
     /* universal approximation: 1-32-32-1 tanh MLP, Adam, full batch */
     enum { N = 64 };
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
     float xv[N], yv[N], pred[N];
     mlp_tensor *x, *y;
@@ -512,13 +492,12 @@ static void model__fits_sin_on_minus_pi_to_pi(void **state)
     double mse = 0;
     int i, step;
     const double pi = 3.14159265358979323846;
-    (void)state;
     for (i = 0; i < N; i++) {
         xv[i] = (float)(-pi + 2 * pi * i / (N - 1));
         yv[i] = (float)sin(xv[i]);
     }
-    x = mat(ctx, N, 1, xv);
-    y = mat(ctx, N, 1, yv);
+    x = tu_mat(ctx, N, 1, xv);
+    y = tu_mat(ctx, N, 1, yv);
     mlp_ctx_seed(ctx, 1);
     assert_ok(ctx, mlp_model_add_linear(m, 1, 32));
     assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
@@ -547,25 +526,24 @@ static void model__fits_sin_on_minus_pi_to_pi(void **state)
     mlp_tensor_free(x);
     mlp_tensor_free(y);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(model__linear_forward_matches_hand_values),
+        TU_TEST(model__linear_forward_matches_hand_values),
         cmocka_unit_test(model__activation_layers_match_hand_values),
         cmocka_unit_test(model__backward_passes_gradcheck_for_every_layer),
-        cmocka_unit_test(init__default_and_chosen_initialisations_keep_their_bounds),
+        TU_TEST(init__default_and_chosen_initialisations_keep_their_bounds),
         cmocka_unit_test(model__bad_layers_and_inputs_are_refused),
-        cmocka_unit_test(model__parameters_are_listed_in_layer_order),
+        TU_TEST(model__parameters_are_listed_in_layer_order),
         cmocka_unit_test(model__summary_lists_layers_shapes_and_counts),
-        cmocka_unit_test(model__dropout_acts_only_in_training_mode),
+        TU_TEST(model__dropout_acts_only_in_training_mode),
         cmocka_unit_test(predict__agrees_with_forward_and_allocates_nothing_after_warmup),
         cmocka_unit_test(model__building_without_memory_fails_cleanly),
-        cmocka_unit_test(optim__step_makes_a_stale_graph_refuse_backward),
-        cmocka_unit_test(model__learns_xor_with_sgd_to_zero_errors),
-        cmocka_unit_test(model__fits_sin_on_minus_pi_to_pi),
+        TU_TEST(optim__step_makes_a_stale_graph_refuse_backward),
+        TU_TEST(model__learns_xor_with_sgd_to_zero_errors),
+        TU_TEST(model__fits_sin_on_minus_pi_to_pi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,14 +7,6 @@
 #include "testutil.h"
 #include "kern/vec.h"
 
-static mlp_tensor *make(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, const float *v)
-{
-    int64_t shape[2];
-    shape[0] = d0;
-    shape[1] = d1;
-    return mlp_tensor_from(ctx, ndim, shape, v);
-}
-
 static void assert_values(const mlp_tensor *t, const double *want, int64_t n, double tol)
 {
     int64_t i;
@@ -30,9 +22,8 @@ static void ops__matmul_forward_matches_hand_product(void **state)
     /* [[1,2,3],[4,5,6]] . [[1,-1],[0,2],[3,1]] worked by hand */
     static const float av[6] = {1, 2, 3, 4, 5, 6}, bv[6] = {1, -1, 0, 2, 3, 1};
     static const double want[4] = {10, 6, 22, 12};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = make(ctx, 2, 2, 3, av), *b = make(ctx, 2, 3, 2, bv), *c;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_tensor(ctx, 2, 2, 3, av), *b = tu_tensor(ctx, 2, 3, 2, bv), *c;
     c = mlp_matmul(a, b);
     assert_handle(ctx, c);
     assert_int_equal(mlp_tensor_ndim(c), 2);
@@ -42,22 +33,19 @@ static void ops__matmul_forward_matches_hand_product(void **state)
     assert_false(mlp_tensor_requires_grad(c));
     mlp_tensor_free(a);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__matmul_of_two_vectors_is_their_dot_product(void **state)
 {
     static const float av[3] = {1, 2, 3}, bv[3] = {4, -5, 6};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = make(ctx, 1, 3, 0, av), *b = make(ctx, 1, 3, 0, bv), *c;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_tensor(ctx, 1, 3, 0, av), *b = tu_tensor(ctx, 1, 3, 0, bv), *c;
     c = mlp_matmul(a, b);
     assert_handle(ctx, c);
     assert_int_equal(mlp_tensor_ndim(c), 0);
     assert_close(mlp_tensor_item(c), 12.0, 1e-6, 0); /* 4 - 10 + 18 */
     mlp_tensor_free(a);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__linear_forward_and_backward_match_torch(void **state)
@@ -67,12 +55,11 @@ static void ops__linear_forward_and_backward_match_torch(void **state)
                        bv[2] = {0.5f, -0.5f};
     static const double out[4] = {10.5, 5.5, 22.5, 11.5}, gx[6] = {0, 2, 4, 0, 2, 4},
                         gw[6] = {5, 5, 7, 7, 9, 9}, gb[2] = {2, 2};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 2, 2, 3, xv), *w = make(ctx, 2, 3, 2, wv),
-               *b = make(ctx, 1, 2, 0, bv);
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_tensor(ctx, 2, 2, 3, xv), *w = tu_tensor(ctx, 2, 3, 2, wv),
+               *b = tu_tensor(ctx, 1, 2, 0, bv);
     mlp_tensor *y, *ones;
     int64_t shape[2] = {2, 2};
-    (void)state;
     mlp_tensor_set_requires_grad(x, 1);
     mlp_tensor_set_requires_grad(w, 1);
     mlp_tensor_set_requires_grad(b, 1);
@@ -88,7 +75,6 @@ static void ops__linear_forward_and_backward_match_torch(void **state)
     mlp_tensor_free(x);
     mlp_tensor_free(w);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__add_sub_mul_broadcast_a_row_and_a_scalar(void **state)
@@ -97,10 +83,9 @@ static void ops__add_sub_mul_broadcast_a_row_and_a_scalar(void **state)
     /* by hand */
     static const double add[6] = {11, 22, 33, 14, 25, 36}, sub[6] = {-1, 0, 1, 2, 3, 4},
                         mul[6] = {10, 40, 90, 40, 100, 180};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = make(ctx, 2, 2, 3, av), *row = make(ctx, 1, 3, 0, rv),
-               *row2 = make(ctx, 2, 1, 3, rv), *s = make(ctx, 1, 1, 0, sv);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_tensor(ctx, 2, 2, 3, av), *row = tu_tensor(ctx, 1, 3, 0, rv),
+               *row2 = tu_tensor(ctx, 2, 1, 3, rv), *s = tu_tensor(ctx, 1, 1, 0, sv);
     assert_values(mlp_add(a, row), add, 6, 0);
     assert_values(mlp_add(a, row2), add, 6, 0);
     assert_values(mlp_sub(a, s), sub, 6, 0);
@@ -112,17 +97,15 @@ static void ops__add_sub_mul_broadcast_a_row_and_a_scalar(void **state)
     mlp_tensor_free(row);
     mlp_tensor_free(row2);
     mlp_tensor_free(s);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__reshape_and_transpose_move_elements(void **state)
 {
     static const float av[6] = {1, 2, 3, 4, 5, 6};
     static const double tr[6] = {1, 4, 2, 5, 3, 6};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = make(ctx, 2, 2, 3, av), *t, *r;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_tensor(ctx, 2, 2, 3, av), *t, *r;
     int64_t shape[2] = {3, 2};
-    (void)state;
     t = mlp_transpose(a);
     assert_handle(ctx, t);
     assert_int_equal(mlp_tensor_dim(t, 0), 3);
@@ -135,19 +118,16 @@ static void ops__reshape_and_transpose_move_elements(void **state)
     assert_null(mlp_reshape(a, 2, shape));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
     mlp_tensor_free(a);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__mean_of_empty_tensor_is_nan(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape[1] = {0};
     mlp_tensor *e = mlp_tensor_zeros(ctx, 1, shape);
-    (void)state;
     assert_true(isnan(mlp_tensor_item(mlp_mean(e))));
     assert_close(mlp_tensor_item(mlp_sum(e)), 0, 0, 0);
     mlp_tensor_free(e);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__activations_match_torch(void **state)
@@ -162,9 +142,8 @@ static void ops__activations_match_torch(void **state)
                                  0.34573123063700656, 1.9544997361036416};
     static const double lk[5] = {-0.2, -0.05, 0.0, 0.5, 2.0};
     static const double re[5] = {0, 0, 0, 0.5, 2}, st[5] = {0, 0, 0, 1, 1};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 1, 5, 0, xv);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_tensor(ctx, 1, 5, 0, xv);
     assert_values(mlp_sigmoid(x), sig, 5, 1e-6);
     assert_values(mlp_tanh(x), th, 5, 1e-6);
     assert_values(mlp_gelu(x), ge, 5, 1e-6);
@@ -179,22 +158,19 @@ static void ops__activations_match_torch(void **state)
     assert_string_equal(mlp_act_name(MLP_ACT_GELU), "gelu");
     assert_string_equal(mlp_act_name((mlp_act)99), "unknown");
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__sigmoid_is_finite_and_saturates_for_huge_inputs(void **state)
 {
     static const float xv[4] = {-1000, -90, 90, 1000};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 1, 4, 0, xv), *y;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_tensor(ctx, 1, 4, 0, xv), *y;
     mlp_ctx_set_check_finite(ctx, 1);
     y = mlp_sigmoid(x);
     assert_handle(ctx, y);
     assert_close(mlp_tensor_get(y, 0), 0, 1e-30, 0);
     assert_close(mlp_tensor_get(y, 3), 1, 0, 0);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__prelu_forward_and_derivatives_match_torch(void **state)
@@ -202,9 +178,8 @@ static void ops__prelu_forward_and_derivatives_match_torch(void **state)
     /* F.prelu(x, alpha=0.25) and .sum().backward() */
     static const float xv[3] = {-2, 3, -1}, av[1] = {0.25f};
     static const double y[3] = {-0.5, 3, -0.25}, gx[3] = {0.25, 1, 0.25}, ga[1] = {-3};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 1, 3, 0, xv), *a = make(ctx, 1, 1, 0, av), *out;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_tensor(ctx, 1, 3, 0, xv), *a = tu_tensor(ctx, 1, 1, 0, av), *out;
     mlp_tensor_set_requires_grad(x, 1);
     mlp_tensor_set_requires_grad(a, 1);
     out = mlp_prelu(x, a);
@@ -214,15 +189,13 @@ static void ops__prelu_forward_and_derivatives_match_torch(void **state)
     assert_values(mlp_tensor_grad(a), ga, 1, 0);
     mlp_tensor_free(x);
     mlp_tensor_free(a);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__relu_at_exactly_zero_has_derivative_zero(void **state)
 {
     static const float xv[3] = {-1, 0, 1};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 1, 3, 0, xv);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_tensor(ctx, 1, 3, 0, xv);
     mlp_tensor_set_requires_grad(x, 1);
     assert_ok(ctx, mlp_backward(mlp_sum(mlp_relu(x)), NULL, 0));
     assert_close(mlp_tensor_get(mlp_tensor_grad(x), 0), 0, 0, 0);
@@ -234,7 +207,6 @@ static void ops__relu_at_exactly_zero_has_derivative_zero(void **state)
     assert_close(mlp_tensor_get(mlp_tensor_grad(x), 1), 0, 0, 0);
     assert_close(mlp_tensor_get(mlp_tensor_grad(x), 2), 0, 0, 0);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__softmax_and_log_softmax_match_torch(void **state)
@@ -245,13 +217,11 @@ static void ops__softmax_and_log_softmax_match_torch(void **state)
                                  0.0024561149044509535, 0.006676412513376451, 0.9908674725821726};
     static const double lsm[6] = {-2.4076059644443806, -1.4076059644443804, -0.4076059644443804,
                                   -6.0091744845917345, -5.0091744845917345, -0.009174484591734727};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *l = make(ctx, 2, 2, 3, lv);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *l = tu_tensor(ctx, 2, 2, 3, lv);
     assert_values(mlp_softmax(l), sm, 6, 1e-6);
     assert_values(mlp_log_softmax(l), lsm, 6, 1e-6);
     mlp_tensor_free(l);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__losses_match_torch(void **state)
@@ -262,11 +232,10 @@ static void ops__losses_match_torch(void **state)
     static const double ce_grad[6] = {0.04501528658519022,  0.12236423552739882,
                                       -0.1673795221125891,  -0.4987719425477745,
                                       0.003338206256688226, 0.4954337362910863};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y = make(ctx, 1, 2, 0, yv),
-               *t = make(ctx, 2, 2, 3, tv);
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *l = tu_tensor(ctx, 2, 2, 3, lv), *y = tu_tensor(ctx, 1, 2, 0, yv),
+               *t = tu_tensor(ctx, 2, 2, 3, tv);
     mlp_tensor *ce;
-    (void)state;
     mlp_tensor_set_requires_grad(l, 1);
     ce = mlp_cross_entropy(l, y);
     assert_handle(ctx, ce);
@@ -279,7 +248,6 @@ static void ops__losses_match_torch(void **state)
     mlp_tensor_free(l);
     mlp_tensor_free(y);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__large_logits_give_finite_loss_and_gradient(void **state)
@@ -289,10 +257,9 @@ static void ops__large_logits_give_finite_loss_and_gradient(void **state)
     /* F.cross_entropy in float64: loss 500.34657359027995, grad
        [0.5,-0.5,0, -0.25,0.25,~0]; bce_with_logits([100,-100],[0,1]) = 100 */
     static const double grad[6] = {0.5, -0.5, 0, -0.25, 0.25, 0};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y = make(ctx, 1, 2, 0, yv);
-    mlp_tensor *b = make(ctx, 1, 2, 0, bx), *t = make(ctx, 1, 2, 0, bt), *ce, *bce;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *l = tu_tensor(ctx, 2, 2, 3, lv), *y = tu_tensor(ctx, 1, 2, 0, yv);
+    mlp_tensor *b = tu_tensor(ctx, 1, 2, 0, bx), *t = tu_tensor(ctx, 1, 2, 0, bt), *ce, *bce;
     mlp_ctx_set_check_finite(ctx, 1);
     mlp_tensor_set_requires_grad(l, 1);
     mlp_tensor_set_requires_grad(b, 1);
@@ -312,18 +279,16 @@ static void ops__large_logits_give_finite_loss_and_gradient(void **state)
     mlp_tensor_free(y);
     mlp_tensor_free(b);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__cross_entropy_refuses_bad_labels(void **state)
 {
     static const float lv[6] = {1, 2, 3, -1, 0, 5}, bad1[2] = {3, 0}, bad2[2] = {0.5f, 0},
                        bad3[2] = {-1, 0};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *l = make(ctx, 2, 2, 3, lv), *y1 = make(ctx, 1, 2, 0, bad1),
-               *y2 = make(ctx, 1, 2, 0, bad2), *y3 = make(ctx, 1, 2, 0, bad3),
-               *y4 = make(ctx, 1, 1, 0, bad1);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *l = tu_tensor(ctx, 2, 2, 3, lv), *y1 = tu_tensor(ctx, 1, 2, 0, bad1),
+               *y2 = tu_tensor(ctx, 1, 2, 0, bad2), *y3 = tu_tensor(ctx, 1, 2, 0, bad3),
+               *y4 = tu_tensor(ctx, 1, 1, 0, bad1);
     assert_null(mlp_cross_entropy(l, y1));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_RANGE);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "labels[0]"));
@@ -338,15 +303,13 @@ static void ops__cross_entropy_refuses_bad_labels(void **state)
     mlp_tensor_free(y2);
     mlp_tensor_free(y3);
     mlp_tensor_free(y4);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__dropout_zeroes_about_p_and_scales_the_rest(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t n = 1000, i, zeros = 0;
     mlp_tensor *x = mlp_tensor_ones(ctx, 1, &n), *y;
-    (void)state;
     mlp_ctx_seed(ctx, 9);
     mlp_tensor_set_requires_grad(x, 1);
     y = mlp_dropout(x, 0.5f);
@@ -365,17 +328,15 @@ static void ops__dropout_zeroes_about_p_and_scales_the_rest(void **state)
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_ARG);
     assert_close(mlp_tensor_get(mlp_dropout(x, 0.0f), 7), 1, 0, 0);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 /* ---- errors ---- */
 
 static void ops__shape_error_names_both_shapes(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t s1[2] = {2, 3}, s2[2] = {4, 5};
     mlp_tensor *a = mlp_tensor_zeros(ctx, 2, s1), *b = mlp_tensor_zeros(ctx, 2, s2);
-    (void)state;
     assert_null(mlp_matmul(a, b));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_matmul"));
@@ -389,15 +350,13 @@ static void ops__shape_error_names_both_shapes(void **state)
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
     mlp_tensor_free(a);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__null_input_keeps_the_first_failure_as_cause(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t s1[2] = {2, 3}, s2[2] = {4, 5};
     mlp_tensor *a = mlp_tensor_zeros(ctx, 2, s1), *b = mlp_tensor_zeros(ctx, 2, s2), *out;
-    (void)state;
     out = mlp_mean(mlp_relu(mlp_add(mlp_matmul(a, b), a)));
     assert_null(out);
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
@@ -409,7 +368,6 @@ static void ops__null_input_keeps_the_first_failure_as_cause(void **state)
     assert_null(mlp_linear(NULL, NULL, NULL));
     mlp_tensor_free(a);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 static void ops__mixing_contexts_is_refused(void **state)
@@ -431,15 +389,13 @@ static void ops__mixing_contexts_is_refused(void **state)
 static void ops__check_finite_names_the_op(void **state)
 {
     static const float xv[2] = {1, 0};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 1, 2, 0, xv);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_tensor(ctx, 1, 2, 0, xv);
     mlp_ctx_set_check_finite(ctx, 1);
     assert_null(mlp_scale(x, INFINITY));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NONFINITE);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_scale"));
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 /* ---- gradient checks on random shapes ---- */
@@ -593,7 +549,7 @@ static mlp_tensor *f_ce(void *u, mlp_tensor *const *in, int n)
 }
 
 /* a random tensor with |values| in [0.1, 1.1): away from the kinks at 0 */
-static mlp_tensor *rnd(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1)
+static mlp_tensor *gradcheck_input(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1)
 {
     int64_t shape[2], i;
     mlp_tensor *t;
@@ -629,80 +585,79 @@ static void check(mlp_ctx *ctx, const char *what, mlp_fn fn, mlp_tensor **in, in
 
 static void ops__every_backward_agrees_with_finite_differences(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *in[3];
     int rep;
-    (void)state;
     mlp_ctx_seed(ctx, 7);
     for (rep = 0; rep < 4; rep++) {
         int64_t m = rdim(ctx), k = rdim(ctx), nn = rdim(ctx), i;
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, k, nn);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, k, nn);
         check(ctx, "matmul", f_matmul, in, 2);
-        in[0] = rnd(ctx, 1, k, 0), in[1] = rnd(ctx, 2, k, nn);
+        in[0] = gradcheck_input(ctx, 1, k, 0), in[1] = gradcheck_input(ctx, 2, k, nn);
         check(ctx, "matmul vector.matrix", f_matmul, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 1, k, 0);
         check(ctx, "matmul matrix.vector", f_matmul, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, k, nn), in[2] = rnd(ctx, 1, nn, 0);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, k, nn),
+        in[2] = gradcheck_input(ctx, 1, nn, 0);
         check(ctx, "linear", f_linear, in, 3);
-        in[0] = rnd(ctx, 1, k, 0), in[1] = rnd(ctx, 2, k, nn), in[2] = NULL;
+        in[0] = gradcheck_input(ctx, 1, k, 0), in[1] = gradcheck_input(ctx, 2, k, nn), in[2] = NULL;
         check(ctx, "linear of one sample, no bias", f_linear, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "add same shape", f_add, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 1, k, 0);
         check(ctx, "add row", f_add, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, 1, k);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, 1, k);
         check(ctx, "sub row [1,n]", f_sub, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 0, 0, 0);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 0, 0, 0);
         check(ctx, "sub scalar", f_sub, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 1, k, 0);
         check(ctx, "mul row", f_mul, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "mul same shape", f_mul, in, 2);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "scale", f_scale, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "sum", f_sum, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "mean", f_mean, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "transpose", f_transpose, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "reshape", f_reshape, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "relu", f_relu, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "sigmoid", f_sigmoid, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "tanh", f_tanh, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "leaky_relu", f_leaky, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "gelu", f_gelu, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "step", f_step, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "identity", f_identity, in, 1);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, 1, 0);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 1, 1, 0);
         check(ctx, "prelu one alpha", f_prelu, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 1, k, 0);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 1, k, 0);
         check(ctx, "prelu alpha per column", f_prelu, in, 2);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "softmax", f_softmax, in, 1);
-        in[0] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "log_softmax", f_log_softmax, in, 1);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, m, k);
         check(ctx, "mse", f_mse, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = rnd(ctx, 2, m, k);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, m, k);
         for (i = 0; i < m * k; i++) /* targets in [0, 1] */
             mlp_tensor_data(in[1])[i] = fabsf(mlp_tensor_data(in[1])[i]) / 1.1f;
         check(ctx, "bce_with_logits", f_bce, in, 2);
-        in[0] = rnd(ctx, 2, m, k), in[1] = mlp_tensor_zeros(ctx, 1, &m);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = mlp_tensor_zeros(ctx, 1, &m);
         for (i = 0; i < m; i++)
             mlp_tensor_data(in[1])[i] = (float)(mlp_ctx_rand_u32(ctx) % (uint32_t)k);
         check(ctx, "cross_entropy", f_ce, in, 2);
     }
     assert_int_equal(mlp_tape_size(ctx), 0);
-    mlp_ctx_free(ctx);
 }
 
 /* A three-layer network and its loss, checked as one function. */
@@ -719,34 +674,31 @@ static mlp_tensor *f_net(void *u, mlp_tensor *const *in, int n)
 
 static void ops__randomized_network_gradients_match_finite_differences(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *in[9];
     int64_t nb = 5, d = 4, h1 = 6, h2 = 5, k = 3, i;
     int j;
-    (void)state;
     mlp_ctx_seed(ctx, 11);
-    in[0] = rnd(ctx, 2, nb, d);
+    in[0] = gradcheck_input(ctx, 2, nb, d);
     mlp_tensor_set_requires_grad(in[0], 0);
-    in[1] = rnd(ctx, 2, d, h1), in[2] = rnd(ctx, 1, h1, 0);
-    in[3] = rnd(ctx, 2, h1, h2), in[4] = rnd(ctx, 1, h2, 0);
-    in[5] = rnd(ctx, 2, h2, k), in[6] = rnd(ctx, 1, k, 0);
-    in[7] = rnd(ctx, 1, 1, 0);
+    in[1] = gradcheck_input(ctx, 2, d, h1), in[2] = gradcheck_input(ctx, 1, h1, 0);
+    in[3] = gradcheck_input(ctx, 2, h1, h2), in[4] = gradcheck_input(ctx, 1, h2, 0);
+    in[5] = gradcheck_input(ctx, 2, h2, k), in[6] = gradcheck_input(ctx, 1, k, 0);
+    in[7] = gradcheck_input(ctx, 1, 1, 0);
     in[8] = mlp_tensor_zeros(ctx, 1, &nb);
     for (i = 0; i < nb; i++)
         mlp_tensor_data(in[8])[i] = (float)(i % k);
     assert_ok(ctx, mlp_gradcheck(ctx, f_net, NULL, in, 9, 1e-2f, 1e-3f, 2e-2f));
     for (j = 0; j < 9; j++)
         mlp_tensor_free(in[j]);
-    mlp_ctx_free(ctx);
 }
 
 static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
 {
     /* step(x) near 0: backward says 0, finite differences see the jump */
     static const float xv[2] = {0.001f, 2.0f};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = make(ctx, 1, 2, 0, xv);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_tensor(ctx, 1, 2, 0, xv);
     mlp_tensor_set_requires_grad(x, 1);
     assert_ok(ctx, mlp_backward(mlp_sum(mlp_relu(x)), NULL, 0)); /* grad = [1, 1] */
     assert_int_equal(mlp_gradcheck(ctx, f_step, NULL, &x, 1, 1e-2f, 1e-3f, 1e-2f), MLP_ERR_ARG);
@@ -767,7 +719,6 @@ static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
     }
     assert_int_equal(mlp_gradcheck(ctx, NULL, NULL, &x, 1, 1e-2f, 1e-3f, 1e-2f), MLP_ERR_NULL);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 /* ---- kernels (white-box: src/kern/vec.h) ---- */
@@ -822,28 +773,28 @@ static void kern__logsumexp_and_softmax_survive_huge_values(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ops__matmul_forward_matches_hand_product),
-        cmocka_unit_test(ops__matmul_of_two_vectors_is_their_dot_product),
-        cmocka_unit_test(ops__linear_forward_and_backward_match_torch),
-        cmocka_unit_test(ops__add_sub_mul_broadcast_a_row_and_a_scalar),
-        cmocka_unit_test(ops__reshape_and_transpose_move_elements),
-        cmocka_unit_test(ops__mean_of_empty_tensor_is_nan),
-        cmocka_unit_test(ops__activations_match_torch),
-        cmocka_unit_test(ops__sigmoid_is_finite_and_saturates_for_huge_inputs),
-        cmocka_unit_test(ops__prelu_forward_and_derivatives_match_torch),
-        cmocka_unit_test(ops__relu_at_exactly_zero_has_derivative_zero),
-        cmocka_unit_test(ops__softmax_and_log_softmax_match_torch),
-        cmocka_unit_test(ops__losses_match_torch),
-        cmocka_unit_test(ops__large_logits_give_finite_loss_and_gradient),
-        cmocka_unit_test(ops__cross_entropy_refuses_bad_labels),
-        cmocka_unit_test(ops__dropout_zeroes_about_p_and_scales_the_rest),
-        cmocka_unit_test(ops__shape_error_names_both_shapes),
-        cmocka_unit_test(ops__null_input_keeps_the_first_failure_as_cause),
+        TU_TEST(ops__matmul_forward_matches_hand_product),
+        TU_TEST(ops__matmul_of_two_vectors_is_their_dot_product),
+        TU_TEST(ops__linear_forward_and_backward_match_torch),
+        TU_TEST(ops__add_sub_mul_broadcast_a_row_and_a_scalar),
+        TU_TEST(ops__reshape_and_transpose_move_elements),
+        TU_TEST(ops__mean_of_empty_tensor_is_nan),
+        TU_TEST(ops__activations_match_torch),
+        TU_TEST(ops__sigmoid_is_finite_and_saturates_for_huge_inputs),
+        TU_TEST(ops__prelu_forward_and_derivatives_match_torch),
+        TU_TEST(ops__relu_at_exactly_zero_has_derivative_zero),
+        TU_TEST(ops__softmax_and_log_softmax_match_torch),
+        TU_TEST(ops__losses_match_torch),
+        TU_TEST(ops__large_logits_give_finite_loss_and_gradient),
+        TU_TEST(ops__cross_entropy_refuses_bad_labels),
+        TU_TEST(ops__dropout_zeroes_about_p_and_scales_the_rest),
+        TU_TEST(ops__shape_error_names_both_shapes),
+        TU_TEST(ops__null_input_keeps_the_first_failure_as_cause),
         cmocka_unit_test(ops__mixing_contexts_is_refused),
-        cmocka_unit_test(ops__check_finite_names_the_op),
-        cmocka_unit_test(ops__every_backward_agrees_with_finite_differences),
-        cmocka_unit_test(ops__randomized_network_gradients_match_finite_differences),
-        cmocka_unit_test(gradcheck__finds_a_wrong_gradient_and_restores_inputs),
+        TU_TEST(ops__check_finite_names_the_op),
+        TU_TEST(ops__every_backward_agrees_with_finite_differences),
+        TU_TEST(ops__randomized_network_gradients_match_finite_differences),
+        TU_TEST(gradcheck__finds_a_wrong_gradient_and_restores_inputs),
         cmocka_unit_test(kern__fused_bias_activation_equals_add_then_activation),
         cmocka_unit_test(kern__logsumexp_and_softmax_survive_huge_values),
     };

@@ -194,11 +194,10 @@ static void adamw__decoupled_decay_matches_torch(void **state)
 
 static void optim__settings_have_defaults_and_are_validated(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape = 3;
     mlp_tensor *p = mlp_tensor_from(ctx, 1, &shape, P0);
     mlp_optim *sgd, *adam, *adamw;
-    (void)state;
     mlp_tensor_set_requires_grad(p, 1);
     sgd = mlp_optim_new(ctx, MLP_OPTIM_SGD, &p, 1, 0.5f);
     adam = mlp_optim_new(ctx, MLP_OPTIM_ADAM, &p, 1, 0.001f);
@@ -243,7 +242,6 @@ static void optim__settings_have_defaults_and_are_validated(void **state)
     mlp_optim_free(adam);
     mlp_optim_free(adamw);
     mlp_tensor_free(p);
-    mlp_ctx_free(ctx);
 }
 
 static void optim__bad_construction_is_refused(void **state)
@@ -279,12 +277,11 @@ static void optim__bad_construction_is_refused(void **state)
 
 static void optim__parameters_without_grad_are_skipped(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t shape = 3;
     mlp_tensor *list[2], *g;
     mlp_optim *o;
     uint64_t v1;
-    (void)state;
     list[0] = mlp_tensor_from(ctx, 1, &shape, P0);
     list[1] = mlp_tensor_from(ctx, 1, &shape, P0);
     mlp_tensor_set_requires_grad(list[0], 1);
@@ -314,7 +311,6 @@ static void optim__parameters_without_grad_are_skipped(void **state)
     mlp_optim_free(o);
     mlp_tensor_free(list[0]);
     mlp_tensor_free(list[1]);
-    mlp_ctx_free(ctx);
 }
 
 static void optim__step_without_memory_changes_nothing(void **state)
@@ -386,9 +382,9 @@ int main(void)
         cmocka_unit_test(adam__l2_weight_decay_matches_torch),
         cmocka_unit_test(adam__amsgrad_keeps_the_max_and_matches_torch),
         cmocka_unit_test(adamw__decoupled_decay_matches_torch),
-        cmocka_unit_test(optim__settings_have_defaults_and_are_validated),
+        TU_TEST(optim__settings_have_defaults_and_are_validated),
         cmocka_unit_test(optim__bad_construction_is_refused),
-        cmocka_unit_test(optim__parameters_without_grad_are_skipped),
+        TU_TEST(optim__parameters_without_grad_are_skipped),
         cmocka_unit_test(optim__step_without_memory_changes_nothing),
         cmocka_unit_test(sched__step_and_cosine_follow_their_formulas),
     };

@@ -472,27 +472,14 @@ static void parity__adam_and_adamw_variants_5_steps_match_torch(void **state)
 
 /* ---- where PyTorch raises, libmlp returns a status ---- */
 
-static mlp_tensor *mk(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, int rg)
-{
-    int64_t shape[2];
-    mlp_tensor *t;
-    shape[0] = d0;
-    shape[1] = d1;
-    t = mlp_tensor_rand_normal(ctx, ndim, shape, 0.0f, 1.0f);
-    assert_non_null(t);
-    if (rg)
-        assert_ok(ctx, mlp_tensor_set_requires_grad(t, 1));
-    return t;
-}
-
 /* torch: a @ b with [2,3] and [4,5] raises "mat1 and mat2 shapes cannot be
  * multiplied"; a + b with [2,3] and [4] raises "The size of tensor a (3)
  * must match the size of tensor b (4)" */
 static void errors__shape_mismatch_in_matmul_and_add_is_err_shape(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = mk(ctx, 2, 2, 3, 1), *b = mk(ctx, 2, 4, 5, 1), *c = mk(ctx, 1, 4, 0, 0);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_param(tu_randn(ctx, 2, 2, 3, 1.0f)),
+               *b = tu_param(tu_randn(ctx, 2, 4, 5, 1.0f)), *c = tu_randn(ctx, 1, 4, 0, 1.0f);
     assert_null(mlp_matmul(a, b));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_SHAPE);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_matmul"));
@@ -508,7 +495,6 @@ static void errors__shape_mismatch_in_matmul_and_add_is_err_shape(void **state)
     mlp_tensor_free(a);
     mlp_tensor_free(b);
     mlp_tensor_free(c);
-    mlp_ctx_free(ctx);
 }
 
 /* torch: F.cross_entropy with a target of 3 for 3 classes raises "Target 3
@@ -516,11 +502,10 @@ static void errors__shape_mismatch_in_matmul_and_add_is_err_shape(void **state)
 static void errors__cross_entropy_label_out_of_range_is_err_range(void **state)
 {
     static const float bad[3] = {3.0f, -1.0f, 1.5f};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *logits = mk(ctx, 2, 2, 3, 1);
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *logits = tu_param(tu_randn(ctx, 2, 2, 3, 1.0f));
     int64_t two = 2;
     int i;
-    (void)state;
     for (i = 0; i < 3; i++) {
         float lab[2];
         mlp_tensor *y;
@@ -534,18 +519,16 @@ static void errors__cross_entropy_label_out_of_range_is_err_range(void **state)
         mlp_tensor_free(y);
     }
     mlp_tensor_free(logits);
-    mlp_ctx_free(ctx);
 }
 
 /* torch: a second y.backward() raises "Trying to backward through the
  * graph a second time"; the gradient stays as after the first */
 static void errors__second_backward_without_retain_graph_fails_and_keeps_grads(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = mk(ctx, 2, 2, 3, 1), *y, *g;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_param(tu_randn(ctx, 2, 2, 3, 1.0f)), *y, *g;
     float before[6];
     int i;
-    (void)state;
     y = mlp_sum(mlp_mul(a, a));
     assert_ok(ctx, mlp_backward(y, NULL, 0));
     g = mlp_tensor_grad(a);
@@ -558,7 +541,6 @@ static void errors__second_backward_without_retain_graph_fails_and_keeps_grads(v
     for (i = 0; i < 6; i++)
         assert_close(before[i], 2.0f * mlp_tensor_get(a, i), 1e-6, 1e-6);
     mlp_tensor_free(a);
-    mlp_ctx_free(ctx);
 }
 
 /* torch: (a * 2).backward() raises "grad can be implicitly created only for
@@ -566,9 +548,8 @@ static void errors__second_backward_without_retain_graph_fails_and_keeps_grads(v
  * tensors does not require grad" */
 static void errors__non_scalar_backward_without_gradient_is_err_implicit_grad(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = mk(ctx, 2, 2, 3, 1), *b = mk(ctx, 2, 2, 3, 0), *y;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_param(tu_randn(ctx, 2, 2, 3, 1.0f)), *b = tu_randn(ctx, 2, 2, 3, 1.0f), *y;
     y = mlp_scale(a, 2.0f);
     assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_IMPLICIT_GRAD);
     assert_string_equal(mlp_status_str(MLP_ERR_IMPLICIT_GRAD),
@@ -579,7 +560,6 @@ static void errors__non_scalar_backward_without_gradient_is_err_implicit_grad(vo
     assert_int_equal(mlp_tensor_set_requires_grad(y, 0), MLP_ERR_STATE);
     mlp_tensor_free(a);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 /* torch: SGD(momentum=0, nesterov=True) and SGD(momentum=0.9, dampening=0.1,
@@ -587,10 +567,9 @@ static void errors__non_scalar_backward_without_gradient_is_err_implicit_grad(vo
  * dampening" */
 static void errors__nesterov_without_momentum_or_with_dampening_is_err_arg(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = mk(ctx, 2, 2, 3, 1);
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_param(tu_randn(ctx, 2, 2, 3, 1.0f));
     mlp_optim *o = mlp_optim_new(ctx, MLP_OPTIM_SGD, &a, 1, 0.1f);
-    (void)state;
     assert_non_null(o);
     assert_int_equal(mlp_optim_set(o, MLP_OPT_NESTEROV, 1), MLP_ERR_ARG);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "Nesterov"));
@@ -603,7 +582,6 @@ static void errors__nesterov_without_momentum_or_with_dampening_is_err_arg(void 
     assert_close(mlp_optim_get(o, MLP_OPT_MOMENTUM), 0.9, 1e-12, 0.0);
     mlp_optim_free(o);
     mlp_tensor_free(a);
-    mlp_ctx_free(ctx);
 }
 
 int main(void)
@@ -618,11 +596,11 @@ int main(void)
         cmocka_unit_test(parity__losses_match_torch_reduction_mean),
         cmocka_unit_test(parity__sgd_plain_momentum_nesterov_weight_decay_5_steps_match_torch),
         cmocka_unit_test(parity__adam_and_adamw_variants_5_steps_match_torch),
-        cmocka_unit_test(errors__shape_mismatch_in_matmul_and_add_is_err_shape),
-        cmocka_unit_test(errors__cross_entropy_label_out_of_range_is_err_range),
-        cmocka_unit_test(errors__second_backward_without_retain_graph_fails_and_keeps_grads),
-        cmocka_unit_test(errors__non_scalar_backward_without_gradient_is_err_implicit_grad),
-        cmocka_unit_test(errors__nesterov_without_momentum_or_with_dampening_is_err_arg),
+        TU_TEST(errors__shape_mismatch_in_matmul_and_add_is_err_shape),
+        TU_TEST(errors__cross_entropy_label_out_of_range_is_err_range),
+        TU_TEST(errors__second_backward_without_retain_graph_fails_and_keeps_grads),
+        TU_TEST(errors__non_scalar_backward_without_gradient_is_err_implicit_grad),
+        TU_TEST(errors__nesterov_without_momentum_or_with_dampening_is_err_arg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,17 +11,6 @@
 static const float XOR_X[8] = {0, 0, 0, 1, 1, 0, 1, 1};
 static const float XOR_Y[4] = {0, 1, 1, 0};
 
-static mlp_tensor *param(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, float std)
-{
-    int64_t shape[2];
-    mlp_tensor *t;
-    shape[0] = d0;
-    shape[1] = d1;
-    t = mlp_tensor_rand_normal(ctx, ndim, shape, 0.0f, std);
-    mlp_tensor_set_requires_grad(t, 1);
-    return t;
-}
-
 static void sgd(mlp_tensor **p, int n, float lr)
 {
     int i;
@@ -37,18 +26,17 @@ static void sgd(mlp_tensor **p, int n, float lr)
 
 static void seed__xor_is_learned_by_a_2_hidden_unit_mlp(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t sx[2] = {4, 2}, sy[2] = {4, 1};
     mlp_tensor *x = mlp_tensor_from(ctx, 2, sx, XOR_X), *y = mlp_tensor_from(ctx, 2, sy, XOR_Y);
     mlp_tensor *p[4], *logits = NULL, *loss;
     int step, i;
     float last = 0;
-    (void)state;
     mlp_ctx_seed(ctx, 1);
-    p[0] = param(ctx, 2, 2, 2, 1.0f); /* W1 [2,2] */
-    p[1] = param(ctx, 1, 2, 0, 0.1f); /* b1 [2]   */
-    p[2] = param(ctx, 2, 2, 1, 1.0f); /* W2 [2,1] */
-    p[3] = param(ctx, 1, 1, 0, 0.1f); /* b2 [1]   */
+    p[0] = tu_param(tu_randn(ctx, 2, 2, 2, 1.0f)); /* W1 [2,2] */
+    p[1] = tu_param(tu_randn(ctx, 1, 2, 0, 0.1f)); /* b1 [2]   */
+    p[2] = tu_param(tu_randn(ctx, 2, 2, 1, 1.0f)); /* W2 [2,1] */
+    p[3] = tu_param(tu_randn(ctx, 1, 1, 0, 0.1f)); /* b2 [1]   */
     for (step = 0; step < 3000; step++) {
         logits = mlp_linear(mlp_tanh(mlp_linear(x, p[0], p[1])), p[2], p[3]);
         loss = mlp_bce_with_logits(logits, y);
@@ -66,7 +54,6 @@ static void seed__xor_is_learned_by_a_2_hidden_unit_mlp(void **state)
         mlp_tensor_free(p[i]);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
-    mlp_ctx_free(ctx);
 }
 
 static void seed__xor_is_learned_by_no_linear_model(void **state)
@@ -75,15 +62,14 @@ static void seed__xor_is_learned_by_no_linear_model(void **state)
        and X^T y = [1,1,2] (columns x1, x2, 1) give w = (0, 0), b = 0.5 by
        hand: every point gets 0.5, no threshold separates the classes. The
        tape's gradient descent on the MSE must find exactly that. */
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t sx[2] = {4, 2}, sy[2] = {4, 1};
     mlp_tensor *x = mlp_tensor_from(ctx, 2, sx, XOR_X), *y = mlp_tensor_from(ctx, 2, sy, XOR_Y);
     mlp_tensor *p[2], *out = NULL, *loss;
     int step, i, j, k, correct;
-    (void)state;
     mlp_ctx_seed(ctx, 2);
-    p[0] = param(ctx, 2, 2, 1, 1.0f);
-    p[1] = param(ctx, 1, 1, 0, 1.0f);
+    p[0] = tu_param(tu_randn(ctx, 2, 2, 1, 1.0f));
+    p[1] = tu_param(tu_randn(ctx, 1, 1, 0, 1.0f));
     for (step = 0; step < 2000; step++) {
         out = mlp_linear(x, p[0], p[1]);
         loss = mlp_mse(out, y);
@@ -112,21 +98,19 @@ static void seed__xor_is_learned_by_no_linear_model(void **state)
     mlp_tensor_free(p[1]);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
-    mlp_ctx_free(ctx);
 }
 
 static void seed__two_affine_layers_without_activation_are_one(void **state)
 {
     /* H = X W1 + b1, O = H W2 + b2 equals X W + b with W = W1 W2, b = b1 W2 + b2 */
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t sx[2] = {5, 3};
     mlp_tensor *x, *w1, *b1, *w2, *b2, *two, *w, *b, *one;
     int64_t i;
-    (void)state;
     mlp_ctx_seed(ctx, 5);
     x = mlp_tensor_rand_normal(ctx, 2, sx, 0, 1);
-    w1 = param(ctx, 2, 3, 4, 1), b1 = param(ctx, 1, 4, 0, 1);
-    w2 = param(ctx, 2, 4, 2, 1), b2 = param(ctx, 1, 2, 0, 1);
+    w1 = tu_param(tu_randn(ctx, 2, 3, 4, 1)), b1 = tu_param(tu_randn(ctx, 1, 4, 0, 1));
+    w2 = tu_param(tu_randn(ctx, 2, 4, 2, 1)), b2 = tu_param(tu_randn(ctx, 1, 2, 0, 1));
     two = mlp_linear(mlp_linear(x, w1, b1), w2, b2);
     w = mlp_matmul(w1, w2);
     b = mlp_add(mlp_matmul(b1, w2), b2);
@@ -140,16 +124,14 @@ static void seed__two_affine_layers_without_activation_are_one(void **state)
     mlp_tensor_free(b1);
     mlp_tensor_free(w2);
     mlp_tensor_free(b2);
-    mlp_ctx_free(ctx);
 }
 
 static void seed__tanh_plus_one_is_twice_sigmoid_of_2x(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     float v[201];
     int64_t n = 201, i;
     mlp_tensor *x, *lhs, *rhs, *one;
-    (void)state;
     for (i = 0; i < n; i++)
         v[i] = -10.0f + 0.1f * (float)i;
     x = mlp_tensor_from(ctx, 1, &n, v);
@@ -161,17 +143,15 @@ static void seed__tanh_plus_one_is_twice_sigmoid_of_2x(void **state)
         assert_close(mlp_tensor_get(lhs, i), mlp_tensor_get(rhs, i), 1e-6, 1e-6);
     mlp_tensor_free(x);
     mlp_tensor_free(one);
-    mlp_ctx_free(ctx);
 }
 
 static void seed__sigmoid_derivative_peaks_at_a_quarter_and_tanh_at_one(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     float v[81];
     int64_t n = 81, i, argmax;
     mlp_tensor *x;
     const float *g;
-    (void)state;
     for (i = 0; i < n; i++)
         v[i] = -4.0f + 0.1f * (float)i; /* v[40] == 0 */
     v[40] = 0.0f;
@@ -194,7 +174,6 @@ static void seed__sigmoid_derivative_peaks_at_a_quarter_and_tanh_at_one(void **s
     assert_close(g[40], 1.0, 1e-7, 0);
     assert_close(g[0], 0.0013409506830258655, 1e-7, 1e-4); /* 1 - tanh(4)^2 */
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 /* f along x(t) = p + t d for a 2-16-16-1 network with act between layers */
@@ -217,9 +196,9 @@ static void piecewise_linear_along_a_line(int use_prelu)
         xd[2 * i] = (float)(0.3 + 0.8 * t);
         xd[2 * i + 1] = (float)(-0.2 + 0.6 * t);
     }
-    w1 = param(ctx, 2, 2, 16, 1), b1 = param(ctx, 1, 16, 0, 1);
-    w2 = param(ctx, 2, 16, 16, 0.5f), b2 = param(ctx, 1, 16, 0, 1);
-    w3 = param(ctx, 2, 16, 1, 0.5f), b3 = param(ctx, 1, 1, 0, 1);
+    w1 = tu_param(tu_randn(ctx, 2, 2, 16, 1)), b1 = tu_param(tu_randn(ctx, 1, 16, 0, 1));
+    w2 = tu_param(tu_randn(ctx, 2, 16, 16, 0.5f)), b2 = tu_param(tu_randn(ctx, 1, 16, 0, 1));
+    w3 = tu_param(tu_randn(ctx, 2, 16, 1, 0.5f)), b3 = tu_param(tu_randn(ctx, 1, 1, 0, 1));
     alpha = mlp_tensor_from(ctx, 1, &one, av);
     mlp_ctx_set_grad_enabled(ctx, 0);
     h = mlp_linear(x, w1, b1);
@@ -269,11 +248,11 @@ static void seed__prelu_mlp_is_continuous_and_piecewise_linear(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(seed__xor_is_learned_by_a_2_hidden_unit_mlp),
-        cmocka_unit_test(seed__xor_is_learned_by_no_linear_model),
-        cmocka_unit_test(seed__two_affine_layers_without_activation_are_one),
-        cmocka_unit_test(seed__tanh_plus_one_is_twice_sigmoid_of_2x),
-        cmocka_unit_test(seed__sigmoid_derivative_peaks_at_a_quarter_and_tanh_at_one),
+        TU_TEST(seed__xor_is_learned_by_a_2_hidden_unit_mlp),
+        TU_TEST(seed__xor_is_learned_by_no_linear_model),
+        TU_TEST(seed__two_affine_layers_without_activation_are_one),
+        TU_TEST(seed__tanh_plus_one_is_twice_sigmoid_of_2x),
+        TU_TEST(seed__sigmoid_derivative_peaks_at_a_quarter_and_tanh_at_one),
         cmocka_unit_test(seed__relu_mlp_is_continuous_and_piecewise_linear),
         cmocka_unit_test(seed__prelu_mlp_is_continuous_and_piecewise_linear),
     };

@@ -11,19 +11,10 @@
 
 static const float X4[4] = {0, 1, 2, 3}; /* torch.arange(4.0) */
 
-static mlp_tensor *vec(mlp_ctx *ctx, const float *v, int64_t n, int requires_grad)
-{
-    mlp_tensor *t = mlp_tensor_from(ctx, 1, &n, v);
-    if (t && requires_grad)
-        mlp_tensor_set_requires_grad(t, 1);
-    return t;
-}
-
 static void tape__data_tensors_do_not_require_grad_by_default(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 0), *y;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_vec(ctx, 4, X4), *y;
     assert_false(mlp_tensor_requires_grad(x));
     assert_true(mlp_tensor_is_leaf(x));
     assert_null(mlp_tensor_grad(x));
@@ -35,14 +26,12 @@ static void tape__data_tensors_do_not_require_grad_by_default(void **state)
     /* as PyTorch: requires_grad can only be changed on leaves */
     assert_int_equal(mlp_tensor_set_requires_grad(y, 0), MLP_ERR_STATE);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__op_records_only_when_an_input_requires_grad(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *a = vec(ctx, X4, 4, 0), *b = vec(ctx, X4, 4, 0), *c;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *a = tu_vec(ctx, 4, X4), *b = tu_vec(ctx, 4, X4), *c;
     c = mlp_add(a, b);
     assert_handle(ctx, c);
     assert_int_equal(mlp_tape_size(ctx), 0);
@@ -55,48 +44,43 @@ static void tape__op_records_only_when_an_input_requires_grad(void **state)
     assert_true(mlp_tensor_requires_grad(c));
     mlp_tensor_free(a);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__scalar_backward_with_null_grad_means_one(void **state)
 {
     /* y = 2 x.x, dy/dx = 4x */
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *y;
     int i;
-    (void)state;
     y = mlp_scale(mlp_matmul(x, x), 2.0f);
     assert_close(mlp_tensor_item(y), 28, 0, 0);
     assert_ok(ctx, mlp_backward(y, NULL, 0));
     for (i = 0; i < 4; i++)
         assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), 4.0 * i, 0, 0);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__non_scalar_backward_without_grad_fails(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *y;
     y = mlp_mul(x, x);
     assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_IMPLICIT_GRAD);
     assert_non_null(
         strstr(mlp_ctx_errmsg(ctx), "grad can be implicitly created only for scalar outputs"));
     assert_null(mlp_tensor_grad(x));
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__ones_gradient_gives_gradient_of_the_sum(void **state)
 {
     /* y = x * x; y.backward(ones_like(y)) gives 2x, like y.sum().backward() */
     static const float g[4] = {1, -1, 0.5f, 2};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *ones = vec(ctx, (const float[4]){1, 1, 1, 1}, 4, 0);
-    mlp_tensor *w = vec(ctx, g, 4, 0), *y;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)),
+               *ones = tu_vec(ctx, 4, (const float[4]){1, 1, 1, 1});
+    mlp_tensor *w = tu_vec(ctx, 4, g), *y;
     int i;
-    (void)state;
     y = mlp_mul(x, x);
     assert_ok(ctx, mlp_backward(y, ones, 0));
     for (i = 0; i < 4; i++)
@@ -110,16 +94,14 @@ static void tape__ones_gradient_gives_gradient_of_the_sum(void **state)
     mlp_tensor_free(x);
     mlp_tensor_free(ones);
     mlp_tensor_free(w);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__gradients_accumulate_until_zero_grad(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1);
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4));
     mlp_tensor *grad;
     int i;
-    (void)state;
     assert_ok(ctx, mlp_backward(mlp_sum(x), NULL, 0));
     assert_ok(ctx, mlp_backward(mlp_sum(mlp_scale(x, 3.0f)), NULL, 0));
     grad = mlp_tensor_grad(x);
@@ -133,15 +115,13 @@ static void tape__gradients_accumulate_until_zero_grad(void **state)
     for (i = 0; i < 4; i++)
         assert_close(mlp_tensor_get(grad, i), 1, 0, 0);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__second_backward_without_retain_fails(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *y;
     int i;
-    (void)state;
     y = mlp_sum(mlp_mul(x, x));
     assert_ok(ctx, mlp_backward(y, NULL, 0));
     assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_GRAPH_FREED);
@@ -149,15 +129,13 @@ static void tape__second_backward_without_retain_fails(void **state)
     for (i = 0; i < 4; i++) /* unchanged: still 2x */
         assert_close(mlp_tensor_get(mlp_tensor_grad(x), i), 2.0 * i, 0, 0);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__retain_graph_lets_backward_run_again_and_adds_up(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *y;
     int i;
-    (void)state;
     y = mlp_sum(mlp_sigmoid(mlp_mul(x, x)));
     assert_ok(ctx, mlp_backward(y, NULL, 1));
     assert_ok(ctx, mlp_backward(y, NULL, 1));
@@ -169,16 +147,14 @@ static void tape__retain_graph_lets_backward_run_again_and_adds_up(void **state)
     }
     assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_GRAPH_FREED);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__detach_shares_storage_and_stops_gradients(void **state)
 {
     /* y = x * x; u = y.detach(); z = u * x; z.sum().backward() gives x.grad == u */
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *y, *u, *z;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *y, *u, *z;
     int i;
-    (void)state;
     y = mlp_mul(x, x);
     u = mlp_tensor_detach(y);
     assert_handle(ctx, u);
@@ -197,14 +173,13 @@ static void tape__detach_shares_storage_and_stops_gradients(void **state)
     assert_close(mlp_tensor_get(u, 3), 9, 0, 0);
     mlp_tensor_free(u);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__grad_mode_off_records_nothing(void **state)
 {
     tu_alloc a;
     mlp_ctx *ctx = tu_ctx(&a, -1);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *y;
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *y;
     (void)state;
     assert_true(mlp_ctx_grad_enabled(ctx));
     assert_int_equal(mlp_ctx_set_grad_enabled(ctx, 0), 1);
@@ -223,9 +198,8 @@ static void tape__grad_mode_off_records_nothing(void **state)
 
 static void tape__only_leaves_keep_a_gradient(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *h, *y;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *h, *y;
     h = mlp_mul(x, x);
     y = mlp_sum(h);
     assert_ok(ctx, mlp_backward(y, NULL, 0));
@@ -233,14 +207,12 @@ static void tape__only_leaves_keep_a_gradient(void **state)
     assert_null(mlp_tensor_grad(y));
     assert_non_null(mlp_tensor_grad(x));
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__backward_refuses_a_tensor_modified_after_use(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *w = vec(ctx, X4, 4, 1), *y;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *w = tu_param(tu_vec(ctx, 4, X4)), *y;
     y = mlp_sum(mlp_mul(x, w)); /* mul saves both inputs */
     assert_ok(ctx, mlp_tensor_fill(w, 1.0f));
     assert_int_equal(mlp_backward(y, NULL, 0), MLP_ERR_MODIFIED);
@@ -253,14 +225,13 @@ static void tape__backward_refuses_a_tensor_modified_after_use(void **state)
     assert_ok(ctx, mlp_backward(y, NULL, 0));
     mlp_tensor_free(x);
     mlp_tensor_free(w);
-    mlp_ctx_free(ctx);
 }
 
 static void tape__op_results_stay_readable_after_backward_until_reset(void **state)
 {
     tu_alloc a;
     mlp_ctx *ctx = tu_ctx(&a, -1);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *h, *y;
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *h, *y;
     (void)state;
     h = mlp_relu(mlp_scale(x, -1.0f));
     y = mlp_sum(mlp_mul(x, x));
@@ -283,7 +254,7 @@ static void tape__a_freed_input_lives_on_inside_the_graph(void **state)
 {
     tu_alloc a;
     mlp_ctx *ctx = tu_ctx(&a, -1);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *c = vec(ctx, X4, 4, 0), *y;
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *c = tu_vec(ctx, 4, X4), *y;
     (void)state;
     y = mlp_sum(mlp_mul(x, c));
     mlp_tensor_free(c);
@@ -471,9 +442,8 @@ static void tape__every_op_fails_cleanly_under_every_allocation_failure(void **s
 
 static void tape__changing_a_saved_output_is_refused(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_tensor *x = vec(ctx, X4, 4, 1), *h, *y;
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *x = tu_param(tu_vec(ctx, 4, X4)), *h, *y;
     h = mlp_sigmoid(x); /* backward reads sigmoid's output */
     y = mlp_sum(h);
     assert_ok(ctx, mlp_tensor_fill(h, 0.5f));
@@ -481,7 +451,6 @@ static void tape__changing_a_saved_output_is_refused(void **state)
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_sigmoid"));
     assert_null(mlp_tensor_grad(x));
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
 }
 
 /* loss = sum(a b) with a [M,K], b [K,N]: d loss / d a[i][k] = sum_j b[k][j]
@@ -514,12 +483,11 @@ static void check_matmul_grads(mlp_tensor *a, mlp_tensor *b)
 static void tape__matrix_kernel_changed_between_forward_and_backward_is_used(void **state)
 {
     static const char *const names[3] = {"generic", "avx2", "avx512"};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t sa[2] = {KM, KK}, sb[2] = {KK, KN};
     mlp_tensor *a = mlp_tensor_rand_uniform(ctx, 2, sa, -1.0f, 1.0f);
     mlp_tensor *b = mlp_tensor_rand_uniform(ctx, 2, sb, -1.0f, 1.0f), *loss;
     int from, to;
-    (void)state;
     mlp_tensor_set_requires_grad(a, 1);
     mlp_tensor_set_requires_grad(b, 1);
     for (from = 0; from < 3; from++)
@@ -541,7 +509,6 @@ static void tape__matrix_kernel_changed_between_forward_and_backward_is_used(voi
         }
     mlp_tensor_free(a);
     mlp_tensor_free(b);
-    mlp_ctx_free(ctx);
 }
 
 /* A kernel needing a larger workspace than the one made gets it at once;
@@ -581,25 +548,25 @@ static void tape__kernel_change_without_memory_keeps_the_previous_kernel(void **
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(tape__data_tensors_do_not_require_grad_by_default),
-        cmocka_unit_test(tape__op_records_only_when_an_input_requires_grad),
-        cmocka_unit_test(tape__scalar_backward_with_null_grad_means_one),
-        cmocka_unit_test(tape__non_scalar_backward_without_grad_fails),
-        cmocka_unit_test(tape__ones_gradient_gives_gradient_of_the_sum),
-        cmocka_unit_test(tape__gradients_accumulate_until_zero_grad),
-        cmocka_unit_test(tape__second_backward_without_retain_fails),
-        cmocka_unit_test(tape__retain_graph_lets_backward_run_again_and_adds_up),
-        cmocka_unit_test(tape__detach_shares_storage_and_stops_gradients),
+        TU_TEST(tape__data_tensors_do_not_require_grad_by_default),
+        TU_TEST(tape__op_records_only_when_an_input_requires_grad),
+        TU_TEST(tape__scalar_backward_with_null_grad_means_one),
+        TU_TEST(tape__non_scalar_backward_without_grad_fails),
+        TU_TEST(tape__ones_gradient_gives_gradient_of_the_sum),
+        TU_TEST(tape__gradients_accumulate_until_zero_grad),
+        TU_TEST(tape__second_backward_without_retain_fails),
+        TU_TEST(tape__retain_graph_lets_backward_run_again_and_adds_up),
+        TU_TEST(tape__detach_shares_storage_and_stops_gradients),
         cmocka_unit_test(tape__grad_mode_off_records_nothing),
-        cmocka_unit_test(tape__only_leaves_keep_a_gradient),
-        cmocka_unit_test(tape__backward_refuses_a_tensor_modified_after_use),
+        TU_TEST(tape__only_leaves_keep_a_gradient),
+        TU_TEST(tape__backward_refuses_a_tensor_modified_after_use),
         cmocka_unit_test(tape__op_results_stay_readable_after_backward_until_reset),
         cmocka_unit_test(tape__a_freed_input_lives_on_inside_the_graph),
         cmocka_unit_test(tape__steady_state_training_loop_makes_no_allocator_calls),
         cmocka_unit_test(tape__training_step_fails_cleanly_under_every_allocation_failure),
         cmocka_unit_test(tape__every_op_fails_cleanly_under_every_allocation_failure),
-        cmocka_unit_test(tape__changing_a_saved_output_is_refused),
-        cmocka_unit_test(tape__matrix_kernel_changed_between_forward_and_backward_is_used),
+        TU_TEST(tape__changing_a_saved_output_is_refused),
+        TU_TEST(tape__matrix_kernel_changed_between_forward_and_backward_is_used),
         cmocka_unit_test(tape__kernel_change_without_memory_keeps_the_previous_kernel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

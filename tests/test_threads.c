@@ -218,8 +218,7 @@ static void threads__steady_state_step_allocates_nothing(void **state)
 
 static void threads__set_threads_rejects_bad_counts(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
     assert_int_equal(mlp_ctx_set_threads(NULL, 2), MLP_ERR_NULL);
     assert_int_equal(mlp_ctx_set_threads(ctx, 0), MLP_ERR_ARG);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_ctx_set_threads"));
@@ -227,7 +226,6 @@ static void threads__set_threads_rejects_bad_counts(void **state)
     assert_int_equal(mlp_ctx_set_threads(ctx, 100000), MLP_ERR_ARG);
     assert_int_equal(mlp_ctx_threads(ctx), 1);
     assert_int_equal(mlp_ctx_threads(NULL), 0);
-    mlp_ctx_free(ctx);
 }
 
 static void threads__many_changes_keep_count_and_leak_nothing(void **state)
@@ -279,10 +277,9 @@ static void mark(void *arg, int64_t lo, int64_t hi, int tid)
 
 static void threads__parallel_for_covers_range_once(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     cover c;
     int i, rep;
-    (void)state;
     need_threads();
     assert_ok(ctx, mlp_ctx_set_threads(ctx, 3));
     for (rep = 0; rep < 200; rep++) {
@@ -300,7 +297,6 @@ static void threads__parallel_for_covers_range_once(void **state)
         assert_int_equal(c.hits[i], 1);
         assert_int_equal(c.tid[i], 0);
     }
-    mlp_ctx_free(ctx);
 }
 
 int main(void)
@@ -309,10 +305,10 @@ int main(void)
         cmocka_unit_test(threads__matmul_same_bits_at_1_and_2_threads),
         cmocka_unit_test(threads__training_step_same_bits_at_1_and_2_threads),
         cmocka_unit_test(threads__steady_state_step_allocates_nothing),
-        cmocka_unit_test(threads__set_threads_rejects_bad_counts),
+        TU_TEST(threads__set_threads_rejects_bad_counts),
         cmocka_unit_test(threads__many_changes_keep_count_and_leak_nothing),
         cmocka_unit_test(threads__failed_pool_allocation_keeps_previous_count),
-        cmocka_unit_test(threads__parallel_for_covers_range_once),
+        TU_TEST(threads__parallel_for_covers_range_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

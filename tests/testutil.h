@@ -1,6 +1,10 @@
 /*
  * testutil.h - shared by the cmocka tests: the cmocka includes, a
- * counting allocator that can fail the N-th call, and float comparisons.
+ * counting allocator that can fail the N-th call, the fixture most tests
+ * run in (a context, and the model and optimizer they make, freed and
+ * checked for leaks by the teardown), one set of tensor makers, and float
+ * comparisons. Every helper is tu_-prefixed so a name means the same
+ * thing in every test file.
  */
 #ifndef MLP_TESTUTIL_H
 #define MLP_TESTUTIL_H
@@ -75,6 +79,114 @@ static inline mlp_ctx *tu_ctx(tu_alloc *a, long fail_at)
     al.free = tu_free_fn;
     al.user = a;
     return mlp_ctx_new(&al);
+}
+
+/* ---- the fixture ---- */
+
+/* What TU_TEST's setup makes: a context (default seed) whose allocations
+ * go through `alloc`. A test may put a model and an optimizer in `model`
+ * and `opt`; the teardown frees them and the context, then fails the test
+ * if any block is still allocated. */
+typedef struct tu_fixture {
+    tu_alloc alloc;
+    mlp_ctx *ctx;
+    mlp_model *model;
+    mlp_optim *opt;
+} tu_fixture;
+
+static inline int tu_setup(void **state)
+{
+    tu_fixture *f = (tu_fixture *)calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    f->ctx = tu_ctx(&f->alloc, -1);
+    if (!f->ctx) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static inline int tu_teardown(void **state)
+{
+    tu_fixture *f = (tu_fixture *)*state;
+    long live;
+    mlp_optim_free(f->opt);
+    mlp_model_free(f->model);
+    mlp_ctx_free(f->ctx);
+    live = f->alloc.live;
+    free(f);
+    if (live != 0) {
+        print_error("%ld blocks still allocated after the test\n", live);
+        return -1;
+    }
+    return 0;
+}
+
+/* A test run in the fixture; it finds it with tu_fix(state). */
+#define TU_TEST(f) cmocka_unit_test_setup_teardown(f, tu_setup, tu_teardown)
+
+static inline tu_fixture *tu_fix(void **state)
+{
+    return (tu_fixture *)*state;
+}
+
+/* The fixture's context. */
+static inline mlp_ctx *tu_ctx_of(void **state)
+{
+    return tu_fix(state)->ctx;
+}
+
+/* ---- tensors ---- */
+
+/* A tensor of ndim 0, 1 or 2 ([], [d0] or [d0,d1]) holding v in row-major
+ * order, or zeros when v is NULL. Fails the test if it cannot be made. */
+static inline mlp_tensor *tu_tensor(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, const float *v)
+{
+    int64_t shape[2];
+    mlp_tensor *t;
+    shape[0] = d0;
+    shape[1] = d1;
+    t = v ? mlp_tensor_from(ctx, ndim, shape, v) : mlp_tensor_zeros(ctx, ndim, shape);
+    if (!t) {
+        print_error("tu_tensor: %s\n", mlp_ctx_errmsg(ctx));
+        fail();
+    }
+    return t;
+}
+
+/* [n] holding v; [r,c] holding v. */
+static inline mlp_tensor *tu_vec(mlp_ctx *ctx, int64_t n, const float *v)
+{
+    return tu_tensor(ctx, 1, n, 0, v);
+}
+static inline mlp_tensor *tu_mat(mlp_ctx *ctx, int64_t r, int64_t c, const float *v)
+{
+    return tu_tensor(ctx, 2, r, c, v);
+}
+
+/* A tensor like tu_tensor's of N(0, std^2) values from ctx's generator. */
+static inline mlp_tensor *tu_randn(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, float std)
+{
+    int64_t shape[2];
+    mlp_tensor *t;
+    shape[0] = d0;
+    shape[1] = d1;
+    t = mlp_tensor_rand_normal(ctx, ndim, shape, 0.0f, std);
+    if (!t) {
+        print_error("tu_randn: %s\n", mlp_ctx_errmsg(ctx));
+        fail();
+    }
+    return t;
+}
+
+/* t, now requiring grad (a parameter). */
+static inline mlp_tensor *tu_param(mlp_tensor *t)
+{
+    if (mlp_tensor_set_requires_grad(t, 1) != MLP_OK)
+        fail();
+    return t;
 }
 
 /* Assert |a - b| <= atol + rtol |b| with a readable message. */
