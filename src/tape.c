@@ -184,21 +184,6 @@ static mlp_tensor *grad_input(const mlp__node *n, int k)
     return in && in->requires_grad ? in : NULL;
 }
 
-/* Release every gradient buffer of the marked region and clear marks. */
-static void cleanup(mlp_ctx *ctx, int64_t top)
-{
-    mlp__node *n;
-    int64_t i;
-    int k;
-    for (i = top + 1; (n = prev_marked(ctx, &i));) {
-        n->mark = 0;
-        drop_gbuf(ctx, n->out);
-        for (k = 0; k < n->nin; k++)
-            if (n->in[k])
-                drop_gbuf(ctx, n->in[k]);
-    }
-}
-
 /* Give leaf t its first gradient: zeros of t's shape, owned by t. */
 static mlp_status new_grad(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
 {
@@ -381,25 +366,30 @@ static void commit(mlp_ctx *ctx, int64_t top, int retain_graph)
     }
 }
 
-/* After a failure in passes 1 to 3: the leaves' gradients are as they
- * were before the call (those it made are gone again). */
-static void roll_back(mlp_ctx *ctx, int64_t top)
+/* Last, after success or failure: release every gradient buffer of the
+ * marked region and clear the marks. After a failure in passes 1 to 3,
+ * first put each leaf's gradient back as it was before the call (one it
+ * made is gone again, one it accumulated into directly was all zero). */
+static void finish(mlp_ctx *ctx, int64_t top, int failed)
 {
     mlp__node *n;
     mlp_tensor *in;
     int64_t i;
     int k;
     for (i = top + 1; (n = prev_marked(ctx, &i));) {
+        n->mark = 0;
+        drop_gbuf(ctx, n->out);
         for (k = 0; k < n->nin; k++) {
             if (!(in = n->in[k]))
                 continue;
-            if (leaf_aliased(in) && in->numel) /* it was all zero before */
+            if (failed && leaf_aliased(in) && in->numel)
                 memset(in->grad->data, 0, (size_t)in->numel * sizeof(float));
-            if (in->grad_new) {
+            if (failed && in->grad_new) {
                 mlp__tensor_unref(in->grad);
                 in->grad = NULL;
                 in->grad_new = 0;
             }
+            drop_gbuf(ctx, in);
         }
     }
 }
@@ -419,8 +409,6 @@ mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_
         && (s = make_buffers(ctx, __func__, out->node)) == MLP_OK
         && (s = walk(ctx, __func__, out, grad_out)) == MLP_OK)
         commit(ctx, out->node, retain_graph);
-    else
-        roll_back(ctx, out->node);
-    cleanup(ctx, out->node);
+    finish(ctx, out->node, s != MLP_OK);
     return s;
 }
