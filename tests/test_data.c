@@ -267,10 +267,7 @@ static void fit__lowers_the_loss_and_reports_every_batch(void **state)
         mlp_tensor_data(x)[2 * i] += c ? 2.0f : -2.0f;
     }
     ds = mlp_dataset_new(x, y);
-    m = mlp_model_new(ctx);
-    assert_ok(ctx, mlp_model_add_linear(m, 2, 8));
-    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
-    assert_ok(ctx, mlp_model_add_linear(m, 8, 2));
+    m = tu_mlp(ctx, 2, 8, 2);
     o = mlp_sgd_new(m, 0.1f);
     memset(&log, 0, sizeof log);
     assert_ok(ctx, mlp_fit(m, o, ds, MLP_LOSS_CROSS_ENTROPY, 20, 10, on_progress, &log));

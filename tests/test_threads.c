@@ -111,11 +111,7 @@ static void train_at(int threads, float *out, int64_t count)
         y[i] = (float)(i % 10);
     mlp_ctx_seed(ctx, 42);
     assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
-    m = mlp_model_new(ctx);
-    assert_handle(ctx, m);
-    assert_ok(ctx, mlp_model_add_linear(m, 784, 256));
-    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
-    assert_ok(ctx, mlp_model_add_linear(m, 256, 10));
+    m = tu_mlp(ctx, 784, 256, 10);
     assert_int_equal(mlp_model_param_numel(m), count);
     opt = mlp_sgd_new(m, 0.1f);
     assert_handle(ctx, opt);
@@ -183,11 +179,7 @@ static void threads__steady_state_step_allocates_nothing(void **state)
         for (i = 0; i < 64; i++)
             y[i] = (float)(i % 5);
         assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
-        m = mlp_model_new(ctx);
-        assert_handle(ctx, m);
-        assert_ok(ctx, mlp_model_add_linear(m, 300, 200));
-        assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
-        assert_ok(ctx, mlp_model_add_linear(m, 200, 5));
+        m = tu_mlp(ctx, 300, 200, 5);
         opt = mlp_sgd_new(m, 0.1f);
         assert_handle(ctx, opt);
         tx = mlp_tensor_from(ctx, 2, sx, x);

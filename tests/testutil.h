@@ -2,8 +2,8 @@
  * testutil.h - shared by the cmocka tests: the cmocka includes, a
  * counting allocator that can fail the N-th call, the fixture most tests
  * run in (a context, and the model and optimizer they make, freed and
- * checked for leaks by the teardown), one set of tensor makers, and float
- * comparisons. Every helper is tu_-prefixed so a name means the same
+ * checked for leaks by the teardown), one set of tensor and model makers,
+ * and float comparisons. Every helper is tu_-prefixed so a name means the same
  * thing in every test file.
  */
 #ifndef MLP_TESTUTIL_H
@@ -187,6 +187,23 @@ static inline mlp_tensor *tu_param(mlp_tensor *t)
     if (mlp_tensor_set_requires_grad(t, 1) != MLP_OK)
         fail();
     return t;
+}
+
+/* ---- models ---- */
+
+/* The chapter's shape: linear(in -> hidden), ReLU, linear(hidden -> out),
+ * default initialisation from ctx's generator. Fails the test if it
+ * cannot be made. */
+static inline mlp_model *tu_mlp(mlp_ctx *ctx, int64_t in, int64_t hidden, int64_t out)
+{
+    mlp_model *m = mlp_model_new(ctx);
+    if (!m || mlp_model_add_linear(m, in, hidden) != MLP_OK
+        || mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK
+        || mlp_model_add_linear(m, hidden, out) != MLP_OK) {
+        print_error("tu_mlp: %s\n", mlp_ctx_errmsg(ctx));
+        fail();
+    }
+    return m;
 }
 
 /* Assert |a - b| <= atol + rtol |b| with a readable message. */
