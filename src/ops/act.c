@@ -30,18 +30,16 @@ static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_ten
     static const char *const names[1] = {"x"};
     mlp_ctx *ctx;
     mlp_tensor *y;
-    mlp__node *node;
+    mlp__op_params p;
     if (!(ctx = mlp__args(fn, &x, names, 1)))
         return NULL;
     if (!(y = mlp__result(ctx, fn, x->ndim, x->shape)))
         return NULL;
     mlp__act_fwd(act, y->data, x->data, x->numel, param);
-    if (mlp__should_record(ctx, &x, 1)) {
-        if (!(node = mlp__record(ctx, op, y, &x, 1)))
-            return NULL;
-        node->p.act.act = act;
-        node->p.act.slope = param;
-    }
+    p.act.act = act;
+    p.act.slope = param;
+    if (!mlp__record_params(ctx, op, y, &x, 1, p))
+        return NULL;
     return mlp__op_done(ctx, fn, y);
 }
 
@@ -124,7 +122,7 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
     mlp_tensor *in[2];
     mlp_ctx *ctx;
     mlp_tensor *y;
-    mlp__node *node;
+    mlp__op_params p;
     int64_t rows, cols;
     if (!(ctx = mlp__args2(__func__, in, x, alpha, names)))
         return NULL;
@@ -137,12 +135,10 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
     if (!(y = mlp__result(ctx, __func__, x->ndim, x->shape)))
         return NULL;
     mlp__prelu_fwd(y->data, x->data, alpha->data, alpha->numel, rows, cols);
-    if (mlp__should_record(ctx, in, 2)) {
-        if (!(node = mlp__record(ctx, &op_prelu, y, in, 2)))
-            return NULL;
-        node->p.rowwise.rows = rows;
-        node->p.rowwise.cols = cols;
-    }
+    p.rowwise.rows = rows;
+    p.rowwise.cols = cols;
+    if (!mlp__record_params(ctx, &op_prelu, y, in, 2, p))
+        return NULL;
     return mlp__op_done(ctx, __func__, y);
 }
 
@@ -188,7 +184,7 @@ static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tenso
     static const char *const names[1] = {"x"};
     mlp_ctx *ctx;
     mlp_tensor *y;
-    mlp__node *node;
+    mlp__op_params p;
     int64_t rows, cols;
     if (!(ctx = mlp__args(fn, &x, names, 1)))
         return NULL;
@@ -199,12 +195,10 @@ static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tenso
         mlp__log_softmax_rows(y->data, x->data, rows, cols);
     else
         mlp__softmax_rows(y->data, x->data, rows, cols);
-    if (mlp__should_record(ctx, &x, 1)) {
-        if (!(node = mlp__record(ctx, op, y, &x, 1)))
-            return NULL;
-        node->p.rowwise.rows = rows;
-        node->p.rowwise.cols = cols;
-    }
+    p.rowwise.rows = rows;
+    p.rowwise.cols = cols;
+    if (!mlp__record_params(ctx, op, y, &x, 1, p))
+        return NULL;
     return mlp__op_done(ctx, fn, y);
 }
 

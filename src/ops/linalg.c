@@ -43,7 +43,7 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
     mlp_tensor *in[2];
     mlp_ctx *ctx;
     mlp_tensor *c;
-    mlp__node *node;
+    mlp__op_params p;
     int64_t M, N, K, shape[2];
     int nd = 0;
     if (!(ctx = mlp__args2(__func__, in, a, b, names)))
@@ -66,13 +66,11 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
         return NULL;
     if (M && N)
         mlp__gemm(ctx, 0, 0, M, N, K, 1.0f, a->data, K, b->data, N, 0.0f, c->data, N);
-    if (mlp__should_record(ctx, in, 2)) {
-        if (!(node = mlp__record(ctx, &op_matmul, c, in, 2)))
-            return NULL;
-        node->p.matmul.m = M;
-        node->p.matmul.n = N;
-        node->p.matmul.k = K;
-    }
+    p.matmul.m = M;
+    p.matmul.n = N;
+    p.matmul.k = K;
+    if (!mlp__record_params(ctx, &op_matmul, c, in, 2, p))
+        return NULL;
     return mlp__op_done(ctx, __func__, c);
 }
 
@@ -95,7 +93,7 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     mlp_tensor *in[3];
     mlp_ctx *ctx;
     mlp_tensor *y;
-    mlp__node *node;
+    mlp__op_params p;
     int64_t rows, nin, nout, shape[2];
     int nd = 0, n = b ? 3 : 2;
     in[0] = x;
@@ -126,13 +124,11 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
                   nout);
         mlp__bias_act_fwd(MLP_ACT_IDENTITY, y->data, b ? b->data : NULL, rows, nout, 0.0f);
     }
-    if (mlp__should_record(ctx, in, n)) {
-        if (!(node = mlp__record(ctx, &op_linear, y, in, n)))
-            return NULL;
-        node->p.matmul.m = rows;
-        node->p.matmul.n = nout;
-        node->p.matmul.k = nin;
-    }
+    p.matmul.m = rows;
+    p.matmul.n = nout;
+    p.matmul.k = nin;
+    if (!mlp__record_params(ctx, &op_linear, y, in, n, p))
+        return NULL;
     return mlp__op_done(ctx, __func__, y);
 }
 
@@ -191,7 +187,7 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     mlp_tensor *in[2];
     mlp_ctx *ctx;
     mlp_tensor *c;
-    mlp__node *node;
+    mlp__op_params p;
     int64_t nb, rows, r, j, shape[MLP_MAX_DIMS];
     int nd;
     if (!(ctx = mlp__args2(fn, in, a, b, names)))
@@ -224,13 +220,11 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
             for (j = 0; j < nb; j++)
                 cr[j] = ar[j] * bd[j];
     }
-    if (mlp__should_record(ctx, in, 2)) {
-        if (!(node = mlp__record(ctx, op, c, in, 2)))
-            return NULL;
-        node->p.binary.kind = kind;
-        node->p.binary.nb = nb;
-        node->p.binary.rows = rows;
-    }
+    p.binary.kind = kind;
+    p.binary.nb = nb;
+    p.binary.rows = rows;
+    if (!mlp__record_params(ctx, op, c, in, 2, p))
+        return NULL;
     return mlp__op_done(ctx, fn, c);
 }
 
@@ -259,13 +253,9 @@ static mlp_ctx *one_arg(const char *fn, mlp_tensor *a)
  * unused by the others); returns 0 on failure */
 static int record1(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *a, float factor)
 {
-    mlp__node *node;
-    if (!mlp__should_record(ctx, &a, 1))
-        return 1;
-    if (!(node = mlp__record(ctx, op, out, &a, 1)))
-        return 0;
-    node->p.scale.factor = factor;
-    return 1;
+    mlp__op_params p;
+    p.scale.factor = factor;
+    return mlp__record_params(ctx, op, out, &a, 1, p);
 }
 
 static void scale_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)

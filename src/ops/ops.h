@@ -1,7 +1,7 @@
 /*
  * ops.h - helpers shared by the differentiable ops: the argument and
- * shape checks two-input ops begin with, the finishing check every op
- * ends with, rows x cols of a tensor seen as a matrix over its
+ * shape checks two-input ops begin with, recording with the op's named
+ * parameters, the finishing check every op ends with, rows x cols of a tensor seen as a matrix over its
  * last dimension, and a matrix product for backward that never allocates.
  */
 #ifndef MLP_OPS_H
@@ -35,6 +35,21 @@ static inline void mlp__fail_shapes(mlp_ctx *ctx, const char *fn, const char *an
     char sa[64], sb[64];
     mlp__fail(ctx, MLP_ERR_SHAPE, "%s: %s %s and %s %s %s", fn, an,
               mlp__shape_str(a, sa, sizeof sa), bn, mlp__shape_str(b, sb, sizeof sb), why);
+}
+
+/* Record out = op(in[0..nin-1]) keeping p, when grad mode is on and an
+ * input requires grad. 0 when recording failed (MLP_ERR_NOMEM recorded),
+ * 1 otherwise. */
+static inline int mlp__record_params(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out,
+                                     mlp_tensor *const *in, int nin, mlp__op_params p)
+{
+    mlp__node *node;
+    if (!mlp__should_record(ctx, in, nin))
+        return 1;
+    if (!(node = mlp__record(ctx, op, out, in, nin)))
+        return 0;
+    node->p = p;
+    return 1;
 }
 
 /* t as rows x cols over its last dimension (a scalar is 1 x 1). */
