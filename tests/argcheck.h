@@ -1,7 +1,7 @@
 /*
  * argcheck.h - shared by the bad-argument tests (test_args.c, test_misuse.c):
  * assertions on a call's result and on the context's error code and
- * message, and small tensor makers.
+ * message (tensor makers are testutil.h's).
  */
 #ifndef MLP_ARGCHECK_H
 #define MLP_ARGCHECK_H
@@ -45,19 +45,6 @@
             fail();                                                                                \
         }                                                                                          \
     } while (0)
-
-static inline mlp_tensor *mat(mlp_ctx *ctx, int64_t r, int64_t c)
-{
-    int64_t shape[2];
-    shape[0] = r;
-    shape[1] = c;
-    return mlp_tensor_ones(ctx, 2, shape);
-}
-
-static inline mlp_tensor *vec(mlp_ctx *ctx, int64_t n)
-{
-    return mlp_tensor_ones(ctx, 1, &n);
-}
 
 /* a two-input op on bad shapes: NULL, MLP_ERR_SHAPE, the message names the
  * op and both shapes */

@@ -108,7 +108,7 @@ static mlp_tensor *fn_sum_of_input(void *user, mlp_tensor *const *in, int n)
 static void null__grad_and_tape_functions_refuse_null_handles(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_tensor *x = vec(ctx, 3);
+    mlp_tensor *x = tu_ones(ctx, 1, 3, 0);
     mlp_tensor *ins[1];
     assert_handle(ctx, x);
     assert_int_equal(mlp_tensor_set_requires_grad(NULL, 1), MLP_ERR_NULL);
@@ -147,8 +147,8 @@ static void null__grad_and_tape_functions_refuse_null_handles(void **state)
 static void null__ops_give_null_and_name_the_op(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_tensor *a = mat(ctx, 2, 3), *b = mat(ctx, 3, 2), *v = vec(ctx, 3);
-    mlp_tensor *lab = vec(ctx, 2), *alpha = vec(ctx, 1);
+    mlp_tensor *a = tu_ones(ctx, 2, 2, 3), *b = tu_ones(ctx, 2, 3, 2), *v = tu_ones(ctx, 1, 3, 0);
+    mlp_tensor *lab = tu_ones(ctx, 1, 2, 0), *alpha = tu_ones(ctx, 1, 1, 0);
     int64_t shape[1] = {6};
     assert_handle(ctx, a);
     assert_ok(ctx, mlp_tensor_fill(lab, 0.0f));
@@ -275,7 +275,7 @@ static void null__model_file_functions_refuse_null_handles(void **state)
 static void null__npy_idx_csv_functions_refuse_null_handles(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_tensor *t = vec(ctx, 3);
+    mlp_tensor *t = tu_ones(ctx, 1, 3, 0);
     assert_null(mlp_npy_load(NULL, "x.npy"));
     EXPECT_NULL_CODE(ctx, mlp_npy_load(ctx, NULL), MLP_ERR_NULL);
     assert_null(mlp_npy_load_mem(NULL, "abc", 3));
@@ -296,7 +296,7 @@ static void null__npy_idx_csv_functions_refuse_null_handles(void **state)
 static void null__optim_functions_refuse_null_handles(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_tensor *p = vec(ctx, 3);
+    mlp_tensor *p = tu_ones(ctx, 1, 3, 0);
     mlp_tensor *ps[2];
     mlp_optim *opt;
     assert_ok(ctx, mlp_tensor_set_requires_grad(p, 1));
@@ -331,7 +331,7 @@ static void null__optim_functions_refuse_null_handles(void **state)
 static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_tensor *x = mat(ctx, 4, 2), *y = vec(ctx, 4), *bx = NULL, *by = NULL;
+    mlp_tensor *x = tu_ones(ctx, 2, 4, 2), *y = tu_ones(ctx, 1, 4, 0), *bx = NULL, *by = NULL;
     mlp_model *m = mlp_model_new(ctx);
     mlp_dataset *ds;
     mlp_optim *opt;
@@ -407,7 +407,7 @@ static int no_wait(void *user, void *req)
 static void null__comm_functions_refuse_null_handles(void **state)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL), *other = mlp_ctx_new(NULL);
-    mlp_tensor *x = mat(ctx, 4, 2), *y = vec(ctx, 4);
+    mlp_tensor *x = tu_ones(ctx, 2, 4, 2), *y = tu_ones(ctx, 1, 4, 0);
     mlp_model *m = mlp_model_new(ctx);
     mlp_dataset *ds;
     mlp_optim *opt;

@@ -165,11 +165,10 @@ static void params_of(mlp_model *m, float *out)
 
 static void comm__new_checks_the_engine(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     engine e = one_rank();
     mlp_comm_ops o = ops_of(&e);
     mlp_comm *c;
-    (void)state;
     assert_null(mlp_comm_new(ctx, NULL));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NULL);
     o.struct_size = sizeof(size_t);
@@ -197,17 +196,15 @@ static void comm__new_checks_the_engine(void **state)
     assert_ptr_equal(mlp_comm_user(c), &e);
     mlp_comm_free(c);
     assert_int_equal(e.destroyed, 1);
-    mlp_ctx_free(ctx);
 }
 
 static void comm__allreduce_and_broadcast_go_through_the_engine(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     engine e = one_rank();
     mlp_comm_ops o;
     mlp_comm *c;
     float buf[3] = {1, 2, 3};
-    (void)state;
     e.size = 2;
     e.rank = 1;
     e.mirror = 1;
@@ -229,7 +226,6 @@ static void comm__allreduce_and_broadcast_go_through_the_engine(void **state)
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "engine error 5"));
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "mlp_comm_allreduce"));
     mlp_comm_free(c);
-    mlp_ctx_free(ctx);
 }
 
 /* Buckets are filled last parameter first: with room for 30 floats,
@@ -237,7 +233,7 @@ static void comm__allreduce_and_broadcast_go_through_the_engine(void **state)
  * layer's bucket leaves before backward has touched W1. */
 static void comm__buckets_start_last_layer_first_during_backward(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     engine e = one_rank();
     mlp_comm_ops o = ops_of(&e);
     mlp_comm *c = mlp_comm_new(ctx, &o);
@@ -245,7 +241,6 @@ static void comm__buckets_start_last_layer_first_during_backward(void **state)
     mlp_optim *opt;
     mlp_dataset *ds;
     mlp_tensor *x, *y, *loss;
-    (void)state;
     m = small_net(ctx);
     ds = small_data(ctx);
     opt = mlp_sgd_new(m, 0.1f);
@@ -284,7 +279,6 @@ static void comm__buckets_start_last_layer_first_during_backward(void **state)
     mlp_comm_free(c);
     mlp_model_free(m);
     mlp_dataset_free(ds);
-    mlp_ctx_free(ctx);
 }
 
 /* A peer holding the same gradients averages to the same gradients: the
@@ -328,7 +322,7 @@ static void comm__averaging_equal_gradients_changes_nothing(void **state)
 
 static void comm__attaching_takes_rank_0s_parameters(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     engine e = one_rank();
     mlp_comm_ops o;
     mlp_comm *c;
@@ -336,7 +330,6 @@ static void comm__attaching_takes_rank_0s_parameters(void **state)
     mlp_optim *opt = mlp_sgd_new(m, 0.1f), *other = mlp_sgd_new(m, 0.1f);
     float p[NPARAM];
     int i;
-    (void)state;
     e.size = 2;
     e.rank = 1;
     e.root_value = 0.25f;
@@ -356,13 +349,12 @@ static void comm__attaching_takes_rank_0s_parameters(void **state)
     mlp_optim_free(other);
     mlp_comm_free(c);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
 }
 
 /* A failed rank fails every rank's step, which then changes nothing. */
 static void comm__a_failing_peer_fails_the_step_and_changes_nothing(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     engine e = one_rank();
     mlp_comm_ops o;
     mlp_comm *c;
@@ -370,7 +362,6 @@ static void comm__a_failing_peer_fails_the_step_and_changes_nothing(void **state
     mlp_dataset *ds = small_data(ctx);
     mlp_optim *opt = mlp_sgd_new(m, 0.1f);
     float before[NPARAM], after[NPARAM];
-    (void)state;
     e.size = 2;
     e.peer_fails = 1;
     o = ops_of(&e);
@@ -398,12 +389,11 @@ static void comm__a_failing_peer_fails_the_step_and_changes_nothing(void **state
     mlp_comm_free(c);
     mlp_model_free(m);
     mlp_dataset_free(ds);
-    mlp_ctx_free(ctx);
 }
 
 static void comm__two_backwards_in_one_step_are_refused(void **state)
 {
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     engine e = one_rank();
     mlp_comm_ops o = ops_of(&e);
     mlp_comm *c = mlp_comm_new(ctx, &o);
@@ -411,7 +401,6 @@ static void comm__two_backwards_in_one_step_are_refused(void **state)
     mlp_dataset *ds = small_data(ctx);
     mlp_optim *opt = mlp_sgd_new(m, 0.1f);
     mlp_tensor *x, *y, *loss;
-    (void)state;
     assert_ok(ctx, mlp_optim_set_comm(opt, c));
     assert_ok(ctx, mlp_dataset_batch(ds, 0, 6, &x, &y));
     loss = mlp_cross_entropy(mlp_model_forward(m, x), y);
@@ -425,7 +414,6 @@ static void comm__two_backwards_in_one_step_are_refused(void **state)
     mlp_comm_free(c);
     mlp_model_free(m);
     mlp_dataset_free(ds);
-    mlp_ctx_free(ctx);
 }
 
 typedef struct seen {
@@ -533,13 +521,13 @@ static void comm__attaching_survives_allocation_failure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(comm__new_checks_the_engine),
-        cmocka_unit_test(comm__allreduce_and_broadcast_go_through_the_engine),
-        cmocka_unit_test(comm__buckets_start_last_layer_first_during_backward),
+        TU_TEST(comm__new_checks_the_engine),
+        TU_TEST(comm__allreduce_and_broadcast_go_through_the_engine),
+        TU_TEST(comm__buckets_start_last_layer_first_during_backward),
         cmocka_unit_test(comm__averaging_equal_gradients_changes_nothing),
-        cmocka_unit_test(comm__attaching_takes_rank_0s_parameters),
-        cmocka_unit_test(comm__a_failing_peer_fails_the_step_and_changes_nothing),
-        cmocka_unit_test(comm__two_backwards_in_one_step_are_refused),
+        TU_TEST(comm__attaching_takes_rank_0s_parameters),
+        TU_TEST(comm__a_failing_peer_fails_the_step_and_changes_nothing),
+        TU_TEST(comm__two_backwards_in_one_step_are_refused),
         cmocka_unit_test(comm__fit_and_evaluate_on_one_rank_match_the_plain_ones),
         cmocka_unit_test(comm__attaching_survives_allocation_failure),
     };

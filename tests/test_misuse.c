@@ -10,9 +10,11 @@
 static void shape__every_op_refuses_mismatched_shapes_naming_both(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_tensor *a23 = mat(ctx, 2, 3), *b45 = mat(ctx, 4, 5), *b34 = mat(ctx, 3, 4);
-    mlp_tensor *v5 = vec(ctx, 5), *v4 = vec(ctx, 4), *v2 = vec(ctx, 2), *v3 = vec(ctx, 3);
-    mlp_tensor *a32 = mat(ctx, 3, 2);
+    mlp_tensor *a23 = tu_ones(ctx, 2, 2, 3), *b45 = tu_ones(ctx, 2, 4, 5),
+               *b34 = tu_ones(ctx, 2, 3, 4);
+    mlp_tensor *v5 = tu_ones(ctx, 1, 5, 0), *v4 = tu_ones(ctx, 1, 4, 0),
+               *v2 = tu_ones(ctx, 1, 2, 0), *v3 = tu_ones(ctx, 1, 3, 0);
+    mlp_tensor *a32 = tu_ones(ctx, 2, 3, 2);
     int64_t s3d[3] = {2, 3, 1}, s7[1] = {7};
     mlp_tensor *t3d = mlp_tensor_ones(ctx, 3, s3d);
     assert_ok(ctx, mlp_tensor_fill(v2, 0.0f));
@@ -71,7 +73,7 @@ static void shape__products_that_overflow_are_refused(void **state)
     EXPECT_NULL_CODE(ctx, mlp_tensor_rand_normal(ctx, 4, four, 0.0f, 1.0f), MLP_ERR_OVERFLOW);
     EXPECT_NULL_CODE(ctx, mlp_tensor_zeros(ctx, 2, neg), MLP_ERR_ARG);
     {
-        mlp_tensor *a = mat(ctx, 2, 3);
+        mlp_tensor *a = tu_ones(ctx, 2, 2, 3);
         mlp_tensor *r = mlp_reshape(a, 2, wrap);
         assert_null(r);
         assert_true(mlp_ctx_errcode(ctx) == MLP_ERR_OVERFLOW
@@ -96,7 +98,7 @@ static void shape__products_that_overflow_are_refused(void **state)
 static void context__tensors_from_two_contexts_do_not_mix(void **state)
 {
     mlp_ctx *c1 = mlp_ctx_new(NULL), *c2 = mlp_ctx_new(NULL);
-    mlp_tensor *a = mat(c1, 2, 2), *b = mat(c2, 2, 2), *lab = vec(c2, 2);
+    mlp_tensor *a = tu_ones(c1, 2, 2, 2), *b = tu_ones(c2, 2, 2, 2), *lab = tu_ones(c2, 1, 2, 0);
     mlp_model *m = mlp_model_new(c1);
     (void)state;
     assert_ok(c2, mlp_tensor_fill(lab, 0.0f));
@@ -220,7 +222,7 @@ static void finite__check_finite_stops_at_the_first_nan_naming_the_op(void **sta
 static void labels__cross_entropy_refuses_labels_out_of_range(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_tensor *logits = mat(ctx, 2, 3), *lab = vec(ctx, 2);
+    mlp_tensor *logits = tu_ones(ctx, 2, 2, 3), *lab = tu_ones(ctx, 1, 2, 0);
     float bad[][2] = {{0, 3}, {-1, 0}, {0.5f, 1}, {NAN, 0}, {1, INFINITY}, {1e20f, 0}};
     size_t i;
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {

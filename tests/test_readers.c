@@ -30,8 +30,7 @@ static void expect_values(mlp_ctx *ctx, mlp_tensor *t, int64_t rows, int64_t col
 static void csv__byte_order_mark_and_every_line_end_are_read(void **state)
 {
     static const float want[4] = {1, 2, 3, 4};
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
     expect_values(ctx,
                   CSV(ctx,
                       "\xEF\xBB\xBF"
@@ -50,7 +49,6 @@ static void csv__byte_order_mark_and_every_line_end_are_read(void **state)
     /* a blank line in the middle is still an error, whatever ends it */
     EXPECT_NULL_CODE_KEEP(ctx, CSV(ctx, "1,2\r\r3,4\r", 0), MLP_ERR_FORMAT);
     EXPECT_MSG(ctx, "line 2 is empty");
-    mlp_ctx_free(ctx);
 }
 
 static void csv__nul_bytes_and_utf16_are_refused_naming_the_place(void **state)
@@ -63,8 +61,7 @@ static void csv__nul_bytes_and_utf16_are_refused_naming_the_place(void **state)
     static const char u16bom[] = "\xFF\xFE"
                                  "1\0,\0"
                                  "2\0\n\0";
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
-    (void)state;
+    mlp_ctx *ctx = tu_ctx_of(state);
     EXPECT_NULL_CODE_KEEP(ctx, CSV(ctx, "1,\0\n", 0), MLP_ERR_FORMAT);
     EXPECT_MSG(ctx, "line 1, column 2 holds a NUL byte");
     EXPECT_NULL_CODE_KEEP(ctx,
@@ -83,7 +80,6 @@ static void csv__nul_bytes_and_utf16_are_refused_naming_the_place(void **state)
     EXPECT_MSG(ctx, "line 1, column 1 holds a NUL byte (is the file UTF-16?)");
     EXPECT_NULL_CODE_KEEP(ctx, mlp_csv_load_mem(ctx, u16bom, sizeof u16bom - 1, 0), MLP_ERR_FORMAT);
     EXPECT_MSG(ctx, "UTF-16 byte-order mark");
-    mlp_ctx_free(ctx);
 }
 
 static void csv__numbers_of_any_length_are_read_exactly(void **state)
@@ -93,9 +89,8 @@ static void csv__numbers_of_any_length_are_read_exactly(void **state)
     char text[1024];
     size_t o = 0;
     int i;
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t;
-    (void)state;
     o += (size_t)sprintf(text + o, "0.1");
     for (i = 0; i < 298; i++)
         text[o++] = '0';
@@ -108,7 +103,6 @@ static void csv__numbers_of_any_length_are_read_exactly(void **state)
     assert_true(mlp_tensor_get(t, 0) == 0.1f);
     assert_true(mlp_tensor_get(t, 1) == 1e-45f); /* 1e-45 rounds to 2^-149 */
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 static void csv__nonfinite_and_out_of_range_name_line_and_column(void **state)
@@ -122,10 +116,9 @@ static void csv__nonfinite_and_out_of_range_name_line_and_column(void **state)
         {"1e999,1\n", "line 1, column 1 is '1e999', beyond float's range"},
         {"1,2\n3,-4e38\n", "line 2, column 2 is '-4e38', beyond float's range"},
     };
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t;
     size_t i;
-    (void)state;
     assert_int_equal(mlp_ctx_allow_nonfinite_data(ctx), 0);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         EXPECT_NULL_CODE_KEEP(ctx,
@@ -144,7 +137,6 @@ static void csv__nonfinite_and_out_of_range_name_line_and_column(void **state)
     assert_true(isinf(mlp_tensor_get(t, 2)) && mlp_tensor_get(t, 2) > 0);
     assert_true(mlp_tensor_get(t, 3) == 0.0f);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 /* an IDX file of one element type: magic, dims, payload */
@@ -179,9 +171,8 @@ static void idx__nonfinite_and_out_of_range_name_row_and_column(void **state)
     static const unsigned char u8[4] = {0, 1, 2, 255};
     unsigned char b[64];
     size_t n;
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t;
-    (void)state;
     n = idx_file(b, 0x0E, 2, 2, f64, sizeof f64);
     EXPECT_NULL_CODE_KEEP(ctx, mlp_idx_load_mem(ctx, b, n, 1.0f), MLP_ERR_NONFINITE);
     EXPECT_MSG(ctx, "row 1, column 1 (counting from 0) is 1e+300, beyond float's range");
@@ -200,7 +191,6 @@ static void idx__nonfinite_and_out_of_range_name_row_and_column(void **state)
     assert_handle(ctx, t);
     assert_true(mlp_tensor_get(t, 2) == 3.0f && isinf(mlp_tensor_get(t, 3)));
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 /* a .npy file: version 1.0 header padded to 64 bytes, then data */
@@ -234,9 +224,8 @@ static void npy__nonfinite_and_out_of_range_name_row_and_column(void **state)
     static const unsigned char bf4[8] = {0x7F, 0xC0, 0, 0, 0x3F, 0x80, 0, 0};
     unsigned char b[256];
     size_t n;
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t;
-    (void)state;
     n = npy_file(b, "<f8", "(3,)", f8, sizeof f8);
     EXPECT_NULL_CODE_KEEP(ctx, mlp_npy_load_mem(ctx, b, n), MLP_ERR_NONFINITE);
     EXPECT_MSG(ctx, "element 1 (counting from 0) is -1e+300, beyond float's range");
@@ -253,18 +242,17 @@ static void npy__nonfinite_and_out_of_range_name_row_and_column(void **state)
     assert_true(mlp_tensor_get(t, 0) == 0.5f && isinf(mlp_tensor_get(t, 1))
                 && mlp_tensor_get(t, 1) < 0);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(csv__byte_order_mark_and_every_line_end_are_read),
-        cmocka_unit_test(csv__nul_bytes_and_utf16_are_refused_naming_the_place),
-        cmocka_unit_test(csv__numbers_of_any_length_are_read_exactly),
-        cmocka_unit_test(csv__nonfinite_and_out_of_range_name_line_and_column),
-        cmocka_unit_test(idx__nonfinite_and_out_of_range_name_row_and_column),
-        cmocka_unit_test(npy__nonfinite_and_out_of_range_name_row_and_column),
+        TU_TEST(csv__byte_order_mark_and_every_line_end_are_read),
+        TU_TEST(csv__nul_bytes_and_utf16_are_refused_naming_the_place),
+        TU_TEST(csv__numbers_of_any_length_are_read_exactly),
+        TU_TEST(csv__nonfinite_and_out_of_range_name_line_and_column),
+        TU_TEST(idx__nonfinite_and_out_of_range_name_row_and_column),
+        TU_TEST(npy__nonfinite_and_out_of_range_name_row_and_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

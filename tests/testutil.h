@@ -166,6 +166,20 @@ static inline mlp_tensor *tu_mat(mlp_ctx *ctx, int64_t r, int64_t c, const float
     return tu_tensor(ctx, 2, r, c, v);
 }
 
+/* A tensor like tu_tensor's of ones. */
+static inline mlp_tensor *tu_ones(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1)
+{
+    int64_t shape[2];
+    mlp_tensor *t;
+    shape[0] = d0;
+    shape[1] = d1;
+    if (!(t = mlp_tensor_ones(ctx, ndim, shape))) {
+        print_error("tu_ones: %s\n", mlp_ctx_errmsg(ctx));
+        fail();
+    }
+    return t;
+}
+
 /* A tensor like tu_tensor's of N(0, std^2) values from ctx's generator. */
 static inline mlp_tensor *tu_randn(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d1, float std)
 {
