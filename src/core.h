@@ -60,7 +60,6 @@ typedef void (*mlp__backward_fn)(mlp_ctx *ctx, struct mlp__node *n, const float 
                                  float *const *gin);
 
 typedef struct mlp__op {
-    const char *name; /* "mlp_matmul", for messages */
     mlp__backward_fn backward;
     unsigned saves_inputs; /* bit i: backward reads input i's values */
     int saves_output;      /* backward reads the output's values */
@@ -90,6 +89,7 @@ typedef union mlp__op_params {
 
 typedef struct mlp__node {
     const mlp__op *op;
+    const char *fn; /* the public function that recorded it, for messages */
     mlp_tensor *out;
     mlp_tensor *in[MLP__MAX_IN];
     uint64_t in_version[MLP__MAX_IN];
@@ -177,10 +177,11 @@ mlp_ctx *mlp__args(const char *fn, mlp_tensor *const *ts, const char *const *nam
 
 /* 1 when an op on these inputs must be recorded. */
 int mlp__should_record(mlp_ctx *ctx, mlp_tensor *const *in, int nin);
-/* Append a node for `out` made by `op` from in[0..nin-1]. Takes a reference
- * on each input, marks out as requiring grad. NULL + MLP_ERR_NOMEM. */
-mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *const *in,
-                       int nin);
+/* Append a node for `out` made by `op` from in[0..nin-1] in the public
+ * function fn (the name backward's messages give it). Takes a reference on
+ * each input, marks out as requiring grad. NULL + MLP_ERR_NOMEM. */
+mlp__node *mlp__record(mlp_ctx *ctx, const char *fn, const mlp__op *op, mlp_tensor *out,
+                       mlp_tensor *const *in, int nin);
 /* Keep an extra tape-owned tensor for backward in node n (at most
  * MLP__MAX_SAVED). */
 void mlp__node_save(mlp__node *n, mlp_tensor *t);

@@ -30,8 +30,8 @@ int mlp__should_record(mlp_ctx *ctx, mlp_tensor *const *in, int nin)
     return 0;
 }
 
-mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *const *in,
-                       int nin)
+mlp__node *mlp__record(mlp_ctx *ctx, const char *fn, const mlp__op *op, mlp_tensor *out,
+                       mlp_tensor *const *in, int nin)
 {
     mlp__node *n;
     int i;
@@ -41,6 +41,7 @@ mlp__node *mlp__record(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_ten
     n = &ctx->nodes[ctx->nnodes];
     memset(n, 0, sizeof *n);
     n->op = op;
+    n->fn = fn;
     n->out = out;
     n->nin = nin;
     for (i = 0; i < nin; i++) {
@@ -242,7 +243,7 @@ static mlp_status mark_graph(mlp_ctx *ctx, const char *fn, int64_t top)
                              "%s: trying to backward through the graph a second time "
                              "(%s's saved values were freed by an earlier backward); pass "
                              "retain_graph = 1 to the first backward",
-                             fn, n->op->name);
+                             fn, n->fn);
         for (k = 0; k < n->nin; k++) {
             mlp_tensor *in = n->in[k];
             if (!in)
@@ -251,7 +252,7 @@ static mlp_status mark_graph(mlp_ctx *ctx, const char *fn, int64_t top)
                 return mlp__fail(ctx, MLP_ERR_MODIFIED,
                                  "%s: input %d of %s was modified in place after it was "
                                  "used (version %llu, expected %llu)",
-                                 fn, k, n->op->name, (unsigned long long)mlp__version(in),
+                                 fn, k, n->fn, (unsigned long long)mlp__version(in),
                                  (unsigned long long)n->in_version[k]);
             if (in->requires_grad && in->node >= 0)
                 ctx->nodes[in->node].mark = 1;
@@ -260,7 +261,7 @@ static mlp_status mark_graph(mlp_ctx *ctx, const char *fn, int64_t top)
             return mlp__fail(ctx, MLP_ERR_MODIFIED,
                              "%s: the output of %s was modified in place after it was "
                              "computed",
-                             fn, n->op->name);
+                             fn, n->fn);
     }
     return MLP_OK;
 }
@@ -305,7 +306,7 @@ static mlp_status check_grad_finite(mlp_ctx *ctx, const char *fn, const mlp__nod
             return mlp__fail(ctx, MLP_ERR_NONFINITE,
                              "%s: gradient of input %d of %s has a non-finite value (%g) at "
                              "element %lld",
-                             fn, k, n->op->name, (double)g[j], (long long)j);
+                             fn, k, n->fn, (double)g[j], (long long)j);
     return MLP_OK;
 }
 

@@ -515,7 +515,7 @@ mlp_status mlp_tensor_set_requires_grad(mlp_tensor *t, int on)
         return mlp__fail(t->ctx, MLP_ERR_STATE,
                          "%s: t is not a leaf (it is the result of %s); "
                          "detach it first",
-                         __func__, t->ctx->nodes[t->node].op->name);
+                         __func__, t->ctx->nodes[t->node].fn);
     t->requires_grad = on != 0;
     return MLP_OK;
 }

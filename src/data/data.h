@@ -23,8 +23,9 @@ mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int6
 mlp_status mlp__evaluate_range(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,
                                int64_t batch_size, int64_t b0, int64_t b1, double *sum_loss,
                                int64_t *hits, int64_t *seen);
-/* mlp_fit with a communicator on opt (fit_dist.c). */
-mlp_status mlp__fit_dist(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
-                         int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
+/* mlp_fit with a communicator on opt (fit_dist.c); fn names mlp_fit. */
+mlp_status mlp__fit_dist(const char *fn, mlp_model *m, mlp_optim *opt, mlp_dataset *ds,
+                         mlp_loss_kind loss, int epochs, int64_t batch_size,
+                         mlp_progress_fn progress, void *user);
 
 #endif

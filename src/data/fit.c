@@ -64,7 +64,7 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
     if (epochs < 0)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: epochs = %d must be >= 0", __func__, epochs);
     if (mlp__optim_dist(opt))
-        return mlp__fit_dist(m, opt, ds, loss, epochs, batch_size, progress, user);
+        return mlp__fit_dist(__func__, m, opt, ds, loss, epochs, batch_size, progress, user);
     nb = mlp_dataset_num_batches(ds, batch_size);
     for (epoch = 0; epoch < epochs; epoch++) {
         double sum_loss = 0.0;

@@ -14,13 +14,13 @@
 /* Forward, loss and backward of rows [lo, lo+rows) of the current order,
  * the loss weighted by `weight`. Adds the loss * rows and the correct rows
  * into st[0], st[1]. */
-static mlp_status local_step(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64_t lo,
-                             int64_t rows, float weight, float *st)
+static mlp_status local_step(mlp_model *m, const char *fn, mlp_dataset *ds, mlp_loss_kind loss,
+                             int64_t lo, int64_t rows, float weight, float *st)
 {
     mlp_ctx *ctx = m->ctx;
     mlp_tensor *x, *y, *out, *l;
     mlp_status s;
-    if ((s = mlp__dataset_rows(ds, "mlp_fit", lo, rows, &x, &y)) != MLP_OK)
+    if ((s = mlp__dataset_rows(ds, fn, lo, rows, &x, &y)) != MLP_OK)
         return s;
     out = mlp_model_forward(m, x);
     l = mlp__loss_of(loss, out, y);
@@ -36,10 +36,10 @@ static mlp_status local_step(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, 
     return mlp_backward(l, NULL, 0);
 }
 
-mlp_status mlp__fit_dist(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
-                         int epochs, int64_t batch_size, mlp_progress_fn progress, void *user)
+mlp_status mlp__fit_dist(const char *fn, mlp_model *m, mlp_optim *opt, mlp_dataset *ds,
+                         mlp_loss_kind loss, int epochs, int64_t batch_size,
+                         mlp_progress_fn progress, void *user)
 {
-    static const char *fn = "mlp_fit";
     mlp_ctx *ctx = m->ctx;
     mlp__dist *d = mlp__optim_dist(opt);
     mlp_comm *comm = mlp__dist_comm(d);
@@ -63,7 +63,7 @@ mlp_status mlp__fit_dist(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss
             /* each slice's mean loss is weighted by its share of the batch
              * (times P, which the averaging divides out again) */
             if ((local = mlp_optim_zero_grad(opt)) == MLP_OK && hi > lo)
-                local = local_step(m, ds, loss, lo, hi - lo,
+                local = local_step(m, fn, ds, loss, lo, hi - lo,
                                    (float)((double)(hi - lo) * (double)P / (double)rows), st);
             s = mlp__dist_sync(d, fn, local != MLP_OK, st, 3);
             mlp_tape_reset(ctx);

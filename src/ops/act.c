@@ -17,13 +17,13 @@ static void act_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
 }
 
 /* saves_inputs / saves_output say which values each derivative reads */
-static const mlp__op op_identity = {"mlp_activation", act_bwd, 0u, 0};
-static const mlp__op op_relu = {"mlp_relu", act_bwd, 0u, 1};
-static const mlp__op op_sigmoid = {"mlp_sigmoid", act_bwd, 0u, 1};
-static const mlp__op op_tanh = {"mlp_tanh", act_bwd, 0u, 1};
-static const mlp__op op_leaky = {"mlp_leaky_relu", act_bwd, 1u, 0};
-static const mlp__op op_gelu = {"mlp_gelu", act_bwd, 1u, 0};
-static const mlp__op op_step = {"mlp_step", act_bwd, 0u, 0};
+static const mlp__op op_identity = {act_bwd, 0u, 0};
+static const mlp__op op_relu = {act_bwd, 0u, 1};
+static const mlp__op op_sigmoid = {act_bwd, 0u, 1};
+static const mlp__op op_tanh = {act_bwd, 0u, 1};
+static const mlp__op op_leaky = {act_bwd, 1u, 0};
+static const mlp__op op_gelu = {act_bwd, 1u, 0};
+static const mlp__op op_step = {act_bwd, 0u, 0};
 
 static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_tensor *x, float param)
 {
@@ -38,7 +38,7 @@ static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_ten
     mlp__act_fwd(act, y->data, x->data, x->numel, param);
     p.act.act = act;
     p.act.slope = param;
-    if (!mlp__record_params(ctx, op, y, &x, 1, p))
+    if (!mlp__record_params(ctx, fn, op, y, &x, 1, p))
         return NULL;
     return mlp__op_done(ctx, fn, y);
 }
@@ -114,7 +114,7 @@ static void prelu_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *cons
                    n->p.rowwise.rows, n->p.rowwise.cols);
 }
 
-static const mlp__op op_prelu = {"mlp_prelu", prelu_bwd, 3u, 0};
+static const mlp__op op_prelu = {prelu_bwd, 3u, 0};
 
 mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
 {
@@ -137,7 +137,7 @@ mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
     mlp__prelu_fwd(y->data, x->data, alpha->data, alpha->numel, rows, cols);
     p.rowwise.rows = rows;
     p.rowwise.cols = cols;
-    if (!mlp__record_params(ctx, &op_prelu, y, in, 2, p))
+    if (!mlp__record_params(ctx, __func__, &op_prelu, y, in, 2, p))
         return NULL;
     return mlp__op_done(ctx, __func__, y);
 }
@@ -176,8 +176,8 @@ static void log_softmax_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float
     }
 }
 
-static const mlp__op op_softmax = {"mlp_softmax", softmax_bwd, 0u, 1};
-static const mlp__op op_log_softmax = {"mlp_log_softmax", log_softmax_bwd, 0u, 1};
+static const mlp__op op_softmax = {softmax_bwd, 0u, 1};
+static const mlp__op op_log_softmax = {log_softmax_bwd, 0u, 1};
 
 static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tensor *x)
 {
@@ -197,7 +197,7 @@ static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tenso
         mlp__softmax_rows(y->data, x->data, rows, cols);
     p.rowwise.rows = rows;
     p.rowwise.cols = cols;
-    if (!mlp__record_params(ctx, op, y, &x, 1, p))
+    if (!mlp__record_params(ctx, fn, op, y, &x, 1, p))
         return NULL;
     return mlp__op_done(ctx, fn, y);
 }
@@ -222,7 +222,7 @@ static void dropout_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *co
         gin[0][i] += gout[i] * mask[i];
 }
 
-static const mlp__op op_dropout = {"mlp_dropout", dropout_bwd, 0u, 0};
+static const mlp__op op_dropout = {dropout_bwd, 0u, 0};
 
 mlp_tensor *mlp_dropout(mlp_tensor *x, float p)
 {
@@ -252,7 +252,7 @@ mlp_tensor *mlp_dropout(mlp_tensor *x, float p)
             mask->data[i] = m;
     }
     if (rec) {
-        if (!(node = mlp__record(ctx, &op_dropout, y, &x, 1)))
+        if (!(node = mlp__record(ctx, __func__, &op_dropout, y, &x, 1)))
             return NULL;
         mlp__node_save(node, mask);
     }

@@ -35,7 +35,7 @@ static void matmul_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
     product_bwd(ctx, n, gout, gin);
 }
 
-static const mlp__op op_matmul = {"mlp_matmul", matmul_bwd, 3u, 0};
+static const mlp__op op_matmul = {matmul_bwd, 3u, 0};
 
 mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
 {
@@ -69,7 +69,7 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
     p.matmul.m = M;
     p.matmul.n = N;
     p.matmul.k = K;
-    if (!mlp__record_params(ctx, &op_matmul, c, in, 2, p))
+    if (!mlp__record_params(ctx, __func__, &op_matmul, c, in, 2, p))
         return NULL;
     return mlp__op_done(ctx, __func__, c);
 }
@@ -85,7 +85,7 @@ static void linear_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
         mlp__col_sums_acc(gin[2], gout, n->p.matmul.m, n->p.matmul.n);
 }
 
-static const mlp__op op_linear = {"mlp_linear", linear_bwd, 3u, 0};
+static const mlp__op op_linear = {linear_bwd, 3u, 0};
 
 mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
 {
@@ -127,7 +127,7 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     p.matmul.m = rows;
     p.matmul.n = nout;
     p.matmul.k = nin;
-    if (!mlp__record_params(ctx, &op_linear, y, in, n, p))
+    if (!mlp__record_params(ctx, __func__, &op_linear, y, in, n, p))
         return NULL;
     return mlp__op_done(ctx, __func__, y);
 }
@@ -169,9 +169,9 @@ static void binary_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
     }
 }
 
-static const mlp__op op_add = {"mlp_add", binary_bwd, 0u, 0};
-static const mlp__op op_sub = {"mlp_sub", binary_bwd, 0u, 0};
-static const mlp__op op_mul = {"mlp_mul", binary_bwd, 3u, 0};
+static const mlp__op op_add = {binary_bwd, 0u, 0};
+static const mlp__op op_sub = {binary_bwd, 0u, 0};
+static const mlp__op op_mul = {binary_bwd, 3u, 0};
 
 static int broadcasts(const mlp_tensor *a, const mlp_tensor *b)
 {
@@ -223,7 +223,7 @@ static mlp_tensor *binary(const char *fn, const mlp__op *op, int kind, mlp_tenso
     p.binary.kind = kind;
     p.binary.nb = nb;
     p.binary.rows = rows;
-    if (!mlp__record_params(ctx, op, c, in, 2, p))
+    if (!mlp__record_params(ctx, fn, op, c, in, 2, p))
         return NULL;
     return mlp__op_done(ctx, fn, c);
 }
@@ -251,11 +251,12 @@ static mlp_ctx *one_arg(const char *fn, mlp_tensor *a)
 
 /* record a one-input op (factor: scale's, sum's or mean's p.scale.factor,
  * unused by the others); returns 0 on failure */
-static int record1(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out, mlp_tensor *a, float factor)
+static int record1(mlp_ctx *ctx, const char *fn, const mlp__op *op, mlp_tensor *out, mlp_tensor *a,
+                   float factor)
 {
     mlp__op_params p;
     p.scale.factor = factor;
-    return mlp__record_params(ctx, op, out, &a, 1, p);
+    return mlp__record_params(ctx, fn, op, out, &a, 1, p);
 }
 
 static void scale_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
@@ -267,7 +268,7 @@ static void scale_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *cons
         gin[0][i] += s * gout[i];
 }
 
-static const mlp__op op_scale = {"mlp_scale", scale_bwd, 0u, 0};
+static const mlp__op op_scale = {scale_bwd, 0u, 0};
 
 mlp_tensor *mlp_scale(mlp_tensor *a, float s)
 {
@@ -280,7 +281,7 @@ mlp_tensor *mlp_scale(mlp_tensor *a, float s)
         return NULL;
     for (i = 0; i < a->numel; i++)
         c->data[i] = s * a->data[i];
-    if (!record1(ctx, &op_scale, c, a, s))
+    if (!record1(ctx, __func__, &op_scale, c, a, s))
         return NULL;
     return mlp__op_done(ctx, __func__, c);
 }
@@ -295,8 +296,8 @@ static void reduce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
         gin[0][i] += g;
 }
 
-static const mlp__op op_sum = {"mlp_sum", reduce_bwd, 0u, 0};
-static const mlp__op op_mean = {"mlp_mean", reduce_bwd, 0u, 0};
+static const mlp__op op_sum = {reduce_bwd, 0u, 0};
+static const mlp__op op_mean = {reduce_bwd, 0u, 0};
 
 static mlp_tensor *reduce(const char *fn, const mlp__op *op, mlp_tensor *a, int mean)
 {
@@ -314,7 +315,7 @@ static mlp_tensor *reduce(const char *fn, const mlp__op *op, mlp_tensor *a, int 
         c->data[0] = a->numel ? (float)(s / (double)a->numel) : NAN;
     else
         c->data[0] = (float)s;
-    if (!record1(ctx, op, c, a, mean ? (a->numel ? 1.0f / (float)a->numel : 0.0f) : 1.0f))
+    if (!record1(ctx, fn, op, c, a, mean ? (a->numel ? 1.0f / (float)a->numel : 0.0f) : 1.0f))
         return NULL;
     return mlp__op_done(ctx, fn, c);
 }
@@ -336,7 +337,7 @@ static void reshape_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *co
         gin[0][i] += gout[i];
 }
 
-static const mlp__op op_reshape = {"mlp_reshape", reshape_bwd, 0u, 0};
+static const mlp__op op_reshape = {reshape_bwd, 0u, 0};
 
 mlp_tensor *mlp_reshape(mlp_tensor *a, int ndim, const int64_t *shape)
 {
@@ -357,7 +358,7 @@ mlp_tensor *mlp_reshape(mlp_tensor *a, int ndim, const int64_t *shape)
         return NULL;
     if (numel)
         memcpy(c->data, a->data, (size_t)numel * sizeof(float));
-    if (!record1(ctx, &op_reshape, c, a, 0.0f))
+    if (!record1(ctx, __func__, &op_reshape, c, a, 0.0f))
         return NULL;
     return mlp__op_done(ctx, __func__, c);
 }
@@ -372,7 +373,7 @@ static void transpose_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *
             gin[0][i * cols + j] += gout[j * m + i];
 }
 
-static const mlp__op op_transpose = {"mlp_transpose", transpose_bwd, 0u, 0};
+static const mlp__op op_transpose = {transpose_bwd, 0u, 0};
 
 mlp_tensor *mlp_transpose(mlp_tensor *a)
 {
@@ -394,7 +395,7 @@ mlp_tensor *mlp_transpose(mlp_tensor *a)
     for (i = 0; i < a->shape[0]; i++)
         for (j = 0; j < a->shape[1]; j++)
             c->data[j * a->shape[0] + i] = a->data[i * a->shape[1] + j];
-    if (!record1(ctx, &op_transpose, c, a, 0.0f))
+    if (!record1(ctx, __func__, &op_transpose, c, a, 0.0f))
         return NULL;
     return mlp__op_done(ctx, __func__, c);
 }

@@ -25,7 +25,7 @@ static void mse_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
     }
 }
 
-static const mlp__op op_mse = {"mlp_mse", mse_bwd, 3u, 0};
+static const mlp__op op_mse = {mse_bwd, 3u, 0};
 
 /* The mean over the elements of a term of (a[i], b[i]), computed in double:
  * mse's and bce's forward. */
@@ -53,7 +53,7 @@ static mlp_tensor *mean_loss(const char *fn, const mlp__op *op, int kind, const 
         s += kind == LOSS_MSE ? d * d : (x > 0.0 ? x : 0.0) - x * t + log1p(exp(-fabs(x)));
     }
     loss->data[0] = a->numel ? (float)(s / (double)a->numel) : NAN;
-    if (mlp__should_record(ctx, in, 2) && !mlp__record(ctx, op, loss, in, 2))
+    if (mlp__should_record(ctx, in, 2) && !mlp__record(ctx, fn, op, loss, in, 2))
         return NULL;
     return mlp__op_done(ctx, fn, loss);
 }
@@ -77,7 +77,7 @@ static void ce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *
         gin[0][i] += s * g[i];
 }
 
-static const mlp__op op_ce = {"mlp_cross_entropy", ce_bwd, 0u, 0};
+static const mlp__op op_ce = {ce_bwd, 0u, 0};
 
 mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
 {
@@ -132,7 +132,7 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
     loss->data[0] = rows ? (float)(s / (double)rows) : NAN;
     if (grad) {
         /* labels are not an input of the graph: no gradient flows to them */
-        if (!(node = mlp__record(ctx, &op_ce, loss, &logits, 1)))
+        if (!(node = mlp__record(ctx, __func__, &op_ce, loss, &logits, 1)))
             return NULL;
         mlp__node_save(node, grad);
     }
@@ -155,7 +155,7 @@ static void bce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
     }
 }
 
-static const mlp__op op_bce = {"mlp_bce_with_logits", bce_bwd, 3u, 0};
+static const mlp__op op_bce = {bce_bwd, 3u, 0};
 
 mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
 {

@@ -37,16 +37,17 @@ static inline void mlp__fail_shapes(mlp_ctx *ctx, const char *fn, const char *an
               mlp__shape_str(a, sa, sizeof sa), bn, mlp__shape_str(b, sb, sizeof sb), why);
 }
 
-/* Record out = op(in[0..nin-1]) keeping p, when grad mode is on and an
- * input requires grad. 0 when recording failed (MLP_ERR_NOMEM recorded),
- * 1 otherwise. */
-static inline int mlp__record_params(mlp_ctx *ctx, const mlp__op *op, mlp_tensor *out,
-                                     mlp_tensor *const *in, int nin, mlp__op_params p)
+/* Record out = op(in[0..nin-1]) in fn keeping p, when grad mode is on and
+ * an input requires grad. 0 when recording failed (MLP_ERR_NOMEM
+ * recorded), 1 otherwise. */
+static inline int mlp__record_params(mlp_ctx *ctx, const char *fn, const mlp__op *op,
+                                     mlp_tensor *out, mlp_tensor *const *in, int nin,
+                                     mlp__op_params p)
 {
     mlp__node *node;
     if (!mlp__should_record(ctx, in, nin))
         return 1;
-    if (!(node = mlp__record(ctx, op, out, in, nin)))
+    if (!(node = mlp__record(ctx, fn, op, out, in, nin)))
         return 0;
     node->p = p;
     return 1;
