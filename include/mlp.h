@@ -16,7 +16,11 @@
  *    keeps a message naming the function and the argument that was wrong:
  *    mlp_ctx_errmsg(). An op given a NULL input returns NULL and keeps the
  *    first failure as the cause, so one check at the end of a chain of ops
- *    still explains what went wrong.
+ *    still explains what went wrong. The status a function returns is
+ *    always the code mlp_ctx_errcode() then reports, and the message starts
+ *    with the name of the function called ("mlp_model_add_linear: out of
+ *    memory allocating ..."); a long path in it is shortened in the middle
+ *    so the reason at the end is kept.
  *  - Ownership: what *_new, *_load, *_clone, *_from and mlp_tensor_detach
  *    return belongs to the caller and is released with the matching *_free
  *    (every *_free accepts NULL). Results of ops (mlp_matmul, mlp_relu, ...)
@@ -174,9 +178,11 @@ MLP_API mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name);
 /** The name of the matrix-product kernel in use. Static storage. */
 MLP_API const char *mlp_ctx_gemm_kernel(const mlp_ctx *ctx);
 
-/** Stop at the first NaN or Inf: when on, every op checks its result and
- *  backward checks every gradient it computes; the first non-finite value
- *  fails with MLP_ERR_NONFINITE and a message naming the op. Off by
+/** Stop at the first NaN or Inf: when on, every op checks its result,
+ *  backward checks every gradient it computes, and the tape-free
+ *  mlp_model_predict / mlp_model_classify check their input and output;
+ *  the first non-finite value fails with MLP_ERR_NONFINITE and a message
+ *  naming the op or function (and the row and column for predict). Off by
  *  default (it costs a pass over every result). */
 MLP_API void mlp_ctx_set_check_finite(mlp_ctx *ctx, int on);
 
@@ -501,7 +507,9 @@ MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
 /** Inference without the tape: x holds n rows of in_features floats, out
  *  receives n rows of out_features floats. Runs in evaluation semantics
  *  (dropout off) whatever the mode. After its first call with a given n
- *  (or a larger one) it performs no allocation at all. Not reentrant on one
+ *  (or a larger one) it performs no allocation at all. With
+ *  mlp_ctx_set_check_finite on, a NaN or Inf in x or in the output is
+ *  MLP_ERR_NONFINITE naming its row and column. Not reentrant on one
  *  model: use one model per thread. */
 MLP_API mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out);
 /** Index of the largest output for each of n rows of x into classes[n]
@@ -552,7 +560,10 @@ typedef enum mlp_optim_opt {
 } mlp_optim_opt;
 
 /** An optimizer of `kind` over n parameter tensors (borrowed: they must
- *  outlive the optimizer), learning rate lr. Owned by the caller. */
+ *  outlive the optimizer), learning rate lr. Each tensor may appear once:
+ *  the same tensor twice, or two tensors sharing storage (a tensor and
+ *  its detached view), is MLP_ERR_ARG naming both indexes (each would be
+ *  updated twice per step; PyTorch refuses it too). Owned by the caller. */
 MLP_API mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *params,
                                  int n, float lr);
 /** SGD over all of a model's parameters: p -= lr * g (PyTorch's torch.optim.SGD). */
@@ -563,8 +574,9 @@ MLP_API mlp_optim *mlp_adam_new(mlp_model *m, float lr);
 MLP_API mlp_optim *mlp_adamw_new(mlp_model *m, float lr);
 /** Free an optimizer (not the parameters). NULL is a no-op. */
 MLP_API void mlp_optim_free(mlp_optim *opt);
-/** Change a setting. MLP_ERR_ARG for a value out of range or a setting the
- *  kind does not have (e.g. MOMENTUM on Adam). */
+/** Change a setting. MLP_ERR_ARG for a value out of range, not finite or
+ *  beyond float's range (|value| > FLT_MAX: the update runs in float), or
+ *  a setting the kind does not have (e.g. MOMENTUM on Adam). */
 MLP_API mlp_status mlp_optim_set(mlp_optim *opt, mlp_optim_opt what, double value);
 /** Read a setting (NaN when the kind does not have it). */
 MLP_API double mlp_optim_get(const mlp_optim *opt, mlp_optim_opt what);
@@ -641,12 +653,14 @@ MLP_API int64_t mlp_dataset_size(const mlp_dataset *ds);
 /** Shuffle the order of samples with the context's generator (a
  *  Fisher-Yates pass: the same seed gives the same order everywhere). */
 MLP_API mlp_status mlp_dataset_shuffle(mlp_dataset *ds);
-/** Number of batches of batch_size (the last one may be partial). */
+/** Number of batches of batch_size (the last one may be partial): 0 for a
+ *  batch_size < 1 or an empty dataset, 1 for any batch_size >= the size. */
 MLP_API int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size);
 /** Batch `index` in the current order: *x gets [b, ...] inputs, *y [b, ...]
  *  targets, b = batch_size except for a partial last batch. The tensors are
  *  owned by the dataset and overwritten by the next call (no allocation
- *  after the first). */
+ *  after the first); they hold min(batch_size, dataset size) rows, so a
+ *  huge batch_size costs no more than the whole dataset. */
 MLP_API mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
                                      mlp_tensor **x, mlp_tensor **y);
 
@@ -679,11 +693,13 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
  *  progress gets the whole batch's loss and accuracy on every rank, and
  *  must return the same answer on every rank. A rank that fails makes
  *  every rank's mlp_fit fail (MLP_ERR_COMM on the others) instead of
- *  waiting. */
+ *  waiting. An empty dataset is MLP_ERR_ARG (there would be nothing to
+ *  train on and no loss to report). */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
- *  on ds without the tape; either out pointer may be NULL. */
+ *  on ds without the tape; either out pointer may be NULL. An empty
+ *  dataset is MLP_ERR_ARG. */
 MLP_API mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,
                                 int64_t batch_size, float *out_loss, float *out_accuracy);
 

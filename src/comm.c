@@ -38,7 +38,7 @@ mlp_comm *mlp_comm_new(mlp_ctx *ctx, const mlp_comm_ops *ops)
                                           : "wait");
         return NULL;
     }
-    c = (mlp_comm *)mlp__calloc(ctx, 1, sizeof *c);
+    c = (mlp_comm *)mlp__calloc(ctx, __func__, 1, sizeof *c);
     if (!c)
         return NULL;
     /* members the engine does not know stay NULL */

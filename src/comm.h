@@ -46,7 +46,7 @@ mlp_status mlp__dist_set_bucket_bytes(mlp__dist *d, const char *fn, double bytes
 mlp_status mlp__dist_sync(mlp__dist *d, const char *fn, int local_failed, float *extra, int nextra);
 
 /* The optimizer's update without the exchange (optim.c). */
-mlp_status mlp__optim_update(mlp_optim *o);
+mlp_status mlp__optim_update(mlp_optim *o, const char *fn);
 /* The optimizer's buckets, or NULL when it has no communicator. */
 mlp__dist *mlp__optim_dist(const mlp_optim *o);
 

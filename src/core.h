@@ -145,8 +145,9 @@ mlp_status mlp__check_shape(mlp_ctx *ctx, const char *fn, int ndim, const int64_
 mlp_tensor *mlp__tensor_new(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape);
 /* A new tape-owned result with uninitialised data from the free lists. */
 mlp_tensor *mlp__result(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *shape);
-/* Storage from the free lists with cap >= n floats, refs = 1. NULL + NOMEM. */
-mlp__storage *mlp__storage_get(mlp_ctx *ctx, int64_t n);
+/* Storage from the free lists with cap >= n floats, refs = 1. NULL + NOMEM
+ * naming fn. */
+mlp__storage *mlp__storage_get(mlp_ctx *ctx, const char *fn, int64_t n);
 void mlp__storage_release(mlp_ctx *ctx, mlp__storage *st);
 /* Free every storage and handle on ctx's free lists (at mlp_ctx_free). */
 void mlp__free_lists_destroy(mlp_ctx *ctx);
@@ -207,7 +208,7 @@ void mlp__pool_destroy(mlp_ctx *ctx);
 
 /* Make sure the packing workspace exists (call in forward, before
  * recording, so backward never allocates) (ctx.c). */
-mlp_status mlp__gemm_ready(mlp_ctx *ctx);
+mlp_status mlp__gemm_ready(mlp_ctx *ctx, const char *fn);
 /* C = alpha op(A) op(B) + beta C with ctx's kernel, workspace and threads.
  * mlp__gemm_ready must have succeeded (parallel.c, which splits it). */
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,

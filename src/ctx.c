@@ -113,8 +113,8 @@ mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
     if (ctx->gemm_work && per > ctx->gemm_work_floats) {
         if (!mlp__mul_size(per * sizeof(float), (size_t)ctx->gemm_work_threads, &bytes))
             return mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: workspace too large", __func__);
-        if (!(work = (float *)mlp__alloc_aligned(ctx, bytes)))
-            return MLP_ERR_NOMEM; /* the previous kernel stays */
+        if (!(work = (float *)mlp__alloc_aligned(ctx, __func__, bytes)))
+            return ctx->err.code; /* the previous kernel stays */
         mlp__free_aligned(ctx, ctx->gemm_work);
         ctx->gemm_work = work;
         ctx->gemm_work_floats = per;
@@ -165,7 +165,7 @@ int mlp_ctx_threads(const mlp_ctx *ctx)
     return ctx ? ctx->threads : 0;
 }
 
-mlp_status mlp__gemm_ready(mlp_ctx *ctx)
+mlp_status mlp__gemm_ready(mlp_ctx *ctx, const char *fn)
 {
     size_t per = mlp__gemm_workspace_floats(ctx->gemm), bytes;
     int nt = ctx->threads;
@@ -174,11 +174,11 @@ mlp_status mlp__gemm_ready(mlp_ctx *ctx)
     if (!mlp__mul_size(per * sizeof(float), (size_t)nt, &bytes))
         return mlp__fail(ctx, MLP_ERR_OVERFLOW, "matrix product workspace too large");
     mlp__free_aligned(ctx, ctx->gemm_work);
-    ctx->gemm_work = (float *)mlp__alloc_aligned(ctx, bytes);
+    ctx->gemm_work = (float *)mlp__alloc_aligned(ctx, fn, bytes);
     if (!ctx->gemm_work) {
         ctx->gemm_work_floats = 0;
         ctx->gemm_work_threads = 0;
-        return MLP_ERR_NOMEM;
+        return ctx->err.code;
     }
     ctx->gemm_work_floats = per;
     ctx->gemm_work_threads = nt;

@@ -74,11 +74,11 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         if (t->requires_grad)
             total += t->numel;
     }
-    analytic = (float *)mlp__calloc(ctx, (size_t)(total ? total : 1), sizeof(float));
-    prev = (float *)mlp__calloc(ctx, (size_t)(total ? total : 1), sizeof(float));
-    had = (int *)mlp__calloc(ctx, (size_t)(n ? n : 1), sizeof(int));
+    analytic = (float *)mlp__calloc(ctx, __func__, (size_t)(total ? total : 1), sizeof(float));
+    prev = (float *)mlp__calloc(ctx, __func__, (size_t)(total ? total : 1), sizeof(float));
+    had = (int *)mlp__calloc(ctx, __func__, (size_t)(n ? n : 1), sizeof(int));
     if (!analytic || !prev || !had) {
-        s = MLP_ERR_NOMEM;
+        s = ctx->err.code;
         goto out_free;
     }
     start = mlp__tape_mark_now(ctx);
@@ -92,7 +92,7 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         goto out_tape;
     }
     if (!(g = mlp__tensor_new(ctx, __func__, out->ndim, out->shape))) {
-        s = MLP_ERR_NOMEM;
+        s = ctx->err.code;
         goto out_tape;
     }
     for (j = 0; j < g->numel; j++)

@@ -128,14 +128,14 @@ static mlp_status pool_start(mlp_ctx *ctx, const char *fn, int nworkers, struct 
     mlp__worker_arg *args;
     int i;
     *out = NULL;
-    p = (struct mlp__pool *)mlp__calloc(ctx, 1, sizeof *p);
+    p = (struct mlp__pool *)mlp__calloc(ctx, fn, 1, sizeof *p);
     if (!p)
-        return MLP_ERR_NOMEM;
-    p->tids = (pthread_t *)mlp__calloc(ctx, (size_t)nworkers,
+        return ctx->err.code;
+    p->tids = (pthread_t *)mlp__calloc(ctx, fn, (size_t)nworkers,
                                        sizeof(pthread_t) + sizeof(mlp__worker_arg));
     if (!p->tids) {
         mlp__free(ctx, p);
-        return MLP_ERR_NOMEM;
+        return ctx->err.code;
     }
     if (pthread_mutex_init(&p->mu, NULL) != 0) {
         mlp__free(ctx, p->tids);

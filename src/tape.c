@@ -35,7 +35,8 @@ mlp__node *mlp__record(mlp_ctx *ctx, const char *fn, const mlp__op *op, mlp_tens
 {
     mlp__node *n;
     int i;
-    if (mlp__grow(ctx, (void **)&ctx->nodes, &ctx->cap_nodes, ctx->nnodes + 1, sizeof *ctx->nodes)
+    if (mlp__grow(ctx, fn, (void **)&ctx->nodes, &ctx->cap_nodes, ctx->nnodes + 1,
+                  sizeof *ctx->nodes)
         != MLP_OK)
         return NULL;
     n = &ctx->nodes[ctx->nnodes];
@@ -128,13 +129,13 @@ void mlp__tape_destroy(mlp_ctx *ctx)
 /* ---- backward ---- */
 
 /* Give t a zeroed gradient buffer for this backward (if it has none yet). */
-static mlp_status need_gbuf(mlp_ctx *ctx, mlp_tensor *t)
+static mlp_status need_gbuf(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
 {
     if (t->gbuf)
         return MLP_OK;
-    t->gbuf = mlp__storage_get(ctx, t->numel);
+    t->gbuf = mlp__storage_get(ctx, fn, t->numel);
     if (!t->gbuf)
-        return MLP_ERR_NOMEM;
+        return ctx->err.code;
     if (t->numel)
         memset(t->gbuf->data, 0, (size_t)t->numel * sizeof(float));
     return MLP_OK;
@@ -190,7 +191,7 @@ static mlp_status new_grad(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
 {
     t->grad = mlp__tensor_new(ctx, fn, t->ndim, t->shape);
     if (!t->grad)
-        return MLP_ERR_NOMEM;
+        return ctx->err.code;
     if (t->numel)
         memset(t->grad->data, 0, (size_t)t->numel * sizeof(float));
     return MLP_OK;
@@ -222,7 +223,7 @@ static mlp_status backward_leaf(const char *fn, mlp_tensor *out, const mlp_tenso
     mlp_ctx *ctx = out->ctx;
     int64_t i;
     if (!out->grad && new_grad(ctx, fn, out) != MLP_OK)
-        return MLP_ERR_NOMEM;
+        return ctx->err.code;
     for (i = 0; i < out->numel; i++)
         out->grad->data[i] += grad_out ? grad_out->data[i] : 1.0f;
     if (ctx->grad_hook)
@@ -274,8 +275,8 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
     int64_t i;
     int k;
     for (i = top + 1; (n = prev_marked(ctx, &i));) {
-        if (need_gbuf(ctx, n->out) != MLP_OK)
-            return MLP_ERR_NOMEM;
+        if (need_gbuf(ctx, fn, n->out) != MLP_OK)
+            return ctx->err.code;
         for (k = 0; k < n->nin; k++) {
             if (!(in = grad_input(n, k)))
                 continue;
@@ -283,14 +284,14 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
                 in->last_use = i; /* ends as the earliest use */
             if (in->node < 0 && !in->grad) {
                 if (new_grad(ctx, fn, in) != MLP_OK)
-                    return MLP_ERR_NOMEM;
+                    return ctx->err.code;
                 in->grad_new = 1;
             }
             /* a leaf whose .grad is zero accumulates into it directly */
             if (in->node < 0 && alias_leaf_grad(in))
                 continue;
-            if (need_gbuf(ctx, in) != MLP_OK)
-                return MLP_ERR_NOMEM;
+            if (need_gbuf(ctx, fn, in) != MLP_OK)
+                return ctx->err.code;
         }
     }
     return MLP_OK;

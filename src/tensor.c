@@ -66,13 +66,13 @@ const char *mlp__shape_str(const mlp_tensor *t, char *buf, size_t cap)
 
 /* ---- storage ---- */
 
-static mlp__storage *storage_new(mlp_ctx *ctx, int64_t n, int recycled)
+static mlp__storage *storage_new(mlp_ctx *ctx, const char *fn, int64_t n, int recycled)
 {
-    mlp__storage *st = (mlp__storage *)mlp__alloc(ctx, sizeof *st);
+    mlp__storage *st = (mlp__storage *)mlp__alloc(ctx, fn, sizeof *st);
     if (!st)
         return NULL;
     memset(st, 0, sizeof *st);
-    st->data = (float *)mlp__alloc_aligned(ctx, (size_t)(n > 0 ? n : 1) * sizeof(float));
+    st->data = (float *)mlp__alloc_aligned(ctx, fn, (size_t)(n > 0 ? n : 1) * sizeof(float));
     if (!st->data) {
         mlp__free(ctx, st);
         return NULL;
@@ -89,7 +89,7 @@ static void storage_destroy(mlp_ctx *ctx, mlp__storage *st)
     mlp__free(ctx, st);
 }
 
-mlp__storage *mlp__storage_get(mlp_ctx *ctx, int64_t n)
+mlp__storage *mlp__storage_get(mlp_ctx *ctx, const char *fn, int64_t n)
 {
     mlp__storage **pp, **best = NULL;
     mlp__storage *st;
@@ -109,7 +109,7 @@ mlp__storage *mlp__storage_get(mlp_ctx *ctx, int64_t n)
         ctx->live_storages++;
         return st;
     }
-    st = storage_new(ctx, n, 1);
+    st = storage_new(ctx, fn, n, 1);
     if (st)
         ctx->live_storages++;
     return st;
@@ -146,14 +146,14 @@ void mlp__free_lists_destroy(mlp_ctx *ctx)
 
 /* ---- handles ---- */
 
-static mlp_tensor *handle_new(mlp_ctx *ctx, int recycled)
+static mlp_tensor *handle_new(mlp_ctx *ctx, const char *fn, int recycled)
 {
     mlp_tensor *t;
     if (recycled && ctx->free_tensors) {
         t = ctx->free_tensors;
         ctx->free_tensors = t->next_free;
     } else {
-        t = (mlp_tensor *)mlp__alloc(ctx, sizeof *t);
+        t = (mlp_tensor *)mlp__alloc(ctx, fn, sizeof *t);
         if (!t)
             return NULL;
     }
@@ -202,10 +202,10 @@ mlp_tensor *mlp__tensor_new(mlp_ctx *ctx, const char *fn, int ndim, const int64_
     mlp_tensor *t;
     if (mlp__check_shape(ctx, fn, ndim, shape, &numel) != MLP_OK)
         return NULL;
-    t = handle_new(ctx, 0);
+    t = handle_new(ctx, fn, 0);
     if (!t)
         return NULL;
-    t->st = storage_new(ctx, numel, 0);
+    t->st = storage_new(ctx, fn, numel, 0);
     if (!t->st) {
         mlp__free(ctx, t);
         return NULL;
@@ -221,15 +221,15 @@ mlp_tensor *mlp__result(mlp_ctx *ctx, const char *fn, int ndim, const int64_t *s
     mlp_tensor *t;
     if (mlp__check_shape(ctx, fn, ndim, shape, &numel) != MLP_OK)
         return NULL;
-    if (mlp__grow(ctx, (void **)&ctx->results, &ctx->cap_results, ctx->nresults + 1,
+    if (mlp__grow(ctx, fn, (void **)&ctx->results, &ctx->cap_results, ctx->nresults + 1,
                   sizeof *ctx->results)
         != MLP_OK)
         return NULL;
-    t = handle_new(ctx, 1);
+    t = handle_new(ctx, fn, 1);
     if (!t)
         return NULL;
     t->tape_owned = 1;
-    t->st = mlp__storage_get(ctx, numel);
+    t->st = mlp__storage_get(ctx, fn, numel);
     if (!t->st) {
         t->next_free = ctx->free_tensors;
         ctx->free_tensors = t;
@@ -362,7 +362,7 @@ mlp_tensor *mlp_tensor_detach(mlp_tensor *t)
     mlp_tensor *d;
     if (!t)
         return NULL;
-    d = handle_new(t->ctx, 0);
+    d = handle_new(t->ctx, __func__, 0);
     if (!d)
         return NULL;
     d->st = t->st;

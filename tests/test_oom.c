@@ -55,6 +55,18 @@ static void failed_for_memory(run *r, const char *what)
         fail();
     }
     assert_true(mlp_ctx_errmsg(r->ctx)[0] != '\0');
+    {
+        /* the message names the public function first: "mlp_...: ..."; for
+           a single call, that function itself */
+        const char *msg = mlp_ctx_errmsg(r->ctx), *colon = strchr(msg, ':');
+        size_t n = colon ? (size_t)(colon - msg) : 0;
+        if (strncmp(msg, "mlp_", 4) != 0 || !colon
+            || (strncmp(what, "mlp_", 4) == 0 && (strncmp(what, msg, n) != 0 || what[n] != '('))) {
+            print_error("%s: the message '%s' does not start with the function's name\n", what,
+                        msg);
+            fail();
+        }
+    }
     assert_true(r->a->failures > 0);
     r->a->fail_at = -1;
     r->o->recoveries++;

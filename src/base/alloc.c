@@ -15,49 +15,50 @@ int mlp__mul_size(size_t a, size_t b, size_t *out)
     return *out <= MLP__MAX_BYTES;
 }
 
-void *mlp__alloc(mlp_ctx *ctx, size_t size)
+void *mlp__alloc(mlp_ctx *ctx, const char *fn, size_t size)
 {
     void *p;
     if (size == 0)
         size = 1;
     if (size > MLP__MAX_BYTES) {
-        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu bytes is too large", size);
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: allocation of %zu bytes is too large", fn, size);
         return NULL;
     }
     p = ctx->a.alloc(ctx->a.user, size);
     if (!p)
-        mlp__fail(ctx, MLP_ERR_NOMEM, "out of memory allocating %zu bytes", size);
+        mlp__fail(ctx, MLP_ERR_NOMEM, "%s: out of memory allocating %zu bytes", fn, size);
     return p;
 }
 
-void *mlp__calloc(mlp_ctx *ctx, size_t count, size_t size)
+void *mlp__calloc(mlp_ctx *ctx, const char *fn, size_t count, size_t size)
 {
     size_t total;
     void *p;
     if (!mlp__mul_size(count, size, &total)) {
-        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu x %zu bytes overflows", count, size);
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: allocation of %zu x %zu bytes overflows", fn, count,
+                  size);
         return NULL;
     }
-    p = mlp__alloc(ctx, total);
+    p = mlp__alloc(ctx, fn, total);
     if (p)
         memset(p, 0, total);
     return p;
 }
 
-void *mlp__realloc(mlp_ctx *ctx, void *ptr, size_t size)
+void *mlp__realloc(mlp_ctx *ctx, const char *fn, void *ptr, size_t size)
 {
     void *p;
     if (!ptr)
-        return mlp__alloc(ctx, size);
+        return mlp__alloc(ctx, fn, size);
     if (size == 0)
         size = 1;
     if (size > MLP__MAX_BYTES) {
-        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu bytes is too large", size);
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: allocation of %zu bytes is too large", fn, size);
         return NULL;
     }
     p = ctx->a.realloc(ctx->a.user, ptr, size);
     if (!p)
-        mlp__fail(ctx, MLP_ERR_NOMEM, "out of memory growing a block to %zu bytes", size);
+        mlp__fail(ctx, MLP_ERR_NOMEM, "%s: out of memory growing a block to %zu bytes", fn, size);
     return p;
 }
 
@@ -67,14 +68,14 @@ void mlp__free(mlp_ctx *ctx, void *ptr)
         ctx->a.free(ctx->a.user, ptr);
 }
 
-void *mlp__alloc_aligned(mlp_ctx *ctx, size_t size)
+void *mlp__alloc_aligned(mlp_ctx *ctx, const char *fn, size_t size)
 {
     unsigned char *raw, *p;
     if (size > MLP__MAX_BYTES - MLP__ALIGN - sizeof(void *)) {
-        mlp__fail(ctx, MLP_ERR_OVERFLOW, "allocation of %zu bytes is too large", size);
+        mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: allocation of %zu bytes is too large", fn, size);
         return NULL;
     }
-    raw = (unsigned char *)mlp__alloc(ctx, size + MLP__ALIGN + sizeof(void *));
+    raw = (unsigned char *)mlp__alloc(ctx, fn, size + MLP__ALIGN + sizeof(void *));
     if (!raw)
         return NULL;
     p = raw + sizeof(void *);
@@ -92,7 +93,8 @@ void mlp__free_aligned(mlp_ctx *ctx, void *ptr)
     mlp__free(ctx, raw);
 }
 
-mlp_status mlp__grow(mlp_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem)
+mlp_status mlp__grow(mlp_ctx *ctx, const char *fn, void **arr, size_t *cap, size_t need,
+                     size_t elem)
 {
     size_t ncap = *cap ? *cap : 16, bytes;
     void *p;
@@ -100,14 +102,15 @@ mlp_status mlp__grow(mlp_ctx *ctx, void **arr, size_t *cap, size_t need, size_t 
         return MLP_OK;
     while (ncap < need) {
         if (ncap > MLP__MAX_BYTES / 2)
-            return mlp__fail(ctx, MLP_ERR_OVERFLOW, "array of %zu items is too large", need);
+            return mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: array of %zu items is too large", fn,
+                             need);
         ncap *= 2;
     }
     if (!mlp__mul_size(ncap, elem, &bytes))
-        return mlp__fail(ctx, MLP_ERR_OVERFLOW, "array of %zu items is too large", ncap);
-    p = mlp__realloc(ctx, *arr, bytes);
+        return mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: array of %zu items is too large", fn, ncap);
+    p = mlp__realloc(ctx, fn, *arr, bytes);
     if (!p)
-        return MLP_ERR_NOMEM;
+        return ctx->err.code;
     *arr = p;
     *cap = ncap;
     return MLP_OK;

@@ -46,25 +46,32 @@ typedef struct mlp__err {
 /* Record `code` with a formatted message on ctx (ctx may be NULL: then only
  * the code is returned). Returns code. */
 mlp_status mlp__fail(mlp_ctx *ctx, mlp_status code, const char *fmt, ...) MLP__PRINTF(3, 4);
+/* A public function fn failed because a public function it called did:
+ * prefix the recorded message with "fn: " (the code stays), so the message
+ * starts with the function the caller called. Returns the code. */
+mlp_status mlp__fail_in(mlp_ctx *ctx, const char *fn);
 /* For a NULL input of an op: records MLP_ERR_NULL "fn: arg is NULL", and if an
  * earlier failure is recorded keeps its code and appends it as the cause. */
 mlp_status mlp__fail_null(mlp_ctx *ctx, const char *fn, const char *arg);
 
-/* Allocation through the context's allocator. mlp__alloc, mlp__calloc,
- * mlp__realloc and mlp__alloc_aligned record MLP_ERR_NOMEM (or
- * MLP_ERR_OVERFLOW for an impossible size) on ctx when they fail. */
-void *mlp__alloc(mlp_ctx *ctx, size_t size);
-void *mlp__calloc(mlp_ctx *ctx, size_t count, size_t size);
-void *mlp__realloc(mlp_ctx *ctx, void *ptr, size_t size);
+/* Allocation through the context's allocator. When they fail they record
+ * MLP_ERR_NOMEM (or MLP_ERR_OVERFLOW for a size past MLP__MAX_BYTES) on ctx
+ * with a message naming fn, the public function the block is for, and the
+ * size: "mlp_model_add_linear: out of memory allocating 4398046511104
+ * bytes". Callers return ctx->err.code so status and context agree. */
+void *mlp__alloc(mlp_ctx *ctx, const char *fn, size_t size);
+void *mlp__calloc(mlp_ctx *ctx, const char *fn, size_t count, size_t size);
+void *mlp__realloc(mlp_ctx *ctx, const char *fn, void *ptr, size_t size);
 void mlp__free(mlp_ctx *ctx, void *ptr);
 /* 64-byte aligned block; free with mlp__free_aligned. */
-void *mlp__alloc_aligned(mlp_ctx *ctx, size_t size);
+void *mlp__alloc_aligned(mlp_ctx *ctx, const char *fn, size_t size);
 void mlp__free_aligned(mlp_ctx *ctx, void *ptr);
 /* a * b into *out; 0 on overflow. */
 int mlp__mul_size(size_t a, size_t b, size_t *out);
 
 /* Grow an array of elem-sized items to hold at least `need` (capacity in
  * *cap, doubled). MLP_OK or MLP_ERR_NOMEM (array untouched). */
-mlp_status mlp__grow(mlp_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem);
+mlp_status mlp__grow(mlp_ctx *ctx, const char *fn, void **arr, size_t *cap, size_t need,
+                     size_t elem);
 
 #endif

@@ -65,6 +65,17 @@ mlp_status mlp__fail_null(mlp_ctx *ctx, const char *fn, const char *arg)
     return mlp__fail(ctx, MLP_ERR_NULL, "%s: %s is NULL", fn, arg);
 }
 
+mlp_status mlp__fail_in(mlp_ctx *ctx, const char *fn)
+{
+    char prev[MLP__ERRMSG_CAP];
+    if (!ctx)
+        return MLP_ERR_NULL;
+    memcpy(prev, ctx->err.msg, sizeof prev);
+    prev[sizeof prev - 1] = '\0';
+    snprintf(ctx->err.msg, sizeof ctx->err.msg, "%s: %.400s", fn, prev);
+    return ctx->err.code;
+}
+
 mlp_status mlp_ctx_errcode(const mlp_ctx *ctx)
 {
     return ctx ? ctx->err.code : MLP_ERR_NULL;

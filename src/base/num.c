@@ -23,6 +23,10 @@
 #include "base/num.h"
 
 #define NUM_DIGITS 200
+/* a %s longer than this is cut in the middle, keeping head and tail */
+#define NUM_LONG_STRING 200
+#define NUM_KEEP_HEAD 80
+#define NUM_KEEP_TAIL 100
 #define BIG_LIMBS 36 /* 1152 bits: the largest operand below is about 830 */
 
 typedef struct big {
@@ -466,7 +470,23 @@ int mlp__vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
                 NUM_EMIT(unsigned);
             break;
         case 'c': NUM_EMIT(int); break;
-        case 's': NUM_EMIT(const char *); break;
+        case 's':
+            if (!strchr(spec, '.') && !strchr(spec, '*')) {
+                /* a long string (a path) keeps its start and its end, so
+                   what follows it in the message (the reason) still fits */
+                const char *v = va_arg(ap, const char *);
+                size_t vl = strlen(v);
+                if (vl > NUM_LONG_STRING) {
+                    append(buf, cap, &len, v, NUM_KEEP_HEAD);
+                    append(buf, cap, &len, "...", 3);
+                    append(buf, cap, &len, v + vl - NUM_KEEP_TAIL, NUM_KEEP_TAIL);
+                    continue;
+                }
+                n = snprintf(dst, room, spec, v);
+                break;
+            }
+            NUM_EMIT(const char *);
+            break;
         case 'p': NUM_EMIT(void *); break;
         case 'e':
         case 'E':

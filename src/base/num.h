@@ -32,7 +32,10 @@ mlp__num mlp__parse_float(const char *s, const char *e, float *out);
 
 /* vsnprintf / snprintf whose %e %f %g %a conversions write '.' as the
  * decimal point whatever the locale (integers and strings are not locale
- * dependent without the ' flag, which the library does not use). */
+ * dependent without the ' flag, which the library does not use). A %s
+ * without a precision longer than 200 bytes (a path) is written as its
+ * first 80 bytes, "..." and its last 100, so the rest of a message (the
+ * system's reason) is never cut off. */
 int mlp__vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap);
 int mlp__snprintf(char *buf, size_t cap, const char *fmt, ...) MLP__PRINTF(3, 4);
 

@@ -17,7 +17,9 @@ mlp_tensor *mlp__loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y);
 /* Number of rows of logits [b,k] whose arg-max equals the label (fit.c). */
 int64_t mlp__count_correct(const mlp_tensor *logits, const mlp_tensor *labels);
 /* Checks of mlp_fit's and mlp_evaluate's common arguments (fit.c). */
-mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_t batch_size);
+/* An empty dataset is refused: there would be no loss to report. */
+mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, const mlp_dataset *ds, mlp_loss_kind loss,
+                          int64_t batch_size);
 /* Sums over batches [b0, b1) without the tape: loss * rows, correct rows,
  * rows (fit.c). */
 mlp_status mlp__evaluate_range(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,

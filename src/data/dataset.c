@@ -41,7 +41,7 @@ mlp_dataset *mlp_dataset_new(mlp_tensor *x, mlp_tensor *y)
                   (long long)x->shape[0], (long long)y->shape[0]);
         return NULL;
     }
-    ds = (mlp_dataset *)mlp__calloc(ctx, 1, sizeof *ds);
+    ds = (mlp_dataset *)mlp__calloc(ctx, __func__, 1, sizeof *ds);
     if (!ds)
         return NULL;
     ds->ctx = ctx;
@@ -50,7 +50,8 @@ mlp_dataset *mlp_dataset_new(mlp_tensor *x, mlp_tensor *y)
     ds->yrow = ds->n ? y->numel / ds->n : 0;
     ds->x = mlp_tensor_detach(x);
     ds->y = mlp_tensor_detach(y);
-    ds->order = (int64_t *)mlp__calloc(ctx, (size_t)(ds->n ? ds->n : 1), sizeof *ds->order);
+    ds->order =
+        (int64_t *)mlp__calloc(ctx, __func__, (size_t)(ds->n ? ds->n : 1), sizeof *ds->order);
     if (!ds->x || !ds->y || !ds->order) {
         mlp_dataset_free(ds);
         return NULL;
@@ -94,7 +95,8 @@ int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size)
 {
     if (!ds || batch_size < 1)
         return 0;
-    return (ds->n + batch_size - 1) / batch_size;
+    /* not (n + bs - 1) / bs, which overflows for a batch size near INT64_MAX */
+    return ds->n / batch_size + (ds->n % batch_size != 0);
 }
 
 /* Batch buffers for `rows` rows shaped like x and y with a new first dim. */
@@ -112,7 +114,7 @@ static mlp_status ensure(mlp_dataset *ds, const char *fn, int64_t rows)
         by = bx ? mlp__tensor_new(ds->ctx, fn, ds->y->ndim, shape) : NULL;
         if (!by) {
             mlp_tensor_free(bx);
-            return MLP_ERR_NOMEM;
+            return ds->ctx->err.code;
         }
         mlp_tensor_free(ds->bx);
         mlp_tensor_free(ds->by);
@@ -182,8 +184,9 @@ mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
                          (long long)index, (long long)mlp_dataset_num_batches(ds, batch_size) - 1);
     start = index * batch_size;
     rows = ds->n - start < batch_size ? ds->n - start : batch_size;
-    /* buffers sized for full batches, so a partial last one allocates nothing */
-    if ((s = ensure(ds, __func__, batch_size)) != MLP_OK)
+    /* buffers sized for full batches, so a partial last one allocates
+       nothing; but never for more rows than the dataset has */
+    if ((s = ensure(ds, __func__, batch_size < ds->n ? batch_size : ds->n)) != MLP_OK)
         return s;
     return mlp__dataset_rows(ds, __func__, start, rows, x, y);
 }

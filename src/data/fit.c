@@ -37,8 +37,12 @@ int64_t mlp__count_correct(const mlp_tensor *logits, const mlp_tensor *labels)
     return hits;
 }
 
-mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, mlp_loss_kind loss, int64_t batch_size)
+mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, const mlp_dataset *ds, mlp_loss_kind loss,
+                          int64_t batch_size)
 {
+    /* an empty dataset would train on nothing and report a NaN loss */
+    if (mlp_dataset_size(ds) == 0)
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: the dataset has no samples", fn);
     if (loss != MLP_LOSS_CROSS_ENTROPY && loss != MLP_LOSS_MSE && loss != MLP_LOSS_BCE_WITH_LOGITS)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: unknown loss %d", fn, (int)loss);
     if (batch_size < 1)
@@ -59,7 +63,7 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
     ctx = m->ctx;
     if (!opt || !ds)
         return mlp__fail(ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !opt ? "opt" : "ds");
-    if ((s = mlp__fit_check(ctx, __func__, loss, batch_size)) != MLP_OK)
+    if ((s = mlp__fit_check(ctx, __func__, ds, loss, batch_size)) != MLP_OK)
         return s;
     if (epochs < 0)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: epochs = %d must be >= 0", __func__, epochs);
@@ -152,7 +156,7 @@ mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss, int64
     ctx = m->ctx;
     if (!ds)
         return mlp__fail(ctx, MLP_ERR_NULL, "%s: ds is NULL", __func__);
-    if ((s = mlp__fit_check(ctx, __func__, loss, batch_size)) != MLP_OK)
+    if ((s = mlp__fit_check(ctx, __func__, ds, loss, batch_size)) != MLP_OK)
         return s;
     s = mlp__evaluate_range(m, ds, loss, batch_size, 0, mlp_dataset_num_batches(ds, batch_size),
                             &sum_loss, &hits, &seen);

@@ -69,7 +69,7 @@ mlp_status mlp__fit_dist(const char *fn, mlp_model *m, mlp_optim *opt, mlp_datas
             mlp_tape_reset(ctx);
             if (local != MLP_OK)
                 return local; /* this rank's own error, as the context says */
-            if (s != MLP_OK || (s = mlp__optim_update(opt)) != MLP_OK)
+            if (s != MLP_OK || (s = mlp__optim_update(opt, fn)) != MLP_OK)
                 return s;
             sum_loss += st[0];
             hits += st[1];
@@ -102,7 +102,7 @@ mlp_status mlp_evaluate_comm(mlp_model *m, mlp_dataset *ds, mlp_comm *comm, mlp_
         return mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: comm belongs to another context", __func__);
     if (!ds)
         return mlp__fail(ctx, MLP_ERR_NULL, "%s: ds is NULL", __func__);
-    if ((s = mlp__fit_check(ctx, __func__, loss, batch_size)) != MLP_OK)
+    if ((s = mlp__fit_check(ctx, __func__, ds, loss, batch_size)) != MLP_OK)
         return s;
     P = comm->size;
     r = comm->rank;

@@ -40,7 +40,7 @@ mlp_status mlp__read_file(mlp_ctx *ctx, const char *fn, const char *path, size_t
             }
             if (ncap > max_size + 1)
                 ncap = max_size + 1;
-            nb = (unsigned char *)mlp__realloc(ctx, buf, ncap);
+            nb = (unsigned char *)mlp__realloc(ctx, fn, buf, ncap);
             if (!nb) {
                 fclose(f);
                 mlp__free(ctx, buf);
@@ -94,14 +94,16 @@ void *mlp__load_path(mlp_ctx *ctx, const char *fn, const char *path, size_t max_
         return NULL;
     obj = parse(ctx, fn, buf, size, opt);
     mlp__free(ctx, buf);
-    if (!obj && (ctx->err.code == MLP_ERR_FORMAT || ctx->err.code == MLP_ERR_VERSION)) {
+    if (!obj
+        && (ctx->err.code == MLP_ERR_FORMAT || ctx->err.code == MLP_ERR_VERSION
+            || ctx->err.code == MLP_ERR_NONFINITE)) {
         /* "fn: what" becomes "fn: 'path': what" */
         char what[MLP__ERRMSG_CAP];
         const char *w = ctx->err.msg;
         if (strncmp(w, fn, n) == 0 && w[n] == ':' && w[n + 1] == ' ')
             w += n + 2;
         memcpy(what, w, strlen(w) + 1);
-        mlp__fail(ctx, ctx->err.code, "%s: '%.200s': %.280s", fn, path, what);
+        mlp__fail(ctx, ctx->err.code, "%s: '%s': %.280s", fn, path, what);
     }
     return obj;
 }
@@ -119,9 +121,9 @@ mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path
     plen = strlen(path);
     if (plen == 0)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: path is empty", fn);
-    tmp = (char *)mlp__alloc(ctx, plen + 5);
+    tmp = (char *)mlp__alloc(ctx, fn, plen + 5);
     if (!tmp)
-        return MLP_ERR_NOMEM;
+        return ctx->err.code;
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     f = fopen(tmp, "wb");

@@ -34,15 +34,12 @@ static size_t layer_floats(const mlp__layer *L)
     return n;
 }
 
-mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_size)
+/* The model's bytes into a new buffer; failures name fn (the public
+ * function saving). */
+static mlp_status serialise(const mlp_model *m, const char *fn, void **out_buf, size_t *out_size)
 {
     size_t size = HEADER_BYTES + 4, i, np = 0, k;
     unsigned char *buf, *p;
-    if (!m)
-        return MLP_ERR_NULL;
-    if (!out_buf || !out_size)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__,
-                         !out_buf ? "out_buf" : "out_size");
     *out_buf = NULL;
     *out_size = 0;
     for (i = 0; i < m->nlayers; i++) {
@@ -50,10 +47,9 @@ mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_si
         np += layer_floats(&m->layers[i]);
     }
     if (np > (MLP__MAX_BYTES - size) / 4)
-        return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: the model is too large to serialise",
-                         __func__);
+        return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: the model is too large to serialise", fn);
     size += np * 4;
-    buf = (unsigned char *)mlp__alloc(m->ctx, size);
+    buf = (unsigned char *)mlp__alloc(m->ctx, fn, size);
     if (!buf)
         return m->ctx->err.code;
     p = buf;
@@ -84,6 +80,16 @@ mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_si
     return MLP_OK;
 }
 
+mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_size)
+{
+    if (!m)
+        return MLP_ERR_NULL;
+    if (!out_buf || !out_size)
+        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__,
+                         !out_buf ? "out_buf" : "out_size");
+    return serialise(m, __func__, out_buf, out_size);
+}
+
 void mlp_buffer_free(mlp_ctx *ctx, void *buf)
 {
     if (ctx && buf)
@@ -99,7 +105,7 @@ mlp_status mlp_model_save(const mlp_model *m, const char *path)
         return MLP_ERR_NULL;
     if (!path)
         return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: path is NULL", __func__);
-    s = mlp_model_save_mem(m, &buf, &size);
+    s = serialise(m, __func__, &buf, &size);
     if (s != MLP_OK)
         return s;
     s = mlp__write_file_atomic(m->ctx, __func__, path, buf, size);
@@ -227,8 +233,10 @@ static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t 
     if (validate(ctx, fn, b, size, &n, &version, &poff) != MLP_OK)
         return NULL;
     m = mlp_model_new(ctx);
-    if (!m)
+    if (!m) {
+        mlp__fail_in(ctx, fn);
         return NULL;
+    }
     m->training = (mlp__get_u32(b + 12) & FLAG_TRAINING) != 0;
     for (i = 0; i < n; i++) {
         mlp__layer L, *dst;

@@ -271,7 +271,7 @@ mlp_status mlp_npy_save(const mlp_tensor *t, const char *path)
     /* pad with spaces and a newline so the data starts on a 64-byte boundary */
     hlen = ((10 + len + 1 + 63) / 64) * 64 - 10;
     total = 10 + hlen + (size_t)t->numel * 4;
-    buf = (unsigned char *)mlp__alloc(t->ctx, total);
+    buf = (unsigned char *)mlp__alloc(t->ctx, __func__, total);
     if (!buf)
         return t->ctx->err.code;
     memcpy(buf, "\x93NUMPY\x01\x00", 8);

@@ -13,7 +13,7 @@ mlp_model *mlp_model_new(mlp_ctx *ctx)
     mlp_model *m;
     if (!ctx)
         return NULL;
-    m = (mlp_model *)mlp__calloc(ctx, 1, sizeof *m);
+    m = (mlp_model *)mlp__calloc(ctx, __func__, 1, sizeof *m);
     if (!m)
         return NULL;
     m->ctx = ctx;
@@ -51,11 +51,12 @@ static mlp_status reserve(mlp_model *m, const char *fn, size_t np)
     if (m->nlayers >= MLP__MAX_LAYERS)
         return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: the model already has %d layers", fn,
                          MLP__MAX_LAYERS);
-    if (mlp__grow(m->ctx, (void **)&m->layers, &m->cap_layers, m->nlayers + 1, sizeof *m->layers)
+    if (mlp__grow(m->ctx, fn, (void **)&m->layers, &m->cap_layers, m->nlayers + 1,
+                  sizeof *m->layers)
         != MLP_OK)
         return m->ctx->err.code;
     if (np
-        && mlp__grow(m->ctx, (void **)&m->params, &m->cap_params, m->nparams + np,
+        && mlp__grow(m->ctx, fn, (void **)&m->params, &m->cap_params, m->nparams + np,
                      sizeof *m->params)
                != MLP_OK)
         return m->ctx->err.code;

@@ -7,6 +7,7 @@
  * buffers grow only when n (or the model's width) grows, so after the
  * first call for a given n nothing is allocated.
  */
+#include <math.h>
 #include <string.h>
 
 #include "nn/layers.h"
@@ -38,13 +39,30 @@ static mlp_status workspace(mlp_model *m, const char *fn, int64_t n)
         || !mlp__mul_size(floats, sizeof(float), &bytes))
         return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: workspace for n = %lld rows is too large",
                          fn, (long long)n);
-    work = (float *)mlp__alloc_aligned(m->ctx, bytes);
+    work = (float *)mlp__alloc_aligned(m->ctx, fn, bytes);
     if (!work)
         return m->ctx->err.code;
     mlp__free_aligned(m->ctx, m->work);
     m->work = work;
     m->work_rows = n;
     m->work_width = width;
+    return MLP_OK;
+}
+
+/* With finite checks on (mlp_ctx_set_check_finite): MLP_ERR_NONFINITE at
+ * the first NaN or Inf of v [n,w], named by row and column. The input is
+ * checked too, since a NaN can vanish on the way (ReLU turns it into 0). */
+static mlp_status finite_rows(mlp_ctx *ctx, const char *fn, const char *what, const float *v,
+                              int64_t n, int64_t w)
+{
+    int64_t i;
+    if (!ctx->check_finite)
+        return MLP_OK;
+    for (i = 0; i < n * w; i++)
+        if (!isfinite(v[i]))
+            return mlp__fail(ctx, MLP_ERR_NONFINITE,
+                             "%s: %s at row %lld, column %lld is %g (finite checks are on)", fn,
+                             what, (long long)(i / w), (long long)(i % w), (double)v[i]);
     return MLP_OK;
 }
 
@@ -70,7 +88,9 @@ static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, c
     }
     if ((s = workspace(m, fn, n)) != MLP_OK)
         return s;
-    if ((s = mlp__gemm_ready(ctx)) != MLP_OK)
+    if ((s = mlp__gemm_ready(ctx, fn)) != MLP_OK)
+        return s;
+    if ((s = finite_rows(ctx, fn, "x", x, n, width)) != MLP_OK)
         return s;
     buf[0] = m->work;
     buf[1] = m->work + m->work_rows * m->work_width;
@@ -89,7 +109,7 @@ static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, c
         which ^= 1;
     }
     *res = cur;
-    return MLP_OK;
+    return finite_rows(ctx, fn, "the output", cur, n, width);
 }
 
 mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out)

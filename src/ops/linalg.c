@@ -60,7 +60,7 @@ mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
         shape[nd++] = M;
     if (b->ndim == 2)
         shape[nd++] = N;
-    if (mlp__gemm_ready(ctx) != MLP_OK)
+    if (mlp__gemm_ready(ctx, __func__) != MLP_OK)
         return NULL;
     if (!(c = mlp__result(ctx, __func__, nd, shape)))
         return NULL;
@@ -115,7 +115,7 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     if (x->ndim == 2)
         shape[nd++] = rows;
     shape[nd++] = nout;
-    if (mlp__gemm_ready(ctx) != MLP_OK)
+    if (mlp__gemm_ready(ctx, __func__) != MLP_OK)
         return NULL;
     if (!(y = mlp__result(ctx, __func__, nd, shape)))
         return NULL;

@@ -160,7 +160,7 @@ static mlp_status give_grads(mlp__dist *d, const char *fn)
             continue;
         p->grad = mlp__tensor_new(d->ctx, fn, p->ndim, p->shape);
         if (!p->grad)
-            return MLP_ERR_NOMEM;
+            return d->ctx->err.code;
         if (p->numel)
             memset(p->grad->data, 0, (size_t)p->numel * sizeof(float));
     }
@@ -179,17 +179,17 @@ mlp__dist *mlp__dist_new(mlp_comm *comm, const char *fn, mlp_tensor *const *para
                   "%s: another optimizer on this context already has a communicator", fn);
         return NULL;
     }
-    d = (mlp__dist *)mlp__calloc(ctx, 1, sizeof *d);
+    d = (mlp__dist *)mlp__calloc(ctx, fn, 1, sizeof *d);
     if (!d)
         return NULL;
     d->ctx = ctx;
     d->comm = comm;
     d->n = n;
-    d->slot = (mlp_tensor **)mlp__calloc(ctx, (size_t)n, sizeof *d->slot);
-    d->off = (int64_t *)mlp__calloc(ctx, (size_t)n, sizeof *d->off);
-    d->bucket_of = (int *)mlp__calloc(ctx, (size_t)n, sizeof *d->bucket_of);
-    d->got = (unsigned char *)mlp__calloc(ctx, (size_t)n, 1);
-    d->b = (bucket *)mlp__calloc(ctx, (size_t)n, sizeof *d->b);
+    d->slot = (mlp_tensor **)mlp__calloc(ctx, fn, (size_t)n, sizeof *d->slot);
+    d->off = (int64_t *)mlp__calloc(ctx, fn, (size_t)n, sizeof *d->off);
+    d->bucket_of = (int *)mlp__calloc(ctx, fn, (size_t)n, sizeof *d->bucket_of);
+    d->got = (unsigned char *)mlp__calloc(ctx, fn, (size_t)n, 1);
+    d->b = (bucket *)mlp__calloc(ctx, fn, (size_t)n, sizeof *d->b);
     if (!d->slot || !d->off || !d->bucket_of || !d->got || !d->b)
         goto fail;
     for (i = 0; i < n; i++) {
@@ -198,7 +198,7 @@ mlp__dist *mlp__dist_new(mlp_comm *comm, const char *fn, mlp_tensor *const *para
         d->total += d->slot[i]->numel;
     }
     if (!mlp__mul_size((size_t)(d->total > 0 ? d->total : 1), sizeof(float), &bytes)
-        || !(d->flat = (float *)mlp__alloc_aligned(ctx, bytes)))
+        || !(d->flat = (float *)mlp__alloc_aligned(ctx, fn, bytes)))
         goto fail;
     if (give_grads(d, fn) != MLP_OK)
         goto fail;

@@ -15,7 +15,9 @@
  * With a communicator attached, a step first averages the gradients
  * across the ranks (dist.c).
  */
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "comm.h"
@@ -48,6 +50,47 @@ struct mlp_optim {
 static const char *kind_name(int kind)
 {
     return kind == MLP_OPTIM_SGD ? "SGD" : kind == MLP_OPTIM_ADAM ? "Adam" : "AdamW";
+}
+
+typedef struct {
+    const mlp__storage *st;
+    int i;
+} param_ref;
+
+static int by_storage(const void *a, const void *b)
+{
+    const param_ref *x = (const param_ref *)a, *y = (const param_ref *)b;
+    uintptr_t p = (uintptr_t)x->st, q = (uintptr_t)y->st;
+    return p < q ? -1 : p > q ? 1 : x->i - y->i;
+}
+
+/* The same tensor twice, or two tensors on one storage (a parameter and a
+ * detached view of it), would be updated twice per step; PyTorch refuses
+ * the first too. Sorting by storage finds them in n log n. */
+static mlp_status duplicate_params(mlp_ctx *ctx, const char *fn, mlp_tensor *const *params, int n)
+{
+    param_ref *r;
+    mlp_status s = MLP_OK;
+    int i;
+    if (n < 2)
+        return MLP_OK;
+    if (!(r = (param_ref *)mlp__calloc(ctx, fn, (size_t)n, sizeof *r)))
+        return ctx->err.code;
+    for (i = 0; i < n; i++) {
+        r[i].st = params[i]->st;
+        r[i].i = i;
+    }
+    qsort(r, (size_t)n, sizeof *r, by_storage);
+    for (i = 1; i < n && s == MLP_OK; i++)
+        if (r[i].st && r[i].st == r[i - 1].st)
+            s = mlp__fail(ctx, MLP_ERR_ARG, "%s: params[%d] and params[%d] %s", fn, r[i - 1].i,
+                          r[i].i,
+                          params[r[i].i] == params[r[i - 1].i]
+                              ? "are the same tensor; each parameter may appear once"
+                              : "share their storage (one is a view of the other); it would be "
+                                "updated twice per step");
+    mlp__free(ctx, r);
+    return s;
 }
 
 mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *params, int n,
@@ -91,11 +134,13 @@ mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *p
             return NULL;
         }
     }
-    o = (mlp_optim *)mlp__calloc(ctx, 1, sizeof *o);
+    if (duplicate_params(ctx, __func__, params, n) != MLP_OK)
+        return NULL;
+    o = (mlp_optim *)mlp__calloc(ctx, __func__, 1, sizeof *o);
     if (!o)
         return NULL;
-    o->params = (mlp_tensor **)mlp__calloc(ctx, (size_t)n, sizeof *o->params);
-    o->st = (pstate *)mlp__calloc(ctx, (size_t)n, sizeof *o->st);
+    o->params = (mlp_tensor **)mlp__calloc(ctx, __func__, (size_t)n, sizeof *o->params);
+    o->st = (pstate *)mlp__calloc(ctx, __func__, (size_t)n, sizeof *o->st);
     if (!o->params || !o->st) {
         mlp__free(ctx, o->params);
         mlp__free(ctx, o->st);
@@ -130,18 +175,15 @@ static mlp_optim *from_model(mlp_model *m, mlp_optim_kind kind, float lr, const 
         return NULL;
     }
     if (n > 64) {
-        list = (mlp_tensor **)mlp__calloc(ctx, (size_t)n, sizeof *list);
+        list = (mlp_tensor **)mlp__calloc(ctx, fn, (size_t)n, sizeof *list);
         if (!list)
             return NULL;
     }
     for (i = 0; i < n; i++)
         list[i] = mlp_model_param(m, i);
     o = mlp_optim_new(ctx, kind, list, n, lr);
-    if (!o && ctx->err.code != MLP_OK) {
-        char prev[MLP__ERRMSG_CAP];
-        memcpy(prev, ctx->err.msg, sizeof prev);
-        mlp__fail(ctx, ctx->err.code, "%s: %.400s", fn, prev);
-    }
+    if (!o && ctx->err.code != MLP_OK)
+        mlp__fail_in(ctx, fn);
     if (list != ps)
         mlp__free(ctx, list);
     return o;
@@ -205,6 +247,12 @@ mlp_status mlp_optim_set(mlp_optim *o, mlp_optim_opt what, double v)
     if (!isfinite(v))
         return mlp__fail(o->ctx, MLP_ERR_ARG, "%s: value of setting %d is not finite", __func__,
                          (int)what);
+    /* the update runs in float: 1e300 would become Inf there */
+    if (fabs(v) > FLT_MAX)
+        return mlp__fail(o->ctx, MLP_ERR_ARG,
+                         "%s: value %g of setting %d is beyond float's range (the update runs in "
+                         "float)",
+                         __func__, v, (int)what);
     switch (what) {
     case MLP_OPT_LR:
         if (v < 0)
@@ -313,13 +361,13 @@ mlp_status mlp_optim_zero_grad(mlp_optim *o)
 
 /* ---- step ---- */
 
-static mlp_status need_buf(mlp_optim *o, float **buf, int64_t numel)
+static mlp_status need_buf(mlp_optim *o, const char *fn, float **buf, int64_t numel)
 {
     if (*buf)
         return MLP_OK;
-    *buf = (float *)mlp__alloc_aligned(o->ctx, (size_t)(numel > 0 ? numel : 1) * sizeof(float));
+    *buf = (float *)mlp__alloc_aligned(o->ctx, fn, (size_t)(numel > 0 ? numel : 1) * sizeof(float));
     if (!*buf)
-        return MLP_ERR_NOMEM;
+        return o->ctx->err.code;
     if (numel)
         memset(*buf, 0, (size_t)numel * sizeof(float));
     return MLP_OK;
@@ -399,10 +447,10 @@ mlp_status mlp_optim_step(mlp_optim *o)
         return MLP_ERR_NULL;
     if (o->dist && (s = mlp__dist_sync(o->dist, __func__, 0, NULL, 0)) != MLP_OK)
         return s;
-    return mlp__optim_update(o);
+    return mlp__optim_update(o, __func__);
 }
 
-mlp_status mlp__optim_update(mlp_optim *o)
+mlp_status mlp__optim_update(mlp_optim *o, const char *fn)
 {
     int i;
     /* first make every state buffer this step needs */
@@ -413,18 +461,18 @@ mlp_status mlp__optim_update(mlp_optim *o)
             continue;
         if (s->numel && s->numel != p->numel)
             return mlp__fail(o->ctx, MLP_ERR_SHAPE,
-                             "%s: params[%d] changed size from %lld to %lld elements", __func__, i,
+                             "%s: params[%d] changed size from %lld to %lld elements", fn, i,
                              (long long)s->numel, (long long)p->numel);
         if (p->grad->numel != p->numel)
             return mlp__fail(o->ctx, MLP_ERR_SHAPE,
-                             "%s: params[%d]'s gradient has %lld elements, the parameter %lld",
-                             __func__, i, (long long)p->grad->numel, (long long)p->numel);
-        if ((o->kind == MLP_OPTIM_SGD && o->momentum != 0 && need_buf(o, &s->buf1, p->numel))
+                             "%s: params[%d]'s gradient has %lld elements, the parameter %lld", fn,
+                             i, (long long)p->grad->numel, (long long)p->numel);
+        if ((o->kind == MLP_OPTIM_SGD && o->momentum != 0 && need_buf(o, fn, &s->buf1, p->numel))
             || (o->kind != MLP_OPTIM_SGD
-                && (need_buf(o, &s->buf1, p->numel) || need_buf(o, &s->buf2, p->numel)
-                    || (o->amsgrad && need_buf(o, &s->buf3, p->numel)))))
+                && (need_buf(o, fn, &s->buf1, p->numel) || need_buf(o, fn, &s->buf2, p->numel)
+                    || (o->amsgrad && need_buf(o, fn, &s->buf3, p->numel)))))
             return mlp__fail(o->ctx, MLP_ERR_NOMEM,
-                             "%s: out of memory making the state of params[%d]", __func__, i);
+                             "%s: out of memory making the state of params[%d]", fn, i);
         s->numel = p->numel;
     }
     for (i = 0; i < o->n; i++) {
