@@ -16,6 +16,13 @@ for f in "$BUILD/mpi/test_mpi" "$BUILD/examples/fashion_mnist_mpi"; do
     [ -x "$f" ] || { echo "check_mpi: $f not built (make with mpicc on PATH)"; exit 1; }
 done
 status=0
+# libmlp_mpi.a is linked into other people's programs too: mlp_mpi_ names only
+lib=$(dirname "${LIBA:-lib/libmlp.a}")/libmlp_mpi.a
+bad=$(nm -g --defined-only "$lib" | awk 'NF == 3 { print $3 }' | grep -v '^mlp_mpi_' | sort -u)
+if [ -n "$bad" ]; then
+    echo "check_mpi: global symbols of $lib without the mlp_mpi_ prefix:" $bad
+    status=1
+fi
 for np in 1 2 4; do
     if out=$(sh tools/mpirun.sh "$np" "$BUILD/mpi/test_mpi" 2>&1); then
         echo "check_mpi: test_mpi on $np rank(s): $(printf '%s\n' "$out" | grep -c '^\[  PASSED  \]') of $np ranks passed"

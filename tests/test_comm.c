@@ -416,31 +416,12 @@ static void comm__two_backwards_in_one_step_are_refused(void **state)
     mlp_dataset_free(ds);
 }
 
-typedef struct seen {
-    float loss[64], acc[64];
-    int n;
-} seen;
-
-static int record(void *user, int epoch, int64_t batch, int64_t nbatches, float loss, float acc)
-{
-    seen *s = (seen *)user;
-    (void)epoch;
-    (void)batch;
-    (void)nbatches;
-    if (s->n < 64) {
-        s->loss[s->n] = loss;
-        s->acc[s->n] = acc;
-        s->n++;
-    }
-    return 0;
-}
-
 /* One rank with a communicator trains and evaluates exactly as without:
  * same shuffles, same batches (the last one short), same reports. */
 static void comm__fit_and_evaluate_on_one_rank_match_the_plain_ones(void **state)
 {
     float p[2][NPARAM], ev[2][2];
-    seen s[2];
+    tu_progress s[2];
     int run;
     (void)state;
     memset(s, 0, sizeof s);
@@ -459,7 +440,8 @@ static void comm__fit_and_evaluate_on_one_rank_match_the_plain_ones(void **state
         assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_MOMENTUM, 0.9));
         if (c)
             assert_ok(ctx, mlp_optim_set_comm(opt, c));
-        assert_ok(ctx, mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 3, 4, record, &s[run]));
+        assert_ok(ctx,
+                  mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 3, 4, tu_record_progress, &s[run]));
         assert_ok(ctx,
                   mlp_evaluate_comm(m, ds, c, MLP_LOSS_CROSS_ENTROPY, 3, &ev[run][0], &ev[run][1]));
         params_of(m, p[run]);

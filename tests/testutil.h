@@ -250,4 +250,26 @@ static inline mlp_model *tu_mlp(mlp_ctx *ctx, int64_t in, int64_t hidden, int64_
         }                                                                                          \
     } while (0)
 
+/* What mlp_fit's progress callback reported, in order (the first 64 calls). */
+typedef struct tu_progress {
+    float loss[64], acc[64];
+    int n;
+} tu_progress;
+
+/* An mlp_progress_fn recording into the tu_progress given as user. */
+static inline int tu_record_progress(void *user, int epoch, int64_t batch, int64_t nbatches,
+                                     float loss, float acc)
+{
+    tu_progress *r = (tu_progress *)user;
+    (void)epoch;
+    (void)batch;
+    (void)nbatches;
+    if (r->n < 64) {
+        r->loss[r->n] = loss;
+        r->acc[r->n] = acc;
+        r->n++;
+    }
+    return 0;
+}
+
 #endif

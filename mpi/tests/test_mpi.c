@@ -52,28 +52,9 @@ static mlp_model *net(mlp_ctx *ctx)
 
 #define NPARAM (NIN * 16 + 16 + 16 * 16 + 16 + 16 * NOUT + NOUT)
 
-typedef struct report {
-    float loss[64], acc[64];
-    int n;
-} report;
-
-static int record(void *user, int epoch, int64_t batch, int64_t nbatches, float loss, float acc)
-{
-    report *r = (report *)user;
-    (void)epoch;
-    (void)batch;
-    (void)nbatches;
-    if (r->n < 64) {
-        r->loss[r->n] = loss;
-        r->acc[r->n] = acc;
-        r->n++;
-    }
-    return 0;
-}
-
 /* Train 3 epochs (12 steps) from seed `seed`, over comm when given;
  * parameters into p. */
-static void train(mlp_optim_kind kind, uint64_t seed, int distributed, float *p, report *rep,
+static void train(mlp_optim_kind kind, uint64_t seed, int distributed, float *p, tu_progress *rep,
                   float *eval)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
@@ -100,7 +81,7 @@ static void train(mlp_optim_kind kind, uint64_t seed, int distributed, float *p,
         assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_BUCKET_BYTES, 512));
         assert_ok(ctx, mlp_optim_set_comm(opt, comm));
     }
-    assert_ok(ctx, mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 3, BATCH, record, rep));
+    assert_ok(ctx, mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 3, BATCH, tu_record_progress, rep));
     assert_ok(ctx, mlp_evaluate_comm(m, ds, comm, MLP_LOSS_CROSS_ENTROPY, 7, &eval[0], &eval[1]));
     for (i = 0; i < 6; i++)
         for (j = 0; j < mlp_tensor_numel(ps[i]); j++)
@@ -115,7 +96,7 @@ static void train(mlp_optim_kind kind, uint64_t seed, int distributed, float *p,
 static void check_same_run(mlp_optim_kind kind)
 {
     float dist[NPARAM], one[NPARAM], ev_dist[2], ev_one[2], scale = 0;
-    report rd, ro;
+    tu_progress rd, ro;
     int i;
     memset(&rd, 0, sizeof rd);
     memset(&ro, 0, sizeof ro);
