@@ -275,6 +275,11 @@ static void comm__buckets_start_last_layer_first_during_backward(void **state)
     assert_int_equal(e.starts, 2);
     assert_int_equal(e.n[0], NPARAM);
     assert_int_equal(mlp_optim_set(opt, MLP_OPT_BUCKET_BYTES, 0.5), MLP_ERR_ARG);
+    /* any size past the parameters' is one bucket, however large */
+    assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_BUCKET_BYTES, 1e30));
+    e.starts = 0;
+    assert_ok(ctx, one_step(m, opt, ds));
+    assert_int_equal(e.starts, 2);
     mlp_optim_free(opt);
     mlp_comm_free(c);
     mlp_model_free(m);

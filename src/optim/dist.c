@@ -56,7 +56,9 @@ static int busy(const mlp__dist *d)
 static void layout(mlp__dist *d, double bytes)
 {
     int i;
-    int64_t cap = bytes / sizeof(float) >= 1.0 ? (int64_t)(bytes / sizeof(float)) : 1;
+    double floats = bytes / sizeof(float);
+    /* any size past 2^62 floats means one bucket */
+    int64_t cap = floats < 1.0 ? 1 : floats > 4.6e18 ? (int64_t)1 << 62 : (int64_t)floats;
     d->nb = 0;
     for (i = 0; i < d->n; i++) {
         int64_t numel = d->slot[i]->numel;
