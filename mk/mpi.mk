@@ -3,6 +3,7 @@
 # found (Debian: libopenmpi-dev and openmpi-bin, `sh tools/deps.sh mpi`):
 #   make                   also lib/libmlp_mpi.a and lib/mlp-mpi.pc
 #   make install           also mlp_mpi.h, libmlp_mpi.a and mlp-mpi.pc
+#   make examples          also $(BUILD)/examples/fashion_mnist_mpi
 #   make check             also builds the MPI test and example that
 #                          tests/check_mpi.sh runs (plain build only)
 #   make check-mpi         installs MPI if needed (tools/deps.sh mpi), then
@@ -17,13 +18,15 @@ MPI_LIBA := $(dir $(LIBA))libmlp_mpi.a
 # the flags mpicc adds, for users of pkg-config (Open MPI, then MPICH)
 MPI_CFLAGS = $(shell $(MPICC) --showme:compile 2>/dev/null || $(MPICC) -compile_info 2>/dev/null | cut -d' ' -f2-)
 MPI_LIBS   = $(shell $(MPICC) --showme:link 2>/dev/null || $(MPICC) -link_info 2>/dev/null | cut -d' ' -f2-)
-MPI_TESTS := $(BUILD)/mpi/test_mpi $(BUILD)/examples/fashion_mnist_mpi
+MPI_EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*_mpi.c))
+MPI_TESTS := $(BUILD)/mpi/test_mpi $(MPI_EXAMPLES)
 
 .PHONY: install-mpi uninstall-mpi check-mpi bench-dist clean-mpi
 
 ifneq ($(MPICC),)
 ifeq ($(SAN),)
 all: $(MPI_LIBA) lib/mlp-mpi.pc
+examples: $(MPI_EXAMPLES)
 test-run: $(MPI_TESTS)
 install: install-mpi
 uninstall: uninstall-mpi
