@@ -214,6 +214,41 @@ static void mpi__a_failing_rank_fails_every_rank_without_a_hang(void **state)
     mlp_ctx_free(ctx);
 }
 
+/* The last rank runs out of memory in its first step: it fails with
+ * MLP_ERR_NOMEM, every other rank with MLP_ERR_COMM, nothing changes, and
+ * once memory is back every rank trains again. */
+static void mpi__a_rank_out_of_memory_fails_every_rank_without_a_hang(void **state)
+{
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_comm *c = mlp_mpi_comm_new(ctx, MPI_COMM_WORLD);
+    mlp_model *m = net(ctx);
+    mlp_dataset *ds = data(ctx, 0);
+    mlp_optim *opt = mlp_adam_new(m, 0.01f);
+    float before, after;
+    mlp_status s;
+    int starved = rank == size - 1;
+    (void)state;
+    assert_ok(ctx, mlp_optim_set_comm(opt, c));
+    before = mlp_tensor_get(mlp_model_param(m, 2), 5);
+    if (starved)
+        a.fail_at = a.calls; /* the first step's first allocation on */
+    s = mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 1, BATCH, NULL, NULL);
+    a.fail_at = -1;
+    after = mlp_tensor_get(mlp_model_param(m, 2), 5);
+    assert_int_equal(s, starved ? MLP_ERR_NOMEM : MLP_ERR_COMM);
+    assert_true(before == after);
+    assert_int_equal(mlp_optim_num_steps(opt), 0);
+    assert_ok(ctx, mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, 1, BATCH, NULL, NULL));
+    assert_int_equal(mlp_optim_num_steps(opt), 4);
+    mlp_optim_free(opt);
+    mlp_comm_free(c);
+    mlp_model_free(m);
+    mlp_dataset_free(ds);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +256,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(mpi__sgd_steps_equal_one_process_with_the_global_batch),
         cmocka_unit_test(mpi__adam_steps_equal_one_process_with_the_global_batch),
         cmocka_unit_test(mpi__a_failing_rank_fails_every_rank_without_a_hang),
+        cmocka_unit_test(mpi__a_rank_out_of_memory_fails_every_rank_without_a_hang),
     };
     int rc;
     MPI_Init(&argc, &argv);
