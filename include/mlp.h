@@ -26,7 +26,13 @@
  *    (every *_free accepts NULL). Results of ops (mlp_matmul, mlp_relu, ...)
  *    belong to the context's current step: they stay valid until
  *    mlp_tape_reset(ctx) and must not be freed by the caller (freeing one is
- *    a harmless no-op). Accessors return borrowed pointers valid while their
+ *    a harmless no-op). Using one after the reset that ended its step (a
+ *    stale handle) is detected during the whole next step: ops give NULL,
+ *    status functions MLP_ERR_STATE, value accessors their neutral value
+ *    (-1, 0, NULL, NaN), each recording MLP_ERR_STATE with a message saying
+ *    the tensor belonged to a step that was reset. After a second reset
+ *    its memory may serve a new result and the check can no longer tell.
+ *    Clone or detach a result that must outlive its step. Accessors return borrowed pointers valid while their
  *    parent lives.
  *  - The library never prints, never calls exit/abort, and never uses
  *    assert on user input.

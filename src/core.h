@@ -41,6 +41,7 @@ struct mlp_tensor {
     unsigned tape_owned : 1; /* an op result, freed by mlp_tape_reset */
     unsigned user_freed : 1; /* owner released it; tape refs keep it alive */
     unsigned grad_new : 1;   /* .grad was made by the backward in progress */
+    unsigned released : 1;   /* an op result whose step was reset: a stale handle */
     int64_t node;            /* tape entry that produced it; -1 for leaves */
     mlp_tensor *grad;        /* leaf gradient, owned by this tensor */
     mlp__storage *gbuf;      /* gradient being accumulated during backward */
@@ -133,6 +134,8 @@ struct mlp_ctx {
     /* free lists: op results' storages and handles, kept between steps */
     mlp__storage *free_storages;
     mlp_tensor *free_tensors;
+    mlp_tensor *retired;   /* op results released since the last reset: not reused
+                            before the next one, so a stale handle is detected */
     int64_t live_storages; /* recycled storages in use, for tests */
 };
 
@@ -151,6 +154,16 @@ mlp__storage *mlp__storage_get(mlp_ctx *ctx, const char *fn, int64_t n);
 void mlp__storage_release(mlp_ctx *ctx, mlp__storage *st);
 /* Free every storage and handle on ctx's free lists (at mlp_ctx_free). */
 void mlp__free_lists_destroy(mlp_ctx *ctx);
+/* Handles of op results released since the last reset, taken off the
+ * retired list; mlp__handles_recycle(ctx, list) puts such a list on the
+ * free list. mlp_tape_reset recycles what was retired before it, so the
+ * handles it releases itself stay retired (and their use is detected)
+ * until the reset after. */
+mlp_tensor *mlp__handles_take_retired(mlp_ctx *ctx);
+void mlp__handles_recycle(mlp_ctx *ctx, mlp_tensor *list);
+/* 1 (recording MLP_ERR_STATE naming fn and the argument arg) when t is an
+ * op result of a step that was reset: a stale handle. */
+int mlp__stale(const mlp_tensor *t, const char *fn, const char *arg);
 /* Drop one reference on a tensor handle (frees it at zero). */
 void mlp__tensor_unref(mlp_tensor *t);
 /* 1 if shapes are identical. */

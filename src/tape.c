@@ -106,8 +106,14 @@ void mlp__tape_truncate(mlp_ctx *ctx, mlp__tape_mark m)
 void mlp_tape_reset(mlp_ctx *ctx)
 {
     mlp__tape_mark start = {0, 0};
-    if (ctx)
-        mlp__tape_truncate(ctx, start);
+    mlp_tensor *older;
+    if (!ctx)
+        return;
+    /* handles released before this reset may be reused from now on; the
+       ones released by it wait for the next reset (a use is reported) */
+    older = mlp__handles_take_retired(ctx);
+    mlp__tape_truncate(ctx, start);
+    mlp__handles_recycle(ctx, older);
 }
 
 size_t mlp_tape_size(const mlp_ctx *ctx)
@@ -201,8 +207,12 @@ static mlp_status new_grad(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
 static mlp_status check_args(const char *fn, mlp_tensor *out, const mlp_tensor *grad_out)
 {
     mlp_ctx *ctx = out->ctx;
+    if (mlp__stale(out, fn, "out"))
+        return MLP_ERR_STATE;
     if (grad_out && grad_out->ctx != ctx)
         return mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: grad_out belongs to another context", fn);
+    if (grad_out && mlp__stale(grad_out, fn, "grad_out"))
+        return MLP_ERR_STATE;
     if (!grad_out && out->numel != 1)
         return mlp__fail(ctx, MLP_ERR_IMPLICIT_GRAD,
                          "%s: grad can be implicitly created only for scalar outputs "

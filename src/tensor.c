@@ -131,7 +131,9 @@ void mlp__storage_release(mlp_ctx *ctx, mlp__storage *st)
 void mlp__free_lists_destroy(mlp_ctx *ctx)
 {
     mlp__storage *st = ctx->free_storages, *ns;
-    mlp_tensor *t = ctx->free_tensors, *nt;
+    mlp_tensor *t, *nt;
+    mlp__handles_recycle(ctx, mlp__handles_take_retired(ctx));
+    t = ctx->free_tensors;
     for (; st; st = ns) {
         ns = st->next_free;
         storage_destroy(ctx, st);
@@ -183,11 +185,40 @@ static void tensor_destroy(mlp_tensor *t)
     mlp__storage_release(ctx, t->st);
     t->st = NULL;
     if (t->tape_owned) {
-        t->next_free = ctx->free_tensors;
-        ctx->free_tensors = t;
+        t->released = 1;
+        t->next_free = ctx->retired;
+        ctx->retired = t;
     } else {
         mlp__free(ctx, t);
     }
+}
+
+mlp_tensor *mlp__handles_take_retired(mlp_ctx *ctx)
+{
+    mlp_tensor *list = ctx->retired;
+    ctx->retired = NULL;
+    return list;
+}
+
+void mlp__handles_recycle(mlp_ctx *ctx, mlp_tensor *list)
+{
+    while (list) {
+        mlp_tensor *next = list->next_free;
+        list->next_free = ctx->free_tensors;
+        ctx->free_tensors = list;
+        list = next;
+    }
+}
+
+int mlp__stale(const mlp_tensor *t, const char *fn, const char *arg)
+{
+    if (!t->released)
+        return 0;
+    mlp__fail(t->ctx, MLP_ERR_STATE,
+              "%s: %s is an op result of a step that was reset (mlp_tape_reset): op results live "
+              "until the next reset; clone or detach what must outlive it",
+              fn, arg);
+    return 1;
 }
 
 void mlp__tensor_unref(mlp_tensor *t)
@@ -261,6 +292,8 @@ mlp_ctx *mlp__args(const char *fn, mlp_tensor *const *ts, const char *const *nam
             mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: %s belongs to another context", fn, names[i]);
             return NULL;
         }
+        if (mlp__stale(ts[i], fn, names[i]))
+            return NULL;
     }
     return ctx;
 }
@@ -349,7 +382,7 @@ mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape,
 mlp_tensor *mlp_tensor_clone(const mlp_tensor *t)
 {
     mlp_tensor *c;
-    if (!t)
+    if (!t || mlp__stale(t, __func__, "t"))
         return NULL;
     c = mlp__tensor_new(t->ctx, __func__, t->ndim, t->shape);
     if (c && t->numel)
@@ -360,7 +393,7 @@ mlp_tensor *mlp_tensor_clone(const mlp_tensor *t)
 mlp_tensor *mlp_tensor_detach(mlp_tensor *t)
 {
     mlp_tensor *d;
-    if (!t)
+    if (!t || mlp__stale(t, __func__, "t"))
         return NULL;
     d = handle_new(t->ctx, __func__, 0);
     if (!d)
@@ -388,6 +421,8 @@ mlp_status mlp_tensor_fill(mlp_tensor *t, float value)
     int64_t i;
     if (!t)
         return MLP_ERR_NULL;
+    if (mlp__stale(t, __func__, "t"))
+        return MLP_ERR_STATE;
     for (i = 0; i < t->numel; i++)
         t->data[i] = value;
     mlp__bump(t);
@@ -400,6 +435,8 @@ mlp_status mlp_tensor_copy(mlp_tensor *dst, const mlp_tensor *src)
         return MLP_ERR_NULL;
     if (!src)
         return mlp__fail(dst->ctx, MLP_ERR_NULL, "%s: src is NULL", __func__);
+    if (mlp__stale(dst, __func__, "dst") || mlp__stale(src, __func__, "src"))
+        return MLP_ERR_STATE;
     if (src->numel != dst->numel)
         return mlp__fail(dst->ctx, MLP_ERR_SHAPE, "%s: src has %lld elements, dst %lld", __func__,
                          (long long)src->numel, (long long)dst->numel);
@@ -413,6 +450,8 @@ mlp_status mlp_tensor_set_data(mlp_tensor *t, const float *data, int64_t n)
 {
     if (!t)
         return MLP_ERR_NULL;
+    if (mlp__stale(t, __func__, "t"))
+        return MLP_ERR_STATE;
     if (!data && n > 0)
         return mlp__fail(t->ctx, MLP_ERR_NULL, "%s: data is NULL", __func__);
     if (n != t->numel)
@@ -430,6 +469,8 @@ mlp_status mlp_tensor_set_shape(mlp_tensor *t, int ndim, const int64_t *shape)
     mlp_status s;
     if (!t)
         return MLP_ERR_NULL;
+    if (mlp__stale(t, __func__, "t"))
+        return MLP_ERR_STATE;
     if (t->tape_owned)
         return mlp__fail(t->ctx, MLP_ERR_STATE, "%s: t is an op result; use mlp_reshape", __func__);
     s = mlp__check_shape(t->ctx, __func__, ndim, shape, &numel);
@@ -448,12 +489,12 @@ mlp_status mlp_tensor_set_shape(mlp_tensor *t, int ndim, const int64_t *shape)
 
 int mlp_tensor_ndim(const mlp_tensor *t)
 {
-    return t ? t->ndim : -1;
+    return t && !mlp__stale(t, __func__, "t") ? t->ndim : -1;
 }
 
 int64_t mlp_tensor_dim(const mlp_tensor *t, int dim)
 {
-    if (!t)
+    if (!t || mlp__stale(t, __func__, "t"))
         return -1;
     if (dim < 0)
         dim += t->ndim;
@@ -464,27 +505,27 @@ int64_t mlp_tensor_dim(const mlp_tensor *t, int dim)
 
 int64_t mlp_tensor_numel(const mlp_tensor *t)
 {
-    return t ? t->numel : 0;
+    return t && !mlp__stale(t, __func__, "t") ? t->numel : 0;
 }
 float *mlp_tensor_data(mlp_tensor *t)
 {
-    return t ? t->data : NULL;
+    return t && !mlp__stale(t, __func__, "t") ? t->data : NULL;
 }
 const float *mlp_tensor_cdata(const mlp_tensor *t)
 {
-    return t ? t->data : NULL;
+    return t && !mlp__stale(t, __func__, "t") ? t->data : NULL;
 }
 
 float mlp_tensor_get(const mlp_tensor *t, int64_t i)
 {
-    if (!t || i < 0 || i >= t->numel)
+    if (!t || mlp__stale(t, __func__, "t") || i < 0 || i >= t->numel)
         return NAN;
     return t->data[i];
 }
 
 float mlp_tensor_item(const mlp_tensor *t)
 {
-    if (!t || t->numel != 1)
+    if (!t || mlp__stale(t, __func__, "t") || t->numel != 1)
         return NAN;
     return t->data[0];
 }
@@ -495,22 +536,24 @@ mlp_ctx *mlp_tensor_ctx(const mlp_tensor *t)
 }
 uint64_t mlp_tensor_version(const mlp_tensor *t)
 {
-    return t ? mlp__version(t) : 0;
+    return t && !mlp__stale(t, __func__, "t") ? mlp__version(t) : 0;
 }
 
 int mlp_tensor_requires_grad(const mlp_tensor *t)
 {
-    return t ? (int)t->requires_grad : 0;
+    return t && !mlp__stale(t, __func__, "t") ? (int)t->requires_grad : 0;
 }
 int mlp_tensor_is_leaf(const mlp_tensor *t)
 {
-    return t ? t->node < 0 : 0;
+    return t && !mlp__stale(t, __func__, "t") ? t->node < 0 : 0;
 }
 
 mlp_status mlp_tensor_set_requires_grad(mlp_tensor *t, int on)
 {
     if (!t)
         return MLP_ERR_NULL;
+    if (mlp__stale(t, __func__, "t"))
+        return MLP_ERR_STATE;
     if (t->node >= 0)
         return mlp__fail(t->ctx, MLP_ERR_STATE,
                          "%s: t is not a leaf (it is the result of %s); "
@@ -522,13 +565,15 @@ mlp_status mlp_tensor_set_requires_grad(mlp_tensor *t, int on)
 
 mlp_tensor *mlp_tensor_grad(const mlp_tensor *t)
 {
-    return t ? t->grad : NULL;
+    return t && !mlp__stale(t, __func__, "t") ? t->grad : NULL;
 }
 
 mlp_status mlp_tensor_zero_grad(mlp_tensor *t)
 {
     if (!t)
         return MLP_ERR_NULL;
+    if (mlp__stale(t, __func__, "t"))
+        return MLP_ERR_STATE;
     if (t->grad && t->grad->numel)
         memset(t->grad->data, 0, (size_t)t->grad->numel * sizeof(float));
     return MLP_OK;

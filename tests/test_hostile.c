@@ -262,6 +262,63 @@ static void paths__a_long_path_keeps_the_reason_in_the_message(void **state)
     mlp_ctx_free(ctx);
 }
 
+/* ---- stale handles ---- */
+
+static void stale__an_op_result_used_after_reset_is_reported(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    float xd[3] = {1, 2, 3};
+    int64_t s3[1] = {3};
+    mlp_tensor *x = mlp_tensor_from(ctx, 1, s3, xd), *y, *z, *w;
+    (void)state;
+    assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
+    y = mlp_scale(x, 2.0f);
+    assert_handle(ctx, y);
+    assert_true(mlp_tensor_get(y, 2) == 6.0f);
+    mlp_tape_reset(ctx);
+    /* the next step's result must not be y's handle, or y would read z */
+    z = mlp_scale(x, 3.0f);
+    assert_handle(ctx, z);
+    assert_true(z != y);
+    assert_true(mlp_tensor_get(z, 2) == 9.0f);
+    /* every use of y is MLP_ERR_STATE saying its step was reset */
+    mlp_ctx_clear_error(ctx);
+    assert_true(isnan(mlp_tensor_get(y, 0)));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_STATE);
+    EXPECT_MSG(ctx, "mlp_tensor_get: t is an op result of a step that was reset");
+    mlp_ctx_clear_error(ctx);
+    assert_null(mlp_tensor_data(y));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_STATE);
+    mlp_ctx_clear_error(ctx);
+    assert_int_equal(mlp_tensor_numel(y), 0);
+    assert_int_equal(mlp_tensor_ndim(y), -1);
+    assert_true(isnan(mlp_tensor_item(mlp_sum(y))));
+    EXPECT_NULL_CODE_KEEP(ctx, mlp_relu(y), MLP_ERR_STATE);
+    EXPECT_MSG(ctx, "mlp_relu: x is an op result of a step that was reset");
+    EXPECT_NULL_CODE_KEEP(ctx, mlp_add(z, y), MLP_ERR_STATE);
+    EXPECT_MSG(ctx, "mlp_add: b is an op result");
+    EXPECT_STATUS(ctx, mlp_backward(y, NULL, 0), MLP_ERR_STATE);
+    EXPECT_STATUS(ctx, mlp_backward(z, y, 0), MLP_ERR_STATE);
+    EXPECT_STATUS(ctx, mlp_tensor_copy(x, y), MLP_ERR_STATE);
+    EXPECT_STATUS(ctx, mlp_tensor_fill(y, 0.0f), MLP_ERR_STATE);
+    EXPECT_NULL_CODE(ctx, mlp_tensor_clone(y), MLP_ERR_STATE);
+    EXPECT_NULL_CODE(ctx, mlp_tensor_detach(y), MLP_ERR_STATE);
+    mlp_tensor_free(y); /* still a harmless no-op */
+    assert_true(mlp_tensor_ctx(y) == ctx);
+    /* z is untouched by all this, and a detached copy outlives resets */
+    assert_true(mlp_tensor_get(z, 0) == 3.0f);
+    w = mlp_tensor_detach(z);
+    assert_handle(ctx, w);
+    mlp_tape_reset(ctx);
+    assert_true(mlp_tensor_get(w, 1) == 6.0f);
+    mlp_ctx_clear_error(ctx);
+    assert_true(isnan(mlp_tensor_get(z, 1)));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_STATE);
+    mlp_tensor_free(w);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+}
+
 /* ---- the returned status and mlp_ctx_errcode agree ---- */
 
 static long swept;
@@ -423,6 +480,7 @@ int main(void)
         cmocka_unit_test(predict__finite_checks_cover_predict_and_classify),
         cmocka_unit_test(oom__allocation_failures_name_the_function),
         cmocka_unit_test(paths__a_long_path_keeps_the_reason_in_the_message),
+        cmocka_unit_test(stale__an_op_result_used_after_reset_is_reported),
         cmocka_unit_test(sweep__every_failing_call_returns_the_code_it_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -249,6 +249,8 @@ mlp_status mlp_npy_save(const mlp_tensor *t, const char *path)
     int k;
     if (!t)
         return MLP_ERR_NULL;
+    if (mlp__stale(t, __func__, "t"))
+        return MLP_ERR_STATE;
     if (!path)
         return mlp__fail(t->ctx, MLP_ERR_NULL, "%s: path is NULL", __func__);
     len =

@@ -127,6 +127,8 @@ mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *p
                       i);
             return NULL;
         }
+        if (mlp__stale(params[i], __func__, "a parameter"))
+            return NULL;
         if (params[i]->node >= 0) {
             mlp__fail(ctx, MLP_ERR_ARG,
                       "%s: params[%d] is an op result; can't optimize a non-leaf tensor", __func__,
