@@ -39,6 +39,39 @@
  *  - Numbers as text (CSV fields, the model summary, error messages) are
  *    read and written with '.' as the decimal point whatever the locale;
  *    the library never calls setlocale or reads the locale.
+ *  - Thread safety. Every function below is in one of three classes; each
+ *    section's heading names the class of its functions and any exception.
+ *      [any thread]  no state at all: callable from any thread at any time,
+ *                    concurrently with anything: mlp_version,
+ *                    mlp_version_number, mlp_status_str, mlp_act_name,
+ *                    mlp_lr_step, mlp_lr_cosine.
+ *      [new context] mlp_ctx_new: any thread, concurrently with anything
+ *                    (the allocator it is given is copied); the context
+ *                    it returns is then used as below.
+ *      [one context] every other function. It works on one context: the
+ *                    one passed, or the one its handle belongs to
+ *                    (mlp_tensor_ctx). A context and everything made from
+ *                    it (tensors, op results and the tape, models,
+ *                    optimizers, datasets, communicators, its error
+ *                    message) form one unit that one thread at a time may
+ *                    use; calls on one context must not overlap, reading
+ *                    calls included (an accessor may record an error). A
+ *                    context may move to another thread between calls,
+ *                    given the usual happens-before (a mutex, a thread
+ *                    start or join). Calls on different contexts never
+ *                    touch shared state and may run at the same time,
+ *                    unless the caller shares memory between them (one
+ *                    float array given to both, one allocator that is not
+ *                    thread-safe).
+ *    The one exception to [one context] is mlp_model_predict and
+ *    mlp_model_classify, which its own documentation states. The library
+ *    calls back (the allocator, mlp_fit's progress function, mlp_gradcheck's
+ *    function, a communicator's engine) only on the thread that called it,
+ *    unless that documentation says otherwise; its internal worker threads
+ *    (mlp_ctx_set_threads) only compute. Memory the caller passes in (data
+ *    to copy, paths, output arrays) is used during the call only, and must
+ *    not be written by another thread meanwhile; tensors share storage only
+ *    when the API says so (mlp_tensor_detach, mlp_dataset_new).
  */
 #ifndef MLP_H
 #define MLP_H
@@ -52,6 +85,8 @@ extern "C" {
 
 /* ------------------------------------------------------------------------
  * Version
+ *
+ * Thread safety: [any thread] (see the top of this file).
  * ---------------------------------------------------------------------- */
 
 #define MLP_VERSION_MAJOR 0
@@ -76,6 +111,9 @@ MLP_API int mlp_version_number(void);
 
 /* ------------------------------------------------------------------------
  * Handles
+ *
+ * Thread safety: a handle and all made from it follow its context's rule,
+ * [one context].
  * ---------------------------------------------------------------------- */
 
 typedef struct mlp_ctx mlp_ctx;         /* context: allocator, rng, tape, errors */
@@ -87,6 +125,8 @@ typedef struct mlp_comm mlp_comm;       /* communicator between processes */
 
 /* ------------------------------------------------------------------------
  * Status codes (values are pinned and only ever appended)
+ *
+ * Thread safety: mlp_status_str is [any thread].
  * ---------------------------------------------------------------------- */
 
 typedef enum mlp_status {
@@ -117,6 +157,10 @@ MLP_API const char *mlp_status_str(mlp_status status);
 
 /* ------------------------------------------------------------------------
  * Context
+ *
+ * Thread safety: mlp_ctx_new is [new context]; every other function here is
+ * [one context]. mlp_ctx_free ends the context: no call on it or on
+ * anything made from it may run at the same time or come after.
  * ---------------------------------------------------------------------- */
 
 /** A memory allocator for a context. Every allocation the library makes for
@@ -216,6 +260,9 @@ MLP_API int mlp_ctx_allow_nonfinite_data(const mlp_ctx *ctx);
  * MLP_ERR_ARG / MLP_ERR_OVERFLOW. A dimension of 0 gives an empty tensor.
  * Tensors made by the constructors below are "leaves" that do not require
  * gradients until mlp_tensor_set_requires_grad(t, 1).
+ *
+ * Thread safety: [one context], accessors included; a tensor and its
+ * detached views share storage and so are one object for this rule.
  * ---------------------------------------------------------------------- */
 
 #define MLP_MAX_DIMS 4
@@ -291,6 +338,9 @@ MLP_API uint64_t mlp_tensor_version(const mlp_tensor *t);
  * a leaf. Backward walks the tape in reverse from the result's entry. Only
  * leaves that require grad keep a gradient (.grad); it accumulates across
  * backward calls until zeroed. Non-leaf gradients are freed after use.
+ *
+ * Thread safety: [one context]: one tape per context, so two threads that
+ * train at once need two contexts. mlp_gradcheck calls fn on its own thread.
  * ---------------------------------------------------------------------- */
 
 /** Mark a leaf as requiring gradients (on != 0) or not. Fails with
@@ -359,6 +409,9 @@ MLP_API mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor
  * mlp_tape_reset), or NULL with the context's error set. A NULL input gives
  * NULL and keeps the earlier failure as the cause. Inputs must belong to the
  * same context (MLP_ERR_CONTEXT otherwise).
+ *
+ * Thread safety: [one context] (each op records on its context's tape).
+ * mlp_act_name is [any thread].
  * ---------------------------------------------------------------------- */
 
 /** Matrix product of a [m,k] and b [k,n]: [m,n]. A 1-D operand is a row
@@ -446,6 +499,9 @@ MLP_API mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
 
 /* ------------------------------------------------------------------------
  * Models: a sequence of layers
+ *
+ * Thread safety: [one context], except mlp_model_predict and
+ * mlp_model_classify (their documentation says what they allow).
  * ---------------------------------------------------------------------- */
 
 /** Weight initialisations for linear layers, values pinned. */
@@ -541,6 +597,9 @@ MLP_API void mlp_buffer_free(mlp_ctx *ctx, void *buf);
 
 /* ------------------------------------------------------------------------
  * Optimizers
+ *
+ * Thread safety: [one context]; an optimizer belongs to the context of its
+ * parameters. mlp_lr_step and mlp_lr_cosine are [any thread].
  * ---------------------------------------------------------------------- */
 
 /** Optimizer kinds, values pinned. */
@@ -603,6 +662,10 @@ MLP_API float mlp_lr_cosine(float base_lr, float min_lr, int t, int total);
 
 /* ------------------------------------------------------------------------
  * Files: NumPy .npy, IDX (MNIST), CSV
+ *
+ * Thread safety: [one context]. Two threads may read the same file or buffer
+ * into two contexts at once; saving two files at once is fine, saving to one
+ * path from two threads is a race on that path (the last rename wins).
  * ---------------------------------------------------------------------- */
 
 /** Read a .npy file holding float32 (little- or big-endian '<f4'/'>f4') or
@@ -646,6 +709,10 @@ MLP_API mlp_tensor *mlp_csv_load_mem(mlp_ctx *ctx, const void *buf, size_t size,
 
 /* ------------------------------------------------------------------------
  * Datasets and training
+ *
+ * Thread safety: [one context]. A dataset shares the storage of the x and y
+ * given to mlp_dataset_new: writing through those tensors is a call on the
+ * context like any other. mlp_fit calls progress on the calling thread.
  * ---------------------------------------------------------------------- */
 
 /** A dataset over inputs x [n, ...] and targets y [n, ...] (same first
@@ -724,6 +791,10 @@ MLP_API mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind los
  *
  * Collective calls (those marked so below) must be made by every rank of
  * the communicator, in the same order, with the same sizes.
+ *
+ * Thread safety: [one context]; a communicator belongs to the context it
+ * was made on, and the library calls its engine's functions only from the
+ * thread that called into the library.
  * ---------------------------------------------------------------------- */
 
 /** The functions of a communicator engine. Each returns 0 on success and a
