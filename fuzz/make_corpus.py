@@ -2,10 +2,13 @@
 """make_corpus.py - writes the .npy, IDX and CSV seeds of fuzz/corpus/
 (valid files from NumPy and struct, and broken ones). Run from the
 repository root. The model seeds (fuzz/corpus/model/) were written by
-mlp_model_save_mem for three models (a linear 2-3; 4-8-8-3 with relu,
-dropout, prelu; one layer of every activation), plus copies of the 4-8-8-3
-file cut in half, cut to its header, with a flipped byte, a bad magic and
-trailing garbage."""
+mlp_model_save_mem for three models in file format 1 (a linear 2-3;
+4-8-8-3 with relu, dropout, prelu; one layer of every activation), plus
+copies of the 4-8-8-3 file cut in half, cut to its header, with a flipped
+byte, a bad magic and trailing garbage; and for two models in format 2
+(every_kind_v2: standardize, linear without bias, per-feature prelu,
+leaky relu 0.2, dropout, linear, gelu, softmax, also cut in half;
+no_linear_v2: prelu, standardize, log-softmax)."""
 import io
 import os
 import struct

@@ -516,9 +516,12 @@ typedef enum mlp_init {
 
 /** Layer kinds, values pinned. */
 typedef enum mlp_layer_kind {
-    MLP_LAYER_LINEAR = 0,
-    MLP_LAYER_ACT = 1,
-    MLP_LAYER_DROPOUT = 2
+    MLP_LAYER_LINEAR = 0,      /* y = x·W (+ b) */
+    MLP_LAYER_ACT = 1,         /* element-wise activation (pReLU with its alphas) */
+    MLP_LAYER_DROPOUT = 2,     /* dropout, training mode only */
+    MLP_LAYER_SOFTMAX = 3,     /* row-wise softmax head */
+    MLP_LAYER_LOG_SOFTMAX = 4, /* row-wise log-softmax head */
+    MLP_LAYER_STANDARDIZE = 5  /* y = (x - mean) / std per feature, fixed */
 } mlp_layer_kind;
 
 /** A new empty model on ctx, in training mode. Owned by the caller. */
@@ -534,12 +537,65 @@ MLP_API mlp_status mlp_model_add_linear_init(mlp_model *m, int64_t in, int64_t o
 /** Append an activation layer. MLP_ACT_PRELU adds one learnable alpha
  *  (initial 0.25) as a parameter; MLP_ACT_LEAKY_RELU uses slope 0.01. */
 MLP_API mlp_status mlp_model_add_act(mlp_model *m, mlp_act act);
+/** Append a linear layer without bias, y = x·W (PyTorch's
+ *  nn.Linear(in, out, bias=False)), W [in,out] initialised with `init`
+ *  (MLP_INIT_DEFAULT: U(-1/sqrt(in), 1/sqrt(in))). Shapes chain as for
+ *  mlp_model_add_linear (MLP_ERR_SHAPE); in or out outside 1..2^31 or an
+ *  unknown init is MLP_ERR_ARG. */
+MLP_API mlp_status mlp_model_add_linear_nobias(mlp_model *m, int64_t in, int64_t out,
+                                               mlp_init init);
+/** Append a leaky ReLU, x > 0 ? x : slope * x, with any finite slope
+ *  (nn.LeakyReLU(slope); mlp_model_add_act(m, MLP_ACT_LEAKY_RELU) uses
+ *  0.01). A non-finite slope is MLP_ERR_ARG. */
+MLP_API mlp_status mlp_model_add_leaky_relu(mlp_model *m, float slope);
+/** Append a pReLU, x > 0 ? x : alpha * x, with num_alpha learnable alphas
+ *  (initial 0.25, as nn.PReLU(num_alpha)): one shared by every feature, or
+ *  one per feature, in which case num_alpha must equal the width of the
+ *  layer's input (the previous layer's out; MLP_ERR_SHAPE otherwise). The
+ *  alphas are one parameter tensor [num_alpha]. num_alpha < 1 or above
+ *  2^31 is MLP_ERR_ARG. */
+MLP_API mlp_status mlp_model_add_prelu(mlp_model *m, int64_t num_alpha);
 /** Append a dropout layer with drop probability p in [0,1), active only in
  *  training mode. */
 MLP_API mlp_status mlp_model_add_dropout(mlp_model *m, float p);
+/** Append a row-wise softmax: the model's outputs become probabilities
+ *  (mlp_model_forward, mlp_model_predict). Meant as the last layer of a
+ *  classifier. Training: cross-entropy works on logits, so mlp_fit and
+ *  mlp_evaluate with MLP_LOSS_CROSS_ENTROPY skip a softmax or log-softmax
+ *  last layer and apply the loss to the logits before it (the same
+ *  gradient as PyTorch's CrossEntropyLoss on the logits, or NLLLoss on a
+ *  log-softmax). A program writing its own loop uses
+ *  mlp_model_forward_logits for the same. The other losses see the
+ *  model's full output. */
+MLP_API mlp_status mlp_model_add_softmax(mlp_model *m);
+/** Append a row-wise log-softmax (x - logsumexp(x)): outputs become
+ *  log-probabilities. Training as for mlp_model_add_softmax. */
+MLP_API mlp_status mlp_model_add_log_softmax(mlp_model *m);
+/** Append a per-feature standardisation, y = (x - mean) / std, over n
+ *  features, with fixed statistics stored in the model (not parameters:
+ *  optimizers never change them; gradients flow through to x). mean and
+ *  std are n floats each, copied; NULL gives 0 (mean) and 1 (std). Every
+ *  mean must be finite and every std finite and > 0 (a constant feature
+ *  has std 0: pass 1 for it, as scikit-learn's StandardScaler does),
+ *  else MLP_ERR_ARG naming the feature. n must equal the width before the
+ *  layer (MLP_ERR_SHAPE); as the first layer it fixes the model's input
+ *  width. */
+MLP_API mlp_status mlp_model_add_standardize(mlp_model *m, int64_t n, const float *mean,
+                                             const float *std);
+/** Replace the statistics of standardisation layer `layer` (an index as
+ *  in mlp_model_layer_kind) with copies of mean[n] and std[n], n its
+ *  feature count; checked as in mlp_model_add_standardize, and on any
+ *  error nothing changes. MLP_ERR_RANGE when layer is not a layer of m,
+ *  MLP_ERR_ARG when it is not a standardisation layer. */
+MLP_API mlp_status mlp_model_set_standardize(mlp_model *m, int layer, const float *mean,
+                                             const float *std);
 /** Run the model on a batch x [n,in] (or [in] for one sample): records on
  *  the tape when grad mode is on. Returns a tensor owned by the step. */
 MLP_API mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x);
+/** As mlp_model_forward, but stopping before a softmax or log-softmax
+ *  last layer: the logits, for mlp_cross_entropy. Equal to
+ *  mlp_model_forward for a model without such a head. */
+MLP_API mlp_tensor *mlp_model_forward_logits(mlp_model *m, mlp_tensor *x);
 /** Training mode (1, the default: dropout active) or evaluation mode (0). */
 MLP_API mlp_status mlp_model_set_training(mlp_model *m, int training);
 /** 1 in training mode, 0 in evaluation mode or for NULL. */
@@ -548,16 +604,19 @@ MLP_API int mlp_model_is_training(const mlp_model *m);
 MLP_API int mlp_model_num_layers(const mlp_model *m);
 /** Kind of layer i, or -1 when out of range. */
 MLP_API int mlp_model_layer_kind(const mlp_model *m, int i);
-/** Number of parameter tensors (weights, biases, pReLU alphas). */
+/** Number of parameter tensors (weights, biases, pReLU alphas; not the
+ *  fixed statistics of a standardisation layer). */
 MLP_API int mlp_model_num_params(const mlp_model *m);
 /** Parameter tensor i, in layer order (W then b for a linear layer).
  *  Borrowed: owned by the model. NULL when out of range. */
 MLP_API mlp_tensor *mlp_model_param(const mlp_model *m, int i);
 /** Total number of scalar parameters. */
 MLP_API int64_t mlp_model_param_numel(const mlp_model *m);
-/** Input features (the first linear layer's in), 0 if none. */
+/** Input features (the first linear or standardisation layer's width),
+ *  0 if none. */
 MLP_API int64_t mlp_model_in_features(const mlp_model *m);
-/** Output features (the last linear layer's out), 0 if none. */
+/** Output features (the last linear layer's out; the width of a
+ *  per-feature layer after it), 0 if none. */
 MLP_API int64_t mlp_model_out_features(const mlp_model *m);
 /** Write a human-readable summary (one line per layer with output shape
  *  and parameter count, then the total; numbers written with '.' as the
@@ -567,9 +626,10 @@ MLP_API int64_t mlp_model_out_features(const mlp_model *m);
 MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
 
 /** Inference without the tape: x holds n rows of in_features floats, out
- *  receives n rows of out_features floats. Runs in evaluation semantics
- *  (dropout off) whatever the mode. After its first call with a given n
- *  (or a larger one) it performs no allocation at all. With
+ *  receives n rows of out_features floats (probabilities after a softmax
+ *  head, log-probabilities after a log-softmax one). Runs in evaluation
+ *  semantics (dropout off) whatever the mode. After its first call with a
+ *  given n (or a larger one) it performs no allocation at all. With
  *  mlp_ctx_set_check_finite on, a NaN or Inf in x or in the output is
  *  MLP_ERR_NONFINITE naming its row and column. Not reentrant on one
  *  model: use one model per thread. */

@@ -226,8 +226,19 @@ static void null__model_functions_refuse_null_handles(void **state)
     assert_int_equal(mlp_model_add_linear_init(NULL, 2, 3, MLP_INIT_ZEROS), MLP_ERR_NULL);
     assert_int_equal(mlp_model_add_act(NULL, MLP_ACT_RELU), MLP_ERR_NULL);
     assert_int_equal(mlp_model_add_dropout(NULL, 0.5f), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_linear_nobias(NULL, 2, 3, MLP_INIT_DEFAULT), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_leaky_relu(NULL, 0.2f), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_prelu(NULL, 1), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_softmax(NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_log_softmax(NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_add_standardize(NULL, 2, NULL, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_set_standardize(NULL, 0, NULL, NULL), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_set_standardize(m, 0, NULL, NULL),
+                  MLP_ERR_ARG); /* a linear layer */
     assert_null(mlp_model_forward(NULL, NULL));
     EXPECT_NULL_CODE(ctx, mlp_model_forward(m, NULL), MLP_ERR_NULL);
+    assert_null(mlp_model_forward_logits(NULL, NULL));
+    EXPECT_NULL_CODE(ctx, mlp_model_forward_logits(m, NULL), MLP_ERR_NULL);
     assert_int_equal(mlp_model_set_training(NULL, 0), MLP_ERR_NULL);
     assert_int_equal(mlp_model_is_training(NULL), 0);
     assert_int_equal(mlp_model_num_layers(NULL), 0);

@@ -52,15 +52,16 @@ static void crc32__matches_zlib(void **state)
 
 static void model_file__bytes_of_a_tiny_model_are_pinned(void **state)
 {
-    /* Python: b'MLPMODEL' + pack('<III',1,1,2) + pack('<IQQI',0,1,1,1)
-       + pack('<IIf',1,1,0.0) + pack('<ff',0.5,-1.0), then
+    /* Python: b'MLPMODEL' + pack('<III',2,1,2) + pack('<IQQI',0,1,1,1)
+       + pack('<IIfQ',1,1,0.0,0) + pack('<ff',0.5,-1.0), then
        pack('<I', zlib.crc32(all of it)) appended */
-    static const unsigned char expect[68] = {
-        0x4d, 0x4c, 0x50, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00,
-        0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
-        0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x80, 0xbf, 0x9a, 0xe4, 0x8c, 0x62};
+    static const unsigned char expect[76] = {
+        0x4d, 0x4c, 0x50, 0x4d, 0x4f, 0x44, 0x45, 0x4c, 0x02, 0x00, 0x00, 0x00, 0x01,
+        0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x3f, 0x00, 0x00, 0x80, 0xbf, 0x72, 0x52, 0xde, 0xfe};
     mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx), *back;
     void *buf;
@@ -201,13 +202,17 @@ static void model_file__wrong_version_and_hostile_headers_are_refused(void **sta
     b = (unsigned char *)vbuf;
     c = (unsigned char *)malloc(size);
 
-    /* version 2 with a valid checksum */
+    /* version 3, and version 0, with a valid checksum */
     memcpy(c, b, size);
-    mlp__put_u32(c + 8, 2);
+    mlp__put_u32(c + 8, 3);
     reseal(c, size);
     assert_null(mlp_model_load_mem(ctx, c, size));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_VERSION);
-    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "version 2"));
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "version 3"));
+    mlp__put_u32(c + 8, 0);
+    reseal(c, size);
+    assert_null(mlp_model_load_mem(ctx, c, size));
+    assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_VERSION);
 
     /* 4 billion layers: refused without allocating */
     memcpy(c, b, size);
@@ -254,12 +259,12 @@ static void model_file__wrong_version_and_hostile_headers_are_refused(void **sta
     assert_null(mlp_model_load_mem(ctx, c, size));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);
     memcpy(c, b, size);
-    mlp__put_u32(c + 48, 99); /* layer 1 (act) at offset 44: kind, act */
+    mlp__put_u32(c + 48, 99); /* layer 1 (act) at offset 44: kind, act, param, n */
     reseal(c, size);
     assert_null(mlp_model_load_mem(ctx, c, size));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);
     memcpy(c, b, size);
-    mlp__put_f32(c + 60, 1.0f); /* layer 2 (dropout) at offset 56: kind, p */
+    mlp__put_f32(c + 68, 1.0f); /* layer 2 (dropout) at offset 64: kind, p */
     reseal(c, size);
     assert_null(mlp_model_load_mem(ctx, c, size));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);

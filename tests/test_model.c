@@ -89,19 +89,6 @@ static void model__activation_layers_match_hand_values(void **state)
     }
 }
 
-typedef struct fwd_user {
-    mlp_model *m;
-    mlp_tensor *x;
-} fwd_user;
-
-static mlp_tensor *model_fn(void *user, mlp_tensor *const *inputs, int n)
-{
-    fwd_user *u = (fwd_user *)user;
-    (void)inputs;
-    (void)n;
-    return mlp_model_forward(u->m, u->x);
-}
-
 static void model__backward_passes_gradcheck_for_every_layer(void **state)
 {
     static const mlp_act acts[] = {MLP_ACT_TANH,       MLP_ACT_SIGMOID, MLP_ACT_RELU,
@@ -114,7 +101,7 @@ static void model__backward_passes_gradcheck_for_every_layer(void **state)
         mlp_model *m = mlp_model_new(ctx);
         int64_t shape[2] = {4, 3};
         mlp_tensor *inputs[8];
-        fwd_user u;
+        tu_fwd u;
         int i, n;
         mlp_ctx_seed(ctx, 11 + a);
         assert_ok(ctx, mlp_model_add_linear(m, 3, 5));
@@ -132,7 +119,7 @@ static void model__backward_passes_gradcheck_for_every_layer(void **state)
         for (i = 0; i < n; i++)
             inputs[i] = mlp_model_param(m, i);
         inputs[n] = u.x;
-        assert_ok(ctx, mlp_gradcheck(ctx, model_fn, &u, inputs, n + 1, 1e-3f, 2e-3f, 2e-2f));
+        assert_ok(ctx, mlp_gradcheck(ctx, tu_model_fn, &u, inputs, n + 1, 1e-3f, 2e-3f, 2e-2f));
         mlp_tensor_free(u.x);
         mlp_model_free(m);
         mlp_ctx_free(ctx);
@@ -389,16 +376,19 @@ static void model__building_without_memory_fails_cleanly(void **state)
     long n;
     int ok = 0;
     (void)state;
-    for (n = 0; !ok && n < 200; n++) {
+    for (n = 0; !ok && n < 300; n++) {
         mlp_ctx *ctx = tu_ctx(&a, -1);
         mlp_model *m;
         long base = a.calls;
         a.fail_at = base + n;
         m = mlp_model_new(ctx);
-        if (m && mlp_model_add_linear(m, 3, 4) == MLP_OK
-            && mlp_model_add_act(m, MLP_ACT_PRELU) == MLP_OK
+        if (m && mlp_model_add_standardize(m, 3, NULL, NULL) == MLP_OK
+            && mlp_model_add_linear(m, 3, 4) == MLP_OK
+            && mlp_model_add_act(m, MLP_ACT_PRELU) == MLP_OK && mlp_model_add_prelu(m, 4) == MLP_OK
+            && mlp_model_add_leaky_relu(m, 0.1f) == MLP_OK
             && mlp_model_add_dropout(m, 0.2f) == MLP_OK
-            && mlp_model_add_linear(m, 4, 2) == MLP_OK) {
+            && mlp_model_add_linear_nobias(m, 4, 2, MLP_INIT_XAVIER_UNIFORM) == MLP_OK
+            && mlp_model_add_log_softmax(m) == MLP_OK && mlp_model_add_softmax(m) == MLP_OK) {
             ok = 1;
         } else {
             assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NOMEM);

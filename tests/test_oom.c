@@ -1,8 +1,10 @@
 /*
  * test_oom.c - allocation failure at every point of a whole scenario: make
- * a model (linear/relu/dropout/linear/prelu/linear, 4-8-8-3), train two
- * steps with each of SGD with momentum, Adam and AdamW on a tiny batch with
- * cross-entropy, save it to memory and to a file, load both back, predict.
+ * a model with every layer kind (standardize, linear, relu, dropout,
+ * linear without bias, prelu, per-feature prelu, leaky relu, linear,
+ * log-softmax; 4-8-8-3), train two steps with each of SGD with momentum,
+ * Adam and AdamW on a tiny batch with cross-entropy on the logits, save it
+ * to memory and to a file, load both back, predict.
  *
  * The scenario runs once with an allocator that never fails (the
  * reference), then once for every N with an allocator that fails the N-th
@@ -101,15 +103,20 @@ static const float batch_y[NB] = {0, 2, 1, 0, 2, 1};
 static void add_layers(run *r, mlp_model *m)
 {
     /* reseed before each random draw: a retried add draws the same values */
+    static const float mean[NIN] = {0.5f, -0.25f, 1.0f, 0.0f}, sd[NIN] = {2.0f, 1.0f, 0.5f, 1.5f};
+    DO(r, mlp_model_add_standardize(m, NIN, mean, sd));
     mlp_ctx_seed(r->ctx, 11);
     DO(r, mlp_model_add_linear(m, NIN, 8));
     DO(r, mlp_model_add_act(m, MLP_ACT_RELU));
     DO(r, mlp_model_add_dropout(m, 0.25f));
     mlp_ctx_seed(r->ctx, 12);
-    DO(r, mlp_model_add_linear(m, 8, 8));
+    DO(r, mlp_model_add_linear_nobias(m, 8, 8, MLP_INIT_KAIMING_UNIFORM));
     DO(r, mlp_model_add_act(m, MLP_ACT_PRELU));
+    DO(r, mlp_model_add_prelu(m, 8));
+    DO(r, mlp_model_add_leaky_relu(m, 0.1f));
     mlp_ctx_seed(r->ctx, 13);
     DO(r, mlp_model_add_linear(m, 8, NOUT));
+    DO(r, mlp_model_add_log_softmax(m));
 }
 
 /* forward, loss, zero_grad, backward: redone from the start after a
@@ -121,7 +128,7 @@ static void train_step(run *r, mlp_model *m, mlp_optim *opt, mlp_tensor *x, mlp_
         mlp_tensor *logits, *loss;
         mlp_status s;
         mlp_ctx_seed(r->ctx, 100 + (uint64_t)k); /* the dropout mask */
-        logits = mlp_model_forward(m, x);
+        logits = mlp_model_forward_logits(m, x);
         loss = mlp_cross_entropy(logits, y);
         if (!loss) {
             mlp_tape_reset(r->ctx);
@@ -393,9 +400,12 @@ static void oom__readers_survive_every_allocation_failure(void **state)
     size_t size;
     char mpath[64], npath[64];
     (void)state;
+    assert_ok(ctx, mlp_model_add_standardize(m, NIN, NULL, NULL));
     assert_ok(ctx, mlp_model_add_linear(m, NIN, 8));
     assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_PRELU));
-    assert_ok(ctx, mlp_model_add_linear(m, 8, NOUT));
+    assert_ok(ctx, mlp_model_add_linear_nobias(m, 8, NOUT, MLP_INIT_DEFAULT));
+    assert_ok(ctx, mlp_model_add_prelu(m, NOUT));
+    assert_ok(ctx, mlp_model_add_softmax(m));
     snprintf(mpath, sizeof mpath, "/tmp/mlp_test_oom_r_%ld.mlp", (long)getpid());
     snprintf(npath, sizeof npath, "/tmp/mlp_test_oom_r_%ld.npy", (long)getpid());
     assert_ok(ctx, mlp_model_save(m, mpath));

@@ -6,7 +6,11 @@
  * backward (random shapes, broadcasting forms, exact zeros, +-50 logits,
  * random output gradients, gradients accumulated over two backward calls),
  * and small random MLPs trained 5 steps with every optimizer setting,
- * parameters and loss compared after each step. Also: the calls PyTorch
+ * parameters and loss compared after each step; models with every other
+ * layer kind (linear without bias, leaky ReLU slopes, pReLU with one or
+ * per-feature alphas, softmax and log-softmax heads, standardisation)
+ * compared on their output, the gradient of x and 5 steps of training,
+ * cross-entropy applied to the logits before a head. Also: the calls PyTorch
  * refuses, libmlp refuses with a clear status.
  */
 #include "testutil.h"
@@ -258,6 +262,67 @@ done:
 
 /* ---- models trained a few steps ---- */
 
+/* Add the layer a manifest token names (gen_parity.py's docstring). */
+static void add_layer(mlp_ctx *ctx, mlp_model *m, const char *name, const char *spec)
+{
+    long a, b;
+    double f;
+    if (sscanf(spec, "L:%ld:%ld", &a, &b) == 2)
+        assert_ok(ctx, mlp_model_add_linear(m, a, b));
+    else if (sscanf(spec, "N:%ld:%ld", &a, &b) == 2)
+        assert_ok(ctx, mlp_model_add_linear_nobias(m, a, b, MLP_INIT_DEFAULT));
+    else if (sscanf(spec, "A:%ld", &a) == 1)
+        assert_ok(ctx, mlp_model_add_act(m, (mlp_act)a));
+    else if (sscanf(spec, "K:%lf", &f) == 1)
+        assert_ok(ctx, mlp_model_add_leaky_relu(m, (float)f));
+    else if (sscanf(spec, "P:%ld", &a) == 1)
+        assert_ok(ctx, mlp_model_add_prelu(m, a));
+    else if (!strcmp(spec, "S"))
+        assert_ok(ctx, mlp_model_add_softmax(m));
+    else if (!strcmp(spec, "T"))
+        assert_ok(ctx, mlp_model_add_log_softmax(m));
+    else if (sscanf(spec, "Z:%ld", &a) == 1) {
+        mlp_tensor *mean = load(ctx, name, "_zmean"), *sd = load(ctx, name, "_zstd");
+        assert_true(mean && sd && mlp_tensor_numel(mean) == a && mlp_tensor_numel(sd) == a);
+        assert_ok(ctx,
+                  mlp_model_add_standardize(m, a, mlp_tensor_cdata(mean), mlp_tensor_cdata(sd)));
+        mlp_tensor_free(mean);
+        mlp_tensor_free(sd);
+    } else
+        fail_msg("bad layer %s in %s", spec, name);
+}
+
+/* A net case's extra checks before training: the model's output through
+ * forward and predict, and the gradient of the first loss for x. */
+static int check_output_and_input_grad(mlp_ctx *ctx, mlp_model *m, const char *name, mlp_tensor *x,
+                                       mlp_tensor *t, int loss)
+{
+    mlp_tensor *yw = load(ctx, name, "_y"), *gxw = load(ctx, name, "_gx"), *y, *lv;
+    mlp_tensor *pred;
+    int ok = 1;
+    assert_true(yw && gxw);
+    y = mlp_model_forward(m, x);
+    ok &= compare(name, "output", y, yw, MODEL_ATOL, MODEL_RTOL);
+    pred = mlp_tensor_zeros(ctx, 2, (int64_t[2]){mlp_tensor_dim(yw, 0), mlp_tensor_dim(yw, 1)});
+    assert_ok(ctx, mlp_model_predict(m, mlp_tensor_cdata(x), mlp_tensor_dim(x, 0),
+                                     mlp_tensor_data(pred)));
+    ok &= compare(name, "predict", pred, yw, MODEL_ATOL, MODEL_RTOL);
+    assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
+    lv = loss == MLP_LOSS_CROSS_ENTROPY ? mlp_cross_entropy(mlp_model_forward_logits(m, x), t)
+         : loss == MLP_LOSS_MSE         ? mlp_mse(mlp_model_forward(m, x), t)
+                                        : mlp_bce_with_logits(mlp_model_forward(m, x), t);
+    assert_handle(ctx, lv);
+    assert_ok(ctx, mlp_backward(lv, NULL, 0));
+    ok &= compare(name, "gradient of x", mlp_tensor_grad(x), gxw, MODEL_ATOL, MODEL_RTOL);
+    assert_ok(ctx, mlp_tensor_set_requires_grad(x, 0));
+    /* the parameters' gradients are zeroed by the first step's zero_grad */
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(pred);
+    mlp_tensor_free(yw);
+    mlp_tensor_free(gxw);
+    return ok;
+}
+
 static int run_model_case(const char *line)
 {
     char name[128], spec[64];
@@ -267,7 +332,7 @@ static int run_model_case(const char *line)
     mlp_model *m = NULL;
     mlp_optim *opt = NULL;
     mlp_tensor *x = NULL, *t = NULL, *lossw = NULL, *hist[32], *params[32];
-    if (sscanf(line, "model %127s %d %d %lf %lf %lf %d %lf %lf %lf %lf %d %d%n", name, &loss, &kind,
+    if (sscanf(line, "%*s %127s %d %d %lf %lf %lf %d %lf %lf %lf %lf %d %d%n", name, &loss, &kind,
                &lr, &mom, &damp, &nest, &wd, &b1, &b2, &eps, &ams, &nlayers, &off)
         != 13) {
         print_error("bad manifest line: %s\n", line);
@@ -277,16 +342,10 @@ static int run_model_case(const char *line)
     m = mlp_model_new(ctx);
     assert_non_null(m);
     for (l = 0; l < nlayers; l++) {
-        long a, b;
         if (sscanf(line + off, " %63s%n", spec, &used) != 1)
             break;
         off += used;
-        if (sscanf(spec, "L:%ld:%ld", &a, &b) == 2)
-            assert_ok(ctx, mlp_model_add_linear(m, a, b));
-        else if (sscanf(spec, "A:%ld", &a) == 1)
-            assert_ok(ctx, mlp_model_add_act(m, (mlp_act)a));
-        else
-            fail_msg("bad layer %s in %s", spec, name);
+        add_layer(ctx, m, name, spec);
     }
     np = mlp_model_num_params(m);
     assert_true(np <= 32);
@@ -318,9 +377,14 @@ static int run_model_case(const char *line)
         assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_EPS, eps));
         assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_AMSGRAD, ams));
     }
+    if (line[0] == 'n')
+        ok = check_output_and_input_grad(ctx, m, name, x, t, loss);
     for (step = 0; step < STEPS && ok; step++) {
-        mlp_tensor *out = mlp_model_forward(m, x), *lv;
+        mlp_tensor *out, *lv;
         char what[64];
+        /* cross-entropy on the logits, before a softmax or log-softmax head */
+        out = loss == MLP_LOSS_CROSS_ENTROPY ? mlp_model_forward_logits(m, x)
+                                             : mlp_model_forward(m, x);
         lv = loss == MLP_LOSS_CROSS_ENTROPY ? mlp_cross_entropy(out, t)
              : loss == MLP_LOSS_MSE         ? mlp_mse(out, t)
                                             : mlp_bce_with_logits(out, t);
@@ -353,7 +417,7 @@ static int run_model_case(const char *line)
 
 /* ---- the manifest ---- */
 
-/* Run every manifest line of `kind` ("op"/"model") whose op name, or model
+/* Run every manifest line of `kind` ("op"/"model"/"net") whose op name, or model
  * optimizer, is in `only` (NULL-terminated; NULL: all); dry: only count. */
 static report run_manifest(const char *kind, const char *const *only, int dry)
 {
@@ -460,6 +524,12 @@ static void parity__sgd_plain_momentum_nesterov_weight_decay_5_steps_match_torch
     static const char *const o[] = {"sgd", "sgd_mom_damp", "sgd_nesterov", "sgd_wd", NULL};
     (void)state;
     expect_all_match("model", o);
+}
+
+static void parity__every_layer_kind_matches_torch_output_input_grad_and_training(void **state)
+{
+    (void)state;
+    expect_all_match("net", NULL);
 }
 
 static void parity__adam_and_adamw_variants_5_steps_match_torch(void **state)
@@ -596,6 +666,7 @@ int main(void)
         cmocka_unit_test(parity__losses_match_torch_reduction_mean),
         cmocka_unit_test(parity__sgd_plain_momentum_nesterov_weight_decay_5_steps_match_torch),
         cmocka_unit_test(parity__adam_and_adamw_variants_5_steps_match_torch),
+        cmocka_unit_test(parity__every_layer_kind_matches_torch_output_input_grad_and_training),
         TU_TEST(errors__shape_mismatch_in_matmul_and_add_is_err_shape),
         TU_TEST(errors__cross_entropy_label_out_of_range_is_err_range),
         TU_TEST(errors__second_backward_without_retain_graph_fails_and_keeps_grads),

@@ -272,4 +272,19 @@ static inline int tu_record_progress(void *user, int epoch, int64_t batch, int64
     return 0;
 }
 
+/* mlp_gradcheck of a whole model: the function of the parameters and x
+ * that runs mlp_model_forward(m, x) (user points at a tu_fwd). */
+typedef struct tu_fwd {
+    mlp_model *m;
+    mlp_tensor *x;
+} tu_fwd;
+
+static inline mlp_tensor *tu_model_fn(void *user, mlp_tensor *const *inputs, int n)
+{
+    tu_fwd *u = (tu_fwd *)user;
+    (void)inputs;
+    (void)n;
+    return mlp_model_forward(u->m, u->x);
+}
+
 #endif

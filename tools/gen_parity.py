@@ -20,6 +20,15 @@ manifest (cases.txt) that tests/test_parity.c reads to know what to run:
       <name>_p<i>.npy, shape [STEPS+1, numel]: row 0 the initial values,
       row k the values after optimizer step k; <name>_loss.npy [STEPS] the
       loss computed before each step.
+  net <name> <same fields as model> <nlayers> <layer>...
+      a model case with the other layer kinds too: N:<in>:<out> (linear
+      without bias), K:<slope> (leaky ReLU with that slope), P:<n> (pReLU
+      with n alphas), S (softmax head), T (log-softmax head), Z:<n>
+      (standardisation, mean and std in <name>_zmean.npy, <name>_zstd.npy).
+      Also <name>_y.npy, the model's full output on x before training, and
+      <name>_gx.npy, the gradient of the first loss with respect to x.
+      Cross-entropy on a model ending in S or T is computed on the logits
+      before that head (libmlp's rule for mlp_fit; mlp_model_forward_logits).
 
 Regenerate (from the repository root; the output is deterministic for a
 given PyTorch version, this set was made with torch 1.13 on CPU):
@@ -292,6 +301,37 @@ def make_optim(params, o):
     return cls(params, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd, amsgrad=bool(ams))
 
 
+def train_and_record(what, name, net, step_loss, x, t, o, loss, spec):
+    """Train net STEPS steps with optimizer o on step_loss(); save x, t,
+    each parameter's history (libmlp's layout) and the losses, and add the
+    manifest line."""
+    params = list(net.parameters())
+
+    def flat(p):  # libmlp layout: linear weights are [in,out]
+        return (p.t() if p.dim() == 2 else p).reshape(-1).detach().clone()
+
+    hist = [[flat(p)] for p in params]
+    opt = make_optim(params, o)
+    losses_seen = []
+    for _ in range(STEPS):
+        lv = step_loss()
+        opt.zero_grad()
+        lv.backward()
+        opt.step()
+        losses_seen.append(lv.item())
+        for h, p in zip(hist, params):
+            h.append(flat(p))
+    save(name + "_x", x)
+    save(name + "_t", t)
+    for i, h in enumerate(hist):
+        save("%s_p%d" % (name, i), torch.stack(h))
+    save(name + "_loss", torch.tensor(losses_seen))
+    _, kind, lr, mom, damp, nest, wd, b1, b2, eps, ams = o
+    manifest.append("%s %s %d %d %.9g %.9g %.9g %d %.9g %.9g %.9g %.9g %d %d %s" % (
+        what, name, loss, kind, lr, mom, damp, nest, wd, b1, b2, eps, ams, len(spec),
+        " ".join(spec)))
+
+
 def gen_models(rounds):
     acts = [ACT_RELU, ACT_SIGMOID, ACT_TANH, ACT_LEAKY, ACT_GELU, ACT_PRELU]
     losses = [LOSS_CE, LOSS_MSE, LOSS_BCE]
@@ -333,34 +373,103 @@ def gen_models(rounds):
             else:
                 t = (torch.rand(rows + (widths[-1],)) > 0.5).float()
                 lossfn = F.binary_cross_entropy_with_logits
-            params = list(net.parameters())
-
-            def flat(p):  # libmlp layout: linear weights are [in,out]
-                return (p.t() if p.dim() == 2 else p).reshape(-1).detach().clone()
-
-            hist = [[flat(p)] for p in params]
-            opt = make_optim(params, o)
-            losses_seen = []
-            for _ in range(STEPS):
-                out = net(x)
-                lv = lossfn(out, t)
-                opt.zero_grad()
-                lv.backward()
-                opt.step()
-                losses_seen.append(lv.item())
-                for h, p in zip(hist, params):
-                    h.append(flat(p))
             name = "model%02d_%s" % (idx, o[0])
-            save(name + "_x", x)
-            save(name + "_t", t)
-            for i, h in enumerate(hist):
-                save("%s_p%d" % (name, i), torch.stack(h))
-            save(name + "_loss", torch.tensor(losses_seen))
-            _, kind, lr, mom, damp, nest, wd, b1, b2, eps, ams = o
-            manifest.append("model %s %d %d %.9g %.9g %.9g %d %.9g %.9g %.9g %.9g %d %d %s" % (
-                name, loss, kind, lr, mom, damp, nest, wd, b1, b2, eps, ams, len(spec),
-                " ".join(spec)))
+            train_and_record("model", name, net, lambda: lossfn(net(x), t), x, t, o, loss, spec)
             idx += 1
+
+
+class Standardize(torch.nn.Module):
+    """y = (x - mean) / std with fixed per-feature statistics."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def gen_nets():
+    """Models with every other layer kind, trained a few steps; the spec
+    tokens are described in the docstring. Each entry: loss, then layers
+    as (token, width) templates filled with random sizes."""
+    stacks = [
+        (LOSS_MSE, ["Z", "L", "K:0.2", "N"]),
+        (LOSS_CE, ["L", "P:w", "L", "S"]),
+        (LOSS_CE, ["N", "P:1", "L", "T"]),
+        (LOSS_BCE, ["Z", "L", "A:%d" % ACT_GELU, "L", "K:-0.3"]),
+        (LOSS_MSE, ["L", "K:1.5", "P:w", "L", "S"]),
+        (LOSS_CE, ["Z", "P:w", "N", "T"]),
+        (LOSS_CE, ["Z", "L", "A:%d" % ACT_TANH, "N", "S"]),
+        (LOSS_MSE, ["N", "P:w", "N", "T"]),
+    ]
+    for idx, (loss, stack) in enumerate(stacks):
+        o = OPTIMS[(idx * 4) % len(OPTIMS)]
+        width = dim()
+        in0 = width
+        layers, spec, zstats = [], [], None
+        nlin = sum(1 for t in stack if t in ("L", "N"))
+        seen = 0
+        for tok in stack:
+            if tok in ("L", "N"):
+                seen += 1
+                out = dim()
+                if seen == nlin and loss == LOSS_CE and out < 2:
+                    out = rng.randint(2, 9)
+                layers.append(torch.nn.Linear(width, out, bias=(tok == "L")))
+                spec.append("%s:%d:%d" % (tok, width, out))
+                width = out
+            elif tok == "Z":
+                mean = torch.randn(width) * 2.0
+                std = torch.rand(width) * 3.0 + 0.2
+                zstats = (mean, std)
+                layers.append(Standardize(mean, std))
+                spec.append("Z:%d" % width)
+            elif tok.startswith("K:"):
+                slope = float(tok[2:])
+                layers.append(torch.nn.LeakyReLU(slope))
+                spec.append("K:%.9g" % slope)
+            elif tok.startswith("P:"):
+                n = width if tok == "P:w" else 1
+                pr = torch.nn.PReLU(n)
+                with torch.no_grad():
+                    pr.weight.copy_(torch.rand(n) * 0.5 - 0.1)
+                layers.append(pr)
+                spec.append("P:%d" % n)
+            elif tok.startswith("A:"):
+                layers.append(torch_act(int(tok[2:])))
+                spec.append(tok)
+            elif tok == "S":
+                layers.append(torch.nn.Softmax(dim=-1))
+                spec.append("S")
+            else:
+                layers.append(torch.nn.LogSoftmax(dim=-1))
+                spec.append("T")
+        net = torch.nn.Sequential(*layers)
+        head = stack[-1] in ("S", "T")
+        n = rng.randint(1, 9)
+        x = torch.randn(n, in0) * 2.0 + 0.5
+        if loss == LOSS_CE:
+            t = torch.tensor([float(rng.randrange(width)) for _ in range(n)])
+            body = net[:-1] if head else net
+            lossfn = lambda x, t, body=body: F.cross_entropy(body(x), t.long())
+        elif loss == LOSS_MSE:
+            t = torch.rand(n, width)
+            lossfn = lambda x, t: F.mse_loss(net(x), t)
+        else:
+            t = (torch.rand(n, width) > 0.5).float()
+            lossfn = lambda x, t: F.binary_cross_entropy_with_logits(net(x), t)
+        name = "net%02d_%s" % (idx, o[0])
+        with torch.no_grad():
+            save(name + "_y", net(x))
+        xg = x.clone().requires_grad_(True)
+        gx = torch.autograd.grad(lossfn(xg, t), xg)[0]
+        save(name + "_gx", gx)
+        if zstats:
+            save(name + "_zmean", zstats[0])
+            save(name + "_zstd", zstats[1])
+        train_and_record("net", name, net, lambda: lossfn(x, t), x, t, o, loss, spec)
 
 
 def check_torch_raises():
@@ -392,6 +501,7 @@ def main():
     check_torch_raises()
     gen_ops()
     gen_models(3)
+    gen_nets()
     with open(os.path.join(OUT, "cases.txt"), "w") as f:
         f.write("# made by tools/gen_parity.py; see its docstring for the format\n")
         f.write("\n".join(manifest) + "\n")

@@ -12,6 +12,10 @@
 mlp_status mlp__dataset_rows(mlp_dataset *ds, const char *fn, int64_t start, int64_t rows,
                              mlp_tensor **x, mlp_tensor **y);
 
+/* The model's output a loss of `kind` is computed on (fit.c): the logits
+ * for cross-entropy (mlp_model_forward_logits: a softmax or log-softmax
+ * head is skipped), the full output for the others. */
+mlp_tensor *mlp__loss_input(mlp_model *m, mlp_loss_kind kind, mlp_tensor *x);
 /* The loss op of a kind, or NULL (fit.c). */
 mlp_tensor *mlp__loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y);
 /* Number of rows of logits [b,k] whose arg-max equals the label (fit.c). */

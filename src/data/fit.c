@@ -21,6 +21,12 @@ mlp_tensor *mlp__loss_of(mlp_loss_kind kind, mlp_tensor *out, mlp_tensor *y)
     return NULL;
 }
 
+mlp_tensor *mlp__loss_input(mlp_model *m, mlp_loss_kind kind, mlp_tensor *x)
+{
+    return kind == MLP_LOSS_CROSS_ENTROPY ? mlp_model_forward_logits(m, x)
+                                          : mlp_model_forward(m, x);
+}
+
 int64_t mlp__count_correct(const mlp_tensor *logits, const mlp_tensor *labels)
 {
     int64_t b = logits->ndim >= 1 ? logits->shape[0] : 1, k = b ? logits->numel / b : 0, r, c,
@@ -82,7 +88,7 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
             if ((s = mlp_dataset_batch(ds, b, batch_size, &x, &y)) != MLP_OK)
                 return s;
             rows = mlp_tensor_dim(x, 0);
-            out = mlp_model_forward(m, x);
+            out = mlp__loss_input(m, loss, x);
             l = mlp__loss_of(loss, out, y);
             if (!l) {
                 s = mlp_ctx_errcode(ctx);
@@ -126,7 +132,7 @@ mlp_status mlp__evaluate_range(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss
         if ((s = mlp_dataset_batch(ds, b, batch_size, &x, &y)) != MLP_OK)
             break;
         rows = mlp_tensor_dim(x, 0);
-        out = mlp_model_forward(m, x);
+        out = mlp__loss_input(m, loss, x);
         l = mlp__loss_of(loss, out, y);
         if (!l) {
             s = mlp_ctx_errcode(ctx) != MLP_OK ? mlp_ctx_errcode(ctx) : MLP_ERR_STATE;

@@ -22,7 +22,7 @@ static mlp_status local_step(mlp_model *m, const char *fn, mlp_dataset *ds, mlp_
     mlp_status s;
     if ((s = mlp__dataset_rows(ds, fn, lo, rows, &x, &y)) != MLP_OK)
         return s;
-    out = mlp_model_forward(m, x);
+    out = mlp__loss_input(m, loss, x);
     l = mlp__loss_of(loss, out, y);
     if (l) {
         st[0] = mlp_tensor_item(l) * (float)rows;

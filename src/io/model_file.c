@@ -17,7 +17,7 @@
 #include "nn/layers.h"
 
 #define MAGIC "MLPMODEL"
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u /* written; versions 1 and 2 are read */
 #define FLAG_TRAINING 1u
 #define HEADER_BYTES 20u
 /* a model file may not exceed this (also the read cap) */
@@ -163,10 +163,11 @@ static mlp_status validate(mlp_ctx *ctx, const char *fn, const unsigned char *b,
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn,
                          size);
     *version = mlp__get_u32(b + 8);
-    if (*version != FORMAT_VERSION)
-        return mlp__fail(ctx, MLP_ERR_VERSION,
-                         "%s: file format version %lu is not supported (this library reads %u)", fn,
-                         (unsigned long)*version, FORMAT_VERSION);
+    if (*version < 1 || *version > FORMAT_VERSION)
+        return mlp__fail(
+            ctx, MLP_ERR_VERSION,
+            "%s: file format version %lu is not supported (this library reads 1 to %u)", fn,
+            (unsigned long)*version, FORMAT_VERSION);
     if (size < HEADER_BYTES + 4)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: file truncated in the header (%zu bytes)", fn,
                          size);
@@ -254,6 +255,14 @@ static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t 
                 continue;
             for (k = 0; k < dst->t[j]->numel; k++, poff += 4)
                 dst->t[j]->data[k] = mlp__get_f32(b + poff);
+        }
+        if (dst->k->check_values) {
+            char where[96];
+            snprintf(where, sizeof where, "%s: layer %lu", fn, (unsigned long)i);
+            if (dst->k->check_values(ctx, MLP_ERR_FORMAT, where, dst) != MLP_OK) {
+                mlp_model_free(m);
+                return NULL;
+            }
         }
     }
     return m;

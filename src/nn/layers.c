@@ -98,9 +98,10 @@ static void linear_describe(const mlp__layer *L, char *buf, size_t size)
     snprintf(buf, size, "linear(%lld -> %lld)", (long long)L->in, (long long)L->out);
 }
 
-/* ---- activation: y = f(x) element-wise; pReLU with learnable alpha -------
+/* ---- activation: y = f(x) element-wise; pReLU with learnable alphas ------
  * uses act, param (the leaky-ReLU slope, 0 for the others), n (pReLU:
- * number of alphas, 1); t[0] = alpha [n] for pReLU */
+ * number of alphas, 1 or one per feature; 0 for the others); t[0] =
+ * alpha [n] for pReLU. A per-feature pReLU fixes its width: in = out = n. */
 
 static mlp_status act_settle(mlp_ctx *ctx, mlp_status code, const char *where, mlp__layer *L)
 {
@@ -109,8 +110,10 @@ static mlp_status act_settle(mlp_ctx *ctx, mlp_status code, const char *where, m
     if (!isfinite(L->param) || (L->act != MLP_ACT_LEAKY_RELU && L->param != 0.0f))
         return mlp__fail(ctx, code, "%s: activation parameter %g is not allowed for %s", where,
                          (double)L->param, mlp_act_name((mlp_act)L->act));
-    L->n = L->act == MLP_ACT_PRELU ? 1 : 0;
-    L->in = L->out = 0;
+    if (L->act == MLP_ACT_PRELU ? L->n < 1 || L->n > MLP__MAX_FEATURES : L->n != 0)
+        return mlp__fail(ctx, code, "%s: %lld alphas for %s (pReLU takes 1..2^31, others 0)", where,
+                         (long long)L->n, mlp_act_name((mlp_act)L->act));
+    L->in = L->out = L->n > 1 ? L->n : 0;
     return MLP_OK;
 }
 
@@ -168,27 +171,33 @@ static int act_pointwise(const mlp__layer *L, int *act, float *param)
 
 static size_t act_record_bytes(unsigned version)
 {
-    (void)version;
-    return 4 + 4; /* u32 act, f32 param */
+    /* u32 act, f32 param; from version 2 also u64 n, the pReLU alphas */
+    return version >= 2 ? 4 + 4 + 8 : 4 + 4;
 }
 
 static void act_record_write(const mlp__layer *L, unsigned char *p)
 {
     mlp__put_u32(p, (uint32_t)L->act);
     mlp__put_f32(p + 4, L->param);
+    mlp__put_u64(p + 8, (uint64_t)L->n);
 }
 
 static void act_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
 {
     uint32_t act = mlp__get_u32(p);
-    (void)version;
     L->act = act > MLP_ACT_PRELU ? -1 : (int)act;
     L->param = mlp__get_f32(p + 4);
+    if (version >= 2)
+        L->n = get_size(p + 8);
+    else /* version 1: a pReLU has one alpha */
+        L->n = L->act == MLP_ACT_PRELU ? 1 : 0;
 }
 
 static void act_describe(const mlp__layer *L, char *buf, size_t size)
 {
-    if (L->act == MLP_ACT_LEAKY_RELU)
+    if (L->act == MLP_ACT_PRELU && L->n > 1)
+        mlp__snprintf(buf, size, "prelu(%lld)", (long long)L->n);
+    else if (L->act == MLP_ACT_LEAKY_RELU)
         mlp__snprintf(buf, size, "%s(%g)", mlp_act_name((mlp_act)L->act), (double)L->param);
     else
         snprintf(buf, size, "%s", mlp_act_name((mlp_act)L->act));
@@ -262,6 +271,228 @@ static void dropout_describe(const mlp__layer *L, char *buf, size_t size)
     mlp__snprintf(buf, size, "dropout(p=%g)", (double)L->param);
 }
 
+/* ---- softmax and log-softmax heads: row-wise over the features ----------
+ * no settings, no tensors; `head`: cross-entropy training skips them */
+
+static mlp_status any_width(mlp_ctx *ctx, mlp_status code, const char *where, mlp__layer *L)
+{
+    (void)ctx;
+    (void)code;
+    (void)where;
+    L->in = L->out = 0;
+    return MLP_OK;
+}
+
+static mlp_tensor *softmax_forward(const mlp__layer *L, mlp_tensor *h, int training)
+{
+    (void)L;
+    (void)training;
+    return mlp_softmax(h);
+}
+
+static mlp_tensor *log_softmax_forward(const mlp__layer *L, mlp_tensor *h, int training)
+{
+    (void)L;
+    (void)training;
+    return mlp_log_softmax(h);
+}
+
+static int softmax_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+                           const float *x, float *y, int64_t n, int64_t width)
+{
+    (void)ctx;
+    (void)L;
+    (void)next;
+    mlp__softmax_rows(y, x, n, width);
+    return 1;
+}
+
+static int log_softmax_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+                               const float *x, float *y, int64_t n, int64_t width)
+{
+    (void)ctx;
+    (void)L;
+    (void)next;
+    mlp__log_softmax_rows(y, x, n, width);
+    return 1;
+}
+
+static size_t no_record_bytes(unsigned version)
+{
+    (void)version;
+    return 0;
+}
+
+static void no_record_write(const mlp__layer *L, unsigned char *p)
+{
+    (void)L;
+    (void)p;
+}
+
+static void no_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
+{
+    (void)version;
+    (void)p;
+    (void)L;
+}
+
+static void softmax_describe(const mlp__layer *L, char *buf, size_t size)
+{
+    (void)L;
+    snprintf(buf, size, "softmax");
+}
+
+static void log_softmax_describe(const mlp__layer *L, char *buf, size_t size)
+{
+    (void)L;
+    snprintf(buf, size, "log_softmax");
+}
+
+/* ---- standardize: y [rows,n] = (x - mean) / std per feature, fixed -------
+ * uses n = in = out; t[0] = mean [n], t[1] = std [n], not learnable */
+
+static mlp_status standardize_settle(mlp_ctx *ctx, mlp_status code, const char *where,
+                                     mlp__layer *L)
+{
+    if (L->n < 1 || L->n > MLP__MAX_FEATURES)
+        return mlp__fail(ctx, code, "%s: n = %lld features must be in 1..2^31", where,
+                         (long long)L->n);
+    L->in = L->out = L->n;
+    return MLP_OK;
+}
+
+static int standardize_tensors(const mlp__layer *L, mlp__tshape *ts)
+{
+    int j;
+    for (j = 0; j < 2; j++) {
+        ts[j].ndim = 1;
+        ts[j].shape[0] = L->n;
+        ts[j].learnable = 0;
+    }
+    return 2;
+}
+
+static void standardize_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init init)
+{
+    int64_t i;
+    (void)ctx;
+    (void)where;
+    (void)init;
+    for (i = 0; i < L->n; i++) {
+        L->t[0]->data[i] = 0.0f;
+        L->t[1]->data[i] = 1.0f;
+    }
+}
+
+/* mean [n] finite, std [n] finite and > 0 */
+static mlp_status standardize_check(mlp_ctx *ctx, mlp_status code, const char *where, int64_t n,
+                                    const float *mean, const float *std)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        if (mean && !isfinite(mean[i]))
+            return mlp__fail(ctx, code, "%s: mean[%lld] = %g is not finite", where, (long long)i,
+                             (double)mean[i]);
+        if (std && !(isfinite(std[i]) && std[i] > 0.0f))
+            return mlp__fail(ctx, code, "%s: std[%lld] = %g must be finite and > 0", where,
+                             (long long)i, (double)std[i]);
+    }
+    return MLP_OK;
+}
+
+static mlp_status standardize_check_values(mlp_ctx *ctx, mlp_status code, const char *where,
+                                           const mlp__layer *L)
+{
+    return standardize_check(ctx, code, where, L->n, L->t[0]->data, L->t[1]->data);
+}
+
+mlp_status mlp__standardize_set(mlp_ctx *ctx, const char *where, mlp__layer *L, const float *mean,
+                                const float *std)
+{
+    int64_t i;
+    mlp_status s = standardize_check(ctx, MLP_ERR_ARG, where, L->n, mean, std);
+    if (s != MLP_OK)
+        return s;
+    for (i = 0; i < L->n; i++) {
+        L->t[0]->data[i] = mean ? mean[i] : 0.0f;
+        L->t[1]->data[i] = std ? std[i] : 1.0f;
+    }
+    mlp__bump(L->t[0]);
+    mlp__bump(L->t[1]);
+    return MLP_OK;
+}
+
+static void standardize_rows(float *y, const float *x, const float *mean, const float *std,
+                             int64_t rows, int64_t cols)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++)
+            y[r * cols + c] = (x[r * cols + c] - mean[c]) / std[c];
+}
+
+/* inputs: x, std (its values are read: a change before backward is caught) */
+static void standardize_bwd(mlp_ctx *ctx, mlp__node *nd, const float *gout, float *const *gin)
+{
+    const float *std = nd->in[1]->data;
+    int64_t cols = nd->in[1]->numel, rows = nd->out->numel / cols, r, c;
+    (void)ctx;
+    if (!gin[0])
+        return;
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++)
+            gin[0][r * cols + c] += gout[r * cols + c] / std[c];
+}
+
+static const mlp__op op_standardize = {standardize_bwd, 2u, 0};
+
+static mlp_tensor *standardize_forward(const mlp__layer *L, mlp_tensor *h, int training)
+{
+    mlp_ctx *ctx = h->ctx;
+    mlp_tensor *in[2], *y;
+    (void)training;
+    in[0] = h;
+    in[1] = L->t[1];
+    if (!(y = mlp__result(ctx, "mlp_model_forward", h->ndim, h->shape)))
+        return NULL;
+    standardize_rows(y->data, h->data, L->t[0]->data, L->t[1]->data, h->numel / L->n, L->n);
+    if (mlp__should_record(ctx, in, 2)
+        && !mlp__record(ctx, "mlp_model_forward", &op_standardize, y, in, 2))
+        return NULL;
+    return mlp__check_finite(ctx, "mlp_model_forward", y) == MLP_OK ? y : NULL;
+}
+
+static int standardize_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+                               const float *x, float *y, int64_t n, int64_t width)
+{
+    (void)ctx;
+    (void)next;
+    standardize_rows(y, x, L->t[0]->data, L->t[1]->data, n, width);
+    return 1;
+}
+
+static size_t u64_record_bytes(unsigned version)
+{
+    (void)version;
+    return 8;
+}
+
+static void standardize_record_write(const mlp__layer *L, unsigned char *p)
+{
+    mlp__put_u64(p, (uint64_t)L->n);
+}
+
+static void standardize_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
+{
+    (void)version;
+    L->n = get_size(p);
+}
+
+static void standardize_describe(const mlp__layer *L, char *buf, size_t size)
+{
+    snprintf(buf, size, "standardize(%lld)", (long long)L->n);
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const mlp__kind kind_linear = {.kind = MLP_LAYER_LINEAR,
@@ -304,8 +535,51 @@ static const mlp__kind kind_dropout = {.kind = MLP_LAYER_DROPOUT,
                                        .record_read = dropout_record_read,
                                        .describe = dropout_describe};
 
+static const mlp__kind kind_softmax = {.kind = MLP_LAYER_SOFTMAX,
+                                       .name = "softmax",
+                                       .head = 1,
+                                       .settle = any_width,
+                                       .tensors = no_tensors,
+                                       .init = no_init,
+                                       .forward = softmax_forward,
+                                       .predict = softmax_predict,
+                                       .since = 2,
+                                       .record_bytes = no_record_bytes,
+                                       .record_write = no_record_write,
+                                       .record_read = no_record_read,
+                                       .describe = softmax_describe};
+
+static const mlp__kind kind_log_softmax = {.kind = MLP_LAYER_LOG_SOFTMAX,
+                                           .name = "log_softmax",
+                                           .head = 1,
+                                           .settle = any_width,
+                                           .tensors = no_tensors,
+                                           .init = no_init,
+                                           .forward = log_softmax_forward,
+                                           .predict = log_softmax_predict,
+                                           .since = 2,
+                                           .record_bytes = no_record_bytes,
+                                           .record_write = no_record_write,
+                                           .record_read = no_record_read,
+                                           .describe = log_softmax_describe};
+
+static const mlp__kind kind_standardize = {.kind = MLP_LAYER_STANDARDIZE,
+                                           .name = "standardize",
+                                           .settle = standardize_settle,
+                                           .tensors = standardize_tensors,
+                                           .init = standardize_init,
+                                           .check_values = standardize_check_values,
+                                           .forward = standardize_forward,
+                                           .predict = standardize_predict,
+                                           .since = 2,
+                                           .record_bytes = u64_record_bytes,
+                                           .record_write = standardize_record_write,
+                                           .record_read = standardize_record_read,
+                                           .describe = standardize_describe};
+
 /* indexed by mlp_layer_kind */
-static const mlp__kind *const kinds[] = {&kind_linear, &kind_act, &kind_dropout};
+static const mlp__kind *const kinds[] = {&kind_linear,  &kind_act,         &kind_dropout,
+                                         &kind_softmax, &kind_log_softmax, &kind_standardize};
 
 const mlp__kind *mlp__kind_of(int kind)
 {

@@ -36,6 +36,10 @@ typedef struct mlp__kind {
     /* First values of L's freshly made tensors (a linear layer's from ctx's
      * generator with `init`, already checked by the caller). */
     void (*init)(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init init);
+    /* Check the values of L's tensors after a load (standardisation's
+     * statistics); `code` and `where` as for settle. NULL: any values. */
+    mlp_status (*check_values)(mlp_ctx *ctx, mlp_status code, const char *where,
+                               const mlp__layer *L);
 
     /* Forward on the tape: L applied to h [n,width]. training is the
      * model's mode. Returns a step-owned result, h itself for a layer that
@@ -72,6 +76,12 @@ typedef struct mlp__kind {
     mlp__onnx_export_fn onnx_export;
     mlp__onnx_import_fn onnx_import;
 } mlp__kind;
+
+/* Set a standardisation layer's mean and std (n floats each; NULL: 0 and
+ * 1) after checking them (MLP_ERR_ARG naming `where`; nothing changes on
+ * error). Bumps both tensors' versions. */
+mlp_status mlp__standardize_set(mlp_ctx *ctx, const char *where, mlp__layer *L, const float *mean,
+                                const float *std);
 
 /* The entry of kind `kind` (an mlp_layer_kind value), NULL when unknown:
  * walking kind = 0, 1, ... until NULL visits the whole table. */

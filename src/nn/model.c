@@ -118,10 +118,26 @@ static mlp_status push(mlp_model *m, const char *fn, int kind, mlp__layer *desc,
     return mlp__model_push(m, fn, desc, init) ? MLP_OK : m->ctx->err.code;
 }
 
+/* An activation layer (act, param, n as in mlp__layer), or with kind not
+ * MLP_LAYER_ACT a layer without settings. */
+static mlp_status add(mlp_model *m, const char *fn, int kind, int act, float param, int64_t n)
+{
+    mlp__layer d;
+    if (!m)
+        return MLP_ERR_NULL;
+    memset(&d, 0, sizeof d);
+    d.act = act;
+    d.param = param;
+    d.n = n;
+    return push(m, fn, kind, &d, MLP_INIT_DEFAULT);
+}
+
 static mlp_status add_linear(mlp_model *m, const char *fn, int64_t in, int64_t out, int bias,
                              mlp_init init)
 {
     mlp__layer d;
+    if (!m)
+        return MLP_ERR_NULL;
     if ((int)init < MLP_INIT_DEFAULT || (int)init > MLP_INIT_ZEROS)
         return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: init = %d is not an mlp_init", fn, (int)init);
     memset(&d, 0, sizeof d);
@@ -133,81 +149,142 @@ static mlp_status add_linear(mlp_model *m, const char *fn, int64_t in, int64_t o
 
 mlp_status mlp_model_add_linear(mlp_model *m, int64_t in, int64_t out)
 {
-    if (!m)
-        return MLP_ERR_NULL;
     return add_linear(m, __func__, in, out, 1, MLP_INIT_DEFAULT);
 }
 
 mlp_status mlp_model_add_linear_init(mlp_model *m, int64_t in, int64_t out, mlp_init init)
 {
-    if (!m)
-        return MLP_ERR_NULL;
     return add_linear(m, __func__, in, out, 1, init);
+}
+
+mlp_status mlp_model_add_linear_nobias(mlp_model *m, int64_t in, int64_t out, mlp_init init)
+{
+    return add_linear(m, __func__, in, out, 0, init);
 }
 
 mlp_status mlp_model_add_act(mlp_model *m, mlp_act act)
 {
-    mlp__layer d;
-    if (!m)
-        return MLP_ERR_NULL;
-    memset(&d, 0, sizeof d);
-    d.act = (int)act;
-    d.param = act == MLP_ACT_LEAKY_RELU ? 0.01f : 0.0f;
-    return push(m, __func__, MLP_LAYER_ACT, &d, MLP_INIT_DEFAULT);
+    return add(m, __func__, MLP_LAYER_ACT, (int)act, act == MLP_ACT_LEAKY_RELU ? 0.01f : 0.0f,
+               act == MLP_ACT_PRELU ? 1 : 0);
+}
+
+mlp_status mlp_model_add_leaky_relu(mlp_model *m, float slope)
+{
+    return add(m, __func__, MLP_LAYER_ACT, MLP_ACT_LEAKY_RELU, slope, 0);
+}
+
+mlp_status mlp_model_add_prelu(mlp_model *m, int64_t num_alpha)
+{
+    return add(m, __func__, MLP_LAYER_ACT, MLP_ACT_PRELU, 0.0f, num_alpha);
 }
 
 mlp_status mlp_model_add_dropout(mlp_model *m, float p)
 {
-    mlp__layer d;
+    return add(m, __func__, MLP_LAYER_DROPOUT, 0, p, 0);
+}
+
+mlp_status mlp_model_add_softmax(mlp_model *m)
+{
+    return add(m, __func__, MLP_LAYER_SOFTMAX, 0, 0.0f, 0);
+}
+
+mlp_status mlp_model_add_log_softmax(mlp_model *m)
+{
+    return add(m, __func__, MLP_LAYER_LOG_SOFTMAX, 0, 0.0f, 0);
+}
+
+mlp_status mlp_model_add_standardize(mlp_model *m, int64_t n, const float *mean, const float *std)
+{
+    mlp__layer d, *L;
     if (!m)
         return MLP_ERR_NULL;
     memset(&d, 0, sizeof d);
-    d.param = p;
-    return push(m, __func__, MLP_LAYER_DROPOUT, &d, MLP_INIT_DEFAULT);
+    d.n = n;
+    d.k = mlp__kind_of(MLP_LAYER_STANDARDIZE);
+    /* settle first: the statistics are checked against a valid n */
+    if (d.k->settle(m->ctx, MLP_ERR_ARG, __func__, &d) != MLP_OK)
+        return m->ctx->err.code;
+    L = mlp__model_push(m, __func__, &d, MLP_INIT_DEFAULT);
+    if (!L)
+        return m->ctx->err.code;
+    if (mlp__standardize_set(m->ctx, __func__, L, mean, std) != MLP_OK) {
+        /* bad statistics: take the layer back off */
+        mlp_tensor_free(L->t[0]);
+        mlp_tensor_free(L->t[1]);
+        m->nlayers--;
+        return m->ctx->err.code;
+    }
+    return MLP_OK;
+}
+
+mlp_status mlp_model_set_standardize(mlp_model *m, int layer, const float *mean, const float *std)
+{
+    if (!m)
+        return MLP_ERR_NULL;
+    if (layer < 0 || (size_t)layer >= m->nlayers)
+        return mlp__fail(m->ctx, MLP_ERR_RANGE, "%s: layer %d is not in 0..%d", __func__, layer,
+                         (int)m->nlayers - 1);
+    if (m->layers[layer].k->kind != MLP_LAYER_STANDARDIZE)
+        return mlp__fail(m->ctx, MLP_ERR_ARG, "%s: layer %d is a %s layer, not standardize",
+                         __func__, layer, m->layers[layer].k->name);
+    return mlp__standardize_set(m->ctx, __func__, &m->layers[layer], mean, std);
 }
 
 /* ---- forward ---- */
 
-mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x)
+/* The first `upto` layers on x (all, or all but a head), as fn. */
+static mlp_tensor *forward(mlp_model *m, mlp_tensor *x, const char *fn, int logits)
 {
     mlp_tensor *h;
     int64_t in, shape[2];
-    size_t i;
+    size_t i, upto;
     if (!m)
         return NULL;
     if (!x) {
-        mlp__fail_null(m->ctx, __func__, "x");
+        mlp__fail_null(m->ctx, fn, "x");
         return NULL;
     }
     if (x->ctx != m->ctx) {
-        mlp__fail(m->ctx, MLP_ERR_CONTEXT, "%s: x belongs to another context than the model",
-                  __func__);
+        mlp__fail(m->ctx, MLP_ERR_CONTEXT, "%s: x belongs to another context than the model", fn);
         return NULL;
     }
     if (m->nlayers == 0) {
-        mlp__fail(m->ctx, MLP_ERR_STATE, "%s: the model has no layers", __func__);
+        mlp__fail(m->ctx, MLP_ERR_STATE, "%s: the model has no layers", fn);
         return NULL;
     }
     in = mlp_model_in_features(m);
     if (x->ndim < 1 || x->ndim > 2 || (in && x->shape[x->ndim - 1] != in)) {
         char buf[64];
-        mlp__fail(m->ctx, MLP_ERR_SHAPE, "%s: x has shape %s, expected [n,%lld] or [%lld]",
-                  __func__, mlp__shape_str(x, buf, sizeof buf), (long long)in, (long long)in);
+        mlp__fail(m->ctx, MLP_ERR_SHAPE, "%s: x has shape %s, expected [n,%lld] or [%lld]", fn,
+                  mlp__shape_str(x, buf, sizeof buf), (long long)in, (long long)in);
         return NULL;
     }
+    upto = m->nlayers;
+    if (logits && m->layers[upto - 1].k->head)
+        upto--;
     h = x;
     if (x->ndim == 1) {
         shape[0] = 1;
         shape[1] = x->shape[0];
         h = mlp_reshape(x, 2, shape);
     }
-    for (i = 0; i < m->nlayers && h; i++)
+    for (i = 0; i < upto && h; i++)
         h = m->layers[i].k->forward(&m->layers[i], h, m->training);
     if (h && x->ndim == 1) {
         shape[0] = h->shape[1];
         h = mlp_reshape(h, 1, shape);
     }
     return h;
+}
+
+mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x)
+{
+    return forward(m, x, __func__, 0);
+}
+
+mlp_tensor *mlp_model_forward_logits(mlp_model *m, mlp_tensor *x)
+{
+    return forward(m, x, __func__, 1);
 }
 
 /* ---- mode and introspection ---- */

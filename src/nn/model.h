@@ -21,9 +21,10 @@ typedef struct mlp__layer {
     int has_bias;              /* linear */
     int act;                   /* activation: mlp_act */
     float param;               /* leaky-ReLU slope, dropout probability */
-    int64_t n;                 /* pReLU: number of alphas */
+    int64_t n;                 /* pReLU alphas; standardisation features */
     /* the layer's tensors, in file and parameter order (linear W [in,out]
-     * then b [out] or NULL; pReLU alpha [n]); NULL when unused */
+     * then b [out] or NULL; pReLU alpha [n]; standardisation mean [n] and
+     * std [n]); NULL when unused */
     mlp_tensor *t[MLP__LAYER_TENSORS];
 } mlp__layer;
 

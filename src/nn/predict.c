@@ -79,7 +79,10 @@ static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, c
     mlp_status s;
 
     if (width == 0)
-        return mlp__fail(ctx, MLP_ERR_STATE, "%s: the model has no linear layer", fn);
+        return mlp__fail(ctx, MLP_ERR_STATE,
+                         "%s: the model's input width is not fixed (no linear, standardize or "
+                         "per-feature pReLU layer)",
+                         fn);
     if (n < 0)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: n = %lld is negative", fn, (long long)n);
     if (n == 0) {
