@@ -76,27 +76,24 @@ static void dataset__epoch_covers_every_sample_once_with_partial_last_batch(void
 
 static void dataset__no_allocation_after_the_first_batch(void **state)
 {
-    tu_alloc a;
-    mlp_ctx *ctx = tu_ctx(&a, -1);
+    tu_alloc *a = &tu_fix(state)->alloc;
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *x = seq(ctx, 50, 4, 0), *y = seq(ctx, 50, 0, 0), *bx, *by;
     mlp_dataset *ds = mlp_dataset_new(x, y);
     long calls;
     int epoch;
     int64_t b;
-    (void)state;
     assert_ok(ctx, mlp_dataset_batch(ds, 0, 16, &bx, &by));
-    calls = a.calls;
+    calls = a->calls;
     for (epoch = 0; epoch < 3; epoch++) {
         assert_ok(ctx, mlp_dataset_shuffle(ds));
         for (b = 0; b < mlp_dataset_num_batches(ds, 16); b++)
             assert_ok(ctx, mlp_dataset_batch(ds, b, 16, &bx, &by));
     }
-    assert_int_equal(a.calls, calls);
+    assert_int_equal(a->calls, calls);
     mlp_dataset_free(ds);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
-    mlp_ctx_free(ctx);
-    assert_int_equal(a.live, 0);
 }
 
 static void dataset__mismatched_samples_and_nulls_are_refused(void **state)
@@ -296,7 +293,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TU_TEST(dataset__shuffle_is_pinned_for_a_seed),
         TU_TEST(dataset__epoch_covers_every_sample_once_with_partial_last_batch),
-        cmocka_unit_test(dataset__no_allocation_after_the_first_batch),
+        TU_TEST(dataset__no_allocation_after_the_first_batch),
         TU_TEST(dataset__mismatched_samples_and_nulls_are_refused),
         TU_TEST(idx__reads_u8_images_and_big_endian_types),
         TU_TEST(idx__every_bad_variant_is_an_error),

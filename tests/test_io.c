@@ -129,32 +129,31 @@ static void model_file__round_trip_predicts_bit_identically(void **state)
 
 static void model_file__every_truncation_and_flipped_byte_is_refused(void **state)
 {
-    tu_alloc a;
-    mlp_ctx *ctx = tu_ctx(&a, -1);
+    tu_alloc *a = &tu_fix(state)->alloc;
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m, *bad;
     unsigned char *buf, *copy;
     void *vbuf;
     size_t size, i;
     int f;
     static const unsigned char flips[3] = {0x01, 0x80, 0xff};
-    (void)state;
     m = small_model(ctx);
     assert_ok(ctx, mlp_model_save_mem(m, &vbuf, &size));
     buf = (unsigned char *)vbuf;
     copy = (unsigned char *)malloc(size);
     assert_non_null(copy);
     for (i = 0; i < size; i++) {
-        long before = a.live;
+        long before = a->live;
         memcpy(copy, buf, i); /* exactly i bytes: nothing past them to read */
         bad = mlp_model_load_mem(ctx, copy, i);
         assert_null(bad);
         assert_true(mlp_ctx_errcode(ctx) == MLP_ERR_FORMAT
                     || mlp_ctx_errcode(ctx) == MLP_ERR_VERSION);
-        assert_int_equal(a.live, before);
+        assert_int_equal(a->live, before);
     }
     for (i = 0; i < size; i++) {
         for (f = 0; f < 3; f++) {
-            long before = a.live;
+            long before = a->live;
             memcpy(copy, buf, size);
             copy[i] ^= flips[f];
             bad = mlp_model_load_mem(ctx, copy, size);
@@ -163,7 +162,7 @@ static void model_file__every_truncation_and_flipped_byte_is_refused(void **stat
             assert_null(bad);
             assert_true(mlp_ctx_errcode(ctx) == MLP_ERR_FORMAT
                         || mlp_ctx_errcode(ctx) == MLP_ERR_VERSION);
-            assert_int_equal(a.live, before);
+            assert_int_equal(a->live, before);
         }
     }
     /* trailing bytes are refused too */
@@ -177,8 +176,6 @@ static void model_file__every_truncation_and_flipped_byte_is_refused(void **stat
     free(copy);
     mlp_buffer_free(ctx, vbuf);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
-    assert_int_equal(a.live, 0);
 }
 
 /* Fix the CRC after editing a model image. */
@@ -189,14 +186,13 @@ static void reseal(unsigned char *b, size_t size)
 
 static void model_file__wrong_version_and_hostile_headers_are_refused(void **state)
 {
-    tu_alloc a;
-    mlp_ctx *ctx = tu_ctx(&a, -1);
+    tu_alloc *a = &tu_fix(state)->alloc;
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m;
     unsigned char *b, *c;
     void *vbuf;
     size_t size;
     long calls;
-    (void)state;
     m = small_model(ctx);
     assert_ok(ctx, mlp_model_save_mem(m, &vbuf, &size));
     b = (unsigned char *)vbuf;
@@ -218,20 +214,20 @@ static void model_file__wrong_version_and_hostile_headers_are_refused(void **sta
     memcpy(c, b, size);
     mlp__put_u32(c + 16, 0xffffffffu);
     reseal(c, size);
-    calls = a.calls;
+    calls = a->calls;
     assert_null(mlp_model_load_mem(ctx, c, size));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);
-    assert_int_equal(a.calls, calls);
+    assert_int_equal(a->calls, calls);
 
     /* a first linear layer of 2^31 x 2^31 */
     memcpy(c, b, size);
     mlp__put_u64(c + 24, (uint64_t)1 << 31);
     mlp__put_u64(c + 32, (uint64_t)1 << 31);
     reseal(c, size);
-    calls = a.calls;
+    calls = a->calls;
     assert_null(mlp_model_load_mem(ctx, c, size));
     assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_FORMAT);
-    assert_int_equal(a.calls, calls);
+    assert_int_equal(a->calls, calls);
 
     /* sizes past the limit and zero sizes */
     memcpy(c, b, size);
@@ -286,8 +282,6 @@ static void model_file__wrong_version_and_hostile_headers_are_refused(void **sta
     free(c);
     mlp_buffer_free(ctx, vbuf);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
-    assert_int_equal(a.live, 0);
 }
 
 static void model_file__failed_save_leaves_the_previous_file_intact(void **state)
@@ -345,34 +339,31 @@ static void model_file__failed_save_leaves_the_previous_file_intact(void **state
 
 static void model_file__load_without_memory_fails_cleanly(void **state)
 {
-    tu_alloc a;
-    mlp_ctx *ctx = tu_ctx(&a, -1);
+    tu_alloc *a = &tu_fix(state)->alloc;
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m, *back;
     void *buf;
     size_t size;
     long n;
     int ok = 0;
-    (void)state;
     m = small_model(ctx);
     assert_ok(ctx, mlp_model_save_mem(m, &buf, &size));
     for (n = 0; !ok && n < 200; n++) {
-        long live = a.live;
-        a.fail_at = a.calls + n;
+        long live = a->live;
+        a->fail_at = a->calls + n;
         back = mlp_model_load_mem(ctx, buf, size);
-        a.fail_at = -1;
+        a->fail_at = -1;
         if (back) {
             ok = 1;
             mlp_model_free(back);
         } else {
             assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NOMEM);
         }
-        assert_int_equal(a.live, live);
+        assert_int_equal(a->live, live);
     }
     assert_true(ok);
     mlp_buffer_free(ctx, buf);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
-    assert_int_equal(a.live, 0);
 }
 
 /* ---- .npy ---- */
@@ -430,10 +421,8 @@ static const unsigned char npy_scalar[132] = {
 
 static void npy__files_written_by_numpy_load(void **state)
 {
-    tu_alloc a;
-    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_tensor *t;
-    (void)state;
     t = mlp_npy_load_mem(ctx, npy_f4_2x3, sizeof npy_f4_2x3);
     assert_handle(ctx, t);
     assert_int_equal(mlp_tensor_ndim(t), 2);
@@ -463,8 +452,6 @@ static void npy__files_written_by_numpy_load(void **state)
     assert_int_equal(mlp_tensor_ndim(t), 0);
     assert_close(mlp_tensor_item(t), 3.25, 0, 0);
     mlp_tensor_free(t);
-    mlp_ctx_free(ctx);
-    assert_int_equal(a.live, 0);
 }
 
 static void npy__save_writes_what_numpy_writes_and_round_trips(void **state)
@@ -677,11 +664,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(crc32__matches_zlib),
         TU_TEST(model_file__bytes_of_a_tiny_model_are_pinned),
         cmocka_unit_test(model_file__round_trip_predicts_bit_identically),
-        cmocka_unit_test(model_file__every_truncation_and_flipped_byte_is_refused),
-        cmocka_unit_test(model_file__wrong_version_and_hostile_headers_are_refused),
+        TU_TEST(model_file__every_truncation_and_flipped_byte_is_refused),
+        TU_TEST(model_file__wrong_version_and_hostile_headers_are_refused),
         cmocka_unit_test(model_file__failed_save_leaves_the_previous_file_intact),
-        cmocka_unit_test(model_file__load_without_memory_fails_cleanly),
-        cmocka_unit_test(npy__files_written_by_numpy_load),
+        TU_TEST(model_file__load_without_memory_fails_cleanly),
+        TU_TEST(npy__files_written_by_numpy_load),
         cmocka_unit_test(npy__save_writes_what_numpy_writes_and_round_trips),
         TU_TEST(npy__version_2_and_key_order_are_accepted),
         cmocka_unit_test(npy__malformed_headers_are_refused),

@@ -19,13 +19,11 @@ static mlp_tensor *dot_loss(mlp_tensor *w, mlp_tensor *x)
 
 static void step__leaf_grad_accumulates_over_backwards_and_restarts_after_zero_grad(void **state)
 {
-    tu_alloc al;
-    mlp_ctx *ctx = tu_ctx(&al, -1);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t n = 3;
     const float wv[3] = {1, 2, 3}, xv[3] = {4, 5, 6};
     mlp_tensor *w = mlp_tensor_from(ctx, 1, &n, wv), *x = mlp_tensor_from(ctx, 1, &n, xv);
     float *g;
-    (void)state;
     assert_ok(ctx, mlp_tensor_set_requires_grad(w, 1));
     assert_ok(ctx, mlp_backward(dot_loss(w, x), NULL, 0));
     mlp_tape_reset(ctx);
@@ -41,8 +39,6 @@ static void step__leaf_grad_accumulates_over_backwards_and_restarts_after_zero_g
     assert_true(g[0] == 4.0f && g[1] == 5.0f && g[2] == 6.0f);
     mlp_tensor_free(w);
     mlp_tensor_free(x);
-    mlp_ctx_free(ctx);
-    assert_int_equal(al.live, 0);
 }
 
 static void step__values_written_into_grad_are_added_to(void **state)
@@ -83,14 +79,12 @@ static mlp_status overflowing_backward(mlp_ctx *ctx, mlp_tensor *w, mlp_tensor *
 
 static void step__failed_backward_leaves_grad_unchanged(void **state)
 {
-    tu_alloc al;
-    mlp_ctx *ctx = tu_ctx(&al, -1);
+    mlp_ctx *ctx = tu_ctx_of(state);
     int64_t n = 2;
     const float wv[2] = {1e-10f, 2e-10f}, xv[2] = {3e38f, 3e38f}, ones[2] = {1, 1};
     mlp_tensor *w = mlp_tensor_from(ctx, 1, &n, wv), *x = mlp_tensor_from(ctx, 1, &n, xv);
     mlp_tensor *small = mlp_tensor_from(ctx, 1, &n, ones);
     float *g;
-    (void)state;
     mlp_ctx_set_check_finite(ctx, 1);
     assert_ok(ctx, mlp_tensor_set_requires_grad(w, 1));
     /* first backward ever: .grad is made by it and goes away again */
@@ -112,8 +106,6 @@ static void step__failed_backward_leaves_grad_unchanged(void **state)
     mlp_tensor_free(w);
     mlp_tensor_free(x);
     mlp_tensor_free(small);
-    mlp_ctx_free(ctx);
-    assert_int_equal(al.live, 0);
 }
 
 static void step__grad_used_as_an_input_is_not_written_during_backward(void **state)
@@ -236,8 +228,8 @@ static void train_step(mlp_ctx *ctx, mlp_model *m, mlp_optim *o, mlp_tensor *x, 
 
 static void step__steady_state_training_step_calls_no_allocator(void **state)
 {
-    tu_alloc al;
-    mlp_ctx *ctx = tu_ctx(&al, -1);
+    tu_alloc *al = &tu_fix(state)->alloc;
+    mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m = mlp_model_new(ctx);
     mlp_optim *o;
     int64_t xs[2] = {4, 6}, ys = 4;
@@ -245,7 +237,6 @@ static void step__steady_state_training_step_calls_no_allocator(void **state)
     mlp_tensor *x, *y;
     long calls;
     int i;
-    (void)state;
     mlp_ctx_seed(ctx, 7);
     assert_ok(ctx, mlp_model_add_linear(m, 6, 8));
     assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
@@ -257,30 +248,28 @@ static void step__steady_state_training_step_calls_no_allocator(void **state)
     assert_handle(ctx, x);
     for (i = 0; i < 2; i++)
         train_step(ctx, m, o, x, y);
-    calls = al.calls;
+    calls = al->calls;
     for (i = 0; i < 5; i++)
         train_step(ctx, m, o, x, y);
-    assert_int_equal(al.calls, calls);
+    assert_int_equal(al->calls, calls);
     mlp_tensor_free(x);
     mlp_tensor_free(y);
     mlp_optim_free(o);
     mlp_model_free(m);
-    mlp_ctx_free(ctx);
-    assert_int_equal(al.live, 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(step__leaf_grad_accumulates_over_backwards_and_restarts_after_zero_grad),
+        TU_TEST(step__leaf_grad_accumulates_over_backwards_and_restarts_after_zero_grad),
         cmocka_unit_test(step__values_written_into_grad_are_added_to),
-        cmocka_unit_test(step__failed_backward_leaves_grad_unchanged),
+        TU_TEST(step__failed_backward_leaves_grad_unchanged),
         cmocka_unit_test(step__grad_used_as_an_input_is_not_written_during_backward),
         cmocka_unit_test(step__sgd_update_kernel_subtracts_scaled_gradient),
         cmocka_unit_test(step__all_zero_sees_one_non_zero_anywhere),
         cmocka_unit_test(step__bias_gradient_is_column_sums),
         cmocka_unit_test(step__relu_kernels_select_by_sign),
-        cmocka_unit_test(step__steady_state_training_step_calls_no_allocator),
+        TU_TEST(step__steady_state_training_step_calls_no_allocator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
