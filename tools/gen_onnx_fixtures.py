@@ -192,6 +192,62 @@ def main():
     save("unsupported_elu", export(nn.Sequential(L(4, 5), nn.ELU(), L(5, 2)), x, 13), None, None)
     save("unsupported_residual", export(Residual(4), x, 13), None, None)
 
+    corpus()
+
+
+def corpus():
+    """Seeds for the ONNX fuzz target (fuzz/corpus/onnx/): a few of the
+    fixtures, and hostile files that are valid protobuf but claim more
+    than they hold or ask for more work than they are worth."""
+    root = "fuzz/corpus/onnx"
+    os.makedirs(root, exist_ok=True)
+    for name in ["gemm_relu_o9", "gelu_nofold_o13", "nobias_nofold_o13", "matmul_add_o14",
+                 "dropout_train_o13", "flatten_nchw_o11", "float_data_o12",
+                 "leaky_prelu_inputs_o13", "gelu_opset20", "unsupported_residual"]:
+        with open(os.path.join(OUT, name + ".onnx"), "rb") as f:
+            data = f.read()
+        with open(os.path.join(root, name + ".onnx"), "wb") as f:
+            f.write(data)
+    h = onnx.helper
+    T = onnx.TensorProto
+    x = h.make_tensor_value_info("x", T.FLOAT, ["n", 4])
+    y = h.make_tensor_value_info("y", T.FLOAT, ["n", 4])
+
+    def put(name, nodes, inits, inputs=None, outputs=None, opset=13):
+        g = h.make_graph(nodes, "g", inputs or [x], outputs or [y], inits)
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", opset)])
+        with open(os.path.join(root, name + ".onnx"), "wb") as f:
+            f.write(m.SerializeToString())
+
+    w = h.make_tensor("w", T.FLOAT, [4, 4], [0.5] * 16)
+    # a weight claiming 2^40 x 4 values with 16 of data
+    big = T()
+    big.name = "w"
+    big.data_type = T.FLOAT
+    big.dims.extend([1 << 40, 4])
+    big.raw_data = b"\0" * 64
+    put("dims_lie", [h.make_node("MatMul", ["x", "w"], ["y"])], [big])
+    # a thousand Transposes of one constant: each would copy it
+    nodes = [h.make_node("Transpose", ["w"], ["t%d" % i]) for i in range(1000)]
+    nodes.append(h.make_node("MatMul", ["x", "t999"], ["y"]))
+    put("many_transposes", nodes, [w])
+    # a long chain of activations
+    nodes = [h.make_node("Relu", ["x" if i == 0 else "r%d" % (i - 1)], ["r%d" % i])
+             for i in range(2000)]
+    nodes.append(h.make_node("MatMul", ["r1999", "w"], ["y"]))
+    put("long_chain", nodes, [w])
+    # one weight shared by two layers
+    put("shared_weight", [h.make_node("MatMul", ["x", "w"], ["h"]),
+                          h.make_node("MatMul", ["h", "w"], ["y"])], [w])
+    # a node reading a value nothing defines, and one that is written twice
+    put("undefined_input", [h.make_node("MatMul", ["x", "nowhere"], ["y"])], [w])
+    put("written_twice", [h.make_node("Relu", ["x"], ["y"]), h.make_node("Relu", ["x"], ["y"])],
+        [])
+    # an opset from before torch's exports, and double weights
+    put("opset_5", [h.make_node("MatMul", ["x", "w"], ["y"])], [w], opset=5)
+    wd = h.make_tensor("w", T.DOUBLE, [4, 4], [0.5] * 16)
+    put("double_weight", [h.make_node("MatMul", ["x", "w"], ["y"])], [wd])
+
 
 if __name__ == "__main__":
     main()

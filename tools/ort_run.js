@@ -7,6 +7,8 @@
 //       1e-4 |b| element by element); exit 0 when all agree
 //   node tools/ort_run.js MODEL.onnx X.npy --labels LABELS.npy
 //       prints the accuracy of the output's argmax against the labels
+//   node tools/ort_run.js --check DIR...
+//       compares every DIR/NAME.onnx that has NAME.x.npy and NAME.y.npy
 //
 // onnxruntime-node is looked up in .cache/npm (tools/deps.sh onnxrt puts
 // it there), then wherever Node's own resolution finds it.
@@ -46,51 +48,85 @@ function readNpy(file) {
     return { shape, data };
 }
 
+// Compare ONNX Runtime's output for model with want; returns an error or null.
+async function compare(ort, model, x, want) {
+    const session = await ort.InferenceSession.create(model, { logSeverityLevel: 3 });
+    const feeds = {};
+    feeds[session.inputNames[0]] = new ort.Tensor('float32', x.data, x.shape);
+    const y = (await session.run(feeds))[session.outputNames[0]];
+    const name = path.basename(model);
+    if (want.data.length !== y.data.length)
+        return `${name}: ONNX Runtime gave ${y.data.length} values [${y.dims}], expected ` +
+               `${want.data.length} [${want.shape}]`;
+    let worst = 0;
+    for (let i = 0; i < y.data.length; i++) {
+        const d = Math.abs(y.data[i] - want.data[i]);
+        if (!(d <= 1e-5 + 1e-4 * Math.abs(want.data[i])))
+            return `${name}: element ${i}: ONNX Runtime ${y.data[i]}, expected ${want.data[i]}`;
+        worst = Math.max(worst, d);
+    }
+    console.log(`${name}: ONNX Runtime agrees on ${y.data.length} values ` +
+                `(max |diff| ${worst.toExponential(2)})`);
+    return null;
+}
+
 async function main() {
     const args = process.argv.slice(2);
+    if (args[0] === '--check' && args.length >= 2) {
+        // every NAME.onnx in the directories that has NAME.x.npy and NAME.y.npy
+        const ort = loadOrt();
+        let failed = 0, ran = 0;
+        for (const dir of args.slice(1)) {
+            for (const f of fs.readdirSync(dir).filter(f => f.endsWith('.onnx')).sort()) {
+                const base = path.join(dir, f.slice(0, -5));
+                if (!fs.existsSync(base + '.x.npy') || !fs.existsSync(base + '.y.npy')) continue;
+                ran++;
+                let err;
+                try {
+                    err = await compare(ort, base + '.onnx', readNpy(base + '.x.npy'),
+                                        readNpy(base + '.y.npy'));
+                } catch (e) {
+                    err = f + ': ' + e.message;
+                }
+                if (err) {
+                    console.error(err);
+                    failed++;
+                }
+            }
+        }
+        console.log(`ort_run: ${ran} models, ${failed} disagree`);
+        process.exit(failed || !ran ? 1 : 0);
+    }
     if (args.length < 3) {
-        console.error('usage: ort_run.js MODEL.onnx X.npy (EXPECTED.npy | --labels LABELS.npy)');
+        console.error('usage: ort_run.js MODEL.onnx X.npy (EXPECTED.npy | --labels LABELS.npy)\n' +
+                      '       ort_run.js --check DIR...');
         process.exit(2);
     }
     const ort = loadOrt();
-    const session = await ort.InferenceSession.create(args[0], { logSeverityLevel: 3 });
     const x = readNpy(args[1]);
-    const feeds = {};
-    feeds[session.inputNames[0]] = new ort.Tensor('float32', x.data, x.shape);
-    const result = await session.run(feeds);
-    const y = result[session.outputNames[0]];
-    const name = path.basename(args[0]);
-    if (args[2] === '--labels') {
-        const labels = readNpy(args[3]).data;
-        const n = y.dims[0], k = y.dims[1];
-        let right = 0;
-        for (let r = 0; r < n; r++) {
-            let best = 0;
-            for (let c = 1; c < k; c++)
-                if (y.data[r * k + c] > y.data[r * k + best]) best = c;
-            if (best === labels[r]) right++;
+    if (args[2] !== '--labels') {
+        const err = await compare(ort, args[0], x, readNpy(args[2]));
+        if (err) {
+            console.error(err);
+            process.exit(1);
         }
-        console.log(`${name}: ONNX Runtime ${ort.env.versions ? ort.env.versions.common : ''} ` +
-                    `accuracy ${(right / n).toFixed(4)} on ${n} samples`);
         return;
     }
-    const want = readNpy(args[2]);
-    if (want.data.length !== y.data.length) {
-        console.error(`${name}: ONNX Runtime gave ${y.data.length} values [${y.dims}], ` +
-                      `expected ${want.data.length} [${want.shape}]`);
-        process.exit(1);
+    const session = await ort.InferenceSession.create(args[0], { logSeverityLevel: 3 });
+    const feeds = {};
+    feeds[session.inputNames[0]] = new ort.Tensor('float32', x.data, x.shape);
+    const y = (await session.run(feeds))[session.outputNames[0]];
+    const labels = readNpy(args[3]).data;
+    const n = y.dims[0], k = y.dims[1];
+    let right = 0;
+    for (let r = 0; r < n; r++) {
+        let best = 0;
+        for (let c = 1; c < k; c++)
+            if (y.data[r * k + c] > y.data[r * k + best]) best = c;
+        if (best === labels[r]) right++;
     }
-    let worst = 0, bad = -1;
-    for (let i = 0; i < y.data.length; i++) {
-        const d = Math.abs(y.data[i] - want.data[i]);
-        if (!(d <= 1e-5 + 1e-4 * Math.abs(want.data[i])) && bad < 0) bad = i;
-        if (d > worst || Number.isNaN(d)) worst = d;
-    }
-    if (bad >= 0) {
-        console.error(`${name}: element ${bad}: ONNX Runtime ${y.data[bad]}, libmlp ${want.data[bad]}`);
-        process.exit(1);
-    }
-    console.log(`${name}: ONNX Runtime agrees on ${y.data.length} values (max |diff| ${worst.toExponential(2)})`);
+    console.log(`${path.basename(args[0])}: ONNX Runtime accuracy ${(right / n).toFixed(4)} ` +
+                `on ${n} samples`);
 }
 
 main().catch(e => {

@@ -94,28 +94,10 @@ int mlp__pb_next(mlp__pb *r, mlp__pb_field *f)
     }
 }
 
-int64_t mlp__pb_count_varints(const unsigned char *data, size_t len)
-{
-    const unsigned char *p = data, *end = data + len;
-    int64_t n = 0;
-    uint64_t v;
-    while (p < end) {
-        if (!mlp__pb_varint(&p, end, &v))
-            return -1;
-        n++;
-    }
-    return n;
-}
-
-int64_t mlp__pb_count_fixed32(size_t len)
-{
-    return len % 4 ? -1 : (int64_t)(len / 4);
-}
-
 float mlp__pb_f32(const unsigned char *p)
 {
-    uint32_t u = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16)
-                 | ((uint32_t)p[3] << 24);
+    uint32_t u =
+        (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
     float v;
     memcpy(&v, &u, 4);
     return v;
@@ -154,8 +136,8 @@ static int room(mlp__pbw *w, size_t n)
     if (w->status != MLP_OK)
         return 0;
     if (n > MLP__MAX_BYTES - w->len) {
-        w->status = mlp__fail(w->ctx, MLP_ERR_OVERFLOW, "%s: the model is too large to write",
-                              w->fn);
+        w->status =
+            mlp__fail(w->ctx, MLP_ERR_OVERFLOW, "%s: the model is too large to write", w->fn);
         return 0;
     }
     need = w->len + n;
@@ -164,10 +146,9 @@ static int room(mlp__pbw *w, size_t n)
     cap = w->cap ? w->cap : 256;
     while (cap < need)
         cap = cap > MLP__MAX_BYTES / 2 ? MLP__MAX_BYTES : cap * 2;
-    nb = (unsigned char *)mlp__realloc(w->ctx, w->buf, cap);
+    nb = (unsigned char *)mlp__realloc(w->ctx, w->fn, w->buf, cap);
     if (!nb) {
-        w->status = mlp__fail(w->ctx, MLP_ERR_NOMEM, "%s: out of memory writing %zu bytes",
-                              w->fn, need);
+        w->status = w->ctx->err.code; /* recorded by mlp__realloc */
         return 0;
     }
     w->buf = nb;
@@ -241,6 +222,11 @@ void mlp__pbw_bytes(mlp__pbw *w, uint32_t num, const void *data, size_t len)
 {
     tag(w, num, MLP__PB_LEN);
     raw_varint(w, len);
+    mlp__pbw_raw(w, data, len);
+}
+
+void mlp__pbw_raw(mlp__pbw *w, const void *data, size_t len)
+{
     if (len && room(w, len)) {
         memcpy(w->buf + w->len, data, len);
         w->len += len;

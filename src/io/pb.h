@@ -48,11 +48,6 @@ int mlp__pb_next(mlp__pb *r, mlp__pb_field *f);
 /* Decode a varint from [*p, end): 1 and advances *p, or 0 when malformed. */
 int mlp__pb_varint(const unsigned char **p, const unsigned char *end, uint64_t *v);
 
-/* Packed repeated scalars inside a length-delimited field. The count of
- * varints in data[0..len) (-1 when malformed); of fixed 32-bit values
- * (-1 when len is not a multiple of 4). */
-int64_t mlp__pb_count_varints(const unsigned char *data, size_t len);
-int64_t mlp__pb_count_fixed32(size_t len);
 /* Little-endian float at p (the wire format's byte order on any host). */
 float mlp__pb_f32(const unsigned char *p);
 
@@ -81,6 +76,8 @@ void mlp__pbw_fixed32(mlp__pbw *w, uint32_t num, uint32_t v);
 void mlp__pbw_float(mlp__pbw *w, uint32_t num, float v);
 void mlp__pbw_bytes(mlp__pbw *w, uint32_t num, const void *data, size_t len);
 void mlp__pbw_str(mlp__pbw *w, uint32_t num, const char *s);
+/* Bytes already in the wire format (fields written by another writer). */
+void mlp__pbw_raw(mlp__pbw *w, const void *data, size_t len);
 /* n floats as little-endian bytes in one length-delimited field. */
 void mlp__pbw_floats_raw(mlp__pbw *w, uint32_t num, const float *v, size_t n);
 /* A nested message: begin writes its tag and returns a mark; everything
