@@ -31,7 +31,8 @@ enum {
     FUZZ_NO_ERROR_SET = 1, /* NULL / failure without an error on ctx */
     FUZZ_LEAK = 2,         /* blocks left after freeing everything */
     FUZZ_BAD_OBJECT = 3,   /* an object that loaded is inconsistent */
-    FUZZ_NO_CTX = 4        /* could not even make a context */
+    FUZZ_NO_CTX = 4,       /* could not even make a context */
+    FUZZ_TOO_MUCH = 5      /* a reader used more memory than its input justifies */
 };
 
 typedef struct fuzz_alloc {
@@ -117,6 +118,33 @@ static inline int fuzz_check_tensor(const mlp_tensor *t)
     return FUZZ_OK;
 }
 
+/* Use a model a reader returned: read every parameter, predict on zeros
+ * and classify (when its widths are reasonable). */
+static inline int fuzz_use_model(mlp_ctx *ctx, mlp_model *m)
+{
+    int64_t in = mlp_model_in_features(m), out = mlp_model_out_features(m);
+    int np = mlp_model_num_params(m), i, rc = FUZZ_OK;
+    for (i = 0; i < np && rc == FUZZ_OK; i++) {
+        mlp_tensor *p = mlp_model_param(m, i);
+        rc = p ? fuzz_check_tensor(p) : FUZZ_BAD_OBJECT;
+    }
+    if (rc == FUZZ_OK && in > 0 && out > 0 && in <= FUZZ_MAX_FEATURES && out <= FUZZ_MAX_FEATURES) {
+        float *x = (float *)calloc((size_t)in * 2, sizeof(float));
+        float *y = (float *)malloc((size_t)out * 2 * sizeof(float));
+        int32_t cls[2];
+        if (x && y) {
+            if (mlp_model_predict(m, x, 2, y) != MLP_OK && !fuzz_error_set(ctx))
+                rc = FUZZ_NO_ERROR_SET;
+            if (rc == FUZZ_OK && mlp_model_classify(m, x, 2, cls) == MLP_OK
+                && (cls[0] < 0 || cls[0] >= out))
+                rc = FUZZ_BAD_OBJECT;
+        }
+        free(x);
+        free(y);
+    }
+    return rc;
+}
+
 /* The model loader: load, then (if it loaded) predict on zeros, classify,
  * write it back to memory and load that again. */
 static inline int fuzz_model_once(const uint8_t *data, size_t size)
@@ -124,35 +152,13 @@ static inline int fuzz_model_once(const uint8_t *data, size_t size)
     fuzz_alloc a;
     mlp_ctx *ctx = fuzz_ctx(&a);
     mlp_model *m, *m2;
-    int rc = FUZZ_OK;
+    int rc;
     if (!ctx)
         return FUZZ_NO_CTX;
     m = mlp_model_load_mem(ctx, data, size);
     if (!m)
         return fuzz_finish(ctx, &a, fuzz_error_set(ctx) ? FUZZ_OK : FUZZ_NO_ERROR_SET);
-    {
-        int64_t in = mlp_model_in_features(m), out = mlp_model_out_features(m);
-        int np = mlp_model_num_params(m), i;
-        for (i = 0; i < np && rc == FUZZ_OK; i++) {
-            mlp_tensor *p = mlp_model_param(m, i);
-            rc = p ? fuzz_check_tensor(p) : FUZZ_BAD_OBJECT;
-        }
-        if (rc == FUZZ_OK && in > 0 && out > 0 && in <= FUZZ_MAX_FEATURES
-            && out <= FUZZ_MAX_FEATURES) {
-            float *x = (float *)calloc((size_t)in * 2, sizeof(float));
-            float *y = (float *)malloc((size_t)out * 2 * sizeof(float));
-            int32_t cls[2];
-            if (x && y) {
-                if (mlp_model_predict(m, x, 2, y) != MLP_OK && !fuzz_error_set(ctx))
-                    rc = FUZZ_NO_ERROR_SET;
-                if (rc == FUZZ_OK && mlp_model_classify(m, x, 2, cls) == MLP_OK
-                    && (cls[0] < 0 || cls[0] >= out))
-                    rc = FUZZ_BAD_OBJECT;
-            }
-            free(x);
-            free(y);
-        }
-    }
+    rc = fuzz_use_model(ctx, m);
     if (rc == FUZZ_OK) {
         void *buf = NULL;
         size_t n = 0;
@@ -274,6 +280,113 @@ static inline int fuzz_csv(const uint8_t *data, size_t size)
         rc = fuzz_tensor_result(ctx, mlp_csv_load_mem(ctx, data, size, 1));
     }
     return fuzz_finish(ctx, &a, rc);
+}
+
+/* ---- ONNX ----
+ * An allocator that also counts bytes, for the ONNX reader's promise:
+ * while reading, live memory stays under FUZZ_ONNX_RATIO times the
+ * input's size plus FUZZ_ONNX_SLACK (the smallest tables and model). */
+
+#define FUZZ_ONNX_RATIO 32
+#define FUZZ_ONNX_SLACK ((size_t)64 << 10)
+
+typedef struct fuzz_bytes {
+    fuzz_alloc blocks; /* first, so the generic checks see the block count */
+    size_t live, peak;
+} fuzz_bytes;
+
+/* each block carries its size in a 16-byte header */
+static inline void *fuzz_bytes_alloc(void *user, size_t size)
+{
+    fuzz_bytes *a = (fuzz_bytes *)user;
+    unsigned char *p;
+    if (size > FUZZ_MAX_ALLOC)
+        return NULL;
+    p = (unsigned char *)malloc(size + 16);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    a->blocks.live++;
+    a->live += size;
+    if (a->live > a->peak)
+        a->peak = a->live;
+    return p + 16;
+}
+
+static inline void *fuzz_bytes_realloc(void *user, void *ptr, size_t size)
+{
+    fuzz_bytes *a = (fuzz_bytes *)user;
+    unsigned char *p = (unsigned char *)ptr - 16, *q;
+    size_t old;
+    if (size > FUZZ_MAX_ALLOC)
+        return NULL;
+    memcpy(&old, p, sizeof old);
+    q = (unsigned char *)realloc(p, size + 16);
+    if (!q)
+        return NULL;
+    memcpy(q, &size, sizeof size);
+    a->live = a->live - old + size;
+    if (a->live > a->peak)
+        a->peak = a->live;
+    return q + 16;
+}
+
+static inline void fuzz_bytes_free(void *user, void *ptr)
+{
+    fuzz_bytes *a = (fuzz_bytes *)user;
+    unsigned char *p = (unsigned char *)ptr - 16;
+    size_t old;
+    memcpy(&old, p, sizeof old);
+    a->blocks.live--;
+    a->live -= old;
+    free(p);
+}
+
+/* The ONNX reader: load (within the memory bound), then check the
+ * parameters, predict on zeros, write the model back as ONNX and read
+ * that again: what the library wrote it must read. */
+static inline int fuzz_onnx(const uint8_t *data, size_t size)
+{
+    fuzz_bytes a;
+    mlp_allocator al;
+    mlp_ctx *ctx;
+    mlp_model *m, *m2;
+    int rc = FUZZ_OK;
+    size_t base;
+    memset(&a, 0, sizeof a);
+    al.alloc = fuzz_bytes_alloc;
+    al.realloc = fuzz_bytes_realloc;
+    al.free = fuzz_bytes_free;
+    al.user = &a;
+    if (!(ctx = mlp_ctx_new(&al)))
+        return FUZZ_NO_CTX;
+    base = a.peak = a.live;
+    m = mlp_model_load_onnx_mem(ctx, data, size);
+    if (a.peak - base > (size_t)FUZZ_ONNX_RATIO * size + FUZZ_ONNX_SLACK)
+        rc = FUZZ_TOO_MUCH;
+    if (!m) {
+        if (rc == FUZZ_OK && !fuzz_error_set(ctx))
+            rc = FUZZ_NO_ERROR_SET;
+        return fuzz_finish(ctx, &a.blocks, rc);
+    }
+    if (rc == FUZZ_OK)
+        rc = fuzz_use_model(ctx, m);
+    if (rc == FUZZ_OK) {
+        void *buf = NULL;
+        size_t n = 0;
+        if (mlp_model_save_onnx_mem(m, &buf, &n) == MLP_OK) {
+            m2 = mlp_model_load_onnx_mem(ctx, buf, n);
+            if (!m2 || mlp_model_in_features(m2) != mlp_model_in_features(m)
+                || mlp_model_out_features(m2) != mlp_model_out_features(m))
+                rc = FUZZ_BAD_OBJECT;
+            mlp_model_free(m2);
+            mlp_buffer_free(ctx, buf);
+        } else if (!fuzz_error_set(ctx)) {
+            rc = FUZZ_NO_ERROR_SET;
+        }
+    }
+    mlp_model_free(m);
+    return fuzz_finish(ctx, &a.blocks, rc);
 }
 
 #endif

@@ -652,8 +652,36 @@ MLP_API mlp_model *mlp_model_load(mlp_ctx *ctx, const char *path);
 MLP_API mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_size);
 /** Load a model from a buffer in the libmlp format (as mlp_model_load). */
 MLP_API mlp_model *mlp_model_load_mem(mlp_ctx *ctx, const void *buf, size_t size);
-/** Free a buffer returned by the library (mlp_model_save_mem). NULL is a no-op. */
+/** Free a buffer returned by the library (mlp_model_save_mem,
+ *  mlp_model_save_onnx_mem). NULL is a no-op. */
 MLP_API void mlp_buffer_free(mlp_ctx *ctx, void *buf);
+
+/* ONNX (docs/onnx.md): models trained elsewhere in, libmlp's models out. */
+
+/** Load an ONNX model whose graph is a chain of MLP layers, as PyTorch's
+ *  torch.onnx.export writes them (opsets 7 to 23; docs/onnx.md lists every
+ *  operator read and the layer it becomes). The model starts in
+ *  evaluation mode. Errors: MLP_ERR_IO (the file), MLP_ERR_FORMAT (the
+ *  bytes are not a well-formed ONNX model: a malformed protobuf, a length
+ *  past the end, shapes that do not fit), MLP_ERR_UNSUPPORTED (a valid
+ *  graph libmlp cannot run; the message names the node, its op and its
+ *  position in the graph), MLP_ERR_NOMEM. Memory used while reading stays
+ *  within a small multiple of the file's size. Owned by the caller
+ *  (mlp_model_free). Reentrant: contexts are independent. */
+MLP_API mlp_model *mlp_model_load_onnx(mlp_ctx *ctx, const char *path);
+/** As mlp_model_load_onnx from size bytes at buf (borrowed, not kept). */
+MLP_API mlp_model *mlp_model_load_onnx_mem(mlp_ctx *ctx, const void *buf, size_t size);
+/** Save the model as ONNX: opset 13, input "features" [batch, in] with a
+ *  dynamic batch, one output named for what it holds ("logits",
+ *  "probabilities", "log_probabilities", or "output"), producer "libmlp"
+ *  with its version. Dropout layers are left out; GELU is written as its
+ *  Erf form. Atomic like mlp_model_save. Errors: MLP_ERR_STATE for a model
+ *  with no layers or nothing but dropout, MLP_ERR_IO, MLP_ERR_NOMEM. */
+MLP_API mlp_status mlp_model_save_onnx(const mlp_model *m, const char *path);
+/** As mlp_model_save_onnx into memory: *out_buf is allocated with the
+ *  model's context's allocator and released with mlp_buffer_free(ctx,
+ *  *out_buf); *out_size gets its length. On failure *out_buf is NULL. */
+MLP_API mlp_status mlp_model_save_onnx_mem(const mlp_model *m, void **out_buf, size_t *out_size);
 
 /* ------------------------------------------------------------------------
  * Optimizers

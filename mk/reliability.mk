@@ -92,6 +92,8 @@ VALGRIND_ARGS_activations ?= --out $(VALGRIND_OUT)
 VALGRIND_ARGS_fashion_mnist ?= --out $(VALGRIND_OUT) --model $(VALGRIND_OUT)/fashion.mlp \
                                --limit 500 --epochs 1 --hidden 32
 VALGRIND_ARGS_infer ?= --model $(VALGRIND_OUT)/fashion.mlp --count 5
+VALGRIND_ARGS_onnx_fashion ?= train --out $(VALGRIND_OUT)/fashion.onnx --limit 500 --epochs 1 \
+                              --count 50
 
 check-valgrind: all $(TESTS) $(EXAMPLES) data
 	@sh tools/deps.sh valgrind

@@ -3,7 +3,7 @@
 # into a temporary folder and checks that each exits with 0 and that the
 # SVG pictures it claims to write exist and parse as XML. Then compiles
 # and runs every ```c block of docs/tutorial.md, so the tutorial cannot rot.
-# fashion_mnist and infer run only when the data set is unpacked in
+# fashion_mnist, infer and onnx_fashion run only when the data set is unpacked in
 # .cache/fashion-mnist (`make data`).
 # Environment (from the Makefile): BUILD (examples in $BUILD/examples),
 # LIBA (the library archive), SAN (non-empty: sanitizer build), CC.
@@ -61,6 +61,11 @@ if [ -f "$DATA/train-images-idx3-ubyte" ] && [ -f "$DATA/t10k-labels-idx1-ubyte"
         svg "$out/fashion_curves.svg"
         [ -s "$out/fashion.mlp" ] || fail "fashion_mnist saved no model"
         run infer --data "$DATA" --model "$out/fashion.mlp" --count 4
+    fi
+    # ONNX: train briefly in C, save as ONNX, read it back and classify
+    if run onnx_fashion train --out "$out/fashion.onnx" --data "$DATA" --limit 2000 --epochs 1 \
+        --count 200; then
+        run onnx_fashion classify --model "$out/fashion.onnx" --data "$DATA" --count 200
     fi
 else
     echo "check_examples: note: $DATA missing (run 'make data'): fashion_mnist and infer skipped"

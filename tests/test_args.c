@@ -283,6 +283,30 @@ static void null__model_file_functions_refuse_null_handles(void **state)
     mlp_model_free(m);
 }
 
+static void null__onnx_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m = mlp_model_new(ctx);
+    void *buf = NULL;
+    size_t size = 0;
+    (void)state;
+    EXPECT_STATUS(ctx, mlp_model_save_onnx_mem(m, &buf, &size), MLP_ERR_STATE); /* no layers */
+    assert_null(buf);
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
+    assert_int_equal(mlp_model_save_onnx(NULL, "x.onnx"), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_save_onnx(m, NULL), MLP_ERR_NULL);
+    assert_null(mlp_model_load_onnx(NULL, "x.onnx"));
+    EXPECT_NULL_CODE(ctx, mlp_model_load_onnx(ctx, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_save_onnx_mem(NULL, &buf, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_save_onnx_mem(m, NULL, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_model_save_onnx_mem(m, &buf, NULL), MLP_ERR_NULL);
+    assert_null(buf);
+    assert_null(mlp_model_load_onnx_mem(NULL, "abc", 3));
+    EXPECT_NULL_CODE(ctx, mlp_model_load_onnx_mem(ctx, NULL, 16), MLP_ERR_NULL);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
 static void null__npy_idx_csv_functions_refuse_null_handles(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
@@ -487,6 +511,7 @@ int main(void)
         TU_TEST(null__ops_give_null_and_name_the_op),
         TU_TEST(null__model_functions_refuse_null_handles),
         TU_TEST(null__model_file_functions_refuse_null_handles),
+        TU_TEST(null__onnx_functions_refuse_null_handles),
         TU_TEST(null__npy_idx_csv_functions_refuse_null_handles),
         TU_TEST(null__optim_functions_refuse_null_handles),
         TU_TEST(null__dataset_and_fit_functions_refuse_null_handles),

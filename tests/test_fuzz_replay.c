@@ -115,6 +115,12 @@ static void fuzz__csv_corpus_and_crashes_replay_cleanly(void **state)
     replay("csv", fuzz_csv);
 }
 
+static void fuzz__onnx_corpus_and_crashes_replay_cleanly(void **state)
+{
+    (void)state;
+    replay("onnx", fuzz_onnx);
+}
+
 /* Every prefix of every seed is a truncated file: each must fail cleanly
  * or load, never crash or leak. */
 static void truncate_all(const char *target, fuzz_fn fn)
@@ -156,6 +162,7 @@ static void fuzz__every_truncation_of_every_seed_fails_cleanly(void **state)
     truncate_all("npy", fuzz_npy);
     truncate_all("idx", fuzz_idx);
     truncate_all("csv", fuzz_csv);
+    truncate_all("onnx", fuzz_onnx);
 }
 
 int main(void)
@@ -165,6 +172,7 @@ int main(void)
         cmocka_unit_test(fuzz__npy_corpus_and_crashes_replay_cleanly),
         cmocka_unit_test(fuzz__idx_corpus_and_crashes_replay_cleanly),
         cmocka_unit_test(fuzz__csv_corpus_and_crashes_replay_cleanly),
+        cmocka_unit_test(fuzz__onnx_corpus_and_crashes_replay_cleanly),
         cmocka_unit_test(fuzz__every_truncation_of_every_seed_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -359,6 +359,11 @@ static void *read_csv_mem(mlp_ctx *ctx, const void *arg)
     return mlp_csv_load_mem(ctx, b->buf, b->size, 1);
 }
 
+static void *read_onnx_file(mlp_ctx *ctx, const void *arg)
+{
+    return mlp_model_load_onnx(ctx, (const char *)arg);
+}
+
 static void every_failure_of(reader_fn read, const void *arg, int is_model)
 {
     tu_alloc a;
@@ -430,10 +435,49 @@ static void oom__readers_survive_every_allocation_failure(void **state)
         mem.size = sizeof csv - 1;
         every_failure_of(read_csv_mem, &mem, 0);
     }
+    /* ONNX: Constant nodes, a folded Transpose, GELU's pattern, MatMul */
+    every_failure_of(read_onnx_file, "tests/fixtures/onnx/gelu_nofold_o13.onnx", 1);
+    every_failure_of(read_onnx_file, "tests/fixtures/onnx/nobias_nofold_o13.onnx", 1);
     remove(mpath);
     remove(npath);
     mlp_model_free(m);
     mlp_ctx_free(ctx);
+}
+
+/* Writing ONNX: every allocation failure in turn fails the save with
+ * MLP_ERR_NOMEM, leaves *buf NULL and leaks nothing. */
+static void oom__onnx_save_survives_every_allocation_failure(void **state)
+{
+    tu_alloc a;
+    long n;
+    (void)state;
+    for (n = 0;; n++) {
+        mlp_ctx *ctx = tu_ctx(&a, -1);
+        mlp_model *m = mlp_model_new(ctx);
+        void *buf = NULL;
+        size_t size = 0;
+        mlp_status s;
+        assert_ok(ctx, mlp_model_add_linear(m, NIN, 8));
+        assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_GELU));
+        assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_PRELU));
+        assert_ok(ctx, mlp_model_add_linear(m, 8, NOUT));
+        a.fail_at = a.calls + n;
+        s = mlp_model_save_onnx_mem(m, &buf, &size);
+        if (a.failures == 0) {
+            assert_ok(ctx, s);
+            assert_true(size > 0);
+        } else {
+            assert_int_equal(s, MLP_ERR_NOMEM);
+            assert_null(buf);
+        }
+        mlp_buffer_free(ctx, buf);
+        mlp_model_free(m);
+        mlp_ctx_free(ctx);
+        assert_int_equal(a.live, 0);
+        if (a.failures == 0)
+            break;
+        assert_true(n < 1000);
+    }
 }
 
 int main(void)
@@ -442,6 +486,7 @@ int main(void)
         cmocka_unit_test(oom__every_allocation_failure_in_a_full_scenario_is_survived),
         cmocka_unit_test(oom__steady_state_training_step_needs_no_allocation),
         cmocka_unit_test(oom__readers_survive_every_allocation_failure),
+        cmocka_unit_test(oom__onnx_save_survives_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

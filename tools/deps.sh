@@ -11,8 +11,9 @@
 #   data             Fashion-MNIST unpacked into .cache/fashion-mnist
 #   openblas-cflags  compiler flags for the OpenBLAS comparison (benchmarks only)
 #   openblas-libs    linker flags for it
-#   ort              ONNX Runtime's CPU library from npm into .cache/npm
-#                    (make bench-compare's inference peer)
+#   ort, onnxrt      ONNX Runtime from npm (onnxruntime-node) into .cache/npm,
+#                    with Node.js: make bench-compare's inference peer, and
+#                    the ONNX Runtime check of make check (tools/ort_run.js)
 set -e
 
 need_pkgs() {
@@ -99,12 +100,13 @@ openblas-cflags)
 openblas-libs)
     if [ -n "$(sh "$0" openblas-cflags)" ]; then echo "-lopenblas"; fi
     ;;
-ort)
-    # ONNX Runtime's CPU library from the npm package, for the inference
-    # peer of make bench-compare only (the library never links it)
+ort | onnxrt)
+    # ONNX Runtime's CPU library from the npm package: the inference peer
+    # of make bench-compare, and (through Node.js) the ONNX Runtime check
+    # of make check; the library never links it
     dir=.cache/npm
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need_pkgs nodejs npm
     ls $dir/node_modules/onnxruntime-node/bin/napi-v*/linux/x64/libonnxruntime.so.1 >/dev/null 2>&1 && exit 0
-    command -v npm >/dev/null 2>&1 || need_pkgs npm
     if [ "$(id -u)" = 0 ]; then
         echo "deps: installing onnxruntime-node@1.30.0 into $dir with npm" >&2
         mkdir -p "$dir"
@@ -117,7 +119,7 @@ ort)
     fi
     ;;
 *)
-    echo "usage: $0 check|data|fuzzer|valgrind|mpi|openblas-cflags|openblas-libs|ort" >&2
+    echo "usage: $0 check|data|fuzzer|valgrind|mpi|openblas-cflags|openblas-libs|ort|onnxrt" >&2
     exit 2
     ;;
 esac

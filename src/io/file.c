@@ -108,6 +108,21 @@ void *mlp__load_path(mlp_ctx *ctx, const char *fn, const char *path, size_t max_
     return obj;
 }
 
+mlp_status mlp__save_path(mlp_ctx *ctx, const char *fn, const char *path, mlp__save_fn save,
+                          const void *obj)
+{
+    void *buf;
+    size_t size;
+    mlp_status s;
+    if (!path)
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: path is NULL", fn);
+    if ((s = save(obj, fn, &buf, &size)) != MLP_OK)
+        return s;
+    s = mlp__write_file_atomic(ctx, fn, path, buf, size);
+    mlp__free(ctx, buf);
+    return s;
+}
+
 mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path, const void *buf,
                                   size_t size)
 {

@@ -33,6 +33,15 @@ void *mlp__load_mem(mlp_ctx *ctx, const char *fn, const void *buf, size_t size, 
 void *mlp__load_path(mlp_ctx *ctx, const char *fn, const char *path, size_t max_size,
                      mlp__parse_fn parse, const void *opt);
 
+/* A writer's serialiser: the object obj as a new buffer from ctx's
+ * allocator in *buf, *size bytes, or a failure recorded naming fn. */
+typedef mlp_status (*mlp__save_fn)(const void *obj, const char *fn, void **buf, size_t *size);
+
+/* The path face of every writer: MLP_ERR_NULL for a NULL path, else
+ * serialise obj with save and write it atomically to path. */
+mlp_status mlp__save_path(mlp_ctx *ctx, const char *fn, const char *path, mlp__save_fn save,
+                          const void *obj);
+
 /* Write buf[0..size) to `path` atomically: write `path`.tmp, flush, close,
  * rename over `path`. On any failure the temporary file is removed and
  * `path` is left as it was. MLP_ERR_IO naming fn and the path. */

@@ -96,21 +96,16 @@ void mlp_buffer_free(mlp_ctx *ctx, void *buf)
         mlp__free(ctx, buf);
 }
 
+static mlp_status save_mem(const void *m, const char *fn, void **buf, size_t *size)
+{
+    return serialise((const mlp_model *)m, fn, buf, size);
+}
+
 mlp_status mlp_model_save(const mlp_model *m, const char *path)
 {
-    void *buf;
-    size_t size;
-    mlp_status s;
     if (!m)
         return MLP_ERR_NULL;
-    if (!path)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: path is NULL", __func__);
-    s = serialise(m, __func__, &buf, &size);
-    if (s != MLP_OK)
-        return s;
-    s = mlp__write_file_atomic(m->ctx, __func__, path, buf, size);
-    mlp__free(m->ctx, buf);
-    return s;
+    return mlp__save_path(m->ctx, __func__, path, save_mem, m);
 }
 
 /* ---- loading ---- */

@@ -25,8 +25,11 @@
  * kind (leaving m unchanged), and -1 after setting ctx's error (fn names
  * the public function, e.g. "mlp_model_load_onnx") for nodes that are
  * its kind but that it cannot take (MLP_ERR_UNSUPPORTED naming the node,
- * its op and its position). r->width is the feature width of the
- * running value (0 when unknown), which per-feature layers need.
+ * its op and its position: r->fail does that). r->width is the feature
+ * width of the running value (0 when unknown), which per-feature layers
+ * need. The reader checks that the nodes a kind took read only constants,
+ * the running value and each other's outputs; a kind that reads two
+ * values (GELU's Mul) checks which with r->source.
  *
  * Either slot may be NULL: such a kind is neither written nor read.
  */
@@ -76,19 +79,45 @@ typedef struct mlp__onnx_reader {
     mlp_ctx *ctx;
     size_t num_nodes; /* nodes of the chain */
     int64_t width;    /* features of the running value at the current position; 0 unknown */
+    int64_t opset;    /* the default domain's opset (Softmax's default axis, Dropout's form) */
     /* op_type of node i ("Gemm"); NULL when i >= num_nodes */
     const char *(*op)(void *self, size_t i);
     /* attribute `name` of node i: 1 and *v when present, 0 when absent */
     int (*attr_int)(void *self, size_t i, const char *name, int64_t *v);
     int (*attr_float)(void *self, size_t i, const char *name, float *v);
-    /* input k of node i: 1 and *c when it is a constant, 0 when it is the
-     * running value or absent */
+    /* 1 when node i has a string attribute `name` equal to s */
+    int (*attr_str_is)(void *self, size_t i, const char *name, const char *s);
+    /* input k of node i: 1 and *c when it is a constant, 0 when it is a
+     * value or absent, -1 (ctx's error set) when it is a constant libmlp
+     * cannot read (not float, data outside the file, out of memory) */
     int (*const_input)(void *self, size_t i, int k, mlp__onnx_const *c);
     /* number of inputs of node i */
     int (*num_inputs)(void *self, size_t i);
+    /* where input k of node i comes from: the chain position j of the node
+     * whose (first) output it is, MLP__ONNX_FROM_INPUT for the graph's
+     * input, MLP__ONNX_FROM_CONST for a constant or an absent input,
+     * MLP__ONNX_FROM_OTHER for anything else (a node's second output) */
+    int64_t (*source)(void *self, size_t i, int k);
+    /* MLP_ERR_UNSUPPORTED "node <position> '<name>' (<op>) <why>"; returns -1 */
+    int (*fail)(void *self, size_t i, const char *why);
 } mlp__onnx_reader;
+
+#define MLP__ONNX_FROM_INPUT (-1)
+#define MLP__ONNX_FROM_CONST (-2)
+#define MLP__ONNX_FROM_OTHER (-3)
 
 typedef int (*mlp__onnx_import_fn)(const mlp__onnx_reader *r, size_t at, mlp_model *m,
                                    const char *fn);
+
+/* The ONNX slots of the kinds (nn/layer_onnx.c). */
+mlp_status mlp__linear_onnx_export(const mlp__onnx_emitter *e, const struct mlp__layer *L,
+                                   const char *prefix, const char *x, const char **y);
+int mlp__linear_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn);
+mlp_status mlp__act_onnx_export(const mlp__onnx_emitter *e, const struct mlp__layer *L,
+                                const char *prefix, const char *x, const char **y);
+int mlp__act_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn);
+mlp_status mlp__dropout_onnx_export(const mlp__onnx_emitter *e, const struct mlp__layer *L,
+                                    const char *prefix, const char *x, const char **y);
+int mlp__dropout_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn);
 
 #endif

@@ -506,7 +506,9 @@ static const mlp__kind kind_linear = {.kind = MLP_LAYER_LINEAR,
                                       .record_bytes = linear_record_bytes,
                                       .record_write = linear_record_write,
                                       .record_read = linear_record_read,
-                                      .describe = linear_describe};
+                                      .describe = linear_describe,
+                                      .onnx_export = mlp__linear_onnx_export,
+                                      .onnx_import = mlp__linear_onnx_import};
 
 static const mlp__kind kind_act = {.kind = MLP_LAYER_ACT,
                                    .name = "activation",
@@ -520,7 +522,9 @@ static const mlp__kind kind_act = {.kind = MLP_LAYER_ACT,
                                    .record_bytes = act_record_bytes,
                                    .record_write = act_record_write,
                                    .record_read = act_record_read,
-                                   .describe = act_describe};
+                                   .describe = act_describe,
+                                   .onnx_export = mlp__act_onnx_export,
+                                   .onnx_import = mlp__act_onnx_import};
 
 static const mlp__kind kind_dropout = {.kind = MLP_LAYER_DROPOUT,
                                        .name = "dropout",
@@ -533,7 +537,9 @@ static const mlp__kind kind_dropout = {.kind = MLP_LAYER_DROPOUT,
                                        .record_bytes = f32_record_bytes,
                                        .record_write = dropout_record_write,
                                        .record_read = dropout_record_read,
-                                       .describe = dropout_describe};
+                                       .describe = dropout_describe,
+                                       .onnx_export = mlp__dropout_onnx_export,
+                                       .onnx_import = mlp__dropout_onnx_import};
 
 static const mlp__kind kind_softmax = {.kind = MLP_LAYER_SOFTMAX,
                                        .name = "softmax",
