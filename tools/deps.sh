@@ -6,6 +6,7 @@
 #                    uses (generated when root; the test skips without them)
 #   locales          only those locales
 #   fuzzer           clang's libFuzzer runtime (make fuzz)
+#   cmake            cmake (the CMake package's consumer test)
 #   valgrind         valgrind (make check-valgrind)
 #   mpi              Open MPI's mpicc and mpirun (libmlp_mpi, make check-mpi)
 #   data             Fashion-MNIST unpacked into .cache/fashion-mnist
@@ -85,6 +86,10 @@ fuzzer)
         need_pkgs libclang-rt-dev
     fi
     rm -f /tmp/mlp-fuzz-probe.$$ /tmp/mlp-fuzz-probe.$$.c
+    ;;
+cmake)
+    # the CMake consumer test (tests/check_cmake.sh)
+    command -v cmake >/dev/null 2>&1 || need_pkgs cmake
     ;;
 valgrind)
     command -v valgrind >/dev/null 2>&1 || need_pkgs valgrind
