@@ -122,7 +122,9 @@ static int choose_task(const train_opts *o, const table *t, int64_t *k)
 {
     int classes = cli_looks_like_classes(t, k);
     if (!strcmp(o->task, "auto")) {
-        if (classes)
+        if (o->quiet)
+            ;
+        else if (classes)
             printf("task: classify (targets are whole numbers 0..%lld: %lld classes; --task "
                    "regress to fit them as numbers)\n",
                    (long long)*k - 1, (long long)*k);

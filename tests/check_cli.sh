@@ -49,6 +49,8 @@ n=$("$mlp" predict "$tmp/cls.mlp" "$tmp/inputs.csv" --header | wc -l)
 expect 0 "linear(2 -> 16)" "$mlp" info "$tmp/cls.mlp"
 expect 0 "parameters: 82" "$mlp" info "$tmp/cls.mlp"
 
+out=$("$mlp" train "$tmp/cls.csv" --header -o "$tmp/q.mlp" --epochs 1 --quiet 2>&1)
+[ -z "$out" ] && [ -f "$tmp/q.mlp" ] || fail "train --quiet printed '$out' or saved nothing"
 expect 0 "task: regress" "$mlp" train "$tmp/reg.csv" --target 1 -o "$tmp/reg.mlp" --hidden 32 \
     --epochs 150 --lr 0.01 --seed 2
 rmse=$("$mlp" eval "$tmp/reg.mlp" "$tmp/reg.csv" --target 1 | sed -n 's/^rmse=\([0-9.e-]*\) mae=.*/\1/p')
@@ -62,6 +64,10 @@ printf '1,2,0\n3,4,1\n5,6\n' > "$tmp/ragged.csv"
 expect 1 "ragged.csv.*line 3" "$mlp" train "$tmp/ragged.csv" -o "$tmp/x.mlp"
 printf '1,2,0\n3,abc,1\n' > "$tmp/word.csv"
 expect 1 "word.csv.*line 2, column 2" "$mlp" train "$tmp/word.csv" -o "$tmp/x.mlp"
+printf '1,2,0\n3,nan,1\n' > "$tmp/nan.csv"
+expect 1 "nan.csv.*line 2, column 2 is 'nan', not a finite number" "$mlp" train "$tmp/nan.csv" -o "$tmp/x.mlp"
+printf '1,2,0\n3,4,inf\n' > "$tmp/inf.csv"
+expect 1 "inf.csv.*line 2, column 3 is 'inf'" "$mlp" train "$tmp/inf.csv" -o "$tmp/x.mlp"
 expect 1 "nothere.csv" "$mlp" train "$tmp/nothere.csv" -o "$tmp/x.mlp"
 printf '0.1,0.2,7\n0.3,0.4,1\n' > "$tmp/label.csv"
 expect 1 "label.csv: line 1: the class label 7 is not one of 0..1" \
