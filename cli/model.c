@@ -37,8 +37,15 @@ int cli_model_classifies(const mlp_model *m)
 
 void cli_probabilities(const mlp_model *m, float *out, int64_t n, int64_t k)
 {
+    int last = mlp_model_layer_kind(m, mlp_model_num_layers(m) - 1);
     int64_t r, c;
-    (void)m;
+    if (last == MLP_LAYER_SOFTMAX)
+        return;
+    if (last == MLP_LAYER_LOG_SOFTMAX) {
+        for (r = 0; r < n * k; r++)
+            out[r] = expf(out[r]);
+        return;
+    }
     for (r = 0; r < n; r++) {
         float *row = out + r * k, top = row[0];
         double sum = 0;

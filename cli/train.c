@@ -80,11 +80,62 @@ static int parse_act(const char *s, mlp_act *act)
     return 0;
 }
 
-static mlp_model *build(mlp_ctx *ctx, const train_opts *o, mlp_act act, int64_t in, int64_t out)
+/* Mean and deviation (population, as scikit-learn's StandardScaler) of
+ * every column of t's inputs; a constant column gets deviation 1. */
+static int column_stats(const table *t, float **mean, float **dev)
+{
+    const float *x = mlp_tensor_cdata(t->x);
+    double *sum = calloc((size_t)t->d, sizeof *sum), *sq = calloc((size_t)t->d, sizeof *sq);
+    int64_t r, c;
+    *mean = malloc((size_t)t->d * sizeof **mean);
+    *dev = malloc((size_t)t->d * sizeof **dev);
+    if (!sum || !sq || !*mean || !*dev) {
+        free(sum);
+        free(sq);
+        free(*mean);
+        free(*dev);
+        fprintf(stderr, "mlp: out of memory for the statistics of %lld columns\n", (long long)t->d);
+        return 1;
+    }
+    for (r = 0; r < t->n; r++)
+        for (c = 0; c < t->d; c++)
+            sum[c] += (double)x[r * t->d + c];
+    for (c = 0; c < t->d; c++)
+        sum[c] /= (double)t->n;
+    for (r = 0; r < t->n; r++)
+        for (c = 0; c < t->d; c++) {
+            double e = (double)x[r * t->d + c] - sum[c];
+            sq[c] += e * e;
+        }
+    for (c = 0; c < t->d; c++) {
+        double sd = sqrt(sq[c] / (double)t->n);
+        (*mean)[c] = (float)sum[c];
+        (*dev)[c] = sd > 0 && (float)sd > 0 ? (float)sd : 1.0f;
+    }
+    free(sum);
+    free(sq);
+    return 0;
+}
+
+/* The standardise layer of --standardize, from the training rows. */
+static int add_standardize(mlp_ctx *ctx, mlp_model *m, const table *t)
+{
+    float *mean, *dev;
+    mlp_status s;
+    if (column_stats(t, &mean, &dev))
+        return 0;
+    s = mlp_model_add_standardize(m, t->d, mean, dev);
+    free(mean);
+    free(dev);
+    return s == MLP_OK || (cli_fail(ctx, "--standardize"), 0);
+}
+
+static mlp_model *build(mlp_ctx *ctx, const train_opts *o, mlp_act act, const table *t,
+                        int64_t out)
 {
     mlp_model *m = mlp_model_new(ctx);
-    int64_t prev = in;
-    int i, ok = m != NULL;
+    int64_t prev = t->d;
+    int i, ok = m != NULL && (!o->standardize || add_standardize(ctx, m, t));
     for (i = 0; ok && i < o->nhidden; i++) {
         ok = mlp_model_add_linear(m, prev, o->hidden[i]) == MLP_OK
              && mlp_model_add_act(m, act) == MLP_OK
@@ -244,7 +295,7 @@ static int train(mlp_ctx *ctx, const train_opts *o, const char *data, const char
         goto out;
     if (o->val_split > 0 && cli_split(ctx, &t, o->val_split, &v))
         goto out;
-    if (!(m = build(ctx, o, act, t.d, k)) || !(opt = make_optim(ctx, m, o)))
+    if (!(m = build(ctx, o, act, &t, k)) || !(opt = make_optim(ctx, m, o)))
         goto out;
     if (fit(ctx, m, opt, o, &t, &v, k > 1 ? MLP_LOSS_CROSS_ENTROPY : MLP_LOSS_MSE))
         goto out;

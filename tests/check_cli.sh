@@ -51,6 +51,14 @@ expect 0 "parameters: 82" "$mlp" info "$tmp/cls.mlp"
 
 out=$("$mlp" train "$tmp/cls.csv" --header -o "$tmp/q.mlp" --epochs 1 --quiet 2>&1)
 [ -z "$out" ] && [ -f "$tmp/q.mlp" ] || fail "train --quiet printed '$out' or saved nothing"
+# --standardize: inputs in the thousands, scaled inside the model
+awk -F, 'NR > 1 { printf "%.2f,%.4f,%d\n", 5000 + 1000 * $1, $2, $3 }' "$tmp/cls.csv" > "$tmp/big.csv"
+expect 0 "saved" "$mlp" train "$tmp/big.csv" --standardize -o "$tmp/big.mlp" --hidden 16 \
+    --epochs 60 --lr 0.02 --seed 1
+expect 0 "standardize(2)" "$mlp" info "$tmp/big.mlp"
+acc=$("$mlp" eval "$tmp/big.mlp" "$tmp/big.csv" | sed -n 's/^accuracy=\([0-9.]*\) n=400$/\1/p')
+[ -n "$acc" ] && awk -v a="$acc" 'BEGIN { exit !(a >= 0.95) }' ||
+    fail "standardized classifier accuracy '$acc' on raw rows, expected >= 0.95"
 expect 0 "task: regress" "$mlp" train "$tmp/reg.csv" --target 1 -o "$tmp/reg.mlp" --hidden 32 \
     --epochs 150 --lr 0.01 --seed 2
 rmse=$("$mlp" eval "$tmp/reg.mlp" "$tmp/reg.csv" --target 1 | sed -n 's/^rmse=\([0-9.e-]*\) mae=.*/\1/p')
