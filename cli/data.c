@@ -122,8 +122,9 @@ int cli_load(mlp_ctx *ctx, const char *path, const char *labels, const data_opts
         return load_idx(ctx, path, labels, o, t);
     }
     if (labels) {
-        fprintf(stderr, "mlp: %s: a label file goes with IDX images only; a CSV holds its targets "
-                        "in a column (--target)\n",
+        fprintf(stderr,
+                "mlp: %s: a label file goes with IDX images only; a CSV holds its targets "
+                "in a column (--target)\n",
                 labels);
         return 1;
     }
@@ -138,23 +139,25 @@ int cli_load(mlp_ctx *ctx, const char *path, const char *labels, const data_opts
         return 1;
     }
     if (need_y && !has_y) {
-        fprintf(stderr, "mlp: %s: %lld columns, as many as the model's inputs: the target column "
-                        "is missing\n",
+        fprintf(stderr,
+                "mlp: %s: %lld columns, as many as the model's inputs: the target column "
+                "is missing\n",
                 path, (long long)c);
         mlp_tensor_free(all);
         return 1;
     }
     if (has_y && want_cols >= 0 && c != want_cols + 1) {
-        fprintf(stderr, "mlp: %s: %lld columns, but the model takes %lld inputs (%lld columns "
-                        "with the target)\n",
+        fprintf(stderr,
+                "mlp: %s: %lld columns, but the model takes %lld inputs (%lld columns "
+                "with the target)\n",
                 path, (long long)c, (long long)want_cols, (long long)want_cols + 1);
         mlp_tensor_free(all);
         return 1;
     }
     tc = o->target ? o->target - 1 : c - 1;
     if (has_y && tc >= c) {
-        fprintf(stderr, "mlp: %s: --target %lld, but the file has %lld columns\n", path,
-                o->target, (long long)c);
+        fprintf(stderr, "mlp: %s: --target %lld, but the file has %lld columns\n", path, o->target,
+                (long long)c);
         mlp_tensor_free(all);
         return 1;
     }

@@ -15,7 +15,7 @@ int cli_is_onnx(const char *path)
 
 mlp_model *cli_model_load(mlp_ctx *ctx, const char *path)
 {
-    mlp_model *m = mlp_model_load(ctx, path);
+    mlp_model *m = cli_is_onnx(path) ? mlp_model_load_onnx(ctx, path) : mlp_model_load(ctx, path);
     if (!m)
         fprintf(stderr, "mlp: %s: %s\n", path, mlp_ctx_errmsg(ctx));
     return m;
@@ -23,7 +23,7 @@ mlp_model *cli_model_load(mlp_ctx *ctx, const char *path)
 
 int cli_model_save(mlp_ctx *ctx, mlp_model *m, const char *path)
 {
-    if (mlp_model_save(m, path) != MLP_OK) {
+    if ((cli_is_onnx(path) ? mlp_model_save_onnx(m, path) : mlp_model_save(m, path)) != MLP_OK) {
         fprintf(stderr, "mlp: %s: %s\n", path, mlp_ctx_errmsg(ctx));
         return 1;
     }

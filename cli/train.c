@@ -60,8 +60,9 @@ static int on_batch(void *user, int epoch, int64_t batch, int64_t nbatches, floa
     fprintf(stderr, "\repoch %lld/%lld [", p->epoch + 1, p->epochs);
     for (i = 0; i < width; i++)
         fputc(i < fill ? '#' : '.', stderr);
-    fprintf(stderr, "] loss %.4f  %.0f samples/s  %.0fs left   ", p->loss_sum / (double)p->loss_rows,
-            rate > (double)p->rows ? (double)p->rows : rate, left);
+    fprintf(stderr, "] loss %.4f  %.0f samples/s  %.0fs left   ",
+            p->loss_sum / (double)p->loss_rows, rate > (double)p->rows ? (double)p->rows : rate,
+            left);
     fflush(stderr);
     return 0;
 }
@@ -76,7 +77,8 @@ static int parse_act(const char *s, mlp_act *act)
             *act = all[i];
             return 1;
         }
-    fprintf(stderr, "mlp train: --act %s: one of relu, tanh, sigmoid, gelu, leaky_relu, prelu\n", s);
+    fprintf(stderr, "mlp train: --act %s: one of relu, tanh, sigmoid, gelu, leaky_relu, prelu\n",
+            s);
     return 0;
 }
 
@@ -130,8 +132,7 @@ static int add_standardize(mlp_ctx *ctx, mlp_model *m, const table *t)
     return s == MLP_OK || (cli_fail(ctx, "--standardize"), 0);
 }
 
-static mlp_model *build(mlp_ctx *ctx, const train_opts *o, mlp_act act, const table *t,
-                        int64_t out)
+static mlp_model *build(mlp_ctx *ctx, const train_opts *o, mlp_act act, const table *t, int64_t out)
 {
     mlp_model *m = mlp_model_new(ctx);
     int64_t prev = t->d;

@@ -67,6 +67,19 @@ rmse=$("$mlp" eval "$tmp/reg.mlp" "$tmp/reg.csv" --target 1 | sed -n 's/^rmse=\(
 n=$("$mlp" predict "$tmp/reg.mlp" "$tmp/reg.csv" --target 1 | wc -l)
 [ "$n" -eq 225 ] || fail "regressor predict gave $n lines, expected 225"
 
+# convert: libmlp -> ONNX -> libmlp gives the same predictions, and an
+# ONNX model exported by PyTorch runs and converts
+expect 0 "wrote" "$mlp" convert "$tmp/cls.mlp" "$tmp/cls.onnx"
+expect 0 "format: ONNX" "$mlp" info "$tmp/cls.onnx"
+expect 0 "wrote" "$mlp" convert "$tmp/cls.onnx" "$tmp/back.mlp"
+"$mlp" predict "$tmp/cls.mlp" "$tmp/cls.csv" --header --proba > "$tmp/p1"
+"$mlp" predict "$tmp/cls.onnx" "$tmp/cls.csv" --header --proba > "$tmp/p2"
+"$mlp" predict "$tmp/back.mlp" "$tmp/cls.csv" --header --proba > "$tmp/p3"
+cmp -s "$tmp/p1" "$tmp/p2" && cmp -s "$tmp/p1" "$tmp/p3" ||
+    fail "predictions differ after converting to ONNX and back"
+expect 0 "linear(6 -> 8)" "$mlp" info tests/fixtures/onnx/gemm_relu_o9.onnx
+expect 1 "cls.csv: mlp_model_load: .*not a libmlp model" "$mlp" convert "$tmp/cls.csv" "$tmp/x.onnx"
+
 # Bad tables: the file, the line and the column, and exit status 1.
 printf '1,2,0\n3,4,1\n5,6\n' > "$tmp/ragged.csv"
 expect 1 "ragged.csv.*line 3" "$mlp" train "$tmp/ragged.csv" -o "$tmp/x.mlp"
