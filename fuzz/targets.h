@@ -193,12 +193,14 @@ static inline uint32_t fuzz_crc32(const uint8_t *p, size_t n)
 }
 
 /* The input as it is, then with its last four bytes replaced by the right
- * checksum, so mutations get past the CRC into the parser. */
-static inline int fuzz_model(const uint8_t *data, size_t size)
+ * checksum, so mutations get past the CRC into the parser (model files
+ * and checkpoints both end with one). */
+static inline int fuzz_crc_fixed(int (*once)(const uint8_t *, size_t), const uint8_t *data,
+                                 size_t size)
 {
     uint8_t *fixed;
     uint32_t crc;
-    int rc = fuzz_model_once(data, size);
+    int rc = once(data, size);
     if (rc != FUZZ_OK || size < 4)
         return rc;
     fixed = (uint8_t *)malloc(size);
@@ -210,9 +212,102 @@ static inline int fuzz_model(const uint8_t *data, size_t size)
     fixed[size - 3] = (uint8_t)((crc >> 8) & 0xFF);
     fixed[size - 2] = (uint8_t)((crc >> 16) & 0xFF);
     fixed[size - 1] = (uint8_t)((crc >> 24) & 0xFF);
-    rc = fuzz_model_once(fixed, size);
+    rc = once(fixed, size);
     free(fixed);
     return rc;
+}
+
+static inline int fuzz_model(const uint8_t *data, size_t size)
+{
+    return fuzz_crc_fixed(fuzz_model_once, data, size);
+}
+
+/* The samples checkpoints are loaded into (and the seeds were made on by
+ * fuzz/seed_checkpoint.c): 4 rows of 2 features, labels 0 and 1. */
+static inline mlp_dataset *fuzz_ckpt_data(mlp_ctx *ctx, mlp_tensor **x, mlp_tensor **y)
+{
+    static const float xs[8] = {0, 1, 1, 0, 0.5f, -1, -0.5f, 2}, ys[4] = {0, 1, 1, 0};
+    const int64_t xshape[2] = {4, 2}, yshape[1] = {4};
+    *x = mlp_tensor_from(ctx, 2, xshape, xs);
+    *y = mlp_tensor_from(ctx, 1, yshape, ys);
+    return mlp_dataset_new(*x, *y);
+}
+
+/* A progress callback that stops after the first batch. */
+static inline int fuzz_stop(void *user, int epoch, int64_t batch, int64_t nbatches, float loss,
+                            float acc)
+{
+    (void)user;
+    (void)epoch;
+    (void)batch;
+    (void)nbatches;
+    (void)loss;
+    (void)acc;
+    return 1;
+}
+
+/* What loaded: train on, save again, load that again. */
+static inline int fuzz_use_checkpoint(mlp_ctx *ctx, mlp_model *m, mlp_optim *o, mlp_dataset *ds)
+{
+    void *buf = NULL;
+    size_t n = 0;
+    int rc = FUZZ_OK;
+    if (mlp_model_in_features(m) == 2 && mlp_model_out_features(m) <= 64) {
+        /* the seeds use batch 2; an epoch in progress with another one is
+         * refused, with a message */
+        if (mlp_fit(m, o, ds, MLP_LOSS_CROSS_ENTROPY, 1, 2, fuzz_stop, NULL) != MLP_OK
+            && !fuzz_error_set(ctx))
+            rc = FUZZ_NO_ERROR_SET;
+    }
+    mlp_ctx_clear_error(ctx);
+    if (rc == FUZZ_OK && mlp_checkpoint_save_mem(m, o, ds, &buf, &n) == MLP_OK) {
+        mlp_model *m2 = NULL;
+        mlp_optim *o2 = NULL;
+        if (mlp_checkpoint_load_mem(ctx, buf, n, ds, &m2, &o2) != MLP_OK
+            || mlp_model_num_params(m2) != mlp_model_num_params(m)
+            || mlp_optim_num_steps(o2) != mlp_optim_num_steps(o))
+            rc = FUZZ_BAD_OBJECT; /* what the library wrote it must read */
+        mlp_model_free(m2);
+        mlp_optim_free(o2);
+        mlp_buffer_free(ctx, buf);
+    } else if (rc == FUZZ_OK && !fuzz_error_set(ctx)) {
+        rc = FUZZ_NO_ERROR_SET;
+    }
+    return rc;
+}
+
+/* The checkpoint loader into the dataset of fuzz_ckpt_data. */
+static inline int fuzz_checkpoint_once(const uint8_t *data, size_t size)
+{
+    fuzz_alloc a;
+    mlp_ctx *ctx = fuzz_ctx(&a);
+    mlp_tensor *x, *y;
+    mlp_dataset *ds;
+    mlp_model *m = NULL;
+    mlp_optim *o = NULL;
+    int rc;
+    if (!ctx)
+        return FUZZ_NO_CTX;
+    ds = fuzz_ckpt_data(ctx, &x, &y);
+    if (!ds)
+        rc = FUZZ_NO_CTX;
+    else if (mlp_checkpoint_load_mem(ctx, data, size, ds, &m, &o) != MLP_OK)
+        rc = fuzz_error_set(ctx) && !m && !o ? FUZZ_OK : FUZZ_NO_ERROR_SET;
+    else if (!m || !o)
+        rc = FUZZ_BAD_OBJECT;
+    else
+        rc = fuzz_use_checkpoint(ctx, m, o, ds);
+    mlp_optim_free(o);
+    mlp_model_free(m);
+    mlp_dataset_free(ds);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    return fuzz_finish(ctx, &a, rc);
+}
+
+static inline int fuzz_checkpoint(const uint8_t *data, size_t size)
+{
+    return fuzz_crc_fixed(fuzz_checkpoint_once, data, size);
 }
 
 /* A reader of tensors from memory (npy, idx, csv). */

@@ -812,8 +812,16 @@ MLP_API void mlp_dataset_free(mlp_dataset *ds);
 /** Number of samples. */
 MLP_API int64_t mlp_dataset_size(const mlp_dataset *ds);
 /** Shuffle the order of samples with the context's generator (a
- *  Fisher-Yates pass: the same seed gives the same order everywhere). */
+ *  Fisher-Yates pass: the same seed gives the same order everywhere).
+ *  An epoch mlp_fit had in progress on ds starts over (next batch 0). */
 MLP_API mlp_status mlp_dataset_shuffle(mlp_dataset *ds);
+/** Epochs mlp_fit has finished on ds (its cursor, saved in checkpoints);
+ *  0 for a new dataset or NULL. */
+MLP_API int64_t mlp_dataset_epoch(const mlp_dataset *ds);
+/** The batch mlp_fit trains on next in the epoch in progress on ds: 0
+ *  between epochs (the next fit shuffles first), b > 0 when batches
+ *  0..b-1 of the current order are done. 0 for NULL. */
+MLP_API int64_t mlp_dataset_next_batch(const mlp_dataset *ds);
 /** Number of batches of batch_size (the last one may be partial): 0 for a
  *  batch_size < 1 or an empty dataset, 1 for any batch_size >= the size. */
 MLP_API int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size);
@@ -855,7 +863,17 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
  *  must return the same answer on every rank. A rank that fails makes
  *  every rank's mlp_fit fail (MLP_ERR_COMM on the others) instead of
  *  waiting. An empty dataset is MLP_ERR_ARG (there would be nothing to
- *  train on and no loss to report). */
+ *  train on and no loss to report).
+ *  The place in the epochs is kept in ds (mlp_dataset_epoch,
+ *  mlp_dataset_next_batch): each new epoch is shuffled first, but an
+ *  epoch in progress on ds (a fit stopped by its callback, or restored
+ *  by mlp_checkpoint_load) is finished first in its order, and counts as
+ *  the first of the `epochs`; it needs the batch_size it was started with
+ *  (MLP_ERR_STATE otherwise). The cursor has moved past a batch when its
+ *  progress call is made, so a checkpoint saved from the callback resumes
+ *  after that batch, bit-identically (same losses, same parameters). With
+ *  a communicator the cursor is not kept yet: each call starts new
+ *  epochs. */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
@@ -979,6 +997,52 @@ MLP_API mlp_status mlp_optim_skip_step(mlp_optim *opt);
 MLP_API mlp_status mlp_evaluate_comm(mlp_model *m, mlp_dataset *ds, mlp_comm *comm,
                                      mlp_loss_kind loss, int64_t batch_size, float *out_loss,
                                      float *out_accuracy);
+
+/* ------------------------------------------------------------------------
+ * Checkpoints: everything a training run needs to go on after a crash
+ *
+ * Thread safety: [one context]: a save reads, and a load changes, the
+ * context's generator besides the objects. Two threads may read the same
+ * file or buffer, each into its own context.
+ * ---------------------------------------------------------------------- */
+
+/** Save a training checkpoint of model m, its optimizer opt (over m's
+ *  parameters, in order) and the dataset ds being trained on, to `path`
+ *  (docs/format.md): the model file's bytes, the optimizer's kind,
+ *  settings, step counts and state buffers, the context's random
+ *  generator, and ds's sample order and cursor (epochs done, next batch,
+ *  the epoch's sums so far). The samples themselves are not saved.
+ *  Versioned, little-endian, CRC-checked; written as mlp_model_save
+ *  writes (atomic, synced, special files refused). All three from one
+ *  context; MLP_ERR_ARG when opt is not over m's parameters. Reads the
+ *  objects only. */
+MLP_API mlp_status mlp_checkpoint_save(const mlp_model *m, const mlp_optim *opt,
+                                       const mlp_dataset *ds, const char *path);
+/** As mlp_checkpoint_save, into memory: *out_buf is allocated with m's
+ *  context's allocator and released with mlp_buffer_free. */
+MLP_API mlp_status mlp_checkpoint_save_mem(const mlp_model *m, const mlp_optim *opt,
+                                           const mlp_dataset *ds, void **out_buf, size_t *out_size);
+/** Load a checkpoint written by mlp_checkpoint_save to resume training:
+ *  *out_model gets a new model (as saved: architecture, parameters,
+ *  mode) and, when out_opt is not NULL, *out_opt a new optimizer over its
+ *  parameters with the saved kind, settings, step counts and state;
+ *  both owned by the caller. When ds is not NULL, it gets the saved
+ *  sample order and cursor: it must hold the same samples as when saved
+ *  (same count and row sizes, MLP_ERR_SHAPE otherwise; the values are not
+ *  checked). Unless both ds and out_opt are NULL (taking only the model
+ *  out, e.g. to mlp_model_save it), ctx's random generator is set to the
+ *  saved state. Then mlp_fit(model, opt, ds, ...) with the saved run's
+ *  loss, batch size and thread count goes on bit-identically, finishing
+ *  the epoch in progress first (see mlp_fit). A truncated, corrupt,
+ *  hostile or wrong-version file is MLP_ERR_FORMAT / MLP_ERR_VERSION /
+ *  MLP_ERR_IO; on any failure *out_model and *out_opt are NULL and ds and
+ *  ctx are unchanged. */
+MLP_API mlp_status mlp_checkpoint_load(mlp_ctx *ctx, const char *path, mlp_dataset *ds,
+                                       mlp_model **out_model, mlp_optim **out_opt);
+/** As mlp_checkpoint_load from a buffer. */
+MLP_API mlp_status mlp_checkpoint_load_mem(mlp_ctx *ctx, const void *buf, size_t size,
+                                           mlp_dataset *ds, mlp_model **out_model,
+                                           mlp_optim **out_opt);
 
 #ifdef __cplusplus
 }

@@ -4,13 +4,16 @@
 #                        seconds from its corpus; crashes are copied into
 #                        fuzz/crashes/<target>/ and the target fails
 #   make fuzz-short      the same for 10 seconds each (CI)
+#   make fuzz-long       each target for FUZZ_LONG_SECONDS (600) seconds,
+#                        keeping the corpus it grows in .cache/fuzz/<target>
+#                        across runs; FUZZ_TARGETS picks some targets
 #   make check-valgrind  every test of the plain build and every example
 #                        under valgrind memcheck: no error, no leak
 #   make check-tsan      two contexts trained in two threads at once under
 #                        ThreadSanitizer: same bits as one after the other
 # The corpus replay (tests/test_fuzz_replay.c) is part of `make check`.
 
-.PHONY: fuzz fuzz-short fuzz-build fuzz-probe check-valgrind check-tsan
+.PHONY: fuzz fuzz-short fuzz-long fuzz-build fuzz-probe check-valgrind check-tsan
 
 # ---- fuzzing ----------------------------------------------------------------
 
@@ -76,6 +79,39 @@ fuzz: fuzz-build
 
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=10
+
+# A long run: every target (or those in FUZZ_TARGETS) for FUZZ_LONG_SECONDS
+# each, one after the other. The corpus each grows is kept in
+# FUZZ_LONG_CORPUS/<t> (outside build/, so `make clean` keeps it) and the
+# next run starts from it. One summary line per target: seconds, inputs
+# run, corpus entries before and after, crashes (kept as in `make fuzz`).
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_LONG_CORPUS  ?= .cache/fuzz
+FUZZ_TARGETS      ?= $(FUZZ_NAMES)
+
+fuzz-long: fuzz-build
+	@status=0; \
+	for t in $(FUZZ_TARGETS); do \
+	    dir=$(FUZZ_LONG_CORPUS)/$$t; log=$(FUZZ_BUILD)/long-$$t.log; \
+	    mkdir -p $$dir $(FUZZ_BUILD)/crashes/$$t fuzz/crashes/$$t; \
+	    before=$$(ls $$dir | wc -l); \
+	    echo "fuzz-long: $$t for $(FUZZ_LONG_SECONDS) s from $$dir ($$before entries)"; \
+	    start=$$(date +%s); \
+	    if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_LONG_SECONDS) $(FUZZ_RUNFLAGS) \
+	           -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ $$dir fuzz/corpus/$$t > $$log 2>&1; then \
+	        status=1; tail -n 60 $$log; \
+	    fi; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
+	    echo "fuzz-long: $$t: $$(( $$(date +%s) - start )) s, $${runs:-?} inputs, corpus $$before -> $$(ls $$dir | wc -l) entries"; \
+	    for c in $(FUZZ_BUILD)/crashes/$$t/*; do \
+	        [ -f "$$c" ] || continue; \
+	        cp "$$c" fuzz/crashes/$$t/; status=1; \
+	        echo "fuzz-long: $$t: new finding kept as fuzz/crashes/$$t/$$(basename $$c)"; \
+	        rm -f "$$c"; \
+	    done; \
+	done; \
+	if [ $$status -ne 0 ]; then echo "fuzz-long: FAILED (see above; replay with make check)"; exit 1; fi; \
+	echo "fuzz-long: $(FUZZ_TARGETS): no crash, leak or broken contract"
 
 # ---- valgrind ---------------------------------------------------------------
 

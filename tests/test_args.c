@@ -363,6 +363,54 @@ static void null__optim_functions_refuse_null_handles(void **state)
     mlp_tensor_free(p);
 }
 
+static void null__checkpoint_functions_refuse_null_handles(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_tensor *x = tu_ones(ctx, 2, 4, 2), *y = tu_ones(ctx, 1, 4, 0);
+    mlp_model *m = mlp_model_new(ctx), *got = NULL;
+    mlp_optim *opt, *gopt = NULL;
+    mlp_dataset *ds;
+    void *buf = NULL;
+    size_t size = 0;
+    (void)state;
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 2));
+    opt = mlp_sgd_new(m, 0.1f);
+    ds = mlp_dataset_new(x, y);
+    assert_handle(ctx, ds);
+
+    assert_int_equal(mlp_checkpoint_save(NULL, opt, ds, "x.ckpt"), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_save(m, NULL, ds, "x.ckpt"), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_save(m, opt, NULL, "x.ckpt"), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_save(m, opt, ds, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_checkpoint_save_mem(NULL, opt, ds, &buf, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_save_mem(m, NULL, ds, &buf, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_save_mem(m, opt, NULL, &buf, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_save_mem(m, opt, ds, NULL, &size), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_save_mem(m, opt, ds, &buf, NULL), MLP_ERR_NULL);
+
+    assert_int_equal(mlp_checkpoint_load(NULL, "x.ckpt", ds, &got, &gopt), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_load(ctx, NULL, ds, &got, &gopt), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_load(ctx, "x.ckpt", ds, NULL, &gopt), MLP_ERR_NULL);
+    assert_int_equal(mlp_checkpoint_load_mem(NULL, "abc", 3, ds, &got, &gopt), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_load_mem(ctx, NULL, 3, ds, &got, &gopt), MLP_ERR_NULL);
+    EXPECT_STATUS(ctx, mlp_checkpoint_load_mem(ctx, "abc", 3, ds, NULL, &gopt), MLP_ERR_NULL);
+    assert_null(got);
+    assert_null(gopt);
+    /* ds and out_opt may be NULL: only the model is taken out */
+    assert_ok(ctx, mlp_checkpoint_save_mem(m, opt, ds, &buf, &size));
+    assert_ok(ctx, mlp_checkpoint_load_mem(ctx, buf, size, NULL, &got, NULL));
+    assert_int_equal(mlp_model_num_params(got), 2);
+
+    mlp_buffer_free(ctx, buf);
+    mlp_model_free(got);
+    mlp_dataset_free(ds);
+    mlp_optim_free(opt);
+    mlp_model_free(m);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    mlp_ctx_free(ctx);
+}
+
 static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
@@ -384,6 +432,8 @@ static void null__dataset_and_fit_functions_refuse_null_handles(void **state)
     assert_int_equal(mlp_dataset_shuffle(NULL), MLP_ERR_NULL);
     assert_true(mlp_dataset_num_batches(NULL, 2) <= 0);
     assert_int_equal(mlp_dataset_batch(NULL, 0, 2, &bx, &by), MLP_ERR_NULL);
+    assert_true(mlp_dataset_epoch(NULL) == 0);
+    assert_true(mlp_dataset_next_batch(NULL) == 0);
 
     ds = mlp_dataset_new(x, y);
     assert_handle(ctx, ds);
@@ -516,6 +566,7 @@ int main(void)
         TU_TEST(null__optim_functions_refuse_null_handles),
         TU_TEST(null__dataset_and_fit_functions_refuse_null_handles),
         cmocka_unit_test(null__comm_functions_refuse_null_handles),
+        cmocka_unit_test(null__checkpoint_functions_refuse_null_handles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,6 +109,12 @@ static void fuzz__idx_corpus_and_crashes_replay_cleanly(void **state)
     replay("idx", fuzz_idx);
 }
 
+static void fuzz__checkpoint_corpus_and_crashes_replay_cleanly(void **state)
+{
+    (void)state;
+    replay("checkpoint", fuzz_checkpoint);
+}
+
 static void fuzz__csv_corpus_and_crashes_replay_cleanly(void **state)
 {
     (void)state;
@@ -163,6 +169,7 @@ static void fuzz__every_truncation_of_every_seed_fails_cleanly(void **state)
     truncate_all("idx", fuzz_idx);
     truncate_all("csv", fuzz_csv);
     truncate_all("onnx", fuzz_onnx);
+    truncate_all("checkpoint", fuzz_checkpoint);
 }
 
 int main(void)
@@ -173,6 +180,7 @@ int main(void)
         cmocka_unit_test(fuzz__idx_corpus_and_crashes_replay_cleanly),
         cmocka_unit_test(fuzz__csv_corpus_and_crashes_replay_cleanly),
         cmocka_unit_test(fuzz__onnx_corpus_and_crashes_replay_cleanly),
+        cmocka_unit_test(fuzz__checkpoint_corpus_and_crashes_replay_cleanly),
         cmocka_unit_test(fuzz__every_truncation_of_every_seed_fails_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,34 @@
 /*
  * data.h - what the fit loops (fit.c, fit_dist.c) share with each other
- * and with the dataset.
+ * and with the dataset: the dataset's layout, with the cursor where
+ * mlp_fit keeps its place in the epochs (so a stopped or resumed fit goes
+ * on where it was), which the checkpoint file (io/checkpoint.c) saves and
+ * restores with the order.
  */
 #ifndef MLP_DATA_H
 #define MLP_DATA_H
 
 #include "core.h"
+
+/* mlp_fit's place: `epoch` epochs done; in the current one, batches
+ * 0..next-1 of size batch_size have been trained on (next == 0 between
+ * epochs) with these sums of loss·rows, rows and correct rows. */
+typedef struct mlp__cursor {
+    int64_t epoch, next, batch_size;
+    double sum_loss;
+    int64_t seen, hits;
+} mlp__cursor;
+
+struct mlp_dataset {
+    mlp_ctx *ctx;
+    mlp_tensor *x, *y;   /* detached views sharing the caller's storage */
+    int64_t n;           /* samples */
+    int64_t xrow, yrow;  /* floats per sample */
+    int64_t *order;      /* current permutation of 0..n-1 */
+    mlp_tensor *bx, *by; /* batch buffers, capacity cap rows */
+    int64_t cap;
+    mlp__cursor cur; /* where mlp_fit is in its epochs */
+};
 
 /* Rows [start, start+rows) of the current order into the dataset's batch
  * tensors (dataset.c); rows >= 1; failures name fn. */

@@ -3,22 +3,13 @@
  * an index order shuffled by the context's generator (Fisher-Yates, so
  * the same seed gives the same batches everywhere) and mini-batches
  * gathered into tensors the dataset owns and reuses (rows copied by the
- * context's threads when a batch is large).
+ * context's threads when a batch is large); the cursor mlp_fit keeps in
+ * it (epochs done, next batch) is read here.
  */
 #include <string.h>
 
 #include "data/data.h"
 #include "parallel.h"
-
-struct mlp_dataset {
-    mlp_ctx *ctx;
-    mlp_tensor *x, *y;   /* detached views sharing the caller's storage */
-    int64_t n;           /* samples */
-    int64_t xrow, yrow;  /* floats per sample */
-    int64_t *order;      /* current permutation of 0..n-1 */
-    mlp_tensor *bx, *by; /* batch buffers, capacity cap rows */
-    int64_t cap;
-};
 
 mlp_dataset *mlp_dataset_new(mlp_tensor *x, mlp_tensor *y)
 {
@@ -88,7 +79,21 @@ mlp_status mlp_dataset_shuffle(mlp_dataset *ds)
         ds->order[i] = ds->order[j];
         ds->order[j] = t;
     }
+    /* a new order starts the epoch in progress over */
+    ds->cur.next = 0;
+    ds->cur.sum_loss = 0.0;
+    ds->cur.seen = ds->cur.hits = 0;
     return MLP_OK;
+}
+
+int64_t mlp_dataset_epoch(const mlp_dataset *ds)
+{
+    return ds ? ds->cur.epoch : 0;
+}
+
+int64_t mlp_dataset_next_batch(const mlp_dataset *ds)
+{
+    return ds ? ds->cur.next : 0;
 }
 
 int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size)

@@ -3,7 +3,9 @@
  * shuffle, then per batch forward, loss, zero_grad, backward, step and
  * tape reset, reporting progress through a callback; and evaluation
  * without the tape. With a communicator on the optimizer the loop is
- * fit_dist.c's.
+ * fit_dist.c's. The place in the epochs is kept in the dataset's cursor,
+ * so a fit stopped by its callback, or restored from a checkpoint, goes
+ * on from the next batch.
  */
 #include <math.h>
 
@@ -57,6 +59,40 @@ mlp_status mlp__fit_check(mlp_ctx *ctx, const char *fn, const mlp_dataset *ds, m
     return MLP_OK;
 }
 
+/* One training step on batch b; moves ds's cursor past it. */
+static mlp_status fit_batch(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
+                            int64_t b, int64_t batch_size, float *lv)
+{
+    mlp_ctx *ctx = m->ctx;
+    mlp_tensor *x, *y, *out, *l;
+    int64_t rows, hits = 0;
+    mlp_status s;
+    if ((s = mlp_dataset_batch(ds, b, batch_size, &x, &y)) != MLP_OK)
+        return s;
+    rows = mlp_tensor_dim(x, 0);
+    out = mlp__loss_input(m, loss, x);
+    l = mlp__loss_of(loss, out, y);
+    if (!l) {
+        s = mlp_ctx_errcode(ctx);
+        mlp_tape_reset(ctx);
+        return s != MLP_OK ? s : MLP_ERR_STATE;
+    }
+    *lv = mlp_tensor_item(l);
+    if (loss == MLP_LOSS_CROSS_ENTROPY)
+        hits = mlp__count_correct(out, y);
+    if ((s = mlp_optim_zero_grad(opt)) != MLP_OK || (s = mlp_backward(l, NULL, 0)) != MLP_OK
+        || (s = mlp_optim_step(opt)) != MLP_OK) {
+        mlp_tape_reset(ctx);
+        return s;
+    }
+    mlp_tape_reset(ctx);
+    ds->cur.next = b + 1;
+    ds->cur.sum_loss += (double)*lv * (double)rows;
+    ds->cur.seen += rows;
+    ds->cur.hits += hits;
+    return MLP_OK;
+}
+
 mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss, int epochs,
                    int64_t batch_size, mlp_progress_fn progress, void *user)
 {
@@ -64,6 +100,8 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
     int epoch;
     mlp_status s;
     int64_t nb, b;
+    mlp__cursor *c;
+    float lv, mean, acc;
     if (!m)
         return MLP_ERR_NULL;
     ctx = m->ctx;
@@ -76,42 +114,34 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
     if (mlp__optim_dist(opt))
         return mlp__fit_dist(__func__, m, opt, ds, loss, epochs, batch_size, progress, user);
     nb = mlp_dataset_num_batches(ds, batch_size);
+    c = &ds->cur;
+    if (epochs > 0 && c->next > 0 && c->batch_size != batch_size)
+        return mlp__fail(ctx, MLP_ERR_STATE,
+                         "%s: ds has an epoch in progress with batch_size = %lld, not %lld "
+                         "(mlp_dataset_shuffle starts a new one)",
+                         __func__, (long long)c->batch_size, (long long)batch_size);
     for (epoch = 0; epoch < epochs; epoch++) {
-        double sum_loss = 0.0;
-        int64_t seen = 0, hits = 0;
-        if ((s = mlp_dataset_shuffle(ds)) != MLP_OK)
-            return s;
-        for (b = 0; b < nb; b++) {
-            mlp_tensor *x, *y, *out, *l;
-            float lv;
-            int64_t rows;
-            if ((s = mlp_dataset_batch(ds, b, batch_size, &x, &y)) != MLP_OK)
+        /* an epoch in progress (stopped, or restored by a checkpoint) goes
+         * on in its order; a new one is shuffled first */
+        if (c->next == 0) {
+            if ((s = mlp_dataset_shuffle(ds)) != MLP_OK)
                 return s;
-            rows = mlp_tensor_dim(x, 0);
-            out = mlp__loss_input(m, loss, x);
-            l = mlp__loss_of(loss, out, y);
-            if (!l) {
-                s = mlp_ctx_errcode(ctx);
-                mlp_tape_reset(ctx);
-                return s != MLP_OK ? s : MLP_ERR_STATE;
-            }
-            lv = mlp_tensor_item(l);
-            if (loss == MLP_LOSS_CROSS_ENTROPY)
-                hits += mlp__count_correct(out, y);
-            if ((s = mlp_optim_zero_grad(opt)) != MLP_OK || (s = mlp_backward(l, NULL, 0)) != MLP_OK
-                || (s = mlp_optim_step(opt)) != MLP_OK) {
-                mlp_tape_reset(ctx);
+            c->batch_size = batch_size;
+        }
+        for (b = c->next; b < nb; b++) {
+            if ((s = fit_batch(m, opt, ds, loss, b, batch_size, &lv)) != MLP_OK)
                 return s;
-            }
-            mlp_tape_reset(ctx);
-            sum_loss += (double)lv * (double)rows;
-            seen += rows;
+            /* the cursor moves before the callback, which may save it */
             if (progress && progress(user, epoch, b, nb, lv, NAN))
                 return MLP_OK;
         }
-        if (progress
-            && progress(user, epoch, nb, nb, seen ? (float)(sum_loss / (double)seen) : NAN,
-                        loss == MLP_LOSS_CROSS_ENTROPY && seen ? (float)hits / (float)seen : NAN))
+        mean = c->seen ? (float)(c->sum_loss / (double)c->seen) : NAN;
+        acc = loss == MLP_LOSS_CROSS_ENTROPY && c->seen ? (float)c->hits / (float)c->seen : NAN;
+        c->epoch++;
+        c->next = 0;
+        c->sum_loss = 0.0;
+        c->seen = c->hits = 0;
+        if (progress && progress(user, epoch, nb, nb, mean, acc))
             return MLP_OK;
     }
     return MLP_OK;

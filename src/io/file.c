@@ -224,6 +224,13 @@ void mlp__put_f32(unsigned char *p, float v)
     mlp__put_u32(p, u);
 }
 
+void mlp__put_f64(unsigned char *p, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    mlp__put_u64(p, u);
+}
+
 uint32_t mlp__get_u32(const unsigned char *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -239,6 +246,14 @@ float mlp__get_f32(const unsigned char *p)
     uint32_t u = mlp__get_u32(p);
     float v;
     memcpy(&v, &u, 4);
+    return v;
+}
+
+double mlp__get_f64(const unsigned char *p)
+{
+    uint64_t u = mlp__get_u64(p);
+    double v;
+    memcpy(&v, &u, 8);
     return v;
 }
 

@@ -62,9 +62,11 @@ mlp_status mlp__nonfinite_data(mlp_ctx *ctx, const char *fn, const mlp_tensor *t
 void mlp__put_u32(unsigned char *p, uint32_t v);
 void mlp__put_u64(unsigned char *p, uint64_t v);
 void mlp__put_f32(unsigned char *p, float v);
+void mlp__put_f64(unsigned char *p, double v);
 uint32_t mlp__get_u32(const unsigned char *p);
 uint64_t mlp__get_u64(const unsigned char *p);
 float mlp__get_f32(const unsigned char *p);
+double mlp__get_f64(const unsigned char *p);
 /* Big-endian 32-bit read (IDX headers, '>f4' data). */
 uint32_t mlp__get_u32_be(const unsigned char *p);
 

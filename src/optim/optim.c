@@ -24,28 +24,7 @@
 #include "kern/vec_fast.h"
 #include "parallel.h"
 #include "nn/model.h"
-
-typedef struct pstate {
-    int64_t step; /* updates of this parameter so far */
-    float *buf1;  /* SGD momentum / Adam first moment */
-    float *buf2;  /* Adam second moment */
-    float *buf3;  /* Adam max second moment (amsgrad) */
-    int64_t numel;
-    int mom_init; /* SGD: buf1 holds a momentum buffer */
-} pstate;
-
-struct mlp_optim {
-    mlp_ctx *ctx;
-    int kind;
-    mlp_tensor **params;
-    pstate *st;
-    int n;
-    int64_t steps;
-    double lr, momentum, dampening, weight_decay, beta1, beta2, eps;
-    int nesterov, amsgrad;
-    double bucket_bytes;
-    mlp__dist *dist; /* gradient buckets when a communicator is attached */
-};
+#include "optim/optim.h"
 
 static const char *kind_name(int kind)
 {
@@ -142,7 +121,7 @@ mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *p
     if (!o)
         return NULL;
     o->params = (mlp_tensor **)mlp__calloc(ctx, __func__, (size_t)n, sizeof *o->params);
-    o->st = (pstate *)mlp__calloc(ctx, __func__, (size_t)n, sizeof *o->st);
+    o->st = (mlp__pstate *)mlp__calloc(ctx, __func__, (size_t)n, sizeof *o->st);
     if (!o->params || !o->st) {
         mlp__free(ctx, o->params);
         mlp__free(ctx, o->st);
@@ -388,7 +367,7 @@ static void sgd_part(void *arg, int64_t lo, int64_t hi, int tid)
     mlp__vec_sub_scaled(j->p + lo, j->lr, j->g + lo, hi - lo);
 }
 
-static void sgd_update(const mlp_optim *o, pstate *s, float *p, const float *g, int64_t n)
+static void sgd_update(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t n)
 {
     float lr = (float)o->lr, wd = (float)o->weight_decay, mu = (float)o->momentum;
     float damp = 1.0f - (float)o->dampening;
@@ -415,7 +394,7 @@ static void sgd_update(const mlp_optim *o, pstate *s, float *p, const float *g, 
     }
 }
 
-static void adam_update(const mlp_optim *o, pstate *s, float *p, const float *g, int64_t n)
+static void adam_update(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t n)
 {
     double t = (double)(s->step + 1);
     float lr = (float)o->lr, wd = (float)o->weight_decay;
@@ -458,7 +437,7 @@ mlp_status mlp__optim_update(mlp_optim *o, const char *fn)
     /* first make every state buffer this step needs */
     for (i = 0; i < o->n; i++) {
         mlp_tensor *p = o->params[i];
-        pstate *s = &o->st[i];
+        mlp__pstate *s = &o->st[i];
         if (!p->grad)
             continue;
         if (s->numel && s->numel != p->numel)
@@ -479,7 +458,7 @@ mlp_status mlp__optim_update(mlp_optim *o, const char *fn)
     }
     for (i = 0; i < o->n; i++) {
         mlp_tensor *p = o->params[i];
-        pstate *s = &o->st[i];
+        mlp__pstate *s = &o->st[i];
         if (!p->grad)
             continue;
         if (o->kind == MLP_OPTIM_SGD) {
