@@ -270,8 +270,9 @@ static void numbers__formatting_writes_a_point(void **state)
     n = mlp__snprintf(buf, 8, "%g and %s", 0.25, "more");
     assert_string_equal(buf, "0.25 an");
     assert_int_equal(n, 13);
-    n = mlp__snprintf(buf, sizeof buf, "%.*s|%*d|%g|%g", 3, "abcdef", 4, 7, INFINITY, -0.0);
-    assert_string_equal(buf, "abc|   7|inf|-0");
+    n = mlp__snprintf(buf, sizeof buf, "%.*s|%*d|%g|%g|%-5s|%4s|", 3, "abcdef", 4, 7, INFINITY,
+                      -0.0, "ab", "cd");
+    assert_string_equal(buf, "abc|   7|inf|-0|ab   |  cd|");
     (void)n;
 }
 

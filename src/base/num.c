@@ -328,27 +328,27 @@ mlp__num mlp__parse_float(const char *s, const char *e, float *out)
 
 /* ---- formatting ---- */
 
-/* Replace each run of bytes that is not a letter, digit, sign or space
- * (the locale's decimal point, one or more bytes) by '.'. Returns the new
- * length. */
+/* Bytes kept as they are in a formatted float: letters, digits, sign and
+ * padding; anything else is the locale's decimal point. */
+static int float_byte(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '+'
+           || c == '-' || c == ' ';
+}
+
+/* Replace each run of bytes that is not a float_byte (the locale's decimal
+ * point, one or more bytes) by '.'. Returns the new length. */
 static size_t c_radix(char *s, size_t n)
 {
     size_t i, o = 0;
     for (i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '+'
-            || c == '-' || c == ' ') {
+        if (float_byte((unsigned char)s[i])) {
             s[o++] = s[i++];
             continue;
         }
         s[o++] = '.';
-        while (i < n) {
-            c = (unsigned char)s[i];
-            if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                || c == '+' || c == '-' || c == ' ')
-                break;
+        while (i < n && !float_byte((unsigned char)s[i]))
             i++;
-        }
     }
     s[o] = '\0';
     return o;
@@ -365,157 +365,178 @@ static void append(char *buf, size_t cap, size_t *len, const char *src, size_t n
     *len += n;
 }
 
+/* One conversion of a format: its text ("%-8.3f"), its conversion letter,
+ * length modifier and the values of its '*' width and precision. */
+typedef struct spec {
+    char text[32];
+    char conv;
+    char len[3];
+    int nstar, star[2];
+} spec;
+
+/* Parse the conversion at *f (just past its '%'), taking '*' values from
+ * ap; advances *f. 0 when the format ends or the spec is too long. */
+static int parse_spec(const char **f, const char *start, spec *sp, va_list *ap)
+{
+    const char *p = *f;
+    size_t n;
+    memset(sp, 0, sizeof *sp);
+    while (*p && strchr("-+ #0", *p))
+        p++;
+    if (*p == '*') {
+        sp->star[sp->nstar++] = va_arg(*ap, int);
+        p++;
+    }
+    while (*p >= '0' && *p <= '9')
+        p++;
+    if (*p == '.') {
+        p++;
+        if (*p == '*') {
+            sp->star[sp->nstar++] = va_arg(*ap, int);
+            p++;
+        }
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    while (*p && strchr("hljztL", *p) && sp->len[1] == 0) {
+        sp->len[sp->len[0] ? 1 : 0] = *p;
+        p++;
+    }
+    if (!*p)
+        return 0;
+    sp->conv = *p++;
+    n = (size_t)(p - start);
+    if (n >= sizeof sp->text)
+        return 0; /* no such conversion in the library */
+    memcpy(sp->text, start, n);
+    *f = p;
+    return 1;
+}
+
 #define NUM_EMIT(T)                                                                                \
     do {                                                                                           \
-        T v_ = va_arg(ap, T);                                                                      \
-        n = nstar == 0   ? snprintf(dst, room, spec, v_)                                           \
-            : nstar == 1 ? snprintf(dst, room, spec, star[0], v_)                                  \
-                         : snprintf(dst, room, spec, star[0], star[1], v_);                        \
+        T v_ = va_arg(*ap, T);                                                                     \
+        n = sp->nstar == 0   ? snprintf(dst, room, sp->text, v_)                                   \
+            : sp->nstar == 1 ? snprintf(dst, room, sp->text, sp->star[0], v_)                      \
+                             : snprintf(dst, room, sp->text, sp->star[0], sp->star[1], v_);        \
     } while (0)
+
+/* snprintf of one argument of the type sp names. -2 for an unknown
+ * conversion. */
+static int emit(char *dst, size_t room, const spec *sp, va_list *ap)
+{
+    int n = -2, ll = sp->len[0] == 'l' && sp->len[1] == 'l';
+    char l = sp->len[0];
+    switch (sp->conv) {
+    case 'd':
+    case 'i':
+        if (ll)
+            NUM_EMIT(long long);
+        else if (l == 'l')
+            NUM_EMIT(long);
+        else if (l == 'z')
+            NUM_EMIT(size_t);
+        else if (l == 'j')
+            NUM_EMIT(intmax_t);
+        else if (l == 't')
+            NUM_EMIT(ptrdiff_t);
+        else
+            NUM_EMIT(int);
+        break;
+    case 'u':
+    case 'o':
+    case 'x':
+    case 'X':
+        if (ll)
+            NUM_EMIT(unsigned long long);
+        else if (l == 'l')
+            NUM_EMIT(unsigned long);
+        else if (l == 'z')
+            NUM_EMIT(size_t);
+        else if (l == 'j')
+            NUM_EMIT(uintmax_t);
+        else if (l == 't')
+            NUM_EMIT(ptrdiff_t);
+        else
+            NUM_EMIT(unsigned);
+        break;
+    case 'c': NUM_EMIT(int); break;
+    case 's': NUM_EMIT(const char *); break;
+    case 'p': NUM_EMIT(void *); break;
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+    case 'g':
+    case 'G':
+    case 'a':
+    case 'A':
+        if (l == 'L')
+            NUM_EMIT(long double);
+        else
+            NUM_EMIT(double);
+        break;
+    }
+    return n;
+}
 
 int mlp__vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 {
     size_t len = 0;
     const char *f = fmt;
+    va_list args;
+    int n = 0;
     if (cap)
         buf[0] = '\0';
+    va_copy(args, ap);
     while (*f) {
-        char spec[32], tmp[512], lenmod[3] = {0, 0, 0}, conv, *dst;
         const char *start = f;
-        size_t room, sl;
-        int nstar = 0, star[2] = {0, 0}, n = 0, isfloat;
+        char tmp[512];
+        spec sp;
         if (*f != '%') {
-            const char *lit = f;
             while (*f && *f != '%')
                 f++;
-            append(buf, cap, &len, lit, (size_t)(f - lit));
+            append(buf, cap, &len, start, (size_t)(f - start));
             continue;
         }
-        f++;
-        if (*f == '%') {
+        if (f[1] == '%') {
             append(buf, cap, &len, "%", 1);
-            f++;
+            f += 2;
             continue;
         }
-        while (*f && strchr("-+ #0", *f))
-            f++;
-        if (*f == '*') {
-            star[nstar++] = va_arg(ap, int);
-            f++;
-        }
-        while (*f >= '0' && *f <= '9')
-            f++;
-        if (*f == '.') {
-            f++;
-            if (*f == '*') {
-                star[nstar++] = va_arg(ap, int);
-                f++;
-            }
-            while (*f >= '0' && *f <= '9')
-                f++;
-        }
-        while (*f && strchr("hljztL", *f) && lenmod[1] == 0) {
-            lenmod[lenmod[0] ? 1 : 0] = *f;
-            f++;
-        }
-        conv = *f;
-        if (!conv)
-            break;
         f++;
-        sl = (size_t)(f - start);
-        if (sl >= sizeof spec)
-            break; /* no such conversion in the library */
-        memcpy(spec, start, sl);
-        spec[sl] = '\0';
-        isfloat = strchr("eEfFgGaA", conv) != NULL;
-        /* floats go through tmp to fix the decimal point; the rest straight in */
-        if (isfloat) {
-            dst = tmp;
-            room = sizeof tmp;
-        } else {
-            dst = len < cap ? buf + len : NULL;
-            room = len < cap ? cap - len : 0;
-        }
-        switch (conv) {
-        case 'd':
-        case 'i':
-            if (lenmod[0] == 'l' && lenmod[1] == 'l')
-                NUM_EMIT(long long);
-            else if (lenmod[0] == 'l')
-                NUM_EMIT(long);
-            else if (lenmod[0] == 'z')
-                NUM_EMIT(size_t);
-            else if (lenmod[0] == 'j')
-                NUM_EMIT(intmax_t);
-            else if (lenmod[0] == 't')
-                NUM_EMIT(ptrdiff_t);
-            else
-                NUM_EMIT(int);
+        if (!parse_spec(&f, start, &sp, &args))
             break;
-        case 'u':
-        case 'o':
-        case 'x':
-        case 'X':
-            if (lenmod[0] == 'l' && lenmod[1] == 'l')
-                NUM_EMIT(unsigned long long);
-            else if (lenmod[0] == 'l')
-                NUM_EMIT(unsigned long);
-            else if (lenmod[0] == 'z')
-                NUM_EMIT(size_t);
-            else if (lenmod[0] == 'j')
-                NUM_EMIT(uintmax_t);
-            else if (lenmod[0] == 't')
-                NUM_EMIT(ptrdiff_t);
-            else
-                NUM_EMIT(unsigned);
-            break;
-        case 'c': NUM_EMIT(int); break;
-        case 's':
-            if (!strchr(spec, '.') && !strchr(spec, '*')) {
-                /* a long string (a path) keeps its start and its end, so
-                   what follows it in the message (the reason) still fits */
-                const char *v = va_arg(ap, const char *);
-                size_t vl = strlen(v);
-                if (vl > NUM_LONG_STRING) {
-                    append(buf, cap, &len, v, NUM_KEEP_HEAD);
-                    append(buf, cap, &len, "...", 3);
-                    append(buf, cap, &len, v + vl - NUM_KEEP_TAIL, NUM_KEEP_TAIL);
-                    continue;
-                }
-                n = snprintf(dst, room, spec, v);
-                break;
+        if (sp.conv == 's' && !strchr(sp.text, '.') && !strchr(sp.text, '*')) {
+            /* a long string (a path) keeps its start and its end, so what
+               follows it in the message (the reason) still fits */
+            const char *v = va_arg(args, const char *);
+            size_t vl = strlen(v);
+            if (vl > NUM_LONG_STRING) {
+                append(buf, cap, &len, v, NUM_KEEP_HEAD);
+                append(buf, cap, &len, "...", 3);
+                append(buf, cap, &len, v + vl - NUM_KEEP_TAIL, NUM_KEEP_TAIL);
+                continue;
             }
-            NUM_EMIT(const char *);
-            break;
-        case 'p': NUM_EMIT(void *); break;
-        case 'e':
-        case 'E':
-        case 'f':
-        case 'F':
-        case 'g':
-        case 'G':
-        case 'a':
-        case 'A':
-            if (lenmod[0] == 'L')
-                NUM_EMIT(long double);
-            else
-                NUM_EMIT(double);
-            break;
-        default: return (int)len; /* an unknown conversion: stop here */
+            n = snprintf(len < cap ? buf + len : NULL, len < cap ? cap - len : 0, sp.text, v);
+        } else if (strchr("eEfFgGaA", sp.conv)) {
+            /* floats go through tmp to fix the decimal point */
+            if ((n = emit(tmp, sizeof tmp, &sp, &args)) < 0)
+                break;
+            append(buf, cap, &len, tmp,
+                   c_radix(tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1));
+            continue;
+        } else {
+            n = emit(len < cap ? buf + len : NULL, len < cap ? cap - len : 0, &sp, &args);
         }
         if (n < 0)
-            return -1;
-        if (isfloat) {
-            size_t k = (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1;
-            k = c_radix(tmp, k);
-            append(buf, cap, &len, tmp, k);
-        } else {
-            if (dst && (size_t)n >= room)
-                buf[cap - 1] = '\0';
-            len += (size_t)n;
-        }
+            break;
+        if (len < cap && (size_t)n >= cap - len)
+            buf[cap - 1] = '\0';
+        len += (size_t)n;
     }
-    return (int)len;
+    va_end(args);
+    return n == -1 ? -1 : (int)len;
 }
 
 int mlp__snprintf(char *buf, size_t cap, const char *fmt, ...)
