@@ -667,7 +667,7 @@ MLP_API void mlp_buffer_free(mlp_ctx *ctx, void *buf);
  *  graph libmlp cannot run; the message names the node, its op and its
  *  position in the graph), MLP_ERR_NOMEM. Memory used while reading stays
  *  within a small multiple of the file's size. Owned by the caller
- *  (mlp_model_free). Reentrant: contexts are independent. */
+ *  (mlp_model_free). */
 MLP_API mlp_model *mlp_model_load_onnx(mlp_ctx *ctx, const char *path);
 /** As mlp_model_load_onnx from size bytes at buf (borrowed, not kept). */
 MLP_API mlp_model *mlp_model_load_onnx_mem(mlp_ctx *ctx, const void *buf, size_t size);

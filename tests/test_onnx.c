@@ -329,6 +329,70 @@ static void onnx__export_names_producer_input_and_output(void **state)
     mlp_ctx_free(ctx);
 }
 
+static void onnx__per_feature_prelu_matches_torch(void **state)
+{
+    (void)state;
+    check_fixture("prelu_features_o17");
+}
+
+static void onnx__softmax_and_log_softmax_heads_match_torch(void **state)
+{
+    (void)state;
+    check_fixture("softmax_head_o9");      /* axis 1, opset 9 */
+    check_fixture("log_softmax_head_o17"); /* axis -1, initializers as inputs, no folding */
+}
+
+static void onnx__standardisation_matches_torch(void **state)
+{
+    (void)state;
+    check_fixture("standardise_o13"); /* (x - mean) / std: Sub then Div */
+}
+
+/* every layer kind at once, ending in a softmax or a log-softmax head */
+static mlp_model *every_kind(mlp_ctx *ctx, int log_head)
+{
+    static const float mean[5] = {0.5f, -1.0f, 2.0f, 0.0f, 3.0f};
+    static const float std[5] = {1.0f, 2.0f, 0.5f, 4.0f, 1.5f};
+    mlp_model *m = mlp_model_new(ctx);
+    mlp_tensor *alpha;
+    int i;
+    assert_ok(ctx, mlp_model_add_standardize(m, 5, mean, std));
+    assert_ok(ctx, mlp_model_add_linear_nobias(m, 5, 8, MLP_INIT_DEFAULT));
+    assert_ok(ctx, mlp_model_add_leaky_relu(m, 0.2f));
+    assert_ok(ctx, mlp_model_add_linear(m, 8, 8));
+    assert_ok(ctx, mlp_model_add_prelu(m, 8));
+    alpha = mlp_model_param(m, mlp_model_num_params(m) - 1);
+    for (i = 0; i < 8; i++) /* slopes that are not the default, some negative */
+        mlp_tensor_data(alpha)[i] = -0.4f + 0.1f * (float)i;
+    assert_ok(ctx, mlp_model_add_dropout(m, 0.1f));
+    assert_ok(ctx, mlp_model_add_linear(m, 8, 4));
+    assert_ok(ctx, log_head ? mlp_model_add_log_softmax(m) : mlp_model_add_softmax(m));
+    return m;
+}
+
+static void onnx__every_layer_kind_round_trips_bit_identically(void **state)
+{
+    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_model *m;
+    void *buf = NULL;
+    size_t size = 0;
+    (void)state;
+    mlp_ctx_seed(ctx, 3);
+    m = every_kind(ctx, 0);
+    round_trip(m, "every_kind_softmax");
+    assert_ok(ctx, mlp_model_save_onnx_mem(m, &buf, &size));
+    assert_non_null(memmem_(buf, size, "probabilities"));
+    mlp_buffer_free(ctx, buf);
+    mlp_model_free(m);
+    m = every_kind(ctx, 1);
+    round_trip(m, "every_kind_log_softmax");
+    assert_ok(ctx, mlp_model_save_onnx_mem(m, &buf, &size));
+    assert_non_null(memmem_(buf, size, "log_probabilities"));
+    mlp_buffer_free(ctx, buf);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +413,10 @@ int main(void)
         cmocka_unit_test(onnx__every_truncation_fails_cleanly),
         cmocka_unit_test(onnx__every_activation_round_trips_bit_identically),
         cmocka_unit_test(onnx__export_names_producer_input_and_output),
+        cmocka_unit_test(onnx__per_feature_prelu_matches_torch),
+        cmocka_unit_test(onnx__softmax_and_log_softmax_heads_match_torch),
+        cmocka_unit_test(onnx__standardisation_matches_torch),
+        cmocka_unit_test(onnx__every_layer_kind_round_trips_bit_identically),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -318,14 +318,20 @@ static int import_prelu(const mlp__onnx_reader *r, size_t at, mlp_model *m, cons
     for (i = 0; i < c.numel; i++)
         if (!isfinite(c.data[i]))
             return r->fail(r->self, at, "has a non-finite slope");
-    if (c.numel != 1)
-        return r->fail(r->self, at, "has one slope per feature, which libmlp does not have yet");
+    if (c.numel != 1 && !(c.ndim == 1 || (c.ndim == 2 && c.dims[0] == 1)))
+        return r->fail(r->self, at, "has slopes that are neither one nor one per feature");
+    if (c.numel != 1 && r->width && c.numel != r->width) {
+        mlp__fail(r->ctx, MLP_ERR_FORMAT,
+                  "%s: malformed ONNX file: node %zu has %lld slopes for %lld features", fn, at,
+                  (long long)c.numel, (long long)r->width);
+        return -1;
+    }
     memset(&d, 0, sizeof d);
     d.act = MLP_ACT_PRELU;
-    d.n = 1;
+    d.n = c.numel;
     if (!(L = push(m, fn, &d, MLP_LAYER_ACT)))
         return -1;
-    L->t[0]->data[0] = c.data[0];
+    memcpy(L->t[0]->data, c.data, (size_t)c.numel * sizeof(float));
     return 1;
 }
 
@@ -404,4 +410,119 @@ int mlp__dropout_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m,
     memset(&d, 0, sizeof d);
     d.param = ratio;
     return push(m, fn, &d, MLP_LAYER_DROPOUT) ? 1 : -1;
+}
+
+/* ---- softmax and log-softmax heads: over the features (the last axis) ---- */
+
+static mlp_status head_export(const mlp__onnx_emitter *e, const char *op, const char *x,
+                              const char *y)
+{
+    mlp__onnx_attr axis;
+    memset(&axis, 0, sizeof axis);
+    axis.name = "axis";
+    axis.type = MLP__ONNX_INT;
+    axis.i = -1;
+    return e->node(e->self, op, &x, 1, y, &axis, 1);
+}
+
+mlp_status mlp__softmax_onnx_export(const mlp__onnx_emitter *e, const mlp__layer *L,
+                                    const char *prefix, const char *x, const char **y)
+{
+    (void)L;
+    (void)prefix;
+    return head_export(e, "Softmax", x, *y);
+}
+
+mlp_status mlp__log_softmax_onnx_export(const mlp__onnx_emitter *e, const mlp__layer *L,
+                                        const char *prefix, const char *x, const char **y)
+{
+    (void)L;
+    (void)prefix;
+    return head_export(e, "LogSoftmax", x, *y);
+}
+
+/* Softmax or LogSoftmax of the [batch, features] value: axis 1 or -1
+ * (before opset 13 the default axis 1 flattens to 2-D first, the same
+ * thing for a batch of rows). */
+static int import_head(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn,
+                       const char *op, int kind)
+{
+    mlp__layer d;
+    int64_t axis = r->opset < 13 ? 1 : -1;
+    if (!is_op(r, at, op))
+        return 0;
+    if (!reads_value(r, at, 0))
+        return r->fail(r->self, at, "does not read the running value");
+    r->attr_int(r->self, at, "axis", &axis);
+    if (axis != 1 && axis != -1)
+        return r->fail(r->self, at, "is not over the features (axis 1 or -1)");
+    memset(&d, 0, sizeof d);
+    return push(m, fn, &d, kind) ? 1 : -1;
+}
+
+int mlp__softmax_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn)
+{
+    return import_head(r, at, m, fn, "Softmax", MLP_LAYER_SOFTMAX);
+}
+
+int mlp__log_softmax_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn)
+{
+    return import_head(r, at, m, fn, "LogSoftmax", MLP_LAYER_LOG_SOFTMAX);
+}
+
+/* ---- standardize: Sub(x, mean) then Div(that, std) ---- */
+
+mlp_status mlp__standardize_onnx_export(const mlp__onnx_emitter *e, const mlp__layer *L,
+                                        const char *prefix, const char *x, const char **y)
+{
+    char mean[64], std[64], centred[64];
+    const char *in[2];
+    mlp_status s;
+    snprintf(mean, sizeof mean, "%smean", prefix);
+    snprintf(std, sizeof std, "%sstd", prefix);
+    snprintf(centred, sizeof centred, "%scentred", prefix);
+    if ((s = e->tensor(e->self, mean, 1, &L->n, L->t[0]->data)) != MLP_OK
+        || (s = e->tensor(e->self, std, 1, &L->n, L->t[1]->data)) != MLP_OK)
+        return s;
+    in[0] = x;
+    in[1] = mean;
+    if ((s = e->node(e->self, "Sub", in, 2, centred, NULL, 0)) != MLP_OK)
+        return s;
+    in[0] = centred;
+    in[1] = std;
+    return e->node(e->self, "Div", in, 2, *y, NULL, 0);
+}
+
+/* A per-feature constant: [n] or [1,n]. */
+static int per_feature(const mlp__onnx_const *c)
+{
+    return c->ndim == 1 || (c->ndim == 2 && c->dims[0] == 1);
+}
+
+int mlp__standardize_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn)
+{
+    mlp__onnx_const mean, std;
+    mlp__layer d, *L;
+    int64_t i;
+    if (!is_op(r, at, "Sub") || !is_op(r, at + 1, "Div") || r->num_inputs(r->self, at) != 2
+        || r->num_inputs(r->self, at + 1) != 2 || !reads_value(r, at, 0)
+        || r->source(r->self, at + 1, 0) != (int64_t)at)
+        return 0;
+    if (r->const_input(r->self, at, 1, &mean) != 1 || r->const_input(r->self, at + 1, 1, &std) != 1
+        || !per_feature(&mean) || !per_feature(&std) || mean.numel != std.numel)
+        return r->fail(r->self, at, "and the Div after it are not a per-feature standardisation");
+    if (r->width && mean.numel != r->width) {
+        mlp__fail(r->ctx, MLP_ERR_FORMAT,
+                  "%s: malformed ONNX file: node %zu subtracts %lld means from %lld features", fn,
+                  at, (long long)mean.numel, (long long)r->width);
+        return -1;
+    }
+    for (i = 0; i < mean.numel; i++)
+        if (!isfinite(mean.data[i]) || !(isfinite(std.data[i]) && std.data[i] > 0.0f))
+            return r->fail(r->self, at, "has a mean that is not finite or a std that is not > 0");
+    memset(&d, 0, sizeof d);
+    d.n = mean.numel;
+    if (!(L = push(m, fn, &d, MLP_LAYER_STANDARDIZE)))
+        return -1;
+    return mlp__standardize_set(r->ctx, fn, L, mean.data, std.data) == MLP_OK ? 2 : -1;
 }

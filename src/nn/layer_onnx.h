@@ -119,5 +119,16 @@ int mlp__act_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, con
 mlp_status mlp__dropout_onnx_export(const mlp__onnx_emitter *e, const struct mlp__layer *L,
                                     const char *prefix, const char *x, const char **y);
 int mlp__dropout_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn);
+mlp_status mlp__softmax_onnx_export(const mlp__onnx_emitter *e, const struct mlp__layer *L,
+                                    const char *prefix, const char *x, const char **y);
+int mlp__softmax_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m, const char *fn);
+mlp_status mlp__log_softmax_onnx_export(const mlp__onnx_emitter *e, const struct mlp__layer *L,
+                                        const char *prefix, const char *x, const char **y);
+int mlp__log_softmax_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m,
+                                 const char *fn);
+mlp_status mlp__standardize_onnx_export(const mlp__onnx_emitter *e, const struct mlp__layer *L,
+                                        const char *prefix, const char *x, const char **y);
+int mlp__standardize_onnx_import(const mlp__onnx_reader *r, size_t at, mlp_model *m,
+                                 const char *fn);
 
 #endif

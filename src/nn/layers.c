@@ -553,7 +553,9 @@ static const mlp__kind kind_softmax = {.kind = MLP_LAYER_SOFTMAX,
                                        .record_bytes = no_record_bytes,
                                        .record_write = no_record_write,
                                        .record_read = no_record_read,
-                                       .describe = softmax_describe};
+                                       .describe = softmax_describe,
+                                       .onnx_export = mlp__softmax_onnx_export,
+                                       .onnx_import = mlp__softmax_onnx_import};
 
 static const mlp__kind kind_log_softmax = {.kind = MLP_LAYER_LOG_SOFTMAX,
                                            .name = "log_softmax",
@@ -567,7 +569,9 @@ static const mlp__kind kind_log_softmax = {.kind = MLP_LAYER_LOG_SOFTMAX,
                                            .record_bytes = no_record_bytes,
                                            .record_write = no_record_write,
                                            .record_read = no_record_read,
-                                           .describe = log_softmax_describe};
+                                           .describe = log_softmax_describe,
+                                           .onnx_export = mlp__log_softmax_onnx_export,
+                                           .onnx_import = mlp__log_softmax_onnx_import};
 
 static const mlp__kind kind_standardize = {.kind = MLP_LAYER_STANDARDIZE,
                                            .name = "standardize",
@@ -581,7 +585,9 @@ static const mlp__kind kind_standardize = {.kind = MLP_LAYER_STANDARDIZE,
                                            .record_bytes = u64_record_bytes,
                                            .record_write = standardize_record_write,
                                            .record_read = standardize_record_read,
-                                           .describe = standardize_describe};
+                                           .describe = standardize_describe,
+                                           .onnx_export = mlp__standardize_onnx_export,
+                                           .onnx_import = mlp__standardize_onnx_import};
 
 /* indexed by mlp_layer_kind */
 static const mlp__kind *const kinds[] = {&kind_linear,  &kind_act,         &kind_dropout,
