@@ -384,11 +384,8 @@ mlp_status mlp__scratch_take(mlp_ctx *ctx, const char *fn, int want_pool, size_t
     s->pool = want_pool && ctx->pool && ctx->threads > 1 && !ctx->pool_taken;
     st = scratch_fit(ctx, fn, s, s->pool ? ctx->threads : 1, per_thread);
     if (st != MLP_OK) {
-        if (st == MLP_ERR_OVERFLOW)
+        if (st == MLP_ERR_OVERFLOW) /* out of memory is recorded by the allocation */
             mlp__fail(ctx, st, "%s: workspace of %llu floats a thread is too large", fn,
-                      (unsigned long long)per_thread);
-        else
-            mlp__fail(ctx, st, "%s: out of memory for its workspace (%llu floats a thread)", fn,
                       (unsigned long long)per_thread);
         s->pool = 0;
         unlock_ctx(ctx);
