@@ -10,11 +10,8 @@
  *    (mlp_ctx): its allocator, random generator, gradient tape, grad mode,
  *    error state and thread count. Two contexts never share mutable state,
  *    so two threads may each use their own context freely. One context
- *    must not be used by two threads at the same time, with one
- *    exception: mlp_model_predict and mlp_model_classify may be called
- *    from many threads at once, on one model or on several models of one
- *    context, as long as no other call on that context (training, loading,
- *    changing the model or the context's settings) runs at the same time.
+ *    must not be used by two threads at the same time (the exception:
+ *    mlp_model_predict and mlp_model_classify, see "Thread safety" below).
  *  - Functions that can fail return mlp_status (MLP_OK == 0). Constructors
  *    and ops return a handle, or NULL on failure. Either way the context
  *    keeps a message naming the function and the argument that was wrong:
