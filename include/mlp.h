@@ -10,7 +10,8 @@
  *    (mlp_ctx): its allocator, random generator, gradient tape, grad mode,
  *    error state and thread count. Two contexts never share mutable state,
  *    so two threads may each use their own context freely. One context
- *    must not be used by two threads at the same time.
+ *    must not be used by two threads at the same time (the exception:
+ *    mlp_model_predict and mlp_model_classify, see "Thread safety" below).
  *  - Functions that can fail return mlp_status (MLP_OK == 0). Constructors
  *    and ops return a handle, or NULL on failure. Either way the context
  *    keeps a message naming the function and the argument that was wrong:
@@ -628,14 +629,26 @@ MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
 /** Inference without the tape: x holds n rows of in_features floats, out
  *  receives n rows of out_features floats (probabilities after a softmax
  *  head, log-probabilities after a log-softmax one). Runs in evaluation
- *  semantics (dropout off) whatever the mode. After its first call with a
- *  given n (or a larger one) it performs no allocation at all. With
- *  mlp_ctx_set_check_finite on, a NaN or Inf in x or in the output is
- *  MLP_ERR_NONFINITE naming its row and column. Not reentrant on one
- *  model: use one model per thread. */
+ *  semantics (dropout off) whatever the mode. Large batches are split across the
+ *  context's threads (mlp_ctx_set_threads); results are the same at any
+ *  thread count. After its first call with a given n (or a larger one)
+ *  nothing is allocated. With mlp_ctx_set_check_finite on, a NaN or Inf
+ *  in x or in the output is MLP_ERR_NONFINITE naming its row and column.
+ *  Thread-safety: many threads may call mlp_model_predict and
+ *  mlp_model_classify at once on one model (a service answering requests
+ *  from a pool of threads): each call in flight gets its own scratch from
+ *  the context, and the model is only read. At most one of those calls
+ *  uses the context's worker threads at a time; the others run on their
+ *  calling thread. Nothing else may run on the context meanwhile (no
+ *  training, no change to the model or the context), and the context's
+ *  allocator must be safe to call from those threads (the C library's
+ *  is): the first call of each concurrent caller may allocate. A failing
+ *  call's message is recorded under a lock; with several failing at once
+ *  mlp_ctx_errmsg names one of them. A build without threads
+ *  (MLP_NO_THREADS) has no lock: one caller at a time there. */
 MLP_API mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out);
 /** Index of the largest output for each of n rows of x into classes[n]
- *  (through mlp_model_predict). */
+ *  (the same pass as mlp_model_predict, with its thread-safety). */
 MLP_API mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *classes);
 
 /** Save the model (architecture and parameters) to `path` in the libmlp

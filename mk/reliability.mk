@@ -10,7 +10,8 @@
 #   make check-valgrind  every test of the plain build and every example
 #                        under valgrind memcheck: no error, no leak
 #   make check-tsan      two contexts trained in two threads at once under
-#                        ThreadSanitizer: same bits as one after the other
+#                        ThreadSanitizer: same bits as one after the other;
+#                        four threads predicting on one shared model
 # The corpus replay (tests/test_fuzz_replay.c) is part of `make check`.
 
 .PHONY: fuzz fuzz-short fuzz-long fuzz-build fuzz-probe check-valgrind check-tsan
@@ -169,8 +170,9 @@ $(TSAN_BUILD)/libmlp.a: $(TSAN_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(TSAN_OBJ)
 
-$(TSAN_BUILD)/tsan_two_contexts: tests/tsan_two_contexts.c $(TSAN_BUILD)/libmlp.a
+$(TSAN_BUILD)/tsan_%: tests/tsan_%.c $(wildcard tests/*.h) $(TSAN_BUILD)/libmlp.a
 	$(TSAN_CC) $(CPPFLAGS) $(TSAN_FLAGS) $< $(TSAN_BUILD)/libmlp.a -lpthread -lm -o $@
 
-check-tsan: $(TSAN_BUILD)/tsan_two_contexts
+check-tsan: $(TSAN_BUILD)/tsan_two_contexts $(TSAN_BUILD)/tsan_shared_model
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_BUILD)/tsan_two_contexts
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TSAN_BUILD)/tsan_shared_model

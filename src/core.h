@@ -106,6 +106,21 @@ typedef struct mlp__node {
 /* The worker threads, defined in parallel.c (NULL: single thread). */
 typedef struct mlp__pool mlp__pool;
 
+/* Scratch of one tape-free call (predict, classify): packing workspaces
+ * and activation buffers. The context keeps a list; a call takes one no
+ * other call is using, so calls on one context from many threads never
+ * share scratch (parallel.c). */
+typedef struct mlp__scratch {
+    struct mlp__scratch *next;
+    int busy;           /* taken by a call (under the context's lock) */
+    int pool;           /* this call may use the context's worker pool */
+    float *work;        /* packing workspaces, work_floats each */
+    size_t work_floats; /* per thread */
+    int work_threads;
+    float *buf; /* buf_floats activation floats */
+    size_t buf_floats;
+} mlp__scratch;
+
 struct mlp_ctx {
     mlp_allocator a;
     mlp__rng rng;
@@ -119,6 +134,12 @@ struct mlp_ctx {
     float *gemm_work;        /* packing workspace, one per thread; once made it */
     size_t gemm_work_floats; /* per thread, always >= what ctx->gemm needs */
     int gemm_work_threads;
+    /* tape-free calls, which may run on many threads at once: the lock
+     * (a mutex in the context's own allocation) guards the scratch list,
+     * pool_taken and error writes of those calls */
+    void *lock;
+    mlp__scratch *scratch;
+    int pool_taken; /* a tape-free call is using the worker pool */
 
     /* the tape */
     mlp__node *nodes;
@@ -216,6 +237,28 @@ mlp_status mlp__check_finite(mlp_ctx *ctx, const char *fn, const mlp_tensor *t);
 
 /* Stop and free ctx's worker threads, if any (the caller sets ctx->threads). */
 void mlp__pool_destroy(mlp_ctx *ctx);
+
+/* The context's lock and tape-free scratch: */
+
+/* Bytes of the lock ctx.c places after the context; init returns 0 when
+ * the system has no mutex for it. */
+size_t mlp__lock_bytes(void);
+int mlp__lock_init(void *lock);
+void mlp__lock_destroy(void *lock);
+/* mlp__fail under the context's lock, for calls that may run on many
+ * threads at once (predict, classify). */
+mlp_status mlp__fail_shared(mlp_ctx *ctx, mlp_status code, const char *fmt, ...) MLP__PRINTF(3, 4);
+/* Take a scratch no other call is using (adding one when all are busy)
+ * with packing workspaces for each thread the call may use and
+ * per_thread activation floats for each. The call may use the worker
+ * pool (s->pool) when want_pool is set, the context has one and no other
+ * call holds it; otherwise it runs on the calling thread alone. Safe from
+ * many threads at once. On failure records the error (naming fn). */
+mlp_status mlp__scratch_take(mlp_ctx *ctx, const char *fn, int want_pool, size_t per_thread,
+                             mlp__scratch **out);
+void mlp__scratch_give(mlp_ctx *ctx, mlp__scratch *s);
+/* Free every scratch (mlp_ctx_free). */
+void mlp__scratch_destroy(mlp_ctx *ctx);
 
 /* ---- matrix products through the context ---- */
 

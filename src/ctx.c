@@ -29,6 +29,8 @@ mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator)
     mlp_allocator a;
     mlp_ctx *ctx;
     const char *env;
+    /* the lock lives right after the context, in the same block */
+    const size_t lock_at = (sizeof *ctx + 63) / 64 * 64;
     if (allocator) {
         if (!allocator->alloc || !allocator->realloc || !allocator->free)
             return NULL;
@@ -39,10 +41,15 @@ mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator)
         a.free = libc_free;
         a.user = NULL;
     }
-    ctx = (mlp_ctx *)a.alloc(a.user, sizeof *ctx);
+    ctx = (mlp_ctx *)a.alloc(a.user, lock_at + mlp__lock_bytes());
     if (!ctx)
         return NULL;
     memset(ctx, 0, sizeof *ctx);
+    ctx->lock = (char *)ctx + lock_at;
+    if (!mlp__lock_init(ctx->lock)) {
+        a.free(a.user, ctx);
+        return NULL;
+    }
     ctx->a = a;
     ctx->grad_enabled = 1;
     ctx->threads = 1;
@@ -63,7 +70,9 @@ void mlp_ctx_free(mlp_ctx *ctx)
         return;
     mlp__tape_destroy(ctx);
     mlp__pool_destroy(ctx);
+    mlp__scratch_destroy(ctx);
     mlp__free_aligned(ctx, ctx->gemm_work);
+    mlp__lock_destroy(ctx->lock);
     ctx->a.free(ctx->a.user, ctx);
 }
 

@@ -22,12 +22,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #endif
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core.h"
 #include "parallel.h"
 
-#define MLP__MAX_THREADS 64
 /* lock/unlock rounds a waiting thread spins before it sleeps */
 #define MLP__SPIN 10000
 
@@ -270,6 +271,154 @@ void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__ran
 }
 
 #endif
+
+/* ---- the context's lock and scratch for calls that may run at once ---- */
+
+#ifndef MLP_NO_THREADS
+size_t mlp__lock_bytes(void)
+{
+    return sizeof(pthread_mutex_t);
+}
+int mlp__lock_init(void *lock)
+{
+    return pthread_mutex_init((pthread_mutex_t *)lock, NULL) == 0;
+}
+void mlp__lock_destroy(void *lock)
+{
+    pthread_mutex_destroy((pthread_mutex_t *)lock);
+}
+static void lock_ctx(mlp_ctx *ctx)
+{
+    pthread_mutex_lock((pthread_mutex_t *)ctx->lock);
+}
+static void unlock_ctx(mlp_ctx *ctx)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)ctx->lock);
+}
+#else
+size_t mlp__lock_bytes(void)
+{
+    return 1;
+}
+int mlp__lock_init(void *lock)
+{
+    (void)lock;
+    return 1;
+}
+void mlp__lock_destroy(void *lock)
+{
+    (void)lock;
+}
+static void lock_ctx(mlp_ctx *ctx)
+{
+    (void)ctx;
+}
+static void unlock_ctx(mlp_ctx *ctx)
+{
+    (void)ctx;
+}
+#endif
+
+mlp_status mlp__fail_shared(mlp_ctx *ctx, mlp_status code, const char *fmt, ...)
+{
+    va_list ap;
+    lock_ctx(ctx);
+    ctx->err.code = code;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err.msg, sizeof ctx->err.msg, fmt, ap);
+    va_end(ap);
+    unlock_ctx(ctx);
+    return code;
+}
+
+/* Room in s for nt packing workspaces and nt * per_thread floats; called
+ * with the lock held. */
+static mlp_status scratch_fit(mlp_ctx *ctx, const char *fn, mlp__scratch *s, int nt,
+                              size_t per_thread)
+{
+    size_t per = mlp__gemm_workspace_floats(ctx->gemm), floats, bytes;
+    if (!s->work || s->work_floats != per || s->work_threads < nt) {
+        mlp__free_aligned(ctx, s->work);
+        s->work_floats = 0;
+        s->work_threads = 0;
+        if (!mlp__mul_size(per * sizeof(float), (size_t)nt, &bytes))
+            return MLP_ERR_OVERFLOW;
+        s->work = (float *)mlp__alloc_aligned(ctx, fn, bytes);
+        if (!s->work)
+            return MLP_ERR_NOMEM;
+        s->work_floats = per;
+        s->work_threads = nt;
+    }
+    if (!mlp__mul_size(per_thread, (size_t)nt, &floats)
+        || !mlp__mul_size(floats, sizeof(float), &bytes))
+        return MLP_ERR_OVERFLOW;
+    if (!s->buf || s->buf_floats < floats) {
+        float *buf = (float *)mlp__alloc_aligned(ctx, fn, bytes);
+        if (!buf)
+            return MLP_ERR_NOMEM;
+        mlp__free_aligned(ctx, s->buf);
+        s->buf = buf;
+        s->buf_floats = floats;
+    }
+    return MLP_OK;
+}
+
+mlp_status mlp__scratch_take(mlp_ctx *ctx, const char *fn, int want_pool, size_t per_thread,
+                             mlp__scratch **out)
+{
+    mlp__scratch *s;
+    mlp_status st;
+    *out = NULL;
+    lock_ctx(ctx);
+    for (s = ctx->scratch; s && s->busy; s = s->next)
+        ;
+    if (!s) {
+        s = (mlp__scratch *)mlp__calloc(ctx, fn, 1, sizeof *s);
+        if (!s) {
+            unlock_ctx(ctx);
+            return MLP_ERR_NOMEM;
+        }
+        s->next = ctx->scratch;
+        ctx->scratch = s;
+    }
+    s->pool = want_pool && ctx->pool && ctx->threads > 1 && !ctx->pool_taken;
+    st = scratch_fit(ctx, fn, s, s->pool ? ctx->threads : 1, per_thread);
+    if (st != MLP_OK) {
+        if (st == MLP_ERR_OVERFLOW) /* out of memory is recorded by the allocation */
+            mlp__fail(ctx, st, "%s: workspace of %llu floats a thread is too large", fn,
+                      (unsigned long long)per_thread);
+        s->pool = 0;
+        unlock_ctx(ctx);
+        return st;
+    }
+    s->busy = 1;
+    if (s->pool)
+        ctx->pool_taken = 1;
+    unlock_ctx(ctx);
+    *out = s;
+    return MLP_OK;
+}
+
+void mlp__scratch_give(mlp_ctx *ctx, mlp__scratch *s)
+{
+    lock_ctx(ctx);
+    if (s->pool)
+        ctx->pool_taken = 0;
+    s->pool = 0;
+    s->busy = 0;
+    unlock_ctx(ctx);
+}
+
+void mlp__scratch_destroy(mlp_ctx *ctx)
+{
+    while (ctx->scratch) {
+        mlp__scratch *s = ctx->scratch;
+        ctx->scratch = s->next;
+        mlp__free_aligned(ctx, s->work);
+        mlp__free_aligned(ctx, s->buf);
+        mlp__free(ctx, s);
+    }
+}
 
 /* ---- the matrix product, split by blocks of C ---- */
 

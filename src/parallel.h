@@ -7,6 +7,9 @@
 
 #include "core.h"
 
+/* Most threads a context may have (mlp_ctx_set_threads). */
+#define MLP__MAX_THREADS 64
+
 /* fn(arg, lo, hi, tid) is called on disjoint [lo, hi) covering [0, n)
  * (at most 2 * ctx->threads ranges, each of at least min_per_thread
  * indices), tid in [0, ctx->threads) naming the thread that runs it (for

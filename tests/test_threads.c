@@ -1,10 +1,14 @@
 /*
  * test_threads.c - the context's worker pool: mlp_ctx_set_threads, matrix
  * products and training steps identical at 1 and 2 threads, the internal
- * mlp__parallel_for covering its range, and a pool freed with its context.
+ * mlp__parallel_for covering its range, a pool freed with its context, and
+ * predict/classify called from four threads at once on one model.
  */
 #include "testutil.h"
 #include "parallel.h"
+#ifndef MLP_NO_THREADS
+#include "predict_threads.h"
+#endif
 
 /* A build with THREADS=0 has no pool: the tests that need one skip. */
 static void need_threads(void)
@@ -288,6 +292,25 @@ static void threads__parallel_for_covers_range_once(void **state)
     }
 }
 
+/* Four threads predicting and classifying on one model at once, with a
+ * single-threaded context and with two workers in it: every result equals
+ * the same call made alone (tests/predict_threads.h). */
+static void threads__predict_from_four_threads_on_one_model_matches_alone(void **state)
+{
+#ifndef MLP_NO_THREADS
+    char err[256];
+    (void)state;
+    need_threads();
+    if (!pt_run(1, err, sizeof err))
+        fail_msg("context threads=1: %s", err);
+    if (!pt_run(2, err, sizeof err))
+        fail_msg("context threads=2: %s", err);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +321,7 @@ int main(void)
         cmocka_unit_test(threads__many_changes_keep_count_and_leak_nothing),
         TU_TEST(threads__failed_pool_allocation_keeps_previous_count),
         TU_TEST(threads__parallel_for_covers_range_once),
+        TU_TEST(threads__predict_from_four_threads_on_one_model_matches_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

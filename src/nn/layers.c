@@ -50,14 +50,15 @@ static mlp_tensor *linear_forward(const mlp__layer *L, mlp_tensor *h, int traini
     return mlp_linear(h, L->t[0], L->t[1]);
 }
 
-static int linear_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next, const float *x,
-                          float *y, int64_t n, int64_t width)
+static int linear_predict(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
+                          const float *x, float *y, int64_t n, int64_t width)
 {
     /* y [n,out] = x [n,in] · W [in,out], then f(y + b) with next's f */
     int act = MLP_ACT_IDENTITY, used = 1;
     float param = 0.0f;
     (void)width;
-    mlp__gemm(ctx, 0, 0, n, L->out, L->in, 1.0f, x, L->in, L->t[0]->data, L->out, 0.0f, y, L->out);
+    mlp__sgemm(run->gemm, 0, 0, n, L->out, L->in, 1.0f, x, L->in, L->t[0]->data, L->out, 0.0f, y,
+               L->out, run->work);
     if (next && next->k->pointwise && next->k->pointwise(next, &act, &param))
         used = 2;
     mlp__bias_act_fwd(act, y, L->t[1] ? L->t[1]->data : NULL, n, L->out, param);
@@ -148,10 +149,10 @@ static mlp_tensor *act_forward(const mlp__layer *L, mlp_tensor *h, int training)
     return mlp_activation(h, (mlp_act)L->act);
 }
 
-static int act_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next, const float *x,
-                       float *y, int64_t n, int64_t width)
+static int act_predict(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
+                       const float *x, float *y, int64_t n, int64_t width)
 {
-    (void)ctx;
+    (void)run;
     (void)next;
     if (L->act == MLP_ACT_PRELU)
         mlp__prelu_fwd(y, x, L->t[0]->data, L->t[0]->numel, n, width);
@@ -236,10 +237,10 @@ static mlp_tensor *dropout_forward(const mlp__layer *L, mlp_tensor *h, int train
     return mlp_dropout(h, L->param);
 }
 
-static int identity_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+static int identity_predict(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                             const float *x, float *y, int64_t n, int64_t width)
 {
-    (void)ctx;
+    (void)run;
     (void)L;
     (void)next;
     (void)x;
@@ -297,20 +298,20 @@ static mlp_tensor *log_softmax_forward(const mlp__layer *L, mlp_tensor *h, int t
     return mlp_log_softmax(h);
 }
 
-static int softmax_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+static int softmax_predict(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                            const float *x, float *y, int64_t n, int64_t width)
 {
-    (void)ctx;
+    (void)run;
     (void)L;
     (void)next;
     mlp__softmax_rows(y, x, n, width);
     return 1;
 }
 
-static int log_softmax_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+static int log_softmax_predict(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                                const float *x, float *y, int64_t n, int64_t width)
 {
-    (void)ctx;
+    (void)run;
     (void)L;
     (void)next;
     mlp__log_softmax_rows(y, x, n, width);
@@ -462,10 +463,10 @@ static mlp_tensor *standardize_forward(const mlp__layer *L, mlp_tensor *h, int t
     return mlp__check_finite(ctx, "mlp_model_forward", y) == MLP_OK ? y : NULL;
 }
 
-static int standardize_predict(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next,
+static int standardize_predict(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                                const float *x, float *y, int64_t n, int64_t width)
 {
-    (void)ctx;
+    (void)run;
     (void)next;
     standardize_rows(y, x, L->t[0]->data, L->t[1]->data, n, width);
     return 1;

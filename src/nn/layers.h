@@ -20,6 +20,15 @@ typedef struct mlp__tshape {
     int learnable; /* a parameter (requires grad, in the parameter list) */
 } mlp__tshape;
 
+/* What a tape-free layer pass runs with: the context's kernel and one
+ * thread's packing workspace. The pass runs on its calling thread alone
+ * (predict splits rows across threads itself) and reads the layer's
+ * tensors only, so passes on many threads may run at once. */
+typedef struct mlp__infer {
+    const mlp__gemm_kernel *gemm;
+    float *work;
+} mlp__infer;
+
 typedef struct mlp__kind {
     int kind;         /* the mlp_layer_kind value, also the file's record tag */
     const char *name; /* "linear" */
@@ -51,10 +60,9 @@ typedef struct mlp__kind {
      * same pass when next's kind has `pointwise` (linear applies an
      * element-wise activation with its bias). Returns the number of layers
      * applied (1, or 2 with next), or 0 when L is the identity at
-     * inference and y was not written. Never fails or allocates; gemm
-     * workspace is ready. */
-    int (*predict)(mlp_ctx *ctx, const mlp__layer *L, const mlp__layer *next, const float *x,
-                   float *y, int64_t n, int64_t width);
+     * inference and y was not written. Never fails or allocates. */
+    int (*predict)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
+                   const float *x, float *y, int64_t n, int64_t width);
     /* For an element-wise layer another may fold in: 1 with its mlp_act and
      * parameter; 0 when it cannot be folded. NULL: never. */
     int (*pointwise)(const mlp__layer *L, int *act, float *param);

@@ -41,7 +41,6 @@ void mlp_model_free(mlp_model *m)
         free_tensors(&m->layers[i]);
     mlp__free(ctx, m->layers);
     mlp__free(ctx, m->params);
-    mlp__free_aligned(ctx, m->work);
     mlp__free(ctx, m);
 }
 

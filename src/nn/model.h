@@ -1,8 +1,7 @@
 /*
- * model.h - the inside of a sequential model: its layers, its parameter
- * list and the workspace of the tape-free predict path. Shared by the
- * model, the layer kinds, predict, summary and model-file code. What a
- * layer does is its kind's (nn/layers.h); nothing here switches on kind.
+ * model.h - the inside of a sequential model: its layers and its
+ * parameter list. Shared by the model, the layer kinds, predict, summary
+ * and model-file code. What a layer does is its kind's (nn/layers.h); nothing here switches on kind.
  */
 #ifndef MLP_NN_MODEL_H
 #define MLP_NN_MODEL_H
@@ -35,9 +34,6 @@ struct mlp_model {
     mlp_tensor **params; /* borrowed views of the layers' learnable tensors, in order */
     size_t nparams, cap_params;
     int training;
-    /* predict workspace: two ping-pong buffers of work_rows x work_width */
-    float *work;
-    int64_t work_rows, work_width;
 };
 
 /* Initialise a linear layer's w [in,out] and b [out] (b may be NULL) with

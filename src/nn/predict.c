@@ -1,16 +1,56 @@
 /*
  * predict.c - inference without the tape on raw float arrays: a walk of
  * the layers' predict functions (nn/layers.c) between two ping-pong
- * buffers owned by the model. A kind may apply the next layer in its own
- * pass (a linear layer applies the activation after it with its bias);
- * a layer that is the identity at inference (dropout) writes nothing. The
- * buffers grow only when n (or the model's width) grows, so after the
- * first call for a given n nothing is allocated.
+ * buffers. A kind may apply the next layer in its own pass (a linear
+ * layer applies the activation after it with its bias); a layer that is
+ * the identity at inference (dropout) writes nothing.
+ *
+ * Rows go through the whole network a block at a time (at most about 512
+ * rows, so a block's activations stay in cache and the buffers stay
+ * small whatever n is), and each block writes its rows of the result
+ * itself. Large batches are split across the context's threads by blocks
+ * of rows, one hand-off per call instead of one per layer; small ones run
+ * on the calling thread, where a second thread would only add its wake-up.
+ * Every row is computed in the same order whatever block or thread holds
+ * it (blocks are whole register tiles and never a single row unless n is
+ * 1), so results do not depend on the thread count.
+ *
+ * With finite checks on (mlp_ctx_set_check_finite) a NaN or Inf in x or
+ * in the output is MLP_ERR_NONFINITE naming its row and column (the input
+ * is checked too, since a NaN can vanish on the way: ReLU turns it into
+ * 0); each thread notes the first bad output of its rows, and the lowest
+ * row is reported, as one pass over all rows would.
+ *
+ * Many threads may call predict on one model at once: the buffers and
+ * packing workspaces come from the context's scratch list (parallel.c),
+ * one scratch per call in flight, and the layers are only read. After the
+ * first call with a given n (or a larger one) nothing is allocated.
  */
 #include <math.h>
 #include <string.h>
 
 #include "nn/layers.h"
+#include "parallel.h"
+
+/* rows of a block: a multiple of the kernel's register tile near this */
+#define BLOCK_ROWS 512
+/* multiply-adds below which a call stays on the calling thread */
+#define SPLIT_MIN ((int64_t)1 << 19)
+
+typedef struct run_job {
+    const mlp_model *m;
+    const mlp__scratch *s;
+    const float *x;
+    float *out;       /* predict: n x out_features, or NULL */
+    int32_t *classes; /* classify: n, or NULL */
+    int64_t n, in, outw, width;
+    int64_t block, unit; /* rows per block (a multiple of unit), tile height */
+    size_t per_thread;   /* activation floats a thread owns in s->buf */
+    int check_finite;
+    /* per thread: the first non-finite output of its rows (row -1: none) */
+    int64_t bad_row[MLP__MAX_THREADS], bad_col[MLP__MAX_THREADS];
+    float bad_val[MLP__MAX_THREADS];
+} run_job;
 
 static int64_t max_width(const mlp_model *m)
 {
@@ -26,130 +66,208 @@ static int64_t max_width(const mlp_model *m)
     return w;
 }
 
-static mlp_status workspace(mlp_model *m, const char *fn, int64_t n)
+/* Multiply-adds of one row through the model. */
+static int64_t row_cost(const mlp_model *m)
 {
-    int64_t width = max_width(m);
-    size_t floats, bytes;
-    float *work;
-    if (m->work && n <= m->work_rows && width <= m->work_width)
-        return MLP_OK;
-    if (n < m->work_rows)
-        n = m->work_rows;
-    if (!mlp__mul_size((size_t)n, (size_t)width, &floats) || !mlp__mul_size(floats, 2, &floats)
-        || !mlp__mul_size(floats, sizeof(float), &bytes))
-        return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: workspace for n = %lld rows is too large",
-                         fn, (long long)n);
-    work = (float *)mlp__alloc_aligned(m->ctx, fn, bytes);
-    if (!work)
-        return m->ctx->err.code;
-    mlp__free_aligned(m->ctx, m->work);
-    m->work = work;
-    m->work_rows = n;
-    m->work_width = width;
-    return MLP_OK;
+    int64_t c = 0;
+    size_t i;
+    for (i = 0; i < m->nlayers; i++)
+        if (m->layers[i].in && m->layers[i].out)
+            c += m->layers[i].in * m->layers[i].out;
+    return c;
 }
 
-/* With finite checks on (mlp_ctx_set_check_finite): MLP_ERR_NONFINITE at
- * the first NaN or Inf of v [n,w], named by row and column. The input is
- * checked too, since a NaN can vanish on the way (ReLU turns it into 0). */
+/* With finite checks on: MLP_ERR_NONFINITE at the first NaN or Inf of
+ * v [n,w], named by row and column. */
 static mlp_status finite_rows(mlp_ctx *ctx, const char *fn, const char *what, const float *v,
                               int64_t n, int64_t w)
 {
     int64_t i;
-    if (!ctx->check_finite)
-        return MLP_OK;
     for (i = 0; i < n * w; i++)
         if (!isfinite(v[i]))
-            return mlp__fail(ctx, MLP_ERR_NONFINITE,
-                             "%s: %s at row %lld, column %lld is %g (finite checks are on)", fn,
-                             what, (long long)(i / w), (long long)(i % w), (double)v[i]);
+            return mlp__fail_shared(ctx, MLP_ERR_NONFINITE,
+                                    "%s: %s at row %lld, column %lld is %g (finite checks are on)",
+                                    fn, what, (long long)(i / w), (long long)(i % w), (double)v[i]);
     return MLP_OK;
 }
 
-/* Run the model on x [n,in]; *res points at the [n,out] result inside the
- * workspace (or at x when the model changes nothing). */
-static mlp_status run(mlp_model *m, const char *fn, const float *x, int64_t n, const float **res)
+/* Note the first non-finite value of rows r0.. of the output, if any and
+ * if thread tid has none yet. */
+static void note_nonfinite(run_job *j, const float *v, int64_t r0, int64_t n, int tid)
 {
-    mlp_ctx *ctx = m->ctx;
-    const float *cur = x;
+    int64_t i;
+    if (j->bad_row[tid] >= 0)
+        return;
+    for (i = 0; i < n * j->outw; i++)
+        if (!isfinite(v[i])) {
+            j->bad_row[tid] = r0 + i / j->outw;
+            j->bad_col[tid] = i % j->outw;
+            j->bad_val[tid] = v[i];
+            return;
+        }
+}
+
+/* Rows r0..r1-1 of x through the model into the job's output. */
+static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *run, int64_t r0,
+                      int64_t r1, int tid)
+{
+    const mlp_model *m = j->m;
+    const float *cur = j->x + r0 * j->in;
     float *buf[2];
+    int64_t n = r1 - r0, width = j->in, r, c;
     int which = 0, used;
-    int64_t width = mlp_model_in_features(m);
-    size_t i, j;
-    mlp_status s;
-
-    if (width == 0)
-        return mlp__fail(ctx, MLP_ERR_STATE,
-                         "%s: the model's input width is not fixed (no linear, standardize or "
-                         "per-feature pReLU layer)",
-                         fn);
-    if (n < 0)
-        return mlp__fail(ctx, MLP_ERR_ARG, "%s: n = %lld is negative", fn, (long long)n);
-    if (n == 0) {
-        *res = x;
-        return MLP_OK;
-    }
-    if ((s = workspace(m, fn, n)) != MLP_OK)
-        return s;
-    if ((s = mlp__gemm_ready(ctx, fn)) != MLP_OK)
-        return s;
-    if ((s = finite_rows(ctx, fn, "x", x, n, width)) != MLP_OK)
-        return s;
-    buf[0] = m->work;
-    buf[1] = m->work + m->work_rows * m->work_width;
-
-    for (i = 0; i < m->nlayers; i += used) {
+    size_t i, k;
+    buf[0] = buf0;
+    buf[1] = buf1;
+    for (i = 0; i < m->nlayers; i += (size_t)used) {
         const mlp__layer *L = &m->layers[i], *next = i + 1 < m->nlayers ? L + 1 : NULL;
-        used = L->k->predict(ctx, L, next, cur, buf[which], n, width);
+        used = L->k->predict(run, L, next, cur, buf[which], n, width);
         if (used == 0) {
             used = 1; /* the identity at inference: cur stays */
             continue;
         }
-        for (j = i; j < i + (size_t)used; j++)
-            if (m->layers[j].out)
-                width = m->layers[j].out;
+        for (k = i; k < i + (size_t)used; k++)
+            if (m->layers[k].out)
+                width = m->layers[k].out;
         cur = buf[which];
         which ^= 1;
     }
-    *res = cur;
-    return finite_rows(ctx, fn, "the output", cur, n, width);
+    if (j->check_finite)
+        note_nonfinite(j, cur, r0, n, tid);
+    if (j->out) {
+        memmove(j->out + r0 * j->outw, cur, (size_t)(n * j->outw) * sizeof(float));
+        return;
+    }
+    for (r = 0; r < n; r++) {
+        const float *row = cur + r * j->outw;
+        int32_t best = 0;
+        for (c = 1; c < j->outw; c++)
+            if (row[c] > row[best])
+                best = (int32_t)c;
+        j->classes[r0 + r] = best;
+    }
+}
+
+/* Rows lo..hi-1 in blocks of at most j->block rows; a block is never left
+ * with a single row unless the range has only one. */
+static void run_rows(run_job *j, int64_t lo, int64_t hi, int tid)
+{
+    float *mine = j->s->buf + (size_t)tid * j->per_thread;
+    mlp__infer run;
+    int64_t r, cnt;
+    run.gemm = j->m->ctx->gemm;
+    run.work = j->s->work + (size_t)tid * j->s->work_floats;
+    for (r = lo; r < hi; r += cnt) {
+        cnt = hi - r;
+        if (cnt > j->block + j->unit)
+            cnt = j->block;
+        run_block(j, mine, mine + j->per_thread / 2, &run, r, r + cnt, tid);
+    }
+}
+
+/* mlp__parallel_for's part: [lo, hi) counts register tiles of rows */
+static void run_part(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    run_job *j = (run_job *)arg;
+    int64_t r1 = hi * j->unit;
+    run_rows(j, lo * j->unit, r1 < j->n ? r1 : j->n, tid);
+}
+
+static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_t n, float *out,
+                      int32_t *classes)
+{
+    mlp_ctx *ctx = m->ctx;
+    static run_job zero;
+    run_job j = zero;
+    mlp__scratch *s;
+    int64_t cost, rows, min_units;
+    size_t floats;
+    mlp_status st;
+    int t, worst = -1;
+
+    j.in = mlp_model_in_features(m);
+    if (j.in == 0)
+        return mlp__fail_shared(ctx, MLP_ERR_STATE,
+                                "%s: the model's input width is not fixed (no linear, "
+                                "standardize or per-feature pReLU layer)",
+                                fn);
+    if (n < 0)
+        return mlp__fail_shared(ctx, MLP_ERR_ARG, "%s: n = %lld is negative", fn, (long long)n);
+    if (n == 0)
+        return MLP_OK;
+    j.m = m;
+    j.x = x;
+    j.out = out;
+    j.classes = classes;
+    j.n = n;
+    j.outw = mlp_model_out_features(m);
+    j.width = max_width(m);
+    /* the caller's arrays must fit in memory; larger n cannot be real */
+    if (!mlp__mul_size((size_t)n, (size_t)j.width, &floats)
+        || !mlp__mul_size(floats, sizeof(float), &floats))
+        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
+                                "%s: n = %lld rows of width %lld are too large", fn, (long long)n,
+                                (long long)j.width);
+    j.unit = ctx->gemm->mr;
+    j.block = BLOCK_ROWS / j.unit * j.unit;
+    rows = n < j.block + j.unit ? n : j.block + j.unit;
+    if (!mlp__mul_size((size_t)rows, (size_t)j.width, &floats)
+        || !mlp__mul_size(floats, 2, &j.per_thread))
+        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
+                                "%s: a block of %lld rows of width %lld is too large", fn,
+                                (long long)rows, (long long)j.width);
+    j.check_finite = ctx->check_finite;
+    if (j.check_finite && (st = finite_rows(ctx, fn, "x", x, n, j.in)) != MLP_OK)
+        return st;
+    for (t = 0; t < MLP__MAX_THREADS; t++)
+        j.bad_row[t] = -1;
+    cost = row_cost(m);
+    if ((st = mlp__scratch_take(ctx, fn, (double)n * (double)cost >= (double)SPLIT_MIN,
+                                j.per_thread, &s))
+        != MLP_OK)
+        return st;
+    j.s = s;
+    if (s->pool) {
+        /* one part per thread (each packs the weights once for its rows),
+           each at least half the split threshold and two tiles */
+        int64_t units = (n + j.unit - 1) / j.unit;
+        min_units = SPLIT_MIN / 2 / ((cost ? cost : 1) * j.unit) + 1;
+        if (min_units < 2)
+            min_units = 2;
+        if (min_units < units / ctx->threads)
+            min_units = units / ctx->threads;
+        mlp__parallel_for(ctx, units, min_units, run_part, &j);
+    } else {
+        run_rows(&j, 0, n, 0);
+    }
+    mlp__scratch_give(ctx, s);
+    for (t = 0; t < MLP__MAX_THREADS; t++)
+        if (j.bad_row[t] >= 0 && (worst < 0 || j.bad_row[t] < j.bad_row[worst]))
+            worst = t;
+    if (worst >= 0)
+        return mlp__fail_shared(ctx, MLP_ERR_NONFINITE,
+                                "%s: the output at row %lld, column %lld is %g (finite checks are "
+                                "on)",
+                                fn, (long long)j.bad_row[worst], (long long)j.bad_col[worst],
+                                (double)j.bad_val[worst]);
+    return MLP_OK;
 }
 
 mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out)
 {
-    const float *res;
-    mlp_status s;
     if (!m)
         return MLP_ERR_NULL;
     if ((!x || !out) && n > 0)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !x ? "x" : "out");
-    s = run(m, __func__, x, n, &res);
-    if (s != MLP_OK || n == 0)
-        return s;
-    memmove(out, res, (size_t)(n * mlp_model_out_features(m)) * sizeof(float));
-    return MLP_OK;
+        return mlp__fail_shared(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !x ? "x" : "out");
+    return run(m, __func__, x, n, out, NULL);
 }
 
 mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *classes)
 {
-    const float *res;
-    int64_t r, c, k;
-    mlp_status s;
     if (!m)
         return MLP_ERR_NULL;
     if ((!x || !classes) && n > 0)
-        return mlp__fail(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__, !x ? "x" : "classes");
-    s = run(m, __func__, x, n, &res);
-    if (s != MLP_OK)
-        return s;
-    k = mlp_model_out_features(m);
-    for (r = 0; r < n; r++) {
-        const float *row = res + r * k;
-        int32_t best = 0;
-        for (c = 1; c < k; c++)
-            if (row[c] > row[best])
-                best = (int32_t)c;
-        classes[r] = best;
-    }
-    return MLP_OK;
+        return mlp__fail_shared(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__,
+                                !x ? "x" : "classes");
+    return run(m, __func__, x, n, NULL, classes);
 }
