@@ -33,6 +33,10 @@ static const char help[] =
     "  --val-split F             hold out a share F of the rows, reported each epoch\n"
     "  --standardize             scale inputs by the training rows' mean and deviation,\n"
     "                            stored in the model\n"
+    "  --checkpoint FILE         write a checkpoint at each epoch's end (and every\n"
+    "                            --checkpoint-steps N steps)\n"
+    "  --resume FILE             go on from a checkpoint, bit-identically (same data\n"
+    "                            and options); SIGINT/SIGTERM stop with a checkpoint\n"
     "  --quiet                   print nothing but errors\n"
     "\n"
     "Exit status: 0 on success, 1 on an error (bad data, I/O), 2 on a usage error.\n";

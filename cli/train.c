@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,7 +16,8 @@
 
 typedef struct train_opts {
     data_opts data;
-    const char *output, *task, *act, *optim;
+    const char *output, *task, *act, *optim, *checkpoint, *resume;
+    long long checkpoint_steps;
     int64_t hidden[CLI_MAX_HIDDEN];
     int nhidden, standardize, quiet;
     double dropout, lr, val_split;
@@ -24,7 +26,11 @@ typedef struct train_opts {
 
 /* What the progress callback shows. */
 typedef struct progress {
-    int tty, quiet;
+    const train_opts *o;
+    mlp_model *m;
+    mlp_optim *opt;
+    mlp_dataset *ds;
+    int tty, quiet, failed;
     long long epoch, epochs;
     int64_t rows, batch;
     double t0, epoch_t0;
@@ -39,6 +45,34 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* SIGINT and SIGTERM end the step in progress, then the run stops with a
+ * checkpoint written (--checkpoint FILE, or MODEL.ckpt). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Where an interrupted run leaves its checkpoint: --checkpoint or MODEL.ckpt. */
+static const char *checkpoint_path(const train_opts *o, char *buf, size_t size)
+{
+    if (o->checkpoint)
+        return o->checkpoint;
+    snprintf(buf, size, "%s.ckpt", o->output);
+    return buf;
+}
+
+static int save_checkpoint(progress *p, const char *path)
+{
+    if (mlp_checkpoint_save(p->m, p->opt, p->ds, path) == MLP_OK)
+        return 0;
+    fprintf(stderr, "mlp: %s: %s\n", path,
+            mlp_ctx_errmsg(mlp_tensor_ctx(mlp_model_param(p->m, 0))));
+    p->failed = 1;
+    return 1;
+}
+
 static int on_batch(void *user, int epoch, int64_t batch, int64_t nbatches, float loss, float acc)
 {
     progress *p = user;
@@ -46,7 +80,17 @@ static int on_batch(void *user, int epoch, int64_t batch, int64_t nbatches, floa
     int width = 24, fill, i;
     (void)epoch;
     (void)acc;
-    if (batch >= nbatches || !p->tty || p->quiet)
+    if (batch >= nbatches)
+        return 0;
+    if (stop_signal) {
+        char buf[4096];
+        return save_checkpoint(p, checkpoint_path(p->o, buf, sizeof buf)), 1;
+    }
+    if (p->o->checkpoint && p->o->checkpoint_steps > 0
+        && mlp_optim_num_steps(p->opt) % p->o->checkpoint_steps == 0
+        && save_checkpoint(p, p->o->checkpoint))
+        return 1;
+    if (!p->tty || p->quiet)
         return 0;
     p->loss_sum += (double)loss;
     p->loss_rows++;
@@ -245,69 +289,113 @@ static int on_progress(void *user, int epoch, int64_t batch, int64_t nbatches, f
     return on_batch(u[0], epoch, batch, nbatches, loss, acc);
 }
 
-static int fit(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, const train_opts *o, const table *t,
-               const table *v, mlp_loss_kind loss)
+/* Train until ds has seen o->epochs epochs. 0 when done, 1 on an error, 128
+ * + the signal's number when a signal stopped it (checkpoint written). */
+static int fit(mlp_ctx *ctx, progress *p, mlp_dataset *val, mlp_loss_kind loss)
 {
-    mlp_dataset *ds = mlp_dataset_new(t->x, t->y), *val = v->x ? mlp_dataset_new(v->x, v->y) : NULL;
-    progress p;
+    const train_opts *o = p->o;
     epoch_result r;
     void *u[2];
-    int rc = 0;
-    if (!ds || (v->x && !val)) {
-        mlp_dataset_free(ds);
-        mlp_dataset_free(val);
-        return cli_fail(ctx, "making the dataset");
-    }
-    memset(&p, 0, sizeof p);
-    p.tty = isatty(fileno(stderr));
-    p.quiet = o->quiet;
-    p.epochs = o->epochs;
-    p.rows = t->n;
-    p.batch = o->batch;
-    p.t0 = now();
-    u[0] = &p;
+    char buf[4096];
+    u[0] = p;
     u[1] = &r;
-    for (p.epoch = 0; p.epoch < o->epochs && rc == 0; p.epoch++) {
-        p.epoch_t0 = now();
-        p.loss_sum = 0;
-        p.loss_rows = 0;
-        if (mlp_fit(m, opt, ds, loss, 1, o->batch, on_progress, u) != MLP_OK)
-            rc = cli_fail(ctx, "training");
-        else
-            rc = report_epoch(ctx, m, &p, val, loss, r.loss, r.acc, now() - p.epoch_t0);
+    p->tty = isatty(fileno(stderr));
+    p->quiet = o->quiet;
+    p->epochs = o->epochs;
+    p->rows = mlp_dataset_size(p->ds);
+    p->batch = o->batch;
+    p->t0 = now();
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    while ((p->epoch = mlp_dataset_epoch(p->ds)) < o->epochs) {
+        p->epoch_t0 = now();
+        p->loss_sum = 0;
+        p->loss_rows = 0;
+        if (mlp_fit(p->m, p->opt, p->ds, loss, 1, o->batch, on_progress, u) != MLP_OK)
+            return cli_fail(ctx, "training");
+        if (p->failed)
+            return 1;
+        if (stop_signal) {
+            if (p->tty)
+                fputs("\r\033[K", stderr);
+            fprintf(stderr,
+                    "mlp: stopped by signal %d after %lld steps; checkpoint in %s\n"
+                    "resume with the same command and --resume %s\n",
+                    (int)stop_signal, (long long)mlp_optim_num_steps(p->opt),
+                    checkpoint_path(o, buf, sizeof buf), checkpoint_path(o, buf, sizeof buf));
+            return 128 + (int)stop_signal;
+        }
+        if (report_epoch(ctx, p->m, p, val, loss, r.loss, r.acc, now() - p->epoch_t0))
+            return 1;
+        if (o->checkpoint && save_checkpoint(p, o->checkpoint))
+            return 1;
     }
-    mlp_dataset_free(ds);
-    mlp_dataset_free(val);
-    return rc;
+    return 0;
+}
+
+/* The model and optimizer: from --resume's checkpoint (which also puts
+ * ds's order and place and the generator back), or new. */
+static int start(mlp_ctx *ctx, progress *p, mlp_act act, const table *t, int64_t k)
+{
+    const train_opts *o = p->o;
+    if (!o->resume)
+        return !(p->m = build(ctx, o, act, t, k)) || !(p->opt = make_optim(ctx, p->m, o));
+    if (mlp_checkpoint_load(ctx, o->resume, p->ds, &p->m, &p->opt) != MLP_OK) {
+        fprintf(stderr, "mlp: %s: %s\n", o->resume, mlp_ctx_errmsg(ctx));
+        return 1;
+    }
+    if (mlp_model_out_features(p->m) != k || mlp_model_in_features(p->m) != t->d) {
+        fprintf(stderr,
+                "mlp: %s: a model of %lld inputs and %lld outputs, but the data has %lld "
+                "inputs and %lld output%s\n",
+                o->resume, (long long)mlp_model_in_features(p->m),
+                (long long)mlp_model_out_features(p->m), (long long)t->d, (long long)k,
+                k == 1 ? "" : "s");
+        return 1;
+    }
+    if (!o->quiet)
+        printf("resumed from %s: epoch %lld, batch %lld, %lld steps done\n", o->resume,
+               (long long)mlp_dataset_epoch(p->ds) + 1, (long long)mlp_dataset_next_batch(p->ds),
+               (long long)mlp_optim_num_steps(p->opt));
+    return 0;
 }
 
 static int train(mlp_ctx *ctx, const train_opts *o, const char *data, const char *labels)
 {
     table t, v;
-    mlp_model *m = NULL;
-    mlp_optim *opt = NULL;
+    mlp_dataset *val = NULL;
+    progress p;
     mlp_act act;
     int64_t k;
     int rc = 1;
     memset(&v, 0, sizeof v);
+    memset(&p, 0, sizeof p);
+    p.o = o;
     if (!parse_act(o->act, &act) || cli_load(ctx, data, labels, &o->data, -1, 1, &t))
         return 1;
     if (choose_task(o, &t, &k) || (k > 1 && cli_check_labels(&t, k)))
         goto out;
     if (o->val_split > 0 && cli_split(ctx, &t, o->val_split, &v))
         goto out;
-    if (!(m = build(ctx, o, act, &t, k)) || !(opt = make_optim(ctx, m, o)))
+    if (!(p.ds = mlp_dataset_new(t.x, t.y)) || (v.x && !(val = mlp_dataset_new(v.x, v.y)))) {
+        rc = cli_fail(ctx, "making the dataset");
         goto out;
-    if (fit(ctx, m, opt, o, &t, &v, k > 1 ? MLP_LOSS_CROSS_ENTROPY : MLP_LOSS_MSE))
+    }
+    if (start(ctx, &p, act, &t, k))
         goto out;
-    if (cli_model_save(ctx, m, o->output))
+    if ((rc = fit(ctx, &p, val, k > 1 ? MLP_LOSS_CROSS_ENTROPY : MLP_LOSS_MSE)) != 0)
+        goto out;
+    rc = 1;
+    if (cli_model_save(ctx, p.m, o->output))
         goto out;
     if (!o->quiet)
-        printf("saved %s (%lld parameters)\n", o->output, (long long)mlp_model_param_numel(m));
+        printf("saved %s (%lld parameters)\n", o->output, (long long)mlp_model_param_numel(p.m));
     rc = 0;
 out:
-    mlp_optim_free(opt);
-    mlp_model_free(m);
+    mlp_dataset_free(p.ds);
+    mlp_dataset_free(val);
+    mlp_optim_free(p.opt);
+    mlp_model_free(p.m);
     cli_table_free(&t);
     cli_table_free(&v);
     return rc;
@@ -337,6 +425,9 @@ int cli_train(int argc, char **argv)
         {"val-split", OPT_REAL, &o.val_split, 0, 0.9, 0, NULL},
         {"standardize", OPT_FLAG, &o.standardize, 0, 0, 0, NULL},
         {"quiet", OPT_FLAG, &o.quiet, 0, 0, 0, NULL},
+        {"checkpoint", OPT_STR, &o.checkpoint, 0, 0, 0, NULL},
+        {"checkpoint-steps", OPT_INT, &o.checkpoint_steps, 1, 1e15, 0, NULL},
+        {"resume", OPT_STR, &o.resume, 0, 0, 0, NULL},
     };
     memset(&o, 0, sizeof o);
     o.task = "auto";
