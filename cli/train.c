@@ -353,8 +353,12 @@ static int start(mlp_ctx *ctx, progress *p, mlp_act act, const table *t, int64_t
                 k == 1 ? "" : "s");
         return 1;
     }
-    if (!o->quiet)
-        printf("resumed from %s: epoch %lld, batch %lld, %lld steps done\n", o->resume,
+    if (o->quiet)
+        return 0;
+    if (mlp_dataset_epoch(p->ds) >= o->epochs)
+        printf("resumed from %s: all %lld epochs were done\n", o->resume, o->epochs);
+    else
+        printf("resumed from %s: epoch %lld with %lld batches done, %lld steps in all\n", o->resume,
                (long long)mlp_dataset_epoch(p->ds) + 1, (long long)mlp_dataset_next_batch(p->ds),
                (long long)mlp_optim_num_steps(p->opt));
     return 0;
