@@ -208,9 +208,9 @@ static int64_t env_int(const char *name, int64_t dflt)
 
 int main(int argc, char **argv)
 {
-    static const char *names[3] = {"generic", "avx2", "avx512"};
-    const mlp__gemm_kernel *list[3];
-    mlp__gemm_kernel tuned[3];
+    static const char *const names[MLP__GEMM_NUM_NAMES] = MLP__GEMM_NAMES;
+    const mlp__gemm_kernel *list[MLP__GEMM_NUM_NAMES];
+    mlp__gemm_kernel tuned[MLP__GEMM_NUM_NAMES];
     const char *force = getenv("MLP_GEMM_KERNEL");
     int nk = 0, all = 0, a = 1, i;
     size_t si;
@@ -239,7 +239,7 @@ int main(int argc, char **argv)
         have_one = 1;
     }
     if (all) {
-        for (i = 0; i < 3; i++)
+        for (i = 0; i < MLP__GEMM_NUM_NAMES; i++)
             if (mlp__gemm_find(names[i]))
                 list[nk++] = mlp__gemm_find(names[i]);
     } else if (force && *force) {

@@ -181,7 +181,7 @@ typedef struct mlp_allocator {
  *  malloc/realloc/free; otherwise all three functions must be set and the
  *  struct is copied. The random generator starts from seed 0, grad mode is
  *  on, one thread. Reads the environment variable MLP_GEMM_KERNEL
- *  (generic|avx2|avx512) to force a matrix-product kernel.
+ *  (generic|avx2|avx512|neon) to force a matrix-product kernel.
  *  Returns NULL when allocation fails or the allocator is incomplete.
  *  Owned by the caller: release with mlp_ctx_free(). */
 MLP_API mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator);
@@ -220,7 +220,7 @@ MLP_API mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n);
 /** The thread count set on ctx (1 by default; 0 for NULL). */
 MLP_API int mlp_ctx_threads(const mlp_ctx *ctx);
 
-/** Force the matrix-product kernel: "generic", "avx2", "avx512", or NULL
+/** Force the matrix-product kernel: "generic", "avx2", "avx512", "neon", or NULL
  *  for the best one this CPU supports. MLP_ERR_UNSUPPORTED if the CPU lacks
  *  it, MLP_ERR_ARG for an unknown name, MLP_ERR_NOMEM if its larger packing
  *  workspace cannot be made (the previous kernel stays). Products already

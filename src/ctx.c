@@ -107,10 +107,10 @@ mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name)
     } else {
         k = mlp__gemm_find(name);
         if (!k) {
-            if (strcmp(name, "generic") && strcmp(name, "avx2") && strcmp(name, "avx512"))
+            if (!mlp__gemm_known(name))
                 return mlp__fail(ctx, MLP_ERR_ARG,
                                  "%s: unknown kernel \"%.40s\" "
-                                 "(generic, avx2 or avx512)",
+                                 "(" MLP__GEMM_NAMES_TEXT ")",
                                  __func__, name);
             return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: this CPU does not support \"%s\"",
                              __func__, name);

@@ -42,14 +42,14 @@ static int64_t rnd_below(int64_t n)
 
 /* The kernels to test: every one this CPU runs, plus a copy of each with
  * tiny cache blocks so small shapes cross MC, KC and NC boundaries. */
-#define MAX_KERNELS 6
-static mlp__gemm_kernel small_blocks[3];
+#define MAX_KERNELS (2 * MLP__GEMM_NUM_NAMES)
+static mlp__gemm_kernel small_blocks[MLP__GEMM_NUM_NAMES];
 
 static int kernels(const mlp__gemm_kernel **out, int with_small)
 {
-    static const char *names[3] = {"generic", "avx2", "avx512"};
+    static const char *const names[MLP__GEMM_NUM_NAMES] = MLP__GEMM_NAMES;
     int i, n = 0;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < MLP__GEMM_NUM_NAMES; i++) {
         const mlp__gemm_kernel *k = mlp__gemm_find(names[i]);
         if (!k)
             continue;
@@ -161,6 +161,29 @@ static void gemm__find_knows_generic_and_rejects_unknown_names(void **state)
     assert_null(mlp__gemm_find("sse9"));
     assert_null(mlp__gemm_find(""));
     assert_null(mlp__gemm_find(NULL));
+    assert_true(mlp__gemm_known("generic") && mlp__gemm_known("avx2"));
+    assert_true(mlp__gemm_known("avx512") && mlp__gemm_known("neon"));
+    assert_false(mlp__gemm_known("sse9") || mlp__gemm_known("") || mlp__gemm_known(NULL));
+}
+
+static void gemm__the_cpu_s_vector_kernel_is_the_best(void **state)
+{
+    /* AArch64 always has NEON; on x86 the best is one of the x86 kernels
+     * when the CPU has AVX2 (cpuid through the compiler's builtin) */
+    const char *best = mlp__gemm_name(mlp__gemm_best());
+    (void)state;
+#if defined(MLP__GEMM_NEON)
+    assert_string_equal(best, "neon");
+    assert_non_null(mlp__gemm_find("neon"));
+    assert_null(mlp__gemm_find("avx2"));
+#elif defined(MLP__GEMM_X86)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        assert_true(strcmp(best, "avx2") == 0 || strcmp(best, "avx512") == 0);
+    assert_null(mlp__gemm_find("neon"));
+#else
+    assert_string_equal(best, "generic");
+#endif
 }
 
 static void gemm__best_is_findable_by_its_name(void **state)
@@ -393,9 +416,11 @@ static void gemm__range_writes_only_its_block(void **state)
 
 int main(void)
 {
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gemm__find_knows_generic_and_rejects_unknown_names),
         cmocka_unit_test(gemm__best_is_findable_by_its_name),
+        cmocka_unit_test(gemm__the_cpu_s_vector_kernel_is_the_best),
         cmocka_unit_test(gemm__all_transpose_combinations_match_naive),
         cmocka_unit_test(gemm__beta_zero_never_reads_c),
         cmocka_unit_test(gemm__beta_one_accumulates_and_alpha_scales),
@@ -409,5 +434,11 @@ int main(void)
         cmocka_unit_test(gemm__several_real_cache_blocks_match_naive),
         cmocka_unit_test(gemm__range_writes_only_its_block),
     };
+    int i, nk = kernels(ks, 0);
+    /* say which kernels run here (the cross-architecture runs read it) */
+    print_message("gemm: best kernel %s; tested:", mlp__gemm_name(mlp__gemm_best()));
+    for (i = 0; i < nk; i++)
+        print_message(" %s", mlp__gemm_name(ks[i]));
+    print_message("\n");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,8 @@ const mlp__gemm_kernel *mlp__gemm_best(void)
         return &mlp__gemm_kernel_avx512;
     if (has_avx2())
         return &mlp__gemm_kernel_avx2;
+#elif defined(MLP__GEMM_NEON)
+    return &mlp__gemm_kernel_neon; /* every AArch64 CPU has NEON */
 #endif
     return &mlp__gemm_kernel_generic;
 }
@@ -53,8 +55,21 @@ const mlp__gemm_kernel *mlp__gemm_find(const char *name)
         return has_avx2() ? &mlp__gemm_kernel_avx2 : NULL;
     if (strcmp(name, "avx512") == 0)
         return has_avx512() ? &mlp__gemm_kernel_avx512 : NULL;
+#elif defined(MLP__GEMM_NEON)
+    if (strcmp(name, "neon") == 0)
+        return &mlp__gemm_kernel_neon;
 #endif
     return NULL;
+}
+
+int mlp__gemm_known(const char *name)
+{
+    static const char *const names[MLP__GEMM_NUM_NAMES] = MLP__GEMM_NAMES;
+    int i;
+    for (i = 0; name && i < MLP__GEMM_NUM_NAMES; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
 }
 
 const char *mlp__gemm_name(const mlp__gemm_kernel *k)

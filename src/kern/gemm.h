@@ -46,9 +46,19 @@ typedef struct mlp__gemm_kernel {
     mlp__gemm_row_fn row; /* NULL: M == 1 goes through the general path */
 } mlp__gemm_kernel;
 
+/* Every kernel name, whether or not this build and CPU have it. */
+#define MLP__GEMM_NAMES                                                                            \
+    {                                                                                              \
+        "generic", "avx2", "avx512", "neon"                                                        \
+    }
+#define MLP__GEMM_NUM_NAMES 4
+#define MLP__GEMM_NAMES_TEXT "generic, avx2, avx512 or neon"
+/* 1 if name is one of MLP__GEMM_NAMES (supported here or not). */
+int mlp__gemm_known(const char *name);
+
 /* Best kernel this CPU supports (cpuid); never NULL. */
 const mlp__gemm_kernel *mlp__gemm_best(void);
-/* "generic" | "avx2" | "avx512"; NULL if unknown or unsupported here. */
+/* "generic" | "avx2" | "avx512" | "neon"; NULL if unknown or unsupported here. */
 const mlp__gemm_kernel *mlp__gemm_find(const char *name);
 const char *mlp__gemm_name(const mlp__gemm_kernel *k);
 /* Floats of packing workspace one call needs (independent of M, N, K). */
@@ -83,15 +93,20 @@ void mlp__gemm_pack_a_ref(int mr, int trans, const float *src, int64_t ld, int64
 void mlp__gemm_pack_b_ref(int nr, int trans, const float *src, int64_t ld, int64_t k, int64_t n,
                           float *dst);
 
-/* Kernel tables, one per instruction set (x86 ones only on x86 with a GNU
- * compiler; -DMLP_GEMM_GENERIC_ONLY builds the portable kernel alone, as on
- * other CPUs). */
+/* Kernel tables, one per instruction set (x86 ones only on x86 and NEON
+ * only on AArch64, with a GNU compiler; -DMLP_GEMM_GENERIC_ONLY builds the
+ * portable kernel alone, as on other CPUs). The vector ones are one
+ * template, gemm_simd.h, over each set's vector macros. */
 extern const mlp__gemm_kernel mlp__gemm_kernel_generic;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))                                \
     && !defined(MLP_GEMM_GENERIC_ONLY)
 #define MLP__GEMM_X86 1
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx2;
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx512;
+#elif defined(__GNUC__) && defined(__aarch64__) && defined(__ARM_NEON)                             \
+    && !defined(MLP_GEMM_GENERIC_ONLY)
+#define MLP__GEMM_NEON 1
+extern const mlp__gemm_kernel mlp__gemm_kernel_neon;
 #endif
 
 #endif

@@ -1,0 +1,409 @@
+/*
+ * gemm_simd.h - the vector micro-kernel template: the tile code, written
+ * once for every instruction set. A kernel file (gemm_avx2.c,
+ * gemm_avx512.c, gemm_neon.c) defines a short block of vector macros and
+ * includes this file once; it expands to that set's micro-kernel, M == 1
+ * row kernel, packers and kernel table, all static but the table.
+ *
+ * The micro-kernel is an inlined template specialised on the row count
+ * (MR, 8 when MR > 8, 4, 2, 1: other heights run as several), the vector
+ * count (n <= VW uses one vector per row) and the addressing of A and B,
+ * so every tile runs straight-line code. Accumulators are named variables,
+ * not arrays: compilers spill arrays of vectors. B read in place with a
+ * ragged edge goes through a small zero-padded copy, so the inner loop
+ * only ever loads whole vectors; stores are masked at the right edge.
+ *
+ * The kernel file defines, before including this file:
+ *   SIMD_KERNEL            the table's name (mlp__gemm_kernel_avx2)
+ *   SIMD_NAME              its name for MLP_GEMM_KERNEL ("avx2")
+ *   SIMD_TARGET            function attribute enabling the set, or nothing
+ *   SIMD_VW                floats per vector
+ *   MR, NR                 the register tile: MR <= 12, NR == 2 * SIMD_VW
+ *   SIMD_MC, SIMD_KC, SIMD_NC  cache blocks (multiples of MR, 8 and NR)
+ *   SIMD_ROW_NV            accumulators of the M == 1 row kernel (<= 16;
+ *                          0: M == 1 goes through the micro-kernel)
+ *   SIMD_MASKED            1 when masked loads and stores cost what plain
+ *                          ones do (AVX-512): tiles store through masks and
+ *                          read a ragged B in place through masks; 0: plain
+ *                          stores but on the ragged edge, and a ragged B in
+ *                          place is copied into a zero-padded panel
+ *   SIMD_PREFETCH_C        1: prefetch the tile of C before the k loop
+ *   vf, vmask              vector of floats, lane mask
+ *   V_BCAST(p)             every lane *p
+ *   V_ZERO()  V_SET1(x)  V_ADD(a, b)  V_MUL(a, b)  V_FMA(a, b, c) = a*b + c
+ *   V_LOAD(p) V_STORE(p, v)     unaligned; V_LOADA / V_STOREA: 64-byte
+ *                               aligned (packed panels)
+ *   V_MASK(n)              lanes 0 .. n-1, n clamped to 0 .. SIMD_VW
+ *   V_LOADM(m, p)          the lanes of m from p, others 0; reads only those
+ *   V_STOREM(p, m, v)      writes only the lanes of m
+ *   V_STOREN(p, v, nl)     writes lanes 0 .. nl-1 (nl a constant < SIMD_VW)
+ *   V_TRANSPOSE(r)         r[i] lane j becomes r[j] lane i, SIMD_VW vectors
+ */
+/* clang-format off */
+#ifndef SIMD_KERNEL
+#error "gemm_simd.h is included by a kernel file after its vector macros"
+#endif
+
+#define INL static inline __attribute__((always_inline))
+#define VW SIMD_VW
+
+/* A addressing: packed (rsa 1, csa MR), rsa 1 with any csa, csa 1 with any rsa */
+#define A_PACKED 0
+#define A_COLS 1
+#define A_ROWS 2
+
+/* ---- the micro-kernel ---------------------------------------------------- */
+
+/* One accumulator pair per row r. */
+#define ACC_DECL(r) vf c##r##_0 = V_ZERO(), c##r##_1 = V_ZERO()
+#define ACC_ROW(r)                                                   \
+    if (MROWS > (r)) {                                               \
+        const vf ar = V_BCAST(a + (r) * ra);                           \
+        c##r##_0 = V_FMA(ar, b0, c##r##_0);                          \
+        if (NV == 2)                                                 \
+            c##r##_1 = V_FMA(ar, b1, c##r##_1);                      \
+    }
+#define ACC_STORE(r)                                                 \
+    if (MROWS > (r)) {                                               \
+        float *cr = c + (r) * ldc;                                   \
+        vf r0 = V_MUL(va, c##r##_0), r1 = V_MUL(va, c##r##_1);       \
+        if (full) {                                                  \
+            if (beta != 0.0f)                                        \
+                r0 = V_FMA(vb, V_LOAD(cr), r0);                      \
+            V_STORE(cr, r0);                                         \
+            if (NV == 2) {                                           \
+                if (beta != 0.0f)                                    \
+                    r1 = V_FMA(vb, V_LOAD(cr + VW), r1);             \
+                V_STORE(cr + VW, r1);                                \
+            }                                                        \
+        } else {                                                     \
+            if (beta != 0.0f)                                        \
+                r0 = V_FMA(vb, V_LOADM(k0, cr), r0);                 \
+            V_STOREM(cr, k0, r0);                                    \
+            if (NV == 2) {                                           \
+                if (beta != 0.0f)                                    \
+                    r1 = V_FMA(vb, V_LOADM(k1, cr + VW), r1);        \
+                V_STOREM(cr + VW, k1, r1);                           \
+            }                                                        \
+        }                                                            \
+    }
+
+/* MROWS x (NV * VW) tile (masks are made where used: held across the k
+ * loop, AVX2's would take two of its 16 registers); B packed (BP: aligned, stride NR, zero-padded)
+ * or in place: read through masks (SIMD_MASKED), or else with n a
+ * multiple of VW so that whole vectors may be read. */
+INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const int BP, int64_t k,
+                           const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb,
+                           float *c, int64_t ldc, int64_t n, float alpha, float beta)
+{
+    const int64_t ra = AS == A_ROWS ? rsa : 1;
+    const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
+    const int64_t sb = BP ? NR : rsb;
+    int i;
+    ACC_DECL(0); ACC_DECL(1); ACC_DECL(2); ACC_DECL(3); ACC_DECL(4); ACC_DECL(5);
+    ACC_DECL(6); ACC_DECL(7); ACC_DECL(8); ACC_DECL(9); ACC_DECL(10); ACC_DECL(11);
+    if (SIMD_PREFETCH_C)
+        for (i = 0; i < MROWS; i++)
+            __builtin_prefetch(c + i * ldc, 0, 3);
+
+#define STEP()                                                       \
+    do {                                                             \
+        const vf b0 = BP            ? V_LOADA(b)                     \
+                      : SIMD_MASKED ? V_LOADM(V_MASK(n), b)          \
+                                    : V_LOAD(b);                     \
+        const vf b1 = NV == 1       ? b0                             \
+                      : BP          ? V_LOADA(b + VW)                \
+                      : SIMD_MASKED ? V_LOADM(V_MASK(n - VW), b + VW) \
+                                    : V_LOAD(b + VW);                \
+        ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                  \
+        ACC_ROW(4) ACC_ROW(5) ACC_ROW(6) ACC_ROW(7)                  \
+        ACC_ROW(8) ACC_ROW(9) ACC_ROW(10) ACC_ROW(11)                \
+        a += ca;                                                     \
+        b += sb;                                                     \
+    } while (0)
+
+    /* pointers bumped after every step: with a run-time stride, offsets
+     * off*ca would each take a register */
+    for (; k >= 4; k -= 4) {
+        STEP();
+        STEP();
+        STEP();
+        STEP();
+    }
+    for (; k > 0; k--)
+        STEP();
+#undef STEP
+    {
+        const vf va = V_SET1(alpha), vb = V_SET1(beta);
+        const vmask k0 = V_MASK(n), k1 = V_MASK(n - VW);
+        const int full = !SIMD_MASKED && n == VW * NV;
+        ACC_STORE(0) ACC_STORE(1) ACC_STORE(2) ACC_STORE(3) ACC_STORE(4) ACC_STORE(5)
+        ACC_STORE(6) ACC_STORE(7) ACC_STORE(8) ACC_STORE(9) ACC_STORE(10) ACC_STORE(11)
+    }
+}
+
+#define MROWS8 (MR > 8 ? 8 : MR)
+#define UKR_ARGS k, a, rsa, csa, b, rsb, c, ldc, n, alpha, beta
+#define UKR_FN(NAME, NV, AS)                                                               \
+    static SIMD_TARGET void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa,     \
+                                 const float *b, int64_t rsb, float *c, int64_t ldc,      \
+                                 int64_t m, int64_t n, float alpha, float beta)           \
+    {                                                                                      \
+        if (m == 1)                                                                        \
+            ukr_t(1, NV, AS, 0, UKR_ARGS);                                                 \
+        else if (m == 2)                                                                   \
+            ukr_t(2, NV, AS, 0, UKR_ARGS);                                                 \
+        else if (m == 4)                                                                   \
+            ukr_t(4, NV, AS, 0, UKR_ARGS);                                                 \
+        else if (MR > 8 && m == 8)                                                         \
+            ukr_t(MROWS8, NV, AS, 0, UKR_ARGS);                                            \
+        else                                                                               \
+            ukr_t(MR, NV, AS, 0, UKR_ARGS);                                                \
+    }
+
+/* the full tile on packed A and packed B (zero-padded to NR columns, so
+ * read without masks): constant offsets, the hot path */
+#define UKR_PACKED(NAME, NV)                                                               \
+    static SIMD_TARGET void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa,     \
+                                 const float *b, int64_t rsb, float *c, int64_t ldc,      \
+                                 int64_t m, int64_t n, float alpha, float beta)           \
+    {                                                                                      \
+        (void)m;                                                                           \
+        ukr_t(MR, NV, A_PACKED, 1, UKR_ARGS);                                              \
+    }
+
+UKR_PACKED(ukr_p2, 2)
+UKR_PACKED(ukr_p1, 1)
+UKR_FN(ukr_c2, 2, A_COLS)
+UKR_FN(ukr_c1, 1, A_COLS)
+UKR_FN(ukr_r2, 2, A_ROWS)
+UKR_FN(ukr_r1, 1, A_ROWS)
+
+/* Tiles of m rows: rows split into MR, 8,
+ * 4, 2, 1 (the heights compiled: code size and build time). */
+static SIMD_TARGET void ukr_rows(int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                 const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m,
+                                 int64_t n, float alpha, float beta)
+{
+    const mlp__gemm_ukr_fn f = rsa == 1 ? (n > VW ? ukr_c2 : ukr_c1) : (n > VW ? ukr_r2 : ukr_r1);
+    if (m == MR && rsa == 1 && csa == MR && rsb == NR) {
+        (n > VW ? ukr_p2 : ukr_p1)(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
+        return;
+    }
+    while (m > 0) {
+        const int64_t r = m >= MR ? MR : MR > 8 && m >= 8 ? 8 : m >= 4 ? 4 : m >= 2 ? 2 : 1;
+        f(k, a, rsa, csa, b, rsb, c, ldc, r, n, alpha, beta);
+        a += r * rsa;
+        c += r * ldc;
+        m -= r;
+    }
+}
+
+#define KCH 64
+
+static SIMD_TARGET void ukr_simd(int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                 const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m,
+                                 int64_t n, float alpha, float beta)
+{
+    /* B in place with a ragged edge and no cheap masks: whole vectors
+     * would read past it, so copy KCH rows at a time into a zero-padded
+     * panel (rare: M <= MR). */
+    if (!SIMD_MASKED && rsb != NR && n % VW != 0) {
+        float tmp[KCH * NR] __attribute__((aligned(64)));
+        const vmask m0 = V_MASK(n), m1 = V_MASK(n - VW);
+        int64_t p0, p;
+        for (p0 = 0; p0 < k; p0 += KCH) {
+            const int64_t kt = k - p0 < KCH ? k - p0 : KCH;
+            for (p = 0; p < kt; p++) {
+                V_STOREA(tmp + p * NR, V_LOADM(m0, b + (p0 + p) * rsb));
+                V_STOREA(tmp + p * NR + VW, V_LOADM(m1, b + (p0 + p) * rsb + VW));
+            }
+            ukr_rows(kt, a + p0 * csa, rsa, csa, tmp, NR, c, ldc, m, n, alpha,
+                     p0 == 0 ? beta : 1.0f);
+        }
+        return;
+    }
+    ukr_rows(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
+}
+
+/* ---- the M == 1 row kernel -------------------------------------------------- */
+
+#if SIMD_ROW_NV > 0
+/* ROWB columns of the row of C at a time stay in SIMD_ROW_NV accumulators
+ * while B streams through row by row; the last < ROWB columns go VW at a
+ * time with four partial sums over k. */
+#define ROWB (SIMD_ROW_NV * VW)
+#define ROW_ACC(v) vf x##v = V_ZERO()
+#define ROW_FMA(v)                                                   \
+    if (SIMD_ROW_NV > (v))                                           \
+        x##v = V_FMA(av, V_LOAD(bp + VW * (v)), x##v)
+#define ROW_STORE(v)                                                 \
+    if (SIMD_ROW_NV > (v)) {                                         \
+        vf r = V_MUL(valpha, x##v);                                  \
+        if (beta != 0.0f)                                            \
+            r = V_FMA(vbeta, V_LOAD(c + j0 + VW * (v)), r);          \
+        V_STORE(c + j0 + VW * (v), r);                               \
+    }
+
+static SIMD_TARGET void row_simd(int64_t k, const float *a, int64_t csa, const float *b,
+                                 int64_t ldb, float *c, int64_t n, float alpha, float beta)
+{
+    const vf valpha = V_SET1(alpha), vbeta = V_SET1(beta);
+    int64_t j0, p;
+    for (j0 = 0; j0 + ROWB <= n; j0 += ROWB) {
+        const float *bp = b + j0;
+        ROW_ACC(0); ROW_ACC(1); ROW_ACC(2); ROW_ACC(3); ROW_ACC(4); ROW_ACC(5); ROW_ACC(6);
+        ROW_ACC(7); ROW_ACC(8); ROW_ACC(9); ROW_ACC(10); ROW_ACC(11); ROW_ACC(12);
+        ROW_ACC(13); ROW_ACC(14); ROW_ACC(15);
+        for (p = 0; p < k; p++, bp += ldb) {
+            const vf av = V_SET1(a[p * csa]);
+            ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+            ROW_FMA(6); ROW_FMA(7); ROW_FMA(8); ROW_FMA(9); ROW_FMA(10); ROW_FMA(11);
+            ROW_FMA(12); ROW_FMA(13); ROW_FMA(14); ROW_FMA(15);
+        }
+        ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
+        ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10) ROW_STORE(11)
+        ROW_STORE(12) ROW_STORE(13) ROW_STORE(14) ROW_STORE(15)
+    }
+    for (; j0 < n; j0 += VW) {
+        const vmask mk = V_MASK(n - j0);
+        const float *bp = b + j0;
+        vf s0 = V_ZERO(), s1 = s0, s2 = s0, s3 = s0, r;
+        for (p = 0; p + 4 <= k; p += 4, bp += 4 * ldb) {
+            s0 = V_FMA(V_SET1(a[p * csa]), V_LOADM(mk, bp), s0);
+            s1 = V_FMA(V_SET1(a[(p + 1) * csa]), V_LOADM(mk, bp + ldb), s1);
+            s2 = V_FMA(V_SET1(a[(p + 2) * csa]), V_LOADM(mk, bp + 2 * ldb), s2);
+            s3 = V_FMA(V_SET1(a[(p + 3) * csa]), V_LOADM(mk, bp + 3 * ldb), s3);
+        }
+        for (; p < k; p++, bp += ldb)
+            s0 = V_FMA(V_SET1(a[p * csa]), V_LOADM(mk, bp), s0);
+        r = V_MUL(valpha, V_ADD(V_ADD(s0, s1), V_ADD(s2, s3)));
+        if (beta != 0.0f)
+            r = V_FMA(vbeta, V_LOADM(mk, c + j0), r);
+        V_STOREM(c + j0, mk, r);
+    }
+}
+#define ROW_FN row_simd
+#else
+#define ROW_FN NULL
+#endif
+
+/* ---- packing ----------------------------------------------------------------- */
+
+/* Up to VW rows (nrows, others zero) of ncols columns from src, stride ld. */
+INL SIMD_TARGET void load_block(vf r[VW], const float *src, int64_t ld, int64_t nrows,
+                                int64_t ncols)
+{
+    int i;
+    if (ncols >= VW) {
+        for (i = 0; i < VW; i++)
+            r[i] = i < nrows ? V_LOAD(src + i * ld) : V_ZERO();
+    } else {
+        const vmask km = V_MASK(ncols);
+        for (i = 0; i < VW; i++)
+            r[i] = i < nrows ? V_LOADM(km, src + i * ld) : V_ZERO();
+    }
+}
+
+/* Lanes 0 .. nl-1 of v to p (nl a constant): one MR-tall column of a
+ * packed A panel is MR floats, not always whole vectors. */
+#define STORE_PART(p, v, nl)                                         \
+    do {                                                             \
+        if ((nl) >= VW)                                              \
+            V_STORE(p, v);                                           \
+        else                                                         \
+            V_STOREN(p, v, (nl) < VW ? (nl) : 0);                    \
+    } while (0)
+
+/* r[0 .. kt-1] (a transposed block) to d, d + ld, ...: nl lanes each;
+ * the full block as its own loop, so that it is unrolled */
+INL SIMD_TARGET void store_block(float *d, int64_t ld, const vf r[VW], int64_t kt, const int nl)
+{
+    int j;
+    if (kt == VW)
+        for (j = 0; j < VW; j++)
+            STORE_PART(d + j * ld, r[j], nl);
+    else
+        for (j = 0; j < kt; j++)
+            STORE_PART(d + j * ld, r[j], nl);
+}
+
+#define ACHUNKS ((MR + VW - 1) / VW)
+
+static SIMD_TARGET void pack_a_simd(int trans, const float *src, int64_t ld, int64_t m,
+                                    int64_t k, float *dst)
+{
+    int64_t i0, p, p0;
+    int h;
+    for (i0 = 0; i0 < m; i0 += MR, dst += MR * k) {
+        const int64_t mb = m - i0 < MR ? m - i0 : MR;
+        if (trans) {
+            /* column p of op(A) is a contiguous row of the source */
+            vmask mm[ACHUNKS];
+            const float *s = src + i0;
+            for (h = 0; h < ACHUNKS; h++)
+                mm[h] = V_MASK(mb - h * VW);
+            for (p = 0; p < k; p++, s += ld)
+                for (h = 0; h < ACHUNKS; h++)
+                    STORE_PART(dst + p * MR + h * VW, V_LOADM(mm[h], s + h * VW), MR - h * VW);
+        } else {
+            /* VW x VW blocks transposed in registers */
+            for (h = 0; h < ACHUNKS; h++)
+                for (p0 = 0; p0 < k; p0 += VW) {
+                    const int64_t kt = k - p0 < VW ? k - p0 : VW;
+                    vf r[VW];
+                    float *d = dst + p0 * MR + h * VW;
+                    load_block(r, src + (i0 + h * VW) * ld + p0, ld, mb - h * VW, kt);
+                    V_TRANSPOSE(r);
+                    store_block(d, MR, r, kt, MR - h * VW);
+                }
+        }
+    }
+}
+
+static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int64_t k,
+                                    int64_t n, float *dst)
+{
+    int64_t j0, p, p0;
+    int j, h;
+    for (j0 = 0; j0 < n; j0 += NR, dst += NR * k) {
+        const int64_t nb = n - j0 < NR ? n - j0 : NR;
+        if (!trans) {
+            const float *s = src + j0;
+            if (nb == NR) {
+                for (p = 0; p < k; p++, s += ld) {
+                    V_STOREA(dst + p * NR, V_LOAD(s));
+                    V_STOREA(dst + p * NR + VW, V_LOAD(s + VW));
+                }
+            } else {
+                const vmask m0 = V_MASK(nb), m1 = V_MASK(nb - VW);
+                for (p = 0; p < k; p++, s += ld) {
+                    V_STOREA(dst + p * NR, V_LOADM(m0, s));
+                    V_STOREA(dst + p * NR + VW, V_LOADM(m1, s + VW));
+                }
+            }
+        } else {
+            for (p0 = 0; p0 < k; p0 += VW) {
+                const int64_t kt = k - p0 < VW ? k - p0 : VW;
+                for (h = 0; h < 2; h++) {
+                    const int64_t rows = nb - VW * h;
+                    vf r[VW];
+                    float *d = dst + p0 * NR + VW * h;
+                    if (rows <= 0) {
+                        for (j = 0; j < kt; j++)
+                            V_STOREA(d + j * NR, V_ZERO());
+                        continue;
+                    }
+                    load_block(r, src + (j0 + VW * h) * ld + p0, ld, rows, kt);
+                    V_TRANSPOSE(r);
+                    store_block(d, NR, r, kt, VW);
+                }
+            }
+        }
+    }
+}
+
+const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,  MR,          NR,          SIMD_MC, SIMD_KC,
+                                      SIMD_NC,    ukr_simd,    pack_a_simd, pack_b_simd,
+                                      ROW_FN};
+/* clang-format on */
