@@ -89,7 +89,7 @@ check: deps
 	$(MAKE) BUILD=build/san SAN=1 OPT=-O1 test-run
 
 test-run: all $(TESTS) $(EXAMPLES)
-	BUILD=$(BUILD) LIBA=$(LIBA) SAN=$(SAN) CC="$(CC)" sh tests/run.sh $(TESTS)
+	BUILD=$(BUILD) LIBA=$(LIBA) SAN=$(SAN) CC="$(CC)" RUNNER="$(RUNNER)" sh tests/run.sh $(TESTS)
 
 deps:
 	@sh tools/deps.sh check

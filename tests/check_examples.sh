@@ -6,7 +6,8 @@
 # fashion_mnist, infer and onnx_fashion run only when the data set is unpacked in
 # .cache/fashion-mnist (`make data`).
 # Environment (from the Makefile): BUILD (examples in $BUILD/examples),
-# LIBA (the library archive), SAN (non-empty: sanitizer build), CC.
+# LIBA (the library archive), SAN (non-empty: sanitizer build), CC, and
+# RUNNER (a command the programs run under, e.g. qemu-s390x; may be empty).
 BUILD=${BUILD:-build}
 LIBA=${LIBA:-lib/libmlp.a}
 CC=${CC:-cc}
@@ -29,7 +30,7 @@ run() {
         fail "$EX/$name was not built"
         return 1
     fi
-    if "$EX/$name" "$@" >"$tmp/$name.log" 2>&1; then
+    if $RUNNER "$EX/$name" "$@" >"$tmp/$name.log" 2>&1; then
         echo "check_examples: $name ok ($(tail -n 1 "$tmp/$name.log"))"
         return 0
     fi
@@ -90,7 +91,7 @@ if [ -f docs/tutorial.md ]; then
             -lpthread -lm -o "$bin" 2>"$bin.err"; then
             fail "docs/tutorial.md block $(basename "$src") does not compile:"
             sed 's/^/    /' "$bin.err" | head -n 20
-        elif ! (cd "$tmp" && "$bin" >"$bin.log" 2>&1); then
+        elif ! (cd "$tmp" && $RUNNER "$bin" >"$bin.log" 2>&1); then
             fail "docs/tutorial.md block $(basename "$src") exited with an error:"
             sed 's/^/    /' "$bin.log" | tail -n 20
         fi

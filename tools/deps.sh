@@ -10,6 +10,9 @@
 #   valgrind         valgrind (make check-valgrind)
 #   mpi              Open MPI's mpicc and mpirun (libmlp_mpi, make check-mpi)
 #   data             Fashion-MNIST unpacked into .cache/fashion-mnist
+#   cross ARCH       for make check-cross: the cross compiler, qemu-user and
+#                    cmocka of ARCH (aarch64 or s390x) through multiarch
+#   abi              libabigail's abidw / abidiff (make check-abi)
 #   openblas-cflags  compiler flags for the OpenBLAS comparison (benchmarks only)
 #   openblas-libs    linker flags for it
 #   ort, onnxrt      ONNX Runtime from npm (onnxruntime-node) into .cache/npm,
@@ -28,6 +31,19 @@ need_pkgs() {
         echo "    sudo apt-get install -y $*" >&2
         exit 1
     fi
+}
+
+# multiarch DEBARCH PKGS...: packages of another architecture (dpkg's
+# foreign architectures), e.g. libcmocka-dev:arm64 for cross tests
+need_multiarch() {
+    debarch=$1
+    shift
+    if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null 2>&1; then
+        dpkg --print-foreign-architectures | grep -qx "$debarch" || dpkg --add-architecture "$debarch"
+    else
+        echo "deps: $* need the foreign architecture first: sudo dpkg --add-architecture $debarch" >&2
+    fi
+    need_pkgs "$@"
 }
 
 has_cmocka() {
@@ -91,6 +107,27 @@ cmake)
     # the CMake consumer test (tests/check_cmake.sh)
     command -v cmake >/dev/null 2>&1 || need_pkgs cmake
     ;;
+cross)
+    case "$2" in
+    aarch64) triplet=aarch64-linux-gnu debarch=arm64 ;;
+    s390x) triplet=s390x-linux-gnu debarch=s390x ;;
+    *)
+        echo "deps: cross ARCH: aarch64 or s390x" >&2
+        exit 2
+        ;;
+    esac
+    missing=""
+    command -v "$triplet-gcc" >/dev/null 2>&1 || missing="$missing gcc-$triplet"
+    command -v "qemu-$2" >/dev/null 2>&1 || missing="$missing qemu-user"
+    [ -z "$missing" ] || need_pkgs $missing
+    # the C library and cmocka of that architecture, where qemu-user finds
+    # them with QEMU_LD_PREFIX=/ (the cross toolchain's own C library under
+    # /usr/$triplet does not run under qemu-s390x)
+    [ -f "/usr/lib/$triplet/libcmocka.so" ] || need_multiarch "$debarch" "libcmocka-dev:$debarch"
+    ;;
+abi)
+    { command -v abidw && command -v abidiff; } >/dev/null 2>&1 || need_pkgs abigail-tools
+    ;;
 valgrind)
     command -v valgrind >/dev/null 2>&1 || need_pkgs valgrind
     ;;
@@ -124,7 +161,7 @@ ort | onnxrt)
     fi
     ;;
 *)
-    echo "usage: $0 check|data|fuzzer|valgrind|mpi|openblas-cflags|openblas-libs|ort|onnxrt" >&2
+    echo "usage: $0 check|data|fuzzer|valgrind|mpi|cross ARCH|abi|openblas-cflags|openblas-libs|ort|onnxrt" >&2
     exit 2
     ;;
 esac
