@@ -14,7 +14,9 @@ THREADS ?= 1
 
 WARN     = -std=c99 -pedantic -Wall -Wextra -Werror
 CPPFLAGS = -Iinclude -Isrc
-BASEFLAGS = $(WARN) $(OPT) -g -fvisibility=hidden $(SANFLAGS) $(EXTRA_CFLAGS)
+# no FMA contraction outside the kernels: what a seed determines must be
+# the same bits on every architecture (src/base/rng.c)
+BASEFLAGS = $(WARN) $(OPT) -g -fvisibility=hidden -ffp-contract=off $(SANFLAGS) $(EXTRA_CFLAGS)
 ifeq ($(THREADS),0)
   BASEFLAGS += -DMLP_NO_THREADS
   THREADLIB =

@@ -10,7 +10,7 @@
 # usual "check (build/cross-ARCH): N passed, 0 failed" line. MPI is the
 # host's only (MPICC= leaves libmlp_mpi out).
 
-.PHONY: check-cross
+.PHONY: check-cross portable-fixtures
 
 CROSS_TRIPLET = $(ARCH)-linux-gnu
 
@@ -22,3 +22,8 @@ check-cross:
 	QEMU_LD_PREFIX=/ $(MAKE) --no-print-directory BUILD=build/cross-$(ARCH) \
 	    CC=$(CROSS_TRIPLET)-gcc AR=$(CROSS_TRIPLET)-ar RUNNER=qemu-$(ARCH) MPICC= \
 	    CMOCKA_LIBS="-L/usr/lib/$(CROSS_TRIPLET) -lcmocka" test-run
+
+# The libmlp-written fixtures of tests/test_portable.c, made on x86-64 (the
+# numpy- and hand-written ones: /usr/bin/python3 tools/gen_portable.py).
+portable-fixtures: $(BUILD)/tests/test_portable
+	$(BUILD)/tests/test_portable --write

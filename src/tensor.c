@@ -356,7 +356,7 @@ mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape
     t = mlp__tensor_new(ctx, __func__, ndim, shape);
     if (t)
         for (i = 0; i < t->numel; i++)
-            t->data[i] = lo + (hi - lo) * mlp__rng_uniform(&ctx->rng);
+            t->data[i] = mlp__rng_uniform_in(&ctx->rng, lo, hi);
     return t;
 }
 
@@ -375,7 +375,7 @@ mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape,
     t = mlp__tensor_new(ctx, __func__, ndim, shape);
     if (t)
         for (i = 0; i < t->numel; i++)
-            t->data[i] = mean + std * mlp__rng_normal(&ctx->rng);
+            t->data[i] = mlp__rng_normal_in(&ctx->rng, mean, std);
     return t;
 }
 

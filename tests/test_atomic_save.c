@@ -50,24 +50,6 @@ static int teardown(void **state)
     return rmdir(dir);
 }
 
-/* The whole content of a file (malloc'd), or NULL if it does not exist. */
-static unsigned char *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = (unsigned char *)malloc((size_t)n + 1);
-    assert_non_null(buf);
-    *size = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return buf;
-}
-
 static int exists(const char *path)
 {
     struct stat st;
@@ -78,7 +60,7 @@ static int exists(const char *path)
 static void unchanged(const char *path, const unsigned char *old, size_t n)
 {
     size_t size = 0;
-    unsigned char *now = slurp(path, &size);
+    unsigned char *now = tu_slurp(path, &size);
     char tmp[256];
     assert_non_null(now);
     assert_int_equal(size, n);
@@ -170,7 +152,7 @@ static void atomic__model_save_interrupted_anywhere_keeps_the_old_file(void **st
     (void)state;
     path_in_dir(path, sizeof path, "m.mlp");
     assert_ok(ctx, mlp_model_save(m1, path));
-    old = slurp(path, &old_n);
+    old = tu_slurp(path, &old_n);
     assert_non_null(old);
     assert_true(old_n > 0);
     /* the size of what m2 would write */
@@ -244,7 +226,7 @@ static void atomic__allocation_failure_during_save_keeps_the_old_file(void **sta
     m2 = small_model(ctx, 2);
     path_in_dir(path, sizeof path, "m.mlp");
     assert_ok(ctx, mlp_model_save(m1, path));
-    old = slurp(path, &old_n);
+    old = tu_slurp(path, &old_n);
     for (n = 0;; n++) {
         mlp_status s;
         a->fail_at = a->calls + n;
@@ -279,9 +261,9 @@ static void atomic__npy_save_interrupted_anywhere_keeps_the_old_file(void **stat
     path_in_dir(path, sizeof path, "t.npy");
     /* the size t2 takes, from a save elsewhere */
     assert_ok(ctx, mlp_npy_save(t2, path));
-    newer = slurp(path, &new_n);
+    newer = tu_slurp(path, &new_n);
     assert_ok(ctx, mlp_npy_save(t1, path));
-    old = slurp(path, &old_n);
+    old = tu_slurp(path, &old_n);
     assert_non_null(old);
     disk_full_at_every_byte(ctx, save_npy, t2, path, old, old_n, new_n);
     every_other_failure(ctx, save_npy, t2, path, old, old_n);

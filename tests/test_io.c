@@ -436,7 +436,7 @@ static void npy__files_written_by_numpy_load(void **state)
     assert_handle(ctx, t);
     assert_int_equal(mlp_tensor_ndim(t), 1);
     assert_int_equal(mlp_tensor_dim(t, 0), 3);
-    assert_true(mlp_tensor_get(t, 0) == 0.1f); /* float64 0.1 rounded to float32 */
+    assert_true(mlp_tensor_get(t, 0) == (float)0.1f); /* float64 0.1 rounded to float32 */
     assert_close(mlp_tensor_get(t, 1), -2.0, 0, 0);
     assert_close(mlp_tensor_get(t, 2), 1e10, 0, 1e-7);
     mlp_tensor_free(t);

@@ -703,7 +703,7 @@ static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
     assert_ok(ctx, mlp_backward(mlp_sum(mlp_relu(x)), NULL, 0)); /* grad = [1, 1] */
     assert_int_equal(mlp_gradcheck(ctx, f_step, NULL, &x, 1, 1e-2f, 1e-3f, 1e-2f), MLP_ERR_ARG);
     assert_non_null(strstr(mlp_ctx_errmsg(ctx), "inputs[0] element 0"));
-    assert_close(mlp_tensor_get(x, 0), 0.001f, 0, 0);
+    assert_close(mlp_tensor_get(x, 0), (float)0.001f, 0, 0);
     assert_close(mlp_tensor_get(mlp_tensor_grad(x), 0), 1, 0, 0);
     assert_close(mlp_tensor_get(mlp_tensor_grad(x), 1), 1, 0, 0);
     assert_int_equal(mlp_gradcheck(ctx, f_step, NULL, &x, 1, 0.0f, 1e-3f, 1e-2f), MLP_ERR_ARG);

@@ -100,8 +100,8 @@ static void csv__numbers_of_any_length_are_read_exactly(void **state)
     o += (size_t)sprintf(text + o, "e-175\n");
     t = mlp_csv_load_mem(ctx, text, o, 0);
     assert_handle(ctx, t);
-    assert_true(mlp_tensor_get(t, 0) == 0.1f);
-    assert_true(mlp_tensor_get(t, 1) == 1e-45f); /* 1e-45 rounds to 2^-149 */
+    assert_true(mlp_tensor_get(t, 0) == (float)0.1f);
+    assert_true(mlp_tensor_get(t, 1) == (float)1e-45f); /* 1e-45 rounds to 2^-149 */
     mlp_tensor_free(t);
 }
 

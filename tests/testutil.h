@@ -219,6 +219,28 @@ static inline mlp_model *tu_mlp(mlp_ctx *ctx, int64_t in, int64_t hidden, int64_
     }
     return m;
 }
+/* The whole content of a file (malloc'd), or NULL if it does not exist. */
+static inline unsigned char *tu_slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long n;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = (unsigned char *)malloc((size_t)n + 1);
+    assert_non_null(buf);
+    *size = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    return buf;
+}
+
+/* A note for expected values: where float arithmetic is evaluated in
+ * double (FLT_EVAL_METHOD 1, as on s390x) a float constant such as 0.1f
+ * keeps double precision in an expression; compare with (float)0.1f, which
+ * is rounded to float everywhere. */
 
 /* Assert |a - b| <= atol + rtol |b| with a readable message. */
 #define assert_close(a, b, atol, rtol)                                                             \

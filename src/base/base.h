@@ -28,6 +28,10 @@ void mlp__rng_seed(mlp__rng *r, uint64_t seed);
 uint32_t mlp__rng_u32(mlp__rng *r);
 float mlp__rng_uniform(mlp__rng *r); /* [0, 1), 24 random bits */
 float mlp__rng_normal(mlp__rng *r);  /* N(0, 1) */
+/* lo + (hi - lo) u and mean + std n with every step rounded to float, so
+ * that a seed gives the same bits on every architecture (rng.c) */
+float mlp__rng_uniform_in(mlp__rng *r, float lo, float hi);
+float mlp__rng_normal_in(mlp__rng *r, float mean, float std);
 /* Uniform integer in [0, n) without modulo bias (n >= 1). */
 uint64_t mlp__rng_below(mlp__rng *r, uint64_t n);
 

@@ -69,6 +69,27 @@ float mlp__rng_normal(mlp__rng *r)
     return (float)(rad * cos(6.283185307179586 * u2));
 }
 
+/* Each operation is cast to float: where float arithmetic is evaluated in
+ * double (FLT_EVAL_METHOD 1: s390x) an unrounded lo + (hi - lo) u differs
+ * in the last bit from x86-64's and AArch64's. One operation done in
+ * double and rounded to float equals the float operation (53 >= 2*24 + 2
+ * bits: double rounding is innocuous), so rounding after each one gives
+ * the same bits everywhere. The build also turns off contraction into
+ * FMA outside the kernels (-ffp-contract=off), which would be the other
+ * way for the same seed to give different bits. */
+float mlp__rng_uniform_in(mlp__rng *r, float lo, float hi)
+{
+    const float span = (float)(hi - lo);
+    const float off = (float)(span * mlp__rng_uniform(r));
+    return (float)(lo + off);
+}
+
+float mlp__rng_normal_in(mlp__rng *r, float mean, float std)
+{
+    const float off = (float)(std * mlp__rng_normal(r));
+    return (float)(mean + off);
+}
+
 uint64_t mlp__rng_below(mlp__rng *r, uint64_t n)
 {
     uint64_t x, lim;

@@ -14,14 +14,14 @@ static void uniform(mlp__rng *r, float *x, int64_t n, float a)
 {
     int64_t i;
     for (i = 0; i < n; i++)
-        x[i] = -a + 2.0f * a * mlp__rng_uniform(r);
+        x[i] = mlp__rng_uniform_in(r, -a, a); /* -a + 2a u: the same bits everywhere */
 }
 
 static void normal(mlp__rng *r, float *x, int64_t n, float std)
 {
     int64_t i;
     for (i = 0; i < n; i++)
-        x[i] = std * mlp__rng_normal(r);
+        x[i] = mlp__rng_normal_in(r, 0.0f, std);
 }
 
 mlp_status mlp__init_linear(mlp_ctx *ctx, const char *fn, mlp_init init, float *w, float *b,
