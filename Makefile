@@ -67,8 +67,10 @@ $(LIBA): $(OBJ)
 
 lib/mlp.pc: include/mlp.h Makefile
 	@mkdir -p lib
-	# a static library resolves nothing itself: Libs lists all it needs
-	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: mlp\nDescription: Multi-layer perceptrons in C99: tensors, autograd, layers, optimizers\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lmlp %s\n' \
+	# one file for both libraries: -lmlp finds the shared one when it is
+	# installed (it records its own dependencies); pkg-config --static adds
+	# what the archive needs (Libs.private)
+	printf 'prefix=%s\nincludedir=$${prefix}/include\nlibdir=$${prefix}/lib\n\nName: mlp\nDescription: Multi-layer perceptrons in C99: tensors, autograd, layers, optimizers\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lmlp\nLibs.private: %s\n' \
 	    '$(PREFIX)' '$(VERSION)' '$(LIBS)' > $@
 
 # ---- tests -----------------------------------------------------------------
@@ -120,18 +122,22 @@ format:
 
 # ---- install ---------------------------------------------------------------
 
-install: all
+install: all shared
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 include/mlp.h $(DESTDIR)$(PREFIX)/include/mlp.h
 	install -m 644 lib/libmlp.a $(DESTDIR)$(PREFIX)/lib/libmlp.a
+	install -m 755 lib/libmlp.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmlp.so.$(VERSION)
+	ln -sf libmlp.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libmlp.so
 	sed 's|^prefix=.*|prefix=$(PREFIX)|' lib/mlp.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlp.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/mlp.h $(DESTDIR)$(PREFIX)/lib/libmlp.a \
-	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlp.pc
+	      $(DESTDIR)$(PREFIX)/lib/libmlp.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
+	      $(DESTDIR)$(PREFIX)/lib/libmlp.so $(DESTDIR)$(PREFIX)/lib/pkgconfig/mlp.pc
 
 clean:
-	rm -rf build lib/libmlp.a lib/mlp.pc
+	rm -rf build lib/libmlp.a lib/mlp.pc lib/libmlp.so lib/libmlp.so.*
 
 # Further targets kept beside the area they serve (fuzzing, valgrind,
 # peer benchmarks): one fragment per area.

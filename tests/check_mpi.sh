@@ -33,6 +33,7 @@ for np in 1 2 4; do
     fi
 done
 # installed, a program out of the tree builds with pkg-config and runs on 2 ranks
+# (linked to the installed shared libmlp: its folder on LD_LIBRARY_PATH)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mlp-mpi-pc.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 cat > "$tmp/app.c" <<'APP'
@@ -59,7 +60,7 @@ APP
 if make -s install PREFIX="$tmp/prefix" >/dev/null &&
     PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" && export PKG_CONFIG_PATH &&
     cc -std=c99 -pedantic -Wall -Werror "$tmp/app.c" $(pkg-config --cflags --libs mlp-mpi) \
-        -o "$tmp/app" && sh tools/mpirun.sh 2 "$tmp/app" &&
+        -o "$tmp/app" && LD_LIBRARY_PATH="$tmp/prefix/lib" sh tools/mpirun.sh 2 "$tmp/app" &&
     make -s uninstall PREFIX="$tmp/prefix" >/dev/null && [ ! -e "$tmp/prefix/include/mlp_mpi.h" ]; then
     echo "check_mpi: mlp-mpi installed, built out of tree with pkg-config, ran, uninstalled"
 else

@@ -1,0 +1,677 @@
+/*
+ * mlp.h - libmlp, an embeddable C99 library for building, training and
+ * running multi-layer perceptrons.
+ *
+ * This is the whole public API. It needs only the C standard library.
+ *
+ * Conventions (see docs/design.md for the full story):
+ *
+ *  - Every object is an opaque handle. Everything hangs off a context
+ *    (mlp_ctx): its allocator, random generator, gradient tape, grad mode,
+ *    error state and thread count. Two contexts never share mutable state,
+ *    so two threads may each use their own context freely. One context
+ *    must not be used by two threads at the same time.
+ *  - Functions that can fail return mlp_status (MLP_OK == 0). Constructors
+ *    and ops return a handle, or NULL on failure. Either way the context
+ *    keeps a message naming the function and the argument that was wrong:
+ *    mlp_ctx_errmsg(). An op given a NULL input returns NULL and keeps the
+ *    first failure as the cause, so one check at the end of a chain of ops
+ *    still explains what went wrong.
+ *  - Ownership: what *_new, *_load, *_clone, *_from and mlp_tensor_detach
+ *    return belongs to the caller and is released with the matching *_free
+ *    (every *_free accepts NULL). Results of ops (mlp_matmul, mlp_relu, ...)
+ *    belong to the context's current step: they stay valid until
+ *    mlp_tape_reset(ctx) and must not be freed by the caller (freeing one is
+ *    a harmless no-op). Accessors return borrowed pointers valid while their
+ *    parent lives.
+ *  - The library never prints, never calls exit/abort, and never uses
+ *    assert on user input.
+ *  - Numbers as text (CSV fields, the model summary, error messages) are
+ *    read and written with '.' as the decimal point whatever the locale;
+ *    the library never calls setlocale or reads the locale.
+ */
+#ifndef MLP_H
+#define MLP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Version
+ * ---------------------------------------------------------------------- */
+
+#define MLP_VERSION_MAJOR 0
+#define MLP_VERSION_MINOR 1
+#define MLP_VERSION_PATCH 0
+/** The version as a string, "MAJOR.MINOR.PATCH". */
+#define MLP_VERSION "0.1.0"
+/** The version as a number: MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define MLP_VERSION_NUMBER (MLP_VERSION_MAJOR * 10000 + MLP_VERSION_MINOR * 100 + MLP_VERSION_PATCH)
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define MLP_API __attribute__((visibility("default")))
+#else
+#define MLP_API
+#endif
+
+/** The version string of the library linked in (equal to MLP_VERSION when
+ *  header and library match). Static storage; never NULL. */
+MLP_API const char *mlp_version(void);
+/** The version number of the library linked in (see MLP_VERSION_NUMBER). */
+MLP_API int mlp_version_number(void);
+
+/* ------------------------------------------------------------------------
+ * Handles
+ * ---------------------------------------------------------------------- */
+
+typedef struct mlp_ctx mlp_ctx;         /* context: allocator, rng, tape, errors */
+typedef struct mlp_tensor mlp_tensor;   /* float32 tensor, row-major, 0..4 dims */
+typedef struct mlp_model mlp_model;     /* sequential model of layers */
+typedef struct mlp_optim mlp_optim;     /* optimizer over a set of parameters */
+typedef struct mlp_dataset mlp_dataset; /* inputs + targets, mini-batches */
+
+/* ------------------------------------------------------------------------
+ * Status codes (values are pinned and only ever appended)
+ * ---------------------------------------------------------------------- */
+
+typedef enum mlp_status {
+    MLP_OK = 0,                 /* success */
+    MLP_ERR_NULL = 1,           /* a required argument was NULL */
+    MLP_ERR_ARG = 2,            /* an argument had an invalid value */
+    MLP_ERR_SHAPE = 3,          /* tensor shapes do not fit together */
+    MLP_ERR_NOMEM = 4,          /* the allocator returned NULL */
+    MLP_ERR_OVERFLOW = 5,       /* a size computation overflowed */
+    MLP_ERR_IO = 6,             /* a file could not be opened/read/written */
+    MLP_ERR_FORMAT = 7,         /* a file's contents are malformed or corrupt */
+    MLP_ERR_GRAPH_FREED = 8,    /* backward through a graph already freed */
+    MLP_ERR_NO_GRAD = 9,        /* backward on a tensor that has no grad_fn */
+    MLP_ERR_IMPLICIT_GRAD = 10, /* non-scalar output given no output gradient */
+    MLP_ERR_MODIFIED = 11,      /* a tensor saved for backward was modified */
+    MLP_ERR_NONFINITE = 12,     /* NaN or Inf met with finite checks on */
+    MLP_ERR_CONTEXT = 13,       /* handles from different contexts mixed */
+    MLP_ERR_STATE = 14,         /* call not valid in the object's state */
+    MLP_ERR_RANGE = 15,         /* an index or label out of range */
+    MLP_ERR_UNSUPPORTED = 16,   /* feature not available in this build/CPU */
+    MLP_ERR_VERSION = 17        /* file written by an unsupported version */
+} mlp_status;
+
+/** Fixed English text for a status code ("out of memory", ...). Static
+ *  storage; never NULL (unknown codes give "unknown status"). */
+MLP_API const char *mlp_status_str(mlp_status status);
+
+/* ------------------------------------------------------------------------
+ * Context
+ * ---------------------------------------------------------------------- */
+
+/** A memory allocator for a context. Every allocation the library makes for
+ *  a context goes through these three functions. `user` is passed back
+ *  unchanged. alloc(user, n) returns n bytes or NULL; realloc(user, p, n)
+ *  as the C library's realloc (p is never NULL, n never 0); free(user, p)
+ *  releases p (never NULL). No alignment is required of the returned
+ *  memory: the library aligns what it needs itself. */
+typedef struct mlp_allocator {
+    void *(*alloc)(void *user, size_t size);
+    void *(*realloc)(void *user, void *ptr, size_t size);
+    void (*free)(void *user, void *ptr);
+    void *user;
+} mlp_allocator;
+
+/** Create a context. `allocator` may be NULL for the C library's
+ *  malloc/realloc/free; otherwise all three functions must be set and the
+ *  struct is copied. The random generator starts from seed 0, grad mode is
+ *  on, one thread. Reads the environment variable MLP_GEMM_KERNEL
+ *  (generic|avx2|avx512|neon) to force a matrix-product kernel.
+ *  Returns NULL when allocation fails or the allocator is incomplete.
+ *  Owned by the caller: release with mlp_ctx_free(). */
+MLP_API mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator);
+
+/** Free a context and everything the tape still holds. Tensors, models,
+ *  optimizers and datasets made from it must be freed before (leaking them
+ *  is the caller's error; the context does not track them). NULL is a no-op. */
+MLP_API void mlp_ctx_free(mlp_ctx *ctx);
+
+/** Reseed the context's random generator. The generator (xoshiro128**
+ *  seeded through splitmix64) gives the same stream on every platform. */
+MLP_API void mlp_ctx_seed(mlp_ctx *ctx, uint64_t seed);
+
+/** The next 32 random bits from the context's generator (0 for NULL ctx). */
+MLP_API uint32_t mlp_ctx_rand_u32(mlp_ctx *ctx);
+/** A uniform float in [0, 1) from the context's generator. */
+MLP_API float mlp_ctx_rand_uniform(mlp_ctx *ctx);
+/** A standard normal float (mean 0, deviation 1) from the context's generator. */
+MLP_API float mlp_ctx_rand_normal(mlp_ctx *ctx);
+
+/** The status of the last failure recorded on ctx (MLP_OK when none since
+ *  the last mlp_ctx_clear_error). MLP_ERR_NULL for a NULL ctx. */
+MLP_API mlp_status mlp_ctx_errcode(const mlp_ctx *ctx);
+/** A message describing the last failure on ctx, naming the function and
+ *  argument ("mlp_matmul: shapes [2,3] and [4,5] do not fit"). "" when none.
+ *  Owned by ctx; valid until the next failing call on ctx. */
+MLP_API const char *mlp_ctx_errmsg(const mlp_ctx *ctx);
+/** Forget the last failure (errcode becomes MLP_OK, errmsg ""). */
+MLP_API void mlp_ctx_clear_error(mlp_ctx *ctx);
+
+/** Use up to n threads for large matrix products and element-wise passes
+ *  (n >= 1). Results do not depend on the thread count except for the order
+ *  of float additions in reductions (see docs/performance.md). In a build
+ *  without threads (MLP_NO_THREADS) any n > 1 gives MLP_ERR_UNSUPPORTED. */
+MLP_API mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n);
+/** The thread count set on ctx (1 by default; 0 for NULL). */
+MLP_API int mlp_ctx_threads(const mlp_ctx *ctx);
+
+/** Force the matrix-product kernel: "generic", "avx2", "avx512", "neon", or NULL
+ *  for the best one this CPU supports. MLP_ERR_UNSUPPORTED if the CPU lacks
+ *  it, MLP_ERR_ARG for an unknown name. */
+MLP_API mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name);
+/** The name of the matrix-product kernel in use. Static storage. */
+MLP_API const char *mlp_ctx_gemm_kernel(const mlp_ctx *ctx);
+
+/** Stop at the first NaN or Inf: when on, every op checks its result and
+ *  backward checks every gradient it computes; the first non-finite value
+ *  fails with MLP_ERR_NONFINITE and a message naming the op. Off by
+ *  default (it costs a pass over every result). */
+MLP_API void mlp_ctx_set_check_finite(mlp_ctx *ctx, int on);
+
+/** Let the data readers (mlp_csv_load, mlp_idx_load, mlp_npy_load and
+ *  their _mem forms) accept values that are not finite floats. Off (0) by
+ *  default: a NaN or Inf in the data (the text "nan", "inf", "infinity" in
+ *  a CSV; such floats in an IDX or .npy file), or a number beyond float's
+ *  range (1e999 in a CSV, 1e300 as a float64 in IDX or .npy; IDX values
+ *  times `scale` included), fails with MLP_ERR_NONFINITE and a message
+ *  naming the line or row and column and the value. On (1): NaN and Inf are
+ *  kept, and numbers beyond float's range become +-Inf. Numbers too small
+ *  for a float become 0 or a subnormal either way, as with strtof. This is
+ *  a context setting rather than a flag on the readers so that their
+ *  signatures stay as they are. */
+MLP_API void mlp_ctx_set_allow_nonfinite_data(mlp_ctx *ctx, int on);
+/** 1 if the readers accept non-finite data (see above), 0 if not or NULL. */
+MLP_API int mlp_ctx_allow_nonfinite_data(const mlp_ctx *ctx);
+
+/* ------------------------------------------------------------------------
+ * Tensors
+ *
+ * float32, contiguous, row-major, 0 to 4 dimensions (0 dimensions is a
+ * scalar with one element). Dimensions are int64_t; each must be >= 0 and
+ * the byte size must fit in memory, or the constructor fails with
+ * MLP_ERR_ARG / MLP_ERR_OVERFLOW. A dimension of 0 gives an empty tensor.
+ * Tensors made by the constructors below are "leaves" that do not require
+ * gradients until mlp_tensor_set_requires_grad(t, 1).
+ * ---------------------------------------------------------------------- */
+
+#define MLP_MAX_DIMS 4
+
+/** A new tensor filled with zeros. Owned by the caller (mlp_tensor_free). */
+MLP_API mlp_tensor *mlp_tensor_zeros(mlp_ctx *ctx, int ndim, const int64_t *shape);
+/** A new tensor filled with ones. Owned by the caller. */
+MLP_API mlp_tensor *mlp_tensor_ones(mlp_ctx *ctx, int ndim, const int64_t *shape);
+/** A new tensor holding a copy of `data` (numel floats, row-major). `data`
+ *  may be NULL only when the shape has no elements. Owned by the caller. */
+MLP_API mlp_tensor *mlp_tensor_from(mlp_ctx *ctx, int ndim, const int64_t *shape,
+                                    const float *data);
+/** A new tensor of uniform random values in [lo, hi) from the context's
+ *  generator (lo <= hi, both finite). Owned by the caller. */
+MLP_API mlp_tensor *mlp_tensor_rand_uniform(mlp_ctx *ctx, int ndim, const int64_t *shape, float lo,
+                                            float hi);
+/** A new tensor of normal random values (mean, std >= 0) from the
+ *  context's generator. Owned by the caller. */
+MLP_API mlp_tensor *mlp_tensor_rand_normal(mlp_ctx *ctx, int ndim, const int64_t *shape, float mean,
+                                           float std);
+/** A new tensor with a copy of t's data and shape. Not tracked by the tape
+ *  and not requiring grad (like t.detach().clone()). Owned by the caller. */
+MLP_API mlp_tensor *mlp_tensor_clone(const mlp_tensor *t);
+/** A new tensor sharing t's storage: writes through one are seen through the
+ *  other. It is a leaf that does not require grad and that the tape does not
+ *  track, so gradients stop there. The shared storage lives until both
+ *  tensors are gone (also across mlp_tape_reset). Owned by the caller. */
+MLP_API mlp_tensor *mlp_tensor_detach(mlp_tensor *t);
+/** Release a tensor the caller owns. NULL, and tensors owned by the tape
+ *  (op results), are ignored. A tensor still referenced by the tape (an
+ *  input of a recorded op) stays alive inside the tape until the next
+ *  mlp_tape_reset. */
+MLP_API void mlp_tensor_free(mlp_tensor *t);
+
+/** Set every element to `value`. Bumps the tensor's version. */
+MLP_API mlp_status mlp_tensor_fill(mlp_tensor *t, float value);
+/** Copy src's elements into dst (same element count; shapes may differ).
+ *  Bumps dst's version. */
+MLP_API mlp_status mlp_tensor_copy(mlp_tensor *dst, const mlp_tensor *src);
+/** Copy `n` floats from `data` into t (n must equal the element count).
+ *  Bumps t's version. */
+MLP_API mlp_status mlp_tensor_set_data(mlp_tensor *t, const float *data, int64_t n);
+/** Change t's shape in place keeping its elements (the element count must
+ *  stay the same). Only for tensors the caller owns. */
+MLP_API mlp_status mlp_tensor_set_shape(mlp_tensor *t, int ndim, const int64_t *shape);
+
+/** Number of dimensions (0 for a scalar; -1 for NULL). */
+MLP_API int mlp_tensor_ndim(const mlp_tensor *t);
+/** Size of dimension `dim` (negative counts from the end); -1 if out of range or NULL. */
+MLP_API int64_t mlp_tensor_dim(const mlp_tensor *t, int dim);
+/** Number of elements (1 for a scalar; 0 for NULL). */
+MLP_API int64_t mlp_tensor_numel(const mlp_tensor *t);
+/** Pointer to the elements, row-major, 64-byte aligned. Borrowed: valid
+ *  while t lives. Writing through it does not bump the version. NULL for NULL. */
+MLP_API float *mlp_tensor_data(mlp_tensor *t);
+/** Read-only pointer to the elements. */
+MLP_API const float *mlp_tensor_cdata(const mlp_tensor *t);
+/** The element at flat index i (0 <= i < numel); NaN when out of range. */
+MLP_API float mlp_tensor_get(const mlp_tensor *t, int64_t i);
+/** The value of a one-element tensor; NaN otherwise. */
+MLP_API float mlp_tensor_item(const mlp_tensor *t);
+/** The context a tensor belongs to. */
+MLP_API mlp_ctx *mlp_tensor_ctx(const mlp_tensor *t);
+/** The version counter: bumped by every in-place write through the API
+ *  (fill, copy, set_data, optimizer steps). */
+MLP_API uint64_t mlp_tensor_version(const mlp_tensor *t);
+
+/* ------------------------------------------------------------------------
+ * Gradients and the tape
+ *
+ * An op records itself on its context's tape when grad mode is on and at
+ * least one input requires grad; its result then requires grad and is not
+ * a leaf. Backward walks the tape in reverse from the result's entry. Only
+ * leaves that require grad keep a gradient (.grad); it accumulates across
+ * backward calls until zeroed. Non-leaf gradients are freed after use.
+ * ---------------------------------------------------------------------- */
+
+/** Mark a leaf as requiring gradients (on != 0) or not. Fails with
+ *  MLP_ERR_STATE on an op result (a non-leaf), as PyTorch does. */
+MLP_API mlp_status mlp_tensor_set_requires_grad(mlp_tensor *t, int on);
+/** 1 if t requires grad, 0 if not or NULL. */
+MLP_API int mlp_tensor_requires_grad(const mlp_tensor *t);
+/** 1 if t is a leaf (made by a constructor, detach, or a parameter), 0 if it
+ *  is the recorded result of an op. */
+MLP_API int mlp_tensor_is_leaf(const mlp_tensor *t);
+/** The accumulated gradient of a leaf (same shape), or NULL when no backward
+ *  has reached it yet, or t is not a leaf. Borrowed: owned by t. */
+MLP_API mlp_tensor *mlp_tensor_grad(const mlp_tensor *t);
+/** Set t's gradient to zero in place (PyTorch's x.grad.zero_()). Keeps the
+ *  gradient's memory. No-op when t has no gradient yet. */
+MLP_API mlp_status mlp_tensor_zero_grad(mlp_tensor *t);
+
+/** Backpropagate from `out`. If out has one element, grad_out may be NULL
+ *  (meaning 1). Otherwise grad_out must have out's element count, and the
+ *  gradients computed are those of sum(out * grad_out); a NULL grad_out is
+ *  MLP_ERR_IMPLICIT_GRAD ("grad can be implicitly created only for scalar
+ *  outputs"). Gradients accumulate into the .grad of every leaf that
+ *  requires grad and that out depends on.
+ *  retain_graph == 0 frees what the graph saved: a second backward through
+ *  it fails with MLP_ERR_GRAPH_FREED and changes no gradient. With
+ *  retain_graph != 0 backward may run again (the gradients add up).
+ *  Errors: MLP_ERR_NO_GRAD when out does not require grad;
+ *  MLP_ERR_MODIFIED when a tensor the graph saved was changed in place
+ *  after it was saved (e.g. by an optimizer step); MLP_ERR_NOMEM. On any
+ *  error no gradient has changed. */
+MLP_API mlp_status mlp_backward(mlp_tensor *out, const mlp_tensor *grad_out, int retain_graph);
+
+/** End a step: free every op result of the context and the graph, keeping
+ *  the memory for the next step (a steady-state training loop does not
+ *  call the allocator). Tensors the caller owns are untouched. */
+MLP_API void mlp_tape_reset(mlp_ctx *ctx);
+/** Number of ops recorded on the tape since the last reset. */
+MLP_API size_t mlp_tape_size(const mlp_ctx *ctx);
+
+/** Turn grad mode on (1) or off (0); returns the previous mode. With grad
+ *  mode off (PyTorch's no_grad) ops record nothing and cost no tape memory. */
+MLP_API int mlp_ctx_set_grad_enabled(mlp_ctx *ctx, int enabled);
+/** 1 if grad mode is on. */
+MLP_API int mlp_ctx_grad_enabled(const mlp_ctx *ctx);
+
+/** A function of tensors for mlp_gradcheck: computes a tensor from
+ *  inputs[0..n-1] using ops, and returns it (or NULL on failure). */
+typedef mlp_tensor *(*mlp_fn)(void *user, mlp_tensor *const *inputs, int n);
+
+/** Check backward against central finite differences. For each input that
+ *  requires grad and each of its elements x, compares the gradient backward
+ *  gives for sum(fn(inputs) * g), g a fixed random weighting, with
+ *  (f(x + eps) - f(x - eps)) / (2 eps), computed in double precision
+ *  from fn's float results. Passes when |analytic - numeric| <=
+ *  atol + rtol * |numeric| for every element. Returns MLP_OK when it passes,
+ *  MLP_ERR_ARG with a message naming the input, element and both values when
+ *  it fails. Inputs' data are restored and their .grad left as before.
+ *  Typical: eps 1e-3, atol 1e-3, rtol 1e-2 for float32 ops. */
+MLP_API mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const *inputs,
+                                 int n, float eps, float atol, float rtol);
+
+/* ------------------------------------------------------------------------
+ * Ops
+ *
+ * Each returns a new tensor owned by the context's current step (valid until
+ * mlp_tape_reset), or NULL with the context's error set. A NULL input gives
+ * NULL and keeps the earlier failure as the cause. Inputs must belong to the
+ * same context (MLP_ERR_CONTEXT otherwise).
+ * ---------------------------------------------------------------------- */
+
+/** Matrix product of a [m,k] and b [k,n]: [m,n]. A 1-D operand is a row
+ *  (a [k]) or a column (b [k]) whose dimension the result drops: [k]·[k,n]
+ *  is [n], [m,k]·[k] is [m], and two vectors give their dot product (a
+ *  scalar). Backward: dA += dC·B^T, dB += A^T·dC. */
+MLP_API mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b);
+/** Affine map x [n,in] · w [in,out] + b [out] (b may be NULL): [n,out];
+ *  x [in] gives [out]. One op on the tape (db is the column sums of dy).
+ *  Note: PyTorch's nn.Linear stores its weight as [out,in], the transpose. */
+MLP_API mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b);
+/** a + b. Same shape, or b broadcast along rows: b's shape [n] or [1,n]
+ *  with a of last dimension n, or b with one element. */
+MLP_API mlp_tensor *mlp_add(mlp_tensor *a, mlp_tensor *b);
+/** a - b, broadcasting as mlp_add. */
+MLP_API mlp_tensor *mlp_sub(mlp_tensor *a, mlp_tensor *b);
+/** a * b element-wise, broadcasting as mlp_add. */
+MLP_API mlp_tensor *mlp_mul(mlp_tensor *a, mlp_tensor *b);
+/** s * a. */
+MLP_API mlp_tensor *mlp_scale(mlp_tensor *a, float s);
+/** Sum of all elements: a scalar (0 dimensions). */
+MLP_API mlp_tensor *mlp_sum(mlp_tensor *a);
+/** Mean of all elements: a scalar. NaN for an empty tensor, as PyTorch. */
+MLP_API mlp_tensor *mlp_mean(mlp_tensor *a);
+/** Same elements, new shape (same element count). A copy on the tape. */
+MLP_API mlp_tensor *mlp_reshape(mlp_tensor *a, int ndim, const int64_t *shape);
+/** Transpose of a 2-D tensor. */
+MLP_API mlp_tensor *mlp_transpose(mlp_tensor *a);
+
+/** Activation functions, values pinned. */
+typedef enum mlp_act {
+    MLP_ACT_IDENTITY = 0,   /* f(x) = x */
+    MLP_ACT_RELU = 1,       /* max(x, 0); f'(0) = 0 */
+    MLP_ACT_SIGMOID = 2,    /* 1 / (1 + exp(-x)); f' = f(1-f), peak 0.25 */
+    MLP_ACT_TANH = 3,       /* tanh(x); f' = 1 - f^2, peak 1 */
+    MLP_ACT_LEAKY_RELU = 4, /* x > 0 ? x : 0.01 x */
+    MLP_ACT_GELU = 5,       /* x * Phi(x), the exact erf form */
+    MLP_ACT_STEP = 6,       /* x > 0 ? 1 : 0; gradient 0 everywhere */
+    MLP_ACT_PRELU = 7       /* x > 0 ? x : alpha x, alpha learnable (layers) */
+} mlp_act;
+
+/** The name of an activation ("relu", ...); "unknown" otherwise. */
+MLP_API const char *mlp_act_name(mlp_act act);
+
+/** max(x, 0). Gradient 1 for x > 0 and 0 for x <= 0 (ReLU'(0) = 0). */
+MLP_API mlp_tensor *mlp_relu(mlp_tensor *x);
+/** 1 / (1 + exp(-x)), stable for large |x|. */
+MLP_API mlp_tensor *mlp_sigmoid(mlp_tensor *x);
+/** tanh(x). */
+MLP_API mlp_tensor *mlp_tanh(mlp_tensor *x);
+/** x > 0 ? x : slope * x (PyTorch's default slope is 0.01). */
+MLP_API mlp_tensor *mlp_leaky_relu(mlp_tensor *x, float slope);
+/** x > 0 ? x : alpha * x with a learnable alpha: alpha has one element, or
+ *  one per column (x's last dimension). d/dx = x > 0 ? 1 : alpha;
+ *  d/dalpha = x > 0 ? 0 : x. */
+MLP_API mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha);
+/** x * 0.5 * (1 + erf(x / sqrt 2)) (PyTorch's default GELU). */
+MLP_API mlp_tensor *mlp_gelu(mlp_tensor *x);
+/** The 0/1 step: x > 0 ? 1 : 0. Its gradient is 0 everywhere. */
+MLP_API mlp_tensor *mlp_step(mlp_tensor *x);
+/** Apply `act` (MLP_ACT_PRELU needs mlp_prelu and is MLP_ERR_ARG here). */
+MLP_API mlp_tensor *mlp_activation(mlp_tensor *x, mlp_act act);
+/** Row-wise softmax over the last dimension, stable for large inputs. */
+MLP_API mlp_tensor *mlp_softmax(mlp_tensor *x);
+/** Row-wise log-softmax over the last dimension (x - logsumexp(x)). */
+MLP_API mlp_tensor *mlp_log_softmax(mlp_tensor *x);
+/** Randomly zero elements with probability p and scale the rest by
+ *  1/(1-p), using the context's generator (0 <= p < 1). */
+MLP_API mlp_tensor *mlp_dropout(mlp_tensor *x, float p);
+
+/* Losses: each returns a scalar, the mean over the batch (PyTorch's
+ * reduction='mean'). */
+
+/** Mean squared error: mean((pred - target)^2), same element count. */
+MLP_API mlp_tensor *mlp_mse(mlp_tensor *pred, mlp_tensor *target);
+/** Softmax cross-entropy of logits [n,k] against integer class labels
+ *  [n] (class indices stored as floats, each an integer in [0,k)):
+ *  mean over rows of logsumexp(row) - row[label]. Fused and stable: large
+ *  logits give a finite loss and gradient. Labels out of range or not
+ *  integral: MLP_ERR_RANGE. No gradient flows to the labels. */
+MLP_API mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels);
+/** Binary cross-entropy with logits: mean of
+ *  max(x,0) - x*t + log(1 + exp(-|x|)), targets t in [0,1], same shape. */
+MLP_API mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets);
+
+/* ------------------------------------------------------------------------
+ * Models: a sequence of layers
+ * ---------------------------------------------------------------------- */
+
+/** Weight initialisations for linear layers, values pinned. */
+typedef enum mlp_init {
+    MLP_INIT_DEFAULT = 0,         /* PyTorch's nn.Linear: W, b ~ U(-1/sqrt(in), 1/sqrt(in)) */
+    MLP_INIT_XAVIER_UNIFORM = 1,  /* W ~ U(-a, a), a = sqrt(6/(in+out)); b = 0 */
+    MLP_INIT_XAVIER_NORMAL = 2,   /* W ~ N(0, 2/(in+out)); b = 0 */
+    MLP_INIT_KAIMING_UNIFORM = 3, /* W ~ U(-a, a), a = sqrt(6/in) (ReLU gain); b = 0 */
+    MLP_INIT_KAIMING_NORMAL = 4,  /* W ~ N(0, 2/in); b = 0 */
+    MLP_INIT_ZEROS = 5            /* W = 0, b = 0 */
+} mlp_init;
+
+/** Layer kinds, values pinned. */
+typedef enum mlp_layer_kind {
+    MLP_LAYER_LINEAR = 0,
+    MLP_LAYER_ACT = 1,
+    MLP_LAYER_DROPOUT = 2
+} mlp_layer_kind;
+
+/** A new empty model on ctx, in training mode. Owned by the caller. */
+MLP_API mlp_model *mlp_model_new(mlp_ctx *ctx);
+/** Free a model and its parameters. NULL is a no-op. */
+MLP_API void mlp_model_free(mlp_model *m);
+/** Append a linear layer y = x·W + b, W [in,out], b [out], initialised with
+ *  MLP_INIT_DEFAULT from the context's generator. `in` must equal the
+ *  previous linear layer's `out` (MLP_ERR_SHAPE otherwise). */
+MLP_API mlp_status mlp_model_add_linear(mlp_model *m, int64_t in, int64_t out);
+/** As mlp_model_add_linear with a chosen initialisation. */
+MLP_API mlp_status mlp_model_add_linear_init(mlp_model *m, int64_t in, int64_t out, mlp_init init);
+/** Append an activation layer. MLP_ACT_PRELU adds one learnable alpha
+ *  (initial 0.25) as a parameter; MLP_ACT_LEAKY_RELU uses slope 0.01. */
+MLP_API mlp_status mlp_model_add_act(mlp_model *m, mlp_act act);
+/** Append a dropout layer with drop probability p in [0,1), active only in
+ *  training mode. */
+MLP_API mlp_status mlp_model_add_dropout(mlp_model *m, float p);
+/** Run the model on a batch x [n,in] (or [in] for one sample): records on
+ *  the tape when grad mode is on. Returns a tensor owned by the step. */
+MLP_API mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x);
+/** Training mode (1, the default: dropout active) or evaluation mode (0). */
+MLP_API mlp_status mlp_model_set_training(mlp_model *m, int training);
+/** 1 in training mode, 0 in evaluation mode or for NULL. */
+MLP_API int mlp_model_is_training(const mlp_model *m);
+/** Number of layers. */
+MLP_API int mlp_model_num_layers(const mlp_model *m);
+/** Kind of layer i, or -1 when out of range. */
+MLP_API int mlp_model_layer_kind(const mlp_model *m, int i);
+/** Number of parameter tensors (weights, biases, pReLU alphas). */
+MLP_API int mlp_model_num_params(const mlp_model *m);
+/** Parameter tensor i, in layer order (W then b for a linear layer).
+ *  Borrowed: owned by the model. NULL when out of range. */
+MLP_API mlp_tensor *mlp_model_param(const mlp_model *m, int i);
+/** Total number of scalar parameters. */
+MLP_API int64_t mlp_model_param_numel(const mlp_model *m);
+/** Input features (the first linear layer's in), 0 if none. */
+MLP_API int64_t mlp_model_in_features(const mlp_model *m);
+/** Output features (the last linear layer's out), 0 if none. */
+MLP_API int64_t mlp_model_out_features(const mlp_model *m);
+/** Write a human-readable summary (one line per layer with output shape
+ *  and parameter count, then the total; numbers written with '.' as the
+ *  decimal point in every locale) into buf (size bytes, always
+ *  NUL-terminated when size > 0). Returns the length the full summary
+ *  needs, excluding the NUL, like snprintf; 0 on NULL model. */
+MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
+
+/** Inference without the tape: x holds n rows of in_features floats, out
+ *  receives n rows of out_features floats. Runs in evaluation semantics
+ *  (dropout off) whatever the mode. After its first call with a given n
+ *  (or a larger one) it performs no allocation at all. Not reentrant on one
+ *  model: use one model per thread. */
+MLP_API mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out);
+/** Index of the largest output for each of n rows of x into classes[n]
+ *  (through mlp_model_predict). */
+MLP_API mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *classes);
+
+/** Save the model (architecture and parameters) to `path` in the libmlp
+ *  format (docs/format.md): versioned, little-endian, with a checksum.
+ *  Atomic: writes `path`.tmp then renames it over `path`, so a failure
+ *  leaves any previous file intact. */
+MLP_API mlp_status mlp_model_save(const mlp_model *m, const char *path);
+/** Load a model saved by mlp_model_save. A truncated, corrupt, hostile or
+ *  wrong-version file gives NULL with MLP_ERR_FORMAT / MLP_ERR_VERSION /
+ *  MLP_ERR_IO set on ctx. Owned by the caller. */
+MLP_API mlp_model *mlp_model_load(mlp_ctx *ctx, const char *path);
+/** Serialise the model into memory. *out_buf is allocated with ctx's
+ *  allocator and released with mlp_buffer_free(ctx, *out_buf). */
+MLP_API mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_size);
+/** Load a model from a buffer in the libmlp format (as mlp_model_load). */
+MLP_API mlp_model *mlp_model_load_mem(mlp_ctx *ctx, const void *buf, size_t size);
+/** Free a buffer returned by the library (mlp_model_save_mem). NULL is a no-op. */
+MLP_API void mlp_buffer_free(mlp_ctx *ctx, void *buf);
+
+/* ------------------------------------------------------------------------
+ * Optimizers
+ * ---------------------------------------------------------------------- */
+
+/** Optimizer kinds, values pinned. */
+typedef enum mlp_optim_kind {
+    MLP_OPTIM_SGD = 0,
+    MLP_OPTIM_ADAM = 1,
+    MLP_OPTIM_ADAMW = 2
+} mlp_optim_kind;
+
+/** Optimizer settings, values pinned. */
+typedef enum mlp_optim_opt {
+    MLP_OPT_LR = 0,           /* learning rate (>= 0, finite) */
+    MLP_OPT_MOMENTUM = 1,     /* SGD momentum (default 0) */
+    MLP_OPT_DAMPENING = 2,    /* SGD dampening (default 0) */
+    MLP_OPT_NESTEROV = 3,     /* SGD Nesterov, 0 or 1 (needs momentum > 0, dampening 0) */
+    MLP_OPT_WEIGHT_DECAY = 4, /* L2 (SGD, Adam) or decoupled (AdamW; default 0.01) */
+    MLP_OPT_BETA1 = 5,        /* Adam beta1 (default 0.9) */
+    MLP_OPT_BETA2 = 6,        /* Adam beta2 (default 0.999) */
+    MLP_OPT_EPS = 7,          /* Adam epsilon (default 1e-8) */
+    MLP_OPT_AMSGRAD = 8       /* Adam/AdamW amsgrad, 0 or 1 (default 0) */
+} mlp_optim_opt;
+
+/** An optimizer of `kind` over n parameter tensors (borrowed: they must
+ *  outlive the optimizer), learning rate lr. Owned by the caller. */
+MLP_API mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *params,
+                                 int n, float lr);
+/** SGD over all of a model's parameters: p -= lr * g (PyTorch's torch.optim.SGD). */
+MLP_API mlp_optim *mlp_sgd_new(mlp_model *m, float lr);
+/** Adam over a model's parameters (torch.optim.Adam). */
+MLP_API mlp_optim *mlp_adam_new(mlp_model *m, float lr);
+/** AdamW over a model's parameters (torch.optim.AdamW, weight decay 0.01). */
+MLP_API mlp_optim *mlp_adamw_new(mlp_model *m, float lr);
+/** Free an optimizer (not the parameters). NULL is a no-op. */
+MLP_API void mlp_optim_free(mlp_optim *opt);
+/** Change a setting. MLP_ERR_ARG for a value out of range or a setting the
+ *  kind does not have (e.g. MOMENTUM on Adam). */
+MLP_API mlp_status mlp_optim_set(mlp_optim *opt, mlp_optim_opt what, double value);
+/** Read a setting (NaN when the kind does not have it). */
+MLP_API double mlp_optim_get(const mlp_optim *opt, mlp_optim_opt what);
+/** Zero the gradients of every parameter (in place; see mlp_tensor_zero_grad). */
+MLP_API mlp_status mlp_optim_zero_grad(mlp_optim *opt);
+/** One update of every parameter that has a gradient, following PyTorch's
+ *  documented formula for the kind. Parameters without a gradient are
+ *  skipped. Bumps each updated parameter's version. */
+MLP_API mlp_status mlp_optim_step(mlp_optim *opt);
+/** Number of steps taken. */
+MLP_API int64_t mlp_optim_num_steps(const mlp_optim *opt);
+
+/** Step schedule: base_lr * gamma^floor(epoch / step_size). */
+MLP_API float mlp_lr_step(float base_lr, int epoch, int step_size, float gamma);
+/** Cosine schedule: min_lr + (base_lr - min_lr) * (1 + cos(pi * t / total)) / 2,
+ *  t clamped to [0, total]. */
+MLP_API float mlp_lr_cosine(float base_lr, float min_lr, int t, int total);
+
+/* ------------------------------------------------------------------------
+ * Files: NumPy .npy, IDX (MNIST), CSV
+ * ---------------------------------------------------------------------- */
+
+/** Read a .npy file holding float32 (little- or big-endian '<f4'/'>f4') or
+ *  float64 ('<f8', converted) in C order, 0 to 4 dimensions. A malformed
+ *  header or size mismatch is MLP_ERR_FORMAT. A NaN or Inf, or a float64
+ *  beyond float's range, is MLP_ERR_NONFINITE naming its row and column
+ *  unless mlp_ctx_set_allow_nonfinite_data is on. Owned by the caller. */
+MLP_API mlp_tensor *mlp_npy_load(mlp_ctx *ctx, const char *path);
+/** As mlp_npy_load from memory. */
+MLP_API mlp_tensor *mlp_npy_load_mem(mlp_ctx *ctx, const void *buf, size_t size);
+/** Write t as a version 1.0 .npy file, '<f4', C order. Atomic as mlp_model_save. */
+MLP_API mlp_status mlp_npy_save(const mlp_tensor *t, const char *path);
+
+/** Read an uncompressed IDX file (MNIST format: magic 0x0000TTNN, big-endian
+ *  dimensions). Element types u8, i8, i16, i32, f32, f64 are converted to
+ *  float and multiplied by `scale` (finite, else MLP_ERR_ARG; e.g. 1/255.f
+ *  for images, 1 for labels). Checks the magic, the dimensions and the file
+ *  size. A NaN or Inf, or a value beyond float's range (before or after the
+ *  scale), is MLP_ERR_NONFINITE naming its row and column unless
+ *  mlp_ctx_set_allow_nonfinite_data is on. Owned by the caller. */
+MLP_API mlp_tensor *mlp_idx_load(mlp_ctx *ctx, const char *path, float scale);
+/** As mlp_idx_load from memory. */
+MLP_API mlp_tensor *mlp_idx_load_mem(mlp_ctx *ctx, const void *buf, size_t size, float scale);
+
+/** Read a numeric CSV file into a 2-D tensor [rows, cols]. skip_header != 0
+ *  skips the first line. A UTF-8 byte-order mark is skipped; lines end with
+ *  LF, CRLF or CR; blank lines may only close the file. Every row must have
+ *  the same number of fields; spaces and tabs around a field are ignored.
+ *  A field is [+-]digits[.digits][(e|E)[+-]digits] (or .digits), of any
+ *  length, rounded once to the nearest float: '.' is the decimal point
+ *  whatever the locale (the library never reads or sets the locale).
+ *  Errors name the line and column (from 1) and quote the field: a field
+ *  that is not a number, a NUL byte (a UTF-16 file) or a UTF-16 byte-order
+ *  mark is MLP_ERR_FORMAT; "nan", "inf", "infinity" (any case) or a number
+ *  beyond float's range is MLP_ERR_NONFINITE unless
+ *  mlp_ctx_set_allow_nonfinite_data is on (then they are read as NaN, +-Inf).
+ *  Owned by the caller. */
+MLP_API mlp_tensor *mlp_csv_load(mlp_ctx *ctx, const char *path, int skip_header);
+/** As mlp_csv_load from memory. */
+MLP_API mlp_tensor *mlp_csv_load_mem(mlp_ctx *ctx, const void *buf, size_t size, int skip_header);
+
+/* ------------------------------------------------------------------------
+ * Datasets and training
+ * ---------------------------------------------------------------------- */
+
+/** A dataset over inputs x [n, ...] and targets y [n, ...] (same first
+ *  dimension). The dataset shares their storage (the caller may free x and
+ *  y afterwards). Owned by the caller. */
+MLP_API mlp_dataset *mlp_dataset_new(mlp_tensor *x, mlp_tensor *y);
+/** Free a dataset. NULL is a no-op. */
+MLP_API void mlp_dataset_free(mlp_dataset *ds);
+/** Number of samples. */
+MLP_API int64_t mlp_dataset_size(const mlp_dataset *ds);
+/** Shuffle the order of samples with the context's generator (a
+ *  Fisher-Yates pass: the same seed gives the same order everywhere). */
+MLP_API mlp_status mlp_dataset_shuffle(mlp_dataset *ds);
+/** Number of batches of batch_size (the last one may be partial). */
+MLP_API int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size);
+/** Batch `index` in the current order: *x gets [b, ...] inputs, *y [b, ...]
+ *  targets, b = batch_size except for a partial last batch. The tensors are
+ *  owned by the dataset and overwritten by the next call (no allocation
+ *  after the first). */
+MLP_API mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
+                                     mlp_tensor **x, mlp_tensor **y);
+
+/** Losses for mlp_fit, values pinned. */
+typedef enum mlp_loss_kind {
+    MLP_LOSS_CROSS_ENTROPY = 0,  /* mlp_cross_entropy, targets are labels */
+    MLP_LOSS_MSE = 1,            /* mlp_mse */
+    MLP_LOSS_BCE_WITH_LOGITS = 2 /* mlp_bce_with_logits */
+} mlp_loss_kind;
+
+/** Progress callback for mlp_fit: called after every batch (batch from 0 to
+ *  nbatches-1) with that batch's loss, and once at the end of each epoch
+ *  with batch == nbatches and the epoch's mean loss and accuracy (accuracy
+ *  is NaN unless the loss is cross-entropy). Return 0 to go on, non-zero
+ *  to stop training (mlp_fit then returns MLP_OK). */
+typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nbatches, float loss,
+                               float accuracy);
+
+/** Train for `epochs` passes over ds in shuffled mini-batches: forward,
+ *  loss, zero_grad, backward, step, then mlp_tape_reset(ctx) after every
+ *  batch (so op results the caller made before are gone afterwards).
+ *  progress may be NULL. */
+MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
+                           int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
+/** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
+ *  on ds without the tape; either out pointer may be NULL. */
+MLP_API mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,
+                                int64_t batch_size, float *out_loss, float *out_accuracy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MLP_H */
