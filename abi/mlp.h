@@ -16,19 +16,62 @@
  *    keeps a message naming the function and the argument that was wrong:
  *    mlp_ctx_errmsg(). An op given a NULL input returns NULL and keeps the
  *    first failure as the cause, so one check at the end of a chain of ops
- *    still explains what went wrong.
+ *    still explains what went wrong. The status a function returns is
+ *    always the code mlp_ctx_errcode() then reports, and the message starts
+ *    with the name of the function called ("mlp_model_add_linear: out of
+ *    memory allocating ..."); a long path in it is shortened in the middle
+ *    so the reason at the end is kept.
  *  - Ownership: what *_new, *_load, *_clone, *_from and mlp_tensor_detach
  *    return belongs to the caller and is released with the matching *_free
  *    (every *_free accepts NULL). Results of ops (mlp_matmul, mlp_relu, ...)
  *    belong to the context's current step: they stay valid until
  *    mlp_tape_reset(ctx) and must not be freed by the caller (freeing one is
- *    a harmless no-op). Accessors return borrowed pointers valid while their
+ *    a harmless no-op). Using one after the reset that ended its step (a
+ *    stale handle) is detected during the whole next step: ops give NULL,
+ *    status functions MLP_ERR_STATE, value accessors their neutral value
+ *    (-1, 0, NULL, NaN), each recording MLP_ERR_STATE with a message saying
+ *    the tensor belonged to a step that was reset. After a second reset
+ *    its memory may serve a new result and the check can no longer tell.
+ *    Clone or detach a result that must outlive its step. Accessors return borrowed pointers valid while their
  *    parent lives.
  *  - The library never prints, never calls exit/abort, and never uses
  *    assert on user input.
  *  - Numbers as text (CSV fields, the model summary, error messages) are
  *    read and written with '.' as the decimal point whatever the locale;
  *    the library never calls setlocale or reads the locale.
+ *  - Thread safety. Every function below is in one of three classes; each
+ *    section's heading names the class of its functions and any exception.
+ *      [any thread]  no state at all: callable from any thread at any time,
+ *                    concurrently with anything: mlp_version,
+ *                    mlp_version_number, mlp_status_str, mlp_act_name,
+ *                    mlp_lr_step, mlp_lr_cosine.
+ *      [new context] mlp_ctx_new: any thread, concurrently with anything
+ *                    (the allocator it is given is copied); the context
+ *                    it returns is then used as below.
+ *      [one context] every other function. It works on one context: the
+ *                    one passed, or the one its handle belongs to
+ *                    (mlp_tensor_ctx). A context and everything made from
+ *                    it (tensors, op results and the tape, models,
+ *                    optimizers, datasets, communicators, its error
+ *                    message) form one unit that one thread at a time may
+ *                    use; calls on one context must not overlap, reading
+ *                    calls included (an accessor may record an error). A
+ *                    context may move to another thread between calls,
+ *                    given the usual happens-before (a mutex, a thread
+ *                    start or join). Calls on different contexts never
+ *                    touch shared state and may run at the same time,
+ *                    unless the caller shares memory between them (one
+ *                    float array given to both, one allocator that is not
+ *                    thread-safe).
+ *    The one exception to [one context] is mlp_model_predict and
+ *    mlp_model_classify, which its own documentation states. The library
+ *    calls back (the allocator, mlp_fit's progress function, mlp_gradcheck's
+ *    function, a communicator's engine) only on the thread that called it,
+ *    unless that documentation says otherwise; its internal worker threads
+ *    (mlp_ctx_set_threads) only compute. Memory the caller passes in (data
+ *    to copy, paths, output arrays) is used during the call only, and must
+ *    not be written by another thread meanwhile; tensors share storage only
+ *    when the API says so (mlp_tensor_detach, mlp_dataset_new).
  */
 #ifndef MLP_H
 #define MLP_H
@@ -42,6 +85,8 @@ extern "C" {
 
 /* ------------------------------------------------------------------------
  * Version
+ *
+ * Thread safety: [any thread] (see the top of this file).
  * ---------------------------------------------------------------------- */
 
 #define MLP_VERSION_MAJOR 0
@@ -66,6 +111,9 @@ MLP_API int mlp_version_number(void);
 
 /* ------------------------------------------------------------------------
  * Handles
+ *
+ * Thread safety: a handle and all made from it follow its context's rule,
+ * [one context].
  * ---------------------------------------------------------------------- */
 
 typedef struct mlp_ctx mlp_ctx;         /* context: allocator, rng, tape, errors */
@@ -73,9 +121,12 @@ typedef struct mlp_tensor mlp_tensor;   /* float32 tensor, row-major, 0..4 dims 
 typedef struct mlp_model mlp_model;     /* sequential model of layers */
 typedef struct mlp_optim mlp_optim;     /* optimizer over a set of parameters */
 typedef struct mlp_dataset mlp_dataset; /* inputs + targets, mini-batches */
+typedef struct mlp_comm mlp_comm;       /* communicator between processes */
 
 /* ------------------------------------------------------------------------
  * Status codes (values are pinned and only ever appended)
+ *
+ * Thread safety: mlp_status_str is [any thread].
  * ---------------------------------------------------------------------- */
 
 typedef enum mlp_status {
@@ -96,7 +147,8 @@ typedef enum mlp_status {
     MLP_ERR_STATE = 14,         /* call not valid in the object's state */
     MLP_ERR_RANGE = 15,         /* an index or label out of range */
     MLP_ERR_UNSUPPORTED = 16,   /* feature not available in this build/CPU */
-    MLP_ERR_VERSION = 17        /* file written by an unsupported version */
+    MLP_ERR_VERSION = 17,       /* file written by an unsupported version */
+    MLP_ERR_COMM = 18           /* a communicator failed, or another rank did */
 } mlp_status;
 
 /** Fixed English text for a status code ("out of memory", ...). Static
@@ -105,6 +157,10 @@ MLP_API const char *mlp_status_str(mlp_status status);
 
 /* ------------------------------------------------------------------------
  * Context
+ *
+ * Thread safety: mlp_ctx_new is [new context]; every other function here is
+ * [one context]. mlp_ctx_free ends the context: no call on it or on
+ * anything made from it may run at the same time or come after.
  * ---------------------------------------------------------------------- */
 
 /** A memory allocator for a context. Every allocation the library makes for
@@ -112,8 +168,13 @@ MLP_API const char *mlp_status_str(mlp_status status);
  *  unchanged. alloc(user, n) returns n bytes or NULL; realloc(user, p, n)
  *  as the C library's realloc (p is never NULL, n never 0); free(user, p)
  *  releases p (never NULL). No alignment is required of the returned
- *  memory: the library aligns what it needs itself. */
+ *  memory: the library aligns what it needs itself.
+ *  `struct_size` is sizeof(mlp_allocator) as the caller's header declares
+ *  it: the struct may gain members at its end in a later version, and the
+ *  library reads only the first struct_size bytes (docs/abi.md):
+ *      mlp_allocator a = {sizeof(mlp_allocator), my_alloc, my_realloc, my_free, me}; */
 typedef struct mlp_allocator {
+    size_t struct_size;
     void *(*alloc)(void *user, size_t size);
     void *(*realloc)(void *user, void *ptr, size_t size);
     void (*free)(void *user, void *ptr);
@@ -121,11 +182,13 @@ typedef struct mlp_allocator {
 } mlp_allocator;
 
 /** Create a context. `allocator` may be NULL for the C library's
- *  malloc/realloc/free; otherwise all three functions must be set and the
- *  struct is copied. The random generator starts from seed 0, grad mode is
+ *  malloc/realloc/free; otherwise all three functions must be set, its
+ *  struct_size must cover at least this version's members, and the struct
+ *  is copied. The random generator starts from seed 0, grad mode is
  *  on, one thread. Reads the environment variable MLP_GEMM_KERNEL
  *  (generic|avx2|avx512|neon) to force a matrix-product kernel.
- *  Returns NULL when allocation fails or the allocator is incomplete.
+ *  Returns NULL when allocation fails or the allocator is incomplete or
+ *  its struct_size too small.
  *  Owned by the caller: release with mlp_ctx_free(). */
 MLP_API mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator);
 
@@ -165,14 +228,18 @@ MLP_API int mlp_ctx_threads(const mlp_ctx *ctx);
 
 /** Force the matrix-product kernel: "generic", "avx2", "avx512", "neon", or NULL
  *  for the best one this CPU supports. MLP_ERR_UNSUPPORTED if the CPU lacks
- *  it, MLP_ERR_ARG for an unknown name. */
+ *  it, MLP_ERR_ARG for an unknown name, MLP_ERR_NOMEM if its larger packing
+ *  workspace cannot be made (the previous kernel stays). Products already
+ *  on the tape run their backward with the new kernel. */
 MLP_API mlp_status mlp_ctx_set_gemm_kernel(mlp_ctx *ctx, const char *name);
 /** The name of the matrix-product kernel in use. Static storage. */
 MLP_API const char *mlp_ctx_gemm_kernel(const mlp_ctx *ctx);
 
-/** Stop at the first NaN or Inf: when on, every op checks its result and
- *  backward checks every gradient it computes; the first non-finite value
- *  fails with MLP_ERR_NONFINITE and a message naming the op. Off by
+/** Stop at the first NaN or Inf: when on, every op checks its result,
+ *  backward checks every gradient it computes, and the tape-free
+ *  mlp_model_predict / mlp_model_classify check their input and output;
+ *  the first non-finite value fails with MLP_ERR_NONFINITE and a message
+ *  naming the op or function (and the row and column for predict). Off by
  *  default (it costs a pass over every result). */
 MLP_API void mlp_ctx_set_check_finite(mlp_ctx *ctx, int on);
 
@@ -200,6 +267,9 @@ MLP_API int mlp_ctx_allow_nonfinite_data(const mlp_ctx *ctx);
  * MLP_ERR_ARG / MLP_ERR_OVERFLOW. A dimension of 0 gives an empty tensor.
  * Tensors made by the constructors below are "leaves" that do not require
  * gradients until mlp_tensor_set_requires_grad(t, 1).
+ *
+ * Thread safety: [one context], accessors included; a tensor and its
+ * detached views share storage and so are one object for this rule.
  * ---------------------------------------------------------------------- */
 
 #define MLP_MAX_DIMS 4
@@ -275,6 +345,9 @@ MLP_API uint64_t mlp_tensor_version(const mlp_tensor *t);
  * a leaf. Backward walks the tape in reverse from the result's entry. Only
  * leaves that require grad keep a gradient (.grad); it accumulates across
  * backward calls until zeroed. Non-leaf gradients are freed after use.
+ *
+ * Thread safety: [one context]: one tape per context, so two threads that
+ * train at once need two contexts. mlp_gradcheck calls fn on its own thread.
  * ---------------------------------------------------------------------- */
 
 /** Mark a leaf as requiring gradients (on != 0) or not. Fails with
@@ -343,6 +416,9 @@ MLP_API mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor
  * mlp_tape_reset), or NULL with the context's error set. A NULL input gives
  * NULL and keeps the earlier failure as the cause. Inputs must belong to the
  * same context (MLP_ERR_CONTEXT otherwise).
+ *
+ * Thread safety: [one context] (each op records on its context's tape).
+ * mlp_act_name is [any thread].
  * ---------------------------------------------------------------------- */
 
 /** Matrix product of a [m,k] and b [k,n]: [m,n]. A 1-D operand is a row
@@ -430,6 +506,9 @@ MLP_API mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
 
 /* ------------------------------------------------------------------------
  * Models: a sequence of layers
+ *
+ * Thread safety: [one context], except mlp_model_predict and
+ * mlp_model_classify (their documentation says what they allow).
  * ---------------------------------------------------------------------- */
 
 /** Weight initialisations for linear layers, values pinned. */
@@ -497,7 +576,9 @@ MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
 /** Inference without the tape: x holds n rows of in_features floats, out
  *  receives n rows of out_features floats. Runs in evaluation semantics
  *  (dropout off) whatever the mode. After its first call with a given n
- *  (or a larger one) it performs no allocation at all. Not reentrant on one
+ *  (or a larger one) it performs no allocation at all. With
+ *  mlp_ctx_set_check_finite on, a NaN or Inf in x or in the output is
+ *  MLP_ERR_NONFINITE naming its row and column. Not reentrant on one
  *  model: use one model per thread. */
 MLP_API mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out);
 /** Index of the largest output for each of n rows of x into classes[n]
@@ -523,6 +604,9 @@ MLP_API void mlp_buffer_free(mlp_ctx *ctx, void *buf);
 
 /* ------------------------------------------------------------------------
  * Optimizers
+ *
+ * Thread safety: [one context]; an optimizer belongs to the context of its
+ * parameters. mlp_lr_step and mlp_lr_cosine are [any thread].
  * ---------------------------------------------------------------------- */
 
 /** Optimizer kinds, values pinned. */
@@ -542,11 +626,16 @@ typedef enum mlp_optim_opt {
     MLP_OPT_BETA1 = 5,        /* Adam beta1 (default 0.9) */
     MLP_OPT_BETA2 = 6,        /* Adam beta2 (default 0.999) */
     MLP_OPT_EPS = 7,          /* Adam epsilon (default 1e-8) */
-    MLP_OPT_AMSGRAD = 8       /* Adam/AdamW amsgrad, 0 or 1 (default 0) */
+    MLP_OPT_AMSGRAD = 8,      /* Adam/AdamW amsgrad, 0 or 1 (default 0) */
+    MLP_OPT_BUCKET_BYTES = 9  /* with a communicator: gradient bytes per all-reduce
+                                 (>= 1, default 262144; see mlp_optim_set_comm) */
 } mlp_optim_opt;
 
 /** An optimizer of `kind` over n parameter tensors (borrowed: they must
- *  outlive the optimizer), learning rate lr. Owned by the caller. */
+ *  outlive the optimizer), learning rate lr. Each tensor may appear once:
+ *  the same tensor twice, or two tensors sharing storage (a tensor and
+ *  its detached view), is MLP_ERR_ARG naming both indexes (each would be
+ *  updated twice per step; PyTorch refuses it too). Owned by the caller. */
 MLP_API mlp_optim *mlp_optim_new(mlp_ctx *ctx, mlp_optim_kind kind, mlp_tensor *const *params,
                                  int n, float lr);
 /** SGD over all of a model's parameters: p -= lr * g (PyTorch's torch.optim.SGD). */
@@ -557,8 +646,9 @@ MLP_API mlp_optim *mlp_adam_new(mlp_model *m, float lr);
 MLP_API mlp_optim *mlp_adamw_new(mlp_model *m, float lr);
 /** Free an optimizer (not the parameters). NULL is a no-op. */
 MLP_API void mlp_optim_free(mlp_optim *opt);
-/** Change a setting. MLP_ERR_ARG for a value out of range or a setting the
- *  kind does not have (e.g. MOMENTUM on Adam). */
+/** Change a setting. MLP_ERR_ARG for a value out of range, not finite or
+ *  beyond float's range (|value| > FLT_MAX: the update runs in float), or
+ *  a setting the kind does not have (e.g. MOMENTUM on Adam). */
 MLP_API mlp_status mlp_optim_set(mlp_optim *opt, mlp_optim_opt what, double value);
 /** Read a setting (NaN when the kind does not have it). */
 MLP_API double mlp_optim_get(const mlp_optim *opt, mlp_optim_opt what);
@@ -579,6 +669,10 @@ MLP_API float mlp_lr_cosine(float base_lr, float min_lr, int t, int total);
 
 /* ------------------------------------------------------------------------
  * Files: NumPy .npy, IDX (MNIST), CSV
+ *
+ * Thread safety: [one context]. Two threads may read the same file or buffer
+ * into two contexts at once; saving two files at once is fine, saving to one
+ * path from two threads is a race on that path (the last rename wins).
  * ---------------------------------------------------------------------- */
 
 /** Read a .npy file holding float32 (little- or big-endian '<f4'/'>f4') or
@@ -622,6 +716,10 @@ MLP_API mlp_tensor *mlp_csv_load_mem(mlp_ctx *ctx, const void *buf, size_t size,
 
 /* ------------------------------------------------------------------------
  * Datasets and training
+ *
+ * Thread safety: [one context]. A dataset shares the storage of the x and y
+ * given to mlp_dataset_new: writing through those tensors is a call on the
+ * context like any other. mlp_fit calls progress on the calling thread.
  * ---------------------------------------------------------------------- */
 
 /** A dataset over inputs x [n, ...] and targets y [n, ...] (same first
@@ -635,12 +733,14 @@ MLP_API int64_t mlp_dataset_size(const mlp_dataset *ds);
 /** Shuffle the order of samples with the context's generator (a
  *  Fisher-Yates pass: the same seed gives the same order everywhere). */
 MLP_API mlp_status mlp_dataset_shuffle(mlp_dataset *ds);
-/** Number of batches of batch_size (the last one may be partial). */
+/** Number of batches of batch_size (the last one may be partial): 0 for a
+ *  batch_size < 1 or an empty dataset, 1 for any batch_size >= the size. */
 MLP_API int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size);
 /** Batch `index` in the current order: *x gets [b, ...] inputs, *y [b, ...]
  *  targets, b = batch_size except for a partial last batch. The tensors are
  *  owned by the dataset and overwritten by the next call (no allocation
- *  after the first). */
+ *  after the first); they hold min(batch_size, dataset size) rows, so a
+ *  huge batch_size costs no more than the whole dataset. */
 MLP_API mlp_status mlp_dataset_batch(mlp_dataset *ds, int64_t index, int64_t batch_size,
                                      mlp_tensor **x, mlp_tensor **y);
 
@@ -662,13 +762,142 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
 /** Train for `epochs` passes over ds in shuffled mini-batches: forward,
  *  loss, zero_grad, backward, step, then mlp_tape_reset(ctx) after every
  *  batch (so op results the caller made before are gone afterwards).
- *  progress may be NULL. */
+ *  progress may be NULL.
+ *  With a communicator on opt (mlp_optim_set_comm) mlp_fit is collective:
+ *  every rank passes a dataset with the same samples; each epoch every
+ *  rank takes rank 0's random generator state and so draws the same
+ *  shuffled order; batch_size is the global batch, of which each rank
+ *  takes its consecutive slice (rows [b*r/P, b*(r+1)/P) of a batch of b
+ *  rows, the last batch included, even when a slice is empty); the
+ *  gradients are weighted so the step is the one of the whole batch.
+ *  progress gets the whole batch's loss and accuracy on every rank, and
+ *  must return the same answer on every rank. A rank that fails makes
+ *  every rank's mlp_fit fail (MLP_ERR_COMM on the others) instead of
+ *  waiting. An empty dataset is MLP_ERR_ARG (there would be nothing to
+ *  train on and no loss to report). */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
- *  on ds without the tape; either out pointer may be NULL. */
+ *  on ds without the tape; either out pointer may be NULL. An empty
+ *  dataset is MLP_ERR_ARG. */
 MLP_API mlp_status mlp_evaluate(mlp_model *m, mlp_dataset *ds, mlp_loss_kind loss,
                                 int64_t batch_size, float *out_loss, float *out_accuracy);
+
+/* ------------------------------------------------------------------------
+ * Distributed training: communicators
+ *
+ * Data-parallel training over several processes ("ranks"), with the
+ * semantics of PyTorch's DistributedDataParallel (docs/distributed.md):
+ * every rank holds the whole model, takes its slice of each batch, and the
+ * gradients are averaged across the ranks before each optimizer step, so
+ * P ranks with a global batch B follow one process with batch B up to the
+ * order of float additions. The library talks to the other ranks only
+ * through a communicator, a table of functions any engine can implement;
+ * libmlp itself never depends on one. libmlp_mpi (include/mlp_mpi.h,
+ * pkg-config mlp-mpi) gives one over MPI: mlp_mpi_comm_new().
+ *
+ * Collective calls (those marked so below) must be made by every rank of
+ * the communicator, in the same order, with the same sizes.
+ *
+ * Thread safety: [one context]; a communicator belongs to the context it
+ * was made on, and the library calls its engine's functions only from the
+ * thread that called into the library.
+ * ---------------------------------------------------------------------- */
+
+/** The functions of a communicator engine. Each returns 0 on success and a
+ *  non-zero engine error code on failure (the library reports it as
+ *  MLP_ERR_COMM with the code in the message). `user` is passed back
+ *  unchanged. Every function is required except destroy.
+ *   rank(user)   this process's rank, 0 <= rank < size
+ *   size(user)   the number of ranks (>= 1)
+ *   broadcast(user, buf, n, root)  collective: the n floats of buf on rank
+ *                root replace buf on every other rank; returns when done
+ *   allreduce_start(user, buf, n, &request)  collective, non-blocking:
+ *                starts replacing buf on every rank by the element-wise
+ *                sum of every rank's buf (n floats). buf must not be read
+ *                or written until wait(request) returns. *request is the
+ *                engine's (it may set NULL when the sum is already done)
+ *   wait(user, request)  completes a started all-reduce; called exactly
+ *                once per request, in any order
+ *   destroy(user)  releases the engine's state (mlp_comm_free); may be NULL
+ *
+ *  Growing: struct_size comes first and must be set to
+ *  sizeof(mlp_comm_ops) as the engine is compiled. Members are only ever
+ *  appended; the library reads only the members that lie within
+ *  struct_size and treats later ones as absent, so an engine compiled
+ *  against an older header keeps working with a newer library. */
+typedef struct mlp_comm_ops {
+    size_t struct_size;
+    void *user;
+    int (*rank)(void *user);
+    int (*size)(void *user);
+    int (*broadcast)(void *user, float *buf, int64_t n, int root);
+    int (*allreduce_start)(void *user, float *buf, int64_t n, void **request);
+    int (*wait)(void *user, void *request);
+    void (*destroy)(void *user);
+} mlp_comm_ops;
+
+/** A communicator on ctx over the engine `ops` (copied; ops->user stays
+ *  the engine's). Asks the engine for rank and size once. Fails with
+ *  MLP_ERR_ARG when struct_size is too small, a required function is
+ *  missing, or rank/size are out of range; MLP_ERR_NOMEM. On failure the
+ *  engine's destroy is not called (the engine is still the caller's).
+ *  Owned by the caller: release with mlp_comm_free(), after every
+ *  optimizer it is attached to. Not collective. */
+MLP_API mlp_comm *mlp_comm_new(mlp_ctx *ctx, const mlp_comm_ops *ops);
+/** Free a communicator and, through ops->destroy, the engine's state.
+ *  NULL is a no-op. */
+MLP_API void mlp_comm_free(mlp_comm *comm);
+/** This process's rank (0 for one process; -1 for NULL). */
+MLP_API int mlp_comm_rank(const mlp_comm *comm);
+/** The number of ranks (0 for NULL). */
+MLP_API int mlp_comm_size(const mlp_comm *comm);
+/** The engine's user pointer (ops->user), for the engine's own functions. */
+MLP_API void *mlp_comm_user(const mlp_comm *comm);
+/** Collective: replace buf (n floats, n >= 0) on every rank by the
+ *  element-wise sum over the ranks. Blocks until done. MLP_ERR_COMM when
+ *  the engine fails. */
+MLP_API mlp_status mlp_comm_allreduce(mlp_comm *comm, float *buf, int64_t n);
+/** Collective: copy the n floats of buf on rank `root` into buf on every
+ *  rank. MLP_ERR_RANGE for a root outside 0..size-1; MLP_ERR_COMM. */
+MLP_API mlp_status mlp_comm_broadcast(mlp_comm *comm, float *buf, int64_t n, int root);
+
+/** Collective: make opt data-parallel over comm (NULL detaches it):
+ *  rank 0's parameter values are broadcast to every rank at once, so all
+ *  start from the same model whatever their seeds; then every
+ *  mlp_optim_step first averages the parameters' gradients across the
+ *  ranks. The gradients are summed in buckets of about
+ *  MLP_OPT_BUCKET_BYTES, filled from the last parameter to the first (the
+ *  order backward finishes them), and each bucket's non-blocking
+ *  all-reduce starts as soon as backward has finished its gradients, so
+ *  communication overlaps the rest of backward. Parameters get a zero
+ *  gradient at once if they had none. One optimizer per context may have
+ *  a communicator (MLP_ERR_STATE otherwise); comm must be on opt's
+ *  context (MLP_ERR_CONTEXT). With a communicator attached, every rank
+ *  runs at most one backward per step and calls mlp_optim_step (or, after
+ *  a local failure, mlp_optim_skip_step) once per step. mlp_fit on such
+ *  an optimizer splits each batch across the ranks (see mlp_fit). The
+ *  communicator is borrowed: it must outlive the attachment. */
+MLP_API mlp_status mlp_optim_set_comm(mlp_optim *opt, mlp_comm *comm);
+/** The communicator attached to opt, or NULL. Borrowed. */
+MLP_API mlp_comm *mlp_optim_comm(const mlp_optim *opt);
+/** Collective, for a rank that could not finish its step (its forward or
+ *  backward failed): takes part in the step's exchange so no rank waits
+ *  for it, marks the step failed, and changes no parameter. Every rank's
+ *  mlp_optim_step of that step then fails with MLP_ERR_COMM and changes
+ *  nothing either. Returns MLP_OK when the exchange itself worked;
+ *  MLP_ERR_STATE when opt has no communicator. */
+MLP_API mlp_status mlp_optim_skip_step(mlp_optim *opt);
+
+/** Collective: mlp_evaluate with the batches of ds shared across comm's
+ *  ranks (each rank evaluates its consecutive share of the batches of
+ *  batch_size) and the sums reduced, so every rank gets the loss and
+ *  accuracy over the whole of ds. Every rank must pass a dataset with the
+ *  same samples. A rank that fails makes every rank fail (MLP_ERR_COMM on
+ *  the others). comm == NULL is mlp_evaluate. */
+MLP_API mlp_status mlp_evaluate_comm(mlp_model *m, mlp_dataset *ds, mlp_comm *comm,
+                                     mlp_loss_kind loss, int64_t batch_size, float *out_loss,
+                                     float *out_accuracy);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,7 @@ int main(void)
     int step, i, ok = 1;
 
     memset(&al, 0, sizeof al);
+    al.struct_size = sizeof al;
     al.alloc = my_alloc;
     al.realloc = my_realloc;
     al.free = my_free;

@@ -70,6 +70,7 @@ static inline mlp_ctx *fuzz_ctx(fuzz_alloc *a)
 {
     mlp_allocator al;
     a->live = 0;
+    al.struct_size = sizeof al;
     al.alloc = fuzz_alloc_fn;
     al.realloc = fuzz_realloc_fn;
     al.free = fuzz_free_fn;
@@ -449,6 +450,7 @@ static inline int fuzz_onnx(const uint8_t *data, size_t size)
     int rc = FUZZ_OK;
     size_t base;
     memset(&a, 0, sizeof a);
+    al.struct_size = sizeof al;
     al.alloc = fuzz_bytes_alloc;
     al.realloc = fuzz_bytes_realloc;
     al.free = fuzz_bytes_free;

@@ -169,8 +169,13 @@ MLP_API const char *mlp_status_str(mlp_status status);
  *  unchanged. alloc(user, n) returns n bytes or NULL; realloc(user, p, n)
  *  as the C library's realloc (p is never NULL, n never 0); free(user, p)
  *  releases p (never NULL). No alignment is required of the returned
- *  memory: the library aligns what it needs itself. */
+ *  memory: the library aligns what it needs itself.
+ *  `struct_size` is sizeof(mlp_allocator) as the caller's header declares
+ *  it: the struct may gain members at its end in a later version, and the
+ *  library reads only the first struct_size bytes (docs/abi.md):
+ *      mlp_allocator a = {sizeof(mlp_allocator), my_alloc, my_realloc, my_free, me}; */
 typedef struct mlp_allocator {
+    size_t struct_size;
     void *(*alloc)(void *user, size_t size);
     void *(*realloc)(void *user, void *ptr, size_t size);
     void (*free)(void *user, void *ptr);
@@ -178,11 +183,13 @@ typedef struct mlp_allocator {
 } mlp_allocator;
 
 /** Create a context. `allocator` may be NULL for the C library's
- *  malloc/realloc/free; otherwise all three functions must be set and the
- *  struct is copied. The random generator starts from seed 0, grad mode is
+ *  malloc/realloc/free; otherwise all three functions must be set, its
+ *  struct_size must cover at least this version's members, and the struct
+ *  is copied. The random generator starts from seed 0, grad mode is
  *  on, one thread. Reads the environment variable MLP_GEMM_KERNEL
  *  (generic|avx2|avx512|neon) to force a matrix-product kernel.
- *  Returns NULL when allocation fails or the allocator is incomplete.
+ *  Returns NULL when allocation fails or the allocator is incomplete or
+ *  its struct_size too small.
  *  Owned by the caller: release with mlp_ctx_free(). */
 MLP_API mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator);
 

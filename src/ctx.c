@@ -3,6 +3,7 @@
  * count, the matrix-product kernel and its workspace. The tape's state
  * lives here too but is handled by tape.c.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,10 +33,17 @@ mlp_ctx *mlp_ctx_new(const mlp_allocator *allocator)
     /* the lock lives right after the context, in the same block */
     const size_t lock_at = (sizeof *ctx + 63) / 64 * 64;
     if (allocator) {
+        /* the members this version knows, all required; a larger
+         * struct_size (a newer caller's header) has members past them that
+         * this version does not read */
+        if (allocator->struct_size < offsetof(mlp_allocator, user) + sizeof(void *))
+            return NULL;
         if (!allocator->alloc || !allocator->realloc || !allocator->free)
             return NULL;
         a = *allocator;
+        a.struct_size = sizeof a;
     } else {
+        a.struct_size = sizeof a;
         a.alloc = libc_alloc;
         a.realloc = libc_realloc;
         a.free = libc_free;

@@ -25,6 +25,7 @@ static void null__ctx_functions_accept_a_null_context(void **state)
     mlp_ctx *ctx = tu_ctx_of(state);
     mlp_allocator none;
     memset(&none, 0, sizeof none);
+    none.struct_size = sizeof none;
     assert_null(mlp_ctx_new(&none)); /* an allocator without functions */
     mlp_ctx_free(NULL);
     mlp_ctx_seed(NULL, 1);

@@ -30,7 +30,41 @@ static void ctx__incomplete_allocator_is_refused(void **state)
     mlp_allocator a;
     (void)state;
     memset(&a, 0, sizeof a);
+    a.struct_size = sizeof a;
     assert_null(mlp_ctx_new(&a));
+    a.alloc = tu_alloc_fn;
+    a.realloc = tu_realloc_fn;
+    assert_null(mlp_ctx_new(&a)); /* no free */
+}
+
+static void ctx__allocator_struct_size_too_small_is_refused_and_larger_accepted(void **state)
+{
+    /* a struct from a newer header: this version's members, then one more */
+    struct newer_allocator {
+        mlp_allocator known;
+        void *(*aligned_alloc)(void *user, size_t size, size_t align);
+    } newer;
+    tu_alloc a;
+    mlp_ctx *ctx;
+    (void)state;
+    memset(&a, 0, sizeof a);
+    a.fail_at = -1;
+    memset(&newer, 0, sizeof newer);
+    newer.known.alloc = tu_alloc_fn;
+    newer.known.realloc = tu_realloc_fn;
+    newer.known.free = tu_free_fn;
+    newer.known.user = &a;
+    newer.known.struct_size = 0; /* not set: refused, nothing allocated */
+    assert_null(mlp_ctx_new(&newer.known));
+    newer.known.struct_size = sizeof(mlp_allocator) - sizeof(void *); /* user missing */
+    assert_null(mlp_ctx_new(&newer.known));
+    assert_int_equal(a.calls, 0);
+    newer.known.struct_size = sizeof newer; /* larger: the extra member is not read */
+    ctx = mlp_ctx_new(&newer.known);
+    assert_non_null(ctx);
+    assert_true(a.calls > 0 && a.live > 0); /* the context came from this allocator */
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
 }
 
 static void ctx__allocator_sees_every_block_and_balance_is_zero(void **state)
@@ -318,6 +352,7 @@ int main(void)
         cmocka_unit_test(version__header_and_library_agree),
         cmocka_unit_test(status__every_code_has_text),
         cmocka_unit_test(ctx__incomplete_allocator_is_refused),
+        cmocka_unit_test(ctx__allocator_struct_size_too_small_is_refused_and_larger_accepted),
         cmocka_unit_test(ctx__allocator_sees_every_block_and_balance_is_zero),
         cmocka_unit_test(ctx__new_fails_cleanly_without_memory),
         cmocka_unit_test(rng__same_seed_same_stream_and_known_values),

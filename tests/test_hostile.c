@@ -42,6 +42,7 @@ static mlp_ctx *capped_ctx(capped *c, size_t limit)
     mlp_allocator a;
     c->limit = limit;
     c->live = 0;
+    a.struct_size = sizeof a;
     a.alloc = capped_alloc;
     a.realloc = capped_realloc;
     a.free = capped_free;

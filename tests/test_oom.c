@@ -188,7 +188,8 @@ static void scenario(tu_alloc *a, long fail_at, outcome *o)
         assert_true(a->failures > 0);
         a->fail_at = -1;
         o->recoveries++;
-        r.ctx = mlp_ctx_new(&(mlp_allocator){tu_alloc_fn, tu_realloc_fn, tu_free_fn, a});
+        r.ctx = mlp_ctx_new(
+            &(mlp_allocator){sizeof(mlp_allocator), tu_alloc_fn, tu_realloc_fn, tu_free_fn, a});
         assert_non_null(r.ctx);
     }
 

@@ -74,6 +74,7 @@ static inline mlp_ctx *tu_ctx(tu_alloc *a, long fail_at)
     a->live = 0;
     a->failures = 0;
     a->fail_at = fail_at;
+    al.struct_size = sizeof al;
     al.alloc = tu_alloc_fn;
     al.realloc = tu_realloc_fn;
     al.free = tu_free_fn;
@@ -219,6 +220,7 @@ static inline mlp_model *tu_mlp(mlp_ctx *ctx, int64_t in, int64_t hidden, int64_
     }
     return m;
 }
+
 /* The whole content of a file (malloc'd), or NULL if it does not exist. */
 static inline unsigned char *tu_slurp(const char *path, size_t *size)
 {
