@@ -158,7 +158,7 @@ static void optim__settings_beyond_float_are_refused(void **state)
     EXPECT_MSG(ctx, "beyond float's range");
     mlp_ctx_clear_error(ctx);
     /* refused values change nothing; FLT_MAX itself fits */
-    assert_true(mlp_optim_get(sgd, MLP_OPT_LR) == (double)0.1f);
+    assert_true(mlp_optim_get(sgd, MLP_OPT_LR) == (double)(float)0.1f);
     assert_ok(ctx, mlp_optim_set(sgd, MLP_OPT_WEIGHT_DECAY, FLT_MAX));
     mlp_optim_free(sgd);
     mlp_optim_free(adamw);
