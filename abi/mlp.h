@@ -10,7 +10,8 @@
  *    (mlp_ctx): its allocator, random generator, gradient tape, grad mode,
  *    error state and thread count. Two contexts never share mutable state,
  *    so two threads may each use their own context freely. One context
- *    must not be used by two threads at the same time.
+ *    must not be used by two threads at the same time (the exception:
+ *    mlp_model_predict and mlp_model_classify, see "Thread safety" below).
  *  - Functions that can fail return mlp_status (MLP_OK == 0). Constructors
  *    and ops return a handle, or NULL on failure. Either way the context
  *    keeps a message naming the function and the argument that was wrong:
@@ -523,9 +524,12 @@ typedef enum mlp_init {
 
 /** Layer kinds, values pinned. */
 typedef enum mlp_layer_kind {
-    MLP_LAYER_LINEAR = 0,
-    MLP_LAYER_ACT = 1,
-    MLP_LAYER_DROPOUT = 2
+    MLP_LAYER_LINEAR = 0,      /* y = x·W (+ b) */
+    MLP_LAYER_ACT = 1,         /* element-wise activation (pReLU with its alphas) */
+    MLP_LAYER_DROPOUT = 2,     /* dropout, training mode only */
+    MLP_LAYER_SOFTMAX = 3,     /* row-wise softmax head */
+    MLP_LAYER_LOG_SOFTMAX = 4, /* row-wise log-softmax head */
+    MLP_LAYER_STANDARDIZE = 5  /* y = (x - mean) / std per feature, fixed */
 } mlp_layer_kind;
 
 /** A new empty model on ctx, in training mode. Owned by the caller. */
@@ -541,12 +545,65 @@ MLP_API mlp_status mlp_model_add_linear_init(mlp_model *m, int64_t in, int64_t o
 /** Append an activation layer. MLP_ACT_PRELU adds one learnable alpha
  *  (initial 0.25) as a parameter; MLP_ACT_LEAKY_RELU uses slope 0.01. */
 MLP_API mlp_status mlp_model_add_act(mlp_model *m, mlp_act act);
+/** Append a linear layer without bias, y = x·W (PyTorch's
+ *  nn.Linear(in, out, bias=False)), W [in,out] initialised with `init`
+ *  (MLP_INIT_DEFAULT: U(-1/sqrt(in), 1/sqrt(in))). Shapes chain as for
+ *  mlp_model_add_linear (MLP_ERR_SHAPE); in or out outside 1..2^31 or an
+ *  unknown init is MLP_ERR_ARG. */
+MLP_API mlp_status mlp_model_add_linear_nobias(mlp_model *m, int64_t in, int64_t out,
+                                               mlp_init init);
+/** Append a leaky ReLU, x > 0 ? x : slope * x, with any finite slope
+ *  (nn.LeakyReLU(slope); mlp_model_add_act(m, MLP_ACT_LEAKY_RELU) uses
+ *  0.01). A non-finite slope is MLP_ERR_ARG. */
+MLP_API mlp_status mlp_model_add_leaky_relu(mlp_model *m, float slope);
+/** Append a pReLU, x > 0 ? x : alpha * x, with num_alpha learnable alphas
+ *  (initial 0.25, as nn.PReLU(num_alpha)): one shared by every feature, or
+ *  one per feature, in which case num_alpha must equal the width of the
+ *  layer's input (the previous layer's out; MLP_ERR_SHAPE otherwise). The
+ *  alphas are one parameter tensor [num_alpha]. num_alpha < 1 or above
+ *  2^31 is MLP_ERR_ARG. */
+MLP_API mlp_status mlp_model_add_prelu(mlp_model *m, int64_t num_alpha);
 /** Append a dropout layer with drop probability p in [0,1), active only in
  *  training mode. */
 MLP_API mlp_status mlp_model_add_dropout(mlp_model *m, float p);
+/** Append a row-wise softmax: the model's outputs become probabilities
+ *  (mlp_model_forward, mlp_model_predict). Meant as the last layer of a
+ *  classifier. Training: cross-entropy works on logits, so mlp_fit and
+ *  mlp_evaluate with MLP_LOSS_CROSS_ENTROPY skip a softmax or log-softmax
+ *  last layer and apply the loss to the logits before it (the same
+ *  gradient as PyTorch's CrossEntropyLoss on the logits, or NLLLoss on a
+ *  log-softmax). A program writing its own loop uses
+ *  mlp_model_forward_logits for the same. The other losses see the
+ *  model's full output. */
+MLP_API mlp_status mlp_model_add_softmax(mlp_model *m);
+/** Append a row-wise log-softmax (x - logsumexp(x)): outputs become
+ *  log-probabilities. Training as for mlp_model_add_softmax. */
+MLP_API mlp_status mlp_model_add_log_softmax(mlp_model *m);
+/** Append a per-feature standardisation, y = (x - mean) / std, over n
+ *  features, with fixed statistics stored in the model (not parameters:
+ *  optimizers never change them; gradients flow through to x). mean and
+ *  std are n floats each, copied; NULL gives 0 (mean) and 1 (std). Every
+ *  mean must be finite and every std finite and > 0 (a constant feature
+ *  has std 0: pass 1 for it, as scikit-learn's StandardScaler does),
+ *  else MLP_ERR_ARG naming the feature. n must equal the width before the
+ *  layer (MLP_ERR_SHAPE); as the first layer it fixes the model's input
+ *  width. */
+MLP_API mlp_status mlp_model_add_standardize(mlp_model *m, int64_t n, const float *mean,
+                                             const float *std);
+/** Replace the statistics of standardisation layer `layer` (an index as
+ *  in mlp_model_layer_kind) with copies of mean[n] and std[n], n its
+ *  feature count; checked as in mlp_model_add_standardize, and on any
+ *  error nothing changes. MLP_ERR_RANGE when layer is not a layer of m,
+ *  MLP_ERR_ARG when it is not a standardisation layer. */
+MLP_API mlp_status mlp_model_set_standardize(mlp_model *m, int layer, const float *mean,
+                                             const float *std);
 /** Run the model on a batch x [n,in] (or [in] for one sample): records on
  *  the tape when grad mode is on. Returns a tensor owned by the step. */
 MLP_API mlp_tensor *mlp_model_forward(mlp_model *m, mlp_tensor *x);
+/** As mlp_model_forward, but stopping before a softmax or log-softmax
+ *  last layer: the logits, for mlp_cross_entropy. Equal to
+ *  mlp_model_forward for a model without such a head. */
+MLP_API mlp_tensor *mlp_model_forward_logits(mlp_model *m, mlp_tensor *x);
 /** Training mode (1, the default: dropout active) or evaluation mode (0). */
 MLP_API mlp_status mlp_model_set_training(mlp_model *m, int training);
 /** 1 in training mode, 0 in evaluation mode or for NULL. */
@@ -555,16 +612,19 @@ MLP_API int mlp_model_is_training(const mlp_model *m);
 MLP_API int mlp_model_num_layers(const mlp_model *m);
 /** Kind of layer i, or -1 when out of range. */
 MLP_API int mlp_model_layer_kind(const mlp_model *m, int i);
-/** Number of parameter tensors (weights, biases, pReLU alphas). */
+/** Number of parameter tensors (weights, biases, pReLU alphas; not the
+ *  fixed statistics of a standardisation layer). */
 MLP_API int mlp_model_num_params(const mlp_model *m);
 /** Parameter tensor i, in layer order (W then b for a linear layer).
  *  Borrowed: owned by the model. NULL when out of range. */
 MLP_API mlp_tensor *mlp_model_param(const mlp_model *m, int i);
 /** Total number of scalar parameters. */
 MLP_API int64_t mlp_model_param_numel(const mlp_model *m);
-/** Input features (the first linear layer's in), 0 if none. */
+/** Input features (the first linear or standardisation layer's width),
+ *  0 if none. */
 MLP_API int64_t mlp_model_in_features(const mlp_model *m);
-/** Output features (the last linear layer's out), 0 if none. */
+/** Output features (the last linear layer's out; the width of a
+ *  per-feature layer after it), 0 if none. */
 MLP_API int64_t mlp_model_out_features(const mlp_model *m);
 /** Write a human-readable summary (one line per layer with output shape
  *  and parameter count, then the total; numbers written with '.' as the
@@ -574,15 +634,28 @@ MLP_API int64_t mlp_model_out_features(const mlp_model *m);
 MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
 
 /** Inference without the tape: x holds n rows of in_features floats, out
- *  receives n rows of out_features floats. Runs in evaluation semantics
- *  (dropout off) whatever the mode. After its first call with a given n
- *  (or a larger one) it performs no allocation at all. With
- *  mlp_ctx_set_check_finite on, a NaN or Inf in x or in the output is
- *  MLP_ERR_NONFINITE naming its row and column. Not reentrant on one
- *  model: use one model per thread. */
+ *  receives n rows of out_features floats (probabilities after a softmax
+ *  head, log-probabilities after a log-softmax one). Runs in evaluation
+ *  semantics (dropout off) whatever the mode. Large batches are split across the
+ *  context's threads (mlp_ctx_set_threads); results are the same at any
+ *  thread count. After its first call with a given n (or a larger one)
+ *  nothing is allocated. With mlp_ctx_set_check_finite on, a NaN or Inf
+ *  in x or in the output is MLP_ERR_NONFINITE naming its row and column.
+ *  Thread-safety: many threads may call mlp_model_predict and
+ *  mlp_model_classify at once on one model (a service answering requests
+ *  from a pool of threads): each call in flight gets its own scratch from
+ *  the context, and the model is only read. At most one of those calls
+ *  uses the context's worker threads at a time; the others run on their
+ *  calling thread. Nothing else may run on the context meanwhile (no
+ *  training, no change to the model or the context), and the context's
+ *  allocator must be safe to call from those threads (the C library's
+ *  is): the first call of each concurrent caller may allocate. A failing
+ *  call's message is recorded under a lock; with several failing at once
+ *  mlp_ctx_errmsg names one of them. A build without threads
+ *  (MLP_NO_THREADS) has no lock: one caller at a time there. */
 MLP_API mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, float *out);
 /** Index of the largest output for each of n rows of x into classes[n]
- *  (through mlp_model_predict). */
+ *  (the same pass as mlp_model_predict, with its thread-safety). */
 MLP_API mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *classes);
 
 /** Save the model (architecture and parameters) to `path` in the libmlp
@@ -599,8 +672,36 @@ MLP_API mlp_model *mlp_model_load(mlp_ctx *ctx, const char *path);
 MLP_API mlp_status mlp_model_save_mem(const mlp_model *m, void **out_buf, size_t *out_size);
 /** Load a model from a buffer in the libmlp format (as mlp_model_load). */
 MLP_API mlp_model *mlp_model_load_mem(mlp_ctx *ctx, const void *buf, size_t size);
-/** Free a buffer returned by the library (mlp_model_save_mem). NULL is a no-op. */
+/** Free a buffer returned by the library (mlp_model_save_mem,
+ *  mlp_model_save_onnx_mem). NULL is a no-op. */
 MLP_API void mlp_buffer_free(mlp_ctx *ctx, void *buf);
+
+/* ONNX (docs/onnx.md): models trained elsewhere in, libmlp's models out. */
+
+/** Load an ONNX model whose graph is a chain of MLP layers, as PyTorch's
+ *  torch.onnx.export writes them (opsets 7 to 23; docs/onnx.md lists every
+ *  operator read and the layer it becomes). The model starts in
+ *  evaluation mode. Errors: MLP_ERR_IO (the file), MLP_ERR_FORMAT (the
+ *  bytes are not a well-formed ONNX model: a malformed protobuf, a length
+ *  past the end, shapes that do not fit), MLP_ERR_UNSUPPORTED (a valid
+ *  graph libmlp cannot run; the message names the node, its op and its
+ *  position in the graph), MLP_ERR_NOMEM. Memory used while reading stays
+ *  within a small multiple of the file's size. Owned by the caller
+ *  (mlp_model_free). */
+MLP_API mlp_model *mlp_model_load_onnx(mlp_ctx *ctx, const char *path);
+/** As mlp_model_load_onnx from size bytes at buf (borrowed, not kept). */
+MLP_API mlp_model *mlp_model_load_onnx_mem(mlp_ctx *ctx, const void *buf, size_t size);
+/** Save the model as ONNX: opset 13, input "features" [batch, in] with a
+ *  dynamic batch, one output named for what it holds ("logits",
+ *  "probabilities", "log_probabilities", or "output"), producer "libmlp"
+ *  with its version. Dropout layers are left out; GELU is written as its
+ *  Erf form. Atomic like mlp_model_save. Errors: MLP_ERR_STATE for a model
+ *  with no layers or nothing but dropout, MLP_ERR_IO, MLP_ERR_NOMEM. */
+MLP_API mlp_status mlp_model_save_onnx(const mlp_model *m, const char *path);
+/** As mlp_model_save_onnx into memory: *out_buf is allocated with the
+ *  model's context's allocator and released with mlp_buffer_free(ctx,
+ *  *out_buf); *out_size gets its length. On failure *out_buf is NULL. */
+MLP_API mlp_status mlp_model_save_onnx_mem(const mlp_model *m, void **out_buf, size_t *out_size);
 
 /* ------------------------------------------------------------------------
  * Optimizers
@@ -731,8 +832,16 @@ MLP_API void mlp_dataset_free(mlp_dataset *ds);
 /** Number of samples. */
 MLP_API int64_t mlp_dataset_size(const mlp_dataset *ds);
 /** Shuffle the order of samples with the context's generator (a
- *  Fisher-Yates pass: the same seed gives the same order everywhere). */
+ *  Fisher-Yates pass: the same seed gives the same order everywhere).
+ *  An epoch mlp_fit had in progress on ds starts over (next batch 0). */
 MLP_API mlp_status mlp_dataset_shuffle(mlp_dataset *ds);
+/** Epochs mlp_fit has finished on ds (its cursor, saved in checkpoints);
+ *  0 for a new dataset or NULL. */
+MLP_API int64_t mlp_dataset_epoch(const mlp_dataset *ds);
+/** The batch mlp_fit trains on next in the epoch in progress on ds: 0
+ *  between epochs (the next fit shuffles first), b > 0 when batches
+ *  0..b-1 of the current order are done. 0 for NULL. */
+MLP_API int64_t mlp_dataset_next_batch(const mlp_dataset *ds);
 /** Number of batches of batch_size (the last one may be partial): 0 for a
  *  batch_size < 1 or an empty dataset, 1 for any batch_size >= the size. */
 MLP_API int64_t mlp_dataset_num_batches(const mlp_dataset *ds, int64_t batch_size);
@@ -774,7 +883,17 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
  *  must return the same answer on every rank. A rank that fails makes
  *  every rank's mlp_fit fail (MLP_ERR_COMM on the others) instead of
  *  waiting. An empty dataset is MLP_ERR_ARG (there would be nothing to
- *  train on and no loss to report). */
+ *  train on and no loss to report).
+ *  The place in the epochs is kept in ds (mlp_dataset_epoch,
+ *  mlp_dataset_next_batch): each new epoch is shuffled first, but an
+ *  epoch in progress on ds (a fit stopped by its callback, or restored
+ *  by mlp_checkpoint_load) is finished first in its order, and counts as
+ *  the first of the `epochs`; it needs the batch_size it was started with
+ *  (MLP_ERR_STATE otherwise). The cursor has moved past a batch when its
+ *  progress call is made, so a checkpoint saved from the callback resumes
+ *  after that batch, bit-identically (same losses, same parameters). With
+ *  a communicator the cursor is not kept yet: each call starts new
+ *  epochs. */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
@@ -898,6 +1017,52 @@ MLP_API mlp_status mlp_optim_skip_step(mlp_optim *opt);
 MLP_API mlp_status mlp_evaluate_comm(mlp_model *m, mlp_dataset *ds, mlp_comm *comm,
                                      mlp_loss_kind loss, int64_t batch_size, float *out_loss,
                                      float *out_accuracy);
+
+/* ------------------------------------------------------------------------
+ * Checkpoints: everything a training run needs to go on after a crash
+ *
+ * Thread safety: [one context]: a save reads, and a load changes, the
+ * context's generator besides the objects. Two threads may read the same
+ * file or buffer, each into its own context.
+ * ---------------------------------------------------------------------- */
+
+/** Save a training checkpoint of model m, its optimizer opt (over m's
+ *  parameters, in order) and the dataset ds being trained on, to `path`
+ *  (docs/format.md): the model file's bytes, the optimizer's kind,
+ *  settings, step counts and state buffers, the context's random
+ *  generator, and ds's sample order and cursor (epochs done, next batch,
+ *  the epoch's sums so far). The samples themselves are not saved.
+ *  Versioned, little-endian, CRC-checked; written as mlp_model_save
+ *  writes (atomic, synced, special files refused). All three from one
+ *  context; MLP_ERR_ARG when opt is not over m's parameters. Reads the
+ *  objects only. */
+MLP_API mlp_status mlp_checkpoint_save(const mlp_model *m, const mlp_optim *opt,
+                                       const mlp_dataset *ds, const char *path);
+/** As mlp_checkpoint_save, into memory: *out_buf is allocated with m's
+ *  context's allocator and released with mlp_buffer_free. */
+MLP_API mlp_status mlp_checkpoint_save_mem(const mlp_model *m, const mlp_optim *opt,
+                                           const mlp_dataset *ds, void **out_buf, size_t *out_size);
+/** Load a checkpoint written by mlp_checkpoint_save to resume training:
+ *  *out_model gets a new model (as saved: architecture, parameters,
+ *  mode) and, when out_opt is not NULL, *out_opt a new optimizer over its
+ *  parameters with the saved kind, settings, step counts and state;
+ *  both owned by the caller. When ds is not NULL, it gets the saved
+ *  sample order and cursor: it must hold the same samples as when saved
+ *  (same count and row sizes, MLP_ERR_SHAPE otherwise; the values are not
+ *  checked). Unless both ds and out_opt are NULL (taking only the model
+ *  out, e.g. to mlp_model_save it), ctx's random generator is set to the
+ *  saved state. Then mlp_fit(model, opt, ds, ...) with the saved run's
+ *  loss, batch size and thread count goes on bit-identically, finishing
+ *  the epoch in progress first (see mlp_fit). A truncated, corrupt,
+ *  hostile or wrong-version file is MLP_ERR_FORMAT / MLP_ERR_VERSION /
+ *  MLP_ERR_IO; on any failure *out_model and *out_opt are NULL and ds and
+ *  ctx are unchanged. */
+MLP_API mlp_status mlp_checkpoint_load(mlp_ctx *ctx, const char *path, mlp_dataset *ds,
+                                       mlp_model **out_model, mlp_optim **out_opt);
+/** As mlp_checkpoint_load from a buffer. */
+MLP_API mlp_status mlp_checkpoint_load_mem(mlp_ctx *ctx, const void *buf, size_t size,
+                                           mlp_dataset *ds, mlp_model **out_model,
+                                           mlp_optim **out_opt);
 
 #ifdef __cplusplus
 }
