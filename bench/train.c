@@ -209,7 +209,7 @@ static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, dou
     for (i = 0; i < ns->nsizes; i++)
         if (ns->sizes[i] > maxw)
             maxw = ns->sizes[i];
-    if (mlp__gemm_ready(ctx) != MLP_OK)
+    if (mlp__gemm_ready(ctx, "bench/train") != MLP_OK)
         return 0;
     A = (float *)calloc((size_t)(maxw * (maxw > b ? maxw : b)), sizeof(float));
     B = (float *)calloc((size_t)(maxw * maxw), sizeof(float));
