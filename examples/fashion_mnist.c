@@ -9,6 +9,11 @@
  * seconds per epoch, draws the curves as OUT/fashion_curves.svg and saves
  * the model (default out/fashion.mlp) for the `infer` example.
  * The last line printed is "final test accuracy A".
+ * With --checkpoint FILE it writes a training checkpoint every
+ * --checkpoint-steps N steps (if given) and at each epoch's end;
+ * --resume FILE goes on from one, bit-identically to a run never
+ * stopped. SIGINT or SIGTERM (Ctrl-C, kill) finishes the step, writes the
+ * checkpoint (FILE, or OUT/fashion.ckpt) and prints how to resume.
  * fashion_mnist_mpi.c builds this same program over MPI (docs/distributed.md)
  * by defining the dist_ functions below before including this file.
  *
@@ -16,9 +21,11 @@
  *          [--epochs 10] [--lr 0.1] [--batch 256] [--optim sgd|adam|adamw] [--momentum M]
  *          [--wd WD] [--cosine] [--dropout P] [--threads N] [--seed S]
  *          [--data .cache/fashion-mnist] [--limit N] [--model out/fashion.mlp] [--out out]
+ *          [--checkpoint FILE] [--checkpoint-steps N] [--resume FILE]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +48,51 @@ typedef struct options {
     const char *optim, *data, *model, *out;
     unsigned long long seed;
     int wd_set;
+    const char *checkpoint, *resume; /* NULL when not given */
+    long long checkpoint_steps;      /* 0: at epoch ends only */
+    char default_checkpoint[1024];   /* where a signal's checkpoint goes without --checkpoint */
 } options;
 
 /* What the progress callback needs and what the table and curves show. */
 typedef struct run {
-    int epoch, epochs, tty;
+    int epoch, epochs, first, tty;
     double t0;
     float *loss, *train_acc, *test_acc;
+    const options *o;
+    mlp_model *net; /* what a checkpoint holds */
+    mlp_optim *opt;
+    mlp_dataset *train;
+    int save_failed;
 } run;
+
+/* The signal that asked to stop (SIGINT, SIGTERM), 0 while none did. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Write the checkpoint to path; 0 (and a message) when that fails. */
+static int save_checkpoint(run *r, const char *path)
+{
+    if (mlp_checkpoint_save(r->net, r->opt, r->train, path) == MLP_OK)
+        return 1;
+    fprintf(stderr, "fashion_mnist: checkpoint: %s\n",
+            mlp_ctx_errmsg(mlp_tensor_ctx(mlp_model_param(r->net, 0))));
+    r->save_failed = 1;
+    return 0;
+}
 
 static double now(void)
 {
@@ -63,7 +107,8 @@ static int usage(void)
                     "leaky_relu|prelu]\n"
                     "         [--epochs 10] [--lr 0.1] [--batch 256] [--optim sgd|adam|adamw]\n"
                     "         [--momentum M] [--wd WD] [--cosine] [--dropout P] [--threads N]\n"
-                    "         [--seed S] [--data DIR] [--limit N] [--model PATH] [--out DIR]\n");
+                    "         [--seed S] [--data DIR] [--limit N] [--model PATH] [--out DIR]\n"
+                    "         [--checkpoint FILE] [--checkpoint-steps N] [--resume FILE]\n");
     return 2;
 }
 
@@ -147,9 +192,18 @@ static int parse(int argc, char **argv, options *o)
             o->model = v;
         else if (!strcmp(a, "--out"))
             o->out = v;
+        else if (!strcmp(a, "--checkpoint"))
+            o->checkpoint = v;
+        else if (!strcmp(a, "--checkpoint-steps"))
+            o->checkpoint_steps = strtoll(v, NULL, 10);
+        else if (!strcmp(a, "--resume"))
+            o->resume = v;
         else
             return 0;
     }
+    snprintf(o->default_checkpoint, sizeof o->default_checkpoint, "%.1000s/fashion.ckpt", o->out);
+    if (o->checkpoint_steps < 0 || (o->checkpoint_steps > 0 && !o->checkpoint))
+        return 0;
     if (o->epochs < 1 || o->epochs > 10000 || o->batch < 1 || !(o->lr > 0) || o->limit < 0
         || o->threads < 1
         || strcmp(o->optim, "sgd") * strcmp(o->optim, "adam") * strcmp(o->optim, "adamw") != 0)
@@ -273,7 +327,10 @@ static int on_progress(void *user, int epoch, int64_t batch, int64_t nbatches, f
                (long long)nbatches, (double)loss);
         fflush(stdout);
     }
-    return 0;
+    /* the cursor is past this batch: a checkpoint here resumes after it */
+    if (r->o->checkpoint_steps > 0 && mlp_optim_num_steps(r->opt) % r->o->checkpoint_steps == 0)
+        save_checkpoint(r, r->o->checkpoint);
+    return stop_signal != 0; /* finish this step, then stop */
 }
 
 static int curves(const run *r, const char *dir)
@@ -286,31 +343,35 @@ static int curves(const run *r, const char *dir)
     char path[1024];
     plot_axes a;
     FILE *f;
-    int i;
-    for (i = 0; i < r->epochs; i++)
-        ep[i] = (float)(i + 1);
+    int i, n = r->epochs - r->first; /* a resumed run knows its own epochs only */
+    const float *loss = r->loss + r->first, *tra = r->train_acc + r->first,
+                *tea = r->test_acc + r->first;
+    if (n < 1) /* resumed after the last epoch: nothing of its own to draw */
+        return 1;
+    for (i = 0; i < n; i++)
+        ep[i] = (float)(r->first + i + 1);
     if (!(f = plot_open(dir, "fashion_curves.svg", path, sizeof path)))
         return 0;
     plot_begin(f, 940, 440);
-    plot_extend(r->loss, r->epochs, &zero, &hi);
+    plot_extend(loss, n, &zero, &hi);
     plot_nice_range(&zero, &hi, 0.0);
     a = plot_frame(f, 70, 40, 360, 340, 1, r->epochs > 1 ? r->epochs : 2, 0, hi,
                    "Fashion-MNIST: training loss", "epoch", "cross-entropy");
-    plot_line(f, &a, ep, r->loss, r->epochs, lc[0], 0, 0);
-    plot_points(f, &a, ep, r->loss, r->epochs, lc[0], 3);
+    plot_line(f, &a, ep, loss, n, lc[0], 0, 0);
+    plot_points(f, &a, ep, loss, n, lc[0], 3);
     plot_legend(f, &a, 1, ll, lc, NULL, 1);
     hi = -HUGE_VAL;
-    plot_extend(r->train_acc, r->epochs, &lo, &hi);
-    plot_extend(r->test_acc, r->epochs, &lo, &hi);
+    plot_extend(tra, n, &lo, &hi);
+    plot_extend(tea, n, &lo, &hi);
     plot_nice_range(&lo, &hi, 0.05);
     if (hi > 1)
         hi = 1;
     a = plot_frame(f, 540, 40, 360, 340, 1, r->epochs > 1 ? r->epochs : 2, lo, hi,
                    "Fashion-MNIST: accuracy", "epoch", "accuracy");
-    plot_line(f, &a, ep, r->train_acc, r->epochs, ac[0], 0, 0);
-    plot_points(f, &a, ep, r->train_acc, r->epochs, ac[0], 3);
-    plot_line(f, &a, ep, r->test_acc, r->epochs, ac[1], 1, 0);
-    plot_points(f, &a, ep, r->test_acc, r->epochs, ac[1], 3);
+    plot_line(f, &a, ep, tra, n, ac[0], 0, 0);
+    plot_points(f, &a, ep, tra, n, ac[0], 3);
+    plot_line(f, &a, ep, tea, n, ac[1], 1, 0);
+    plot_points(f, &a, ep, tea, n, ac[1], 3);
     plot_legend(f, &a, 2, al, ac, ad, 2);
     plot_end(f);
     if (fclose(f) != 0) {
@@ -360,6 +421,50 @@ static int dist_root(void)
     return mlp_comm_rank(dist_comm) <= 0;
 }
 
+/* The model and optimizer: built from the flags, or as a checkpoint saved
+ * them (which also puts train's order and place and ctx's generator back). */
+static int begin_training(mlp_ctx *ctx, const options *o, run *r, int64_t in)
+{
+#ifdef FASHION_MNIST_DIST
+    if (o->checkpoint || o->resume) { /* mlp_fit over a communicator keeps no cursor yet */
+        fprintf(stderr, "fashion_mnist: --checkpoint and --resume need one process\n");
+        return 0;
+    }
+#endif
+    if (!o->resume)
+        return (r->net = build(ctx, o, in)) && (r->opt = make_optim(r->net, o));
+    if (mlp_checkpoint_load(ctx, o->resume, r->train, &r->net, &r->opt) != MLP_OK) {
+        fprintf(stderr, "fashion_mnist: resuming: %s\n", mlp_ctx_errmsg(ctx));
+        return 0;
+    }
+    printf("resumed from %s: epoch %lld, batch %lld, step %lld\n", o->resume,
+           (long long)mlp_dataset_epoch(r->train) + 1,
+           (long long)mlp_dataset_next_batch(r->train) + 1, (long long)mlp_optim_num_steps(r->opt));
+    return 1;
+}
+
+/* After a signal: the checkpoint, and the command that goes on from it. */
+static int interrupted(run *r, int argc, char **argv)
+{
+    const char *path = r->o->checkpoint ? r->o->checkpoint : r->o->default_checkpoint;
+    int i;
+    if (!save_checkpoint(r, path))
+        return 1;
+    printf("\n%s: stopped at epoch %d, batch %lld; checkpoint written to %s\nresume with:",
+           stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (int)mlp_dataset_epoch(r->train) + 1,
+           (long long)mlp_dataset_next_batch(r->train), path);
+    for (i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume") && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        printf(" %s", argv[i]);
+    }
+    printf(" --resume %s\n", path);
+    fflush(stdout);
+    return 128 + stop_signal;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -377,6 +482,8 @@ int main(int argc, char **argv)
     if (!parse(argc, argv, &o))
         return usage();
     memset(&r, 0, sizeof r);
+    r.o = &o;
+    catch_signals();
     if (!(ctx = mlp_ctx_new(NULL)))
         return 1;
     mlp_ctx_seed(ctx, o.seed);
@@ -393,9 +500,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "fashion_mnist: %s\n", mlp_ctx_errmsg(ctx));
         goto done;
     }
-    if (!(net = build(ctx, &o, mlp_tensor_dim(xtr, 1))) || !(opt = make_optim(net, &o))
-        || !dist_attach(ctx, opt))
+    r.train = train;
+    if (!begin_training(ctx, &o, &r, mlp_tensor_dim(xtr, 1)) || !dist_attach(ctx, r.opt))
         goto done;
+    net = r.net;
+    opt = r.opt;
+    r.first = (int)mlp_dataset_epoch(train);
     mlp_model_summary(net, summary, sizeof summary);
     printf("%lld training and %lld test images; %s, lr %g, batch %lld, %d epochs%s, "
            "%d thread(s), kernel %s\n%s",
@@ -415,7 +525,7 @@ int main(int argc, char **argv)
     printf("\nepoch | train loss | train acc | test acc | seconds\n"
            "------+------------+-----------+----------+--------\n");
     start = now();
-    for (e = 0; e < o.epochs; e++) {
+    for (e = r.first; e < o.epochs && !stop_signal; e++) {
         float ta = 0;
         r.epoch = e;
         r.t0 = now();
@@ -423,9 +533,12 @@ int main(int argc, char **argv)
             && mlp_optim_set(opt, MLP_OPT_LR, mlp_lr_cosine((float)o.lr, 0, e, o.epochs)) != MLP_OK)
             break;
         /* one epoch: shuffle, then per batch forward, loss, backward, step */
-        if (mlp_fit(net, opt, train, MLP_LOSS_CROSS_ENTROPY, 1, o.batch, on_progress, &r) != MLP_OK
-            || mlp_evaluate_comm(net, test, dist_comm, MLP_LOSS_CROSS_ENTROPY, 1000, NULL, &ta)
-                   != MLP_OK)
+        if (mlp_fit(net, opt, train, MLP_LOSS_CROSS_ENTROPY, 1, o.batch, on_progress, &r) != MLP_OK)
+            break;
+        if (mlp_dataset_next_batch(train) != 0) /* stopped by a signal within the epoch */
+            break;
+        if (mlp_evaluate_comm(net, test, dist_comm, MLP_LOSS_CROSS_ENTROPY, 1000, NULL, &ta)
+            != MLP_OK)
             break;
         r.test_acc[e] = ta;
         if (r.tty)
@@ -433,8 +546,14 @@ int main(int argc, char **argv)
         printf("%5d | %10.4f | %9.4f | %8.4f | %6.2f\n", e + 1, (double)r.loss[e],
                (double)r.train_acc[e], (double)ta, now() - r.t0);
         fflush(stdout);
+        if (o.checkpoint && dist_root() && !save_checkpoint(&r, o.checkpoint))
+            goto done;
     }
-    if (e < o.epochs) {
+    if (stop_signal && e < o.epochs) {
+        rc = interrupted(&r, argc, argv);
+        goto done;
+    }
+    if (e < o.epochs || r.save_failed) {
         fprintf(stderr, "fashion_mnist: training: %s\n", mlp_ctx_errmsg(ctx));
         goto done;
     }
@@ -448,6 +567,13 @@ int main(int argc, char **argv)
             goto done;
         }
         printf("saved the model to %s\n", o.model);
+    }
+    if (r.first == o.epochs /* resumed with no epoch left: measure it again */
+        && mlp_evaluate_comm(net, test, dist_comm, MLP_LOSS_CROSS_ENTROPY, 1000, NULL,
+                             &r.test_acc[o.epochs - 1])
+               != MLP_OK) {
+        fprintf(stderr, "fashion_mnist: %s\n", mlp_ctx_errmsg(ctx));
+        goto done;
     }
     printf("final test accuracy %.4f\n", (double)r.test_acc[o.epochs - 1]);
     rc = 0;

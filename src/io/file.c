@@ -1,8 +1,7 @@
 /*
  * file.c - what every reader and writer needs: reading a whole file into a
  * context buffer with a size cap, the wrapper that gives every reader its
- * path and buffer forms, atomic writes (temporary file, flush,
- * close, rename), byte-by-byte little-endian encoding that does not depend
+ * path and buffer forms, byte-by-byte little-endian encoding that does not depend
  * on the host's byte order, and CRC-32.
  */
 #include <errno.h>
@@ -121,58 +120,6 @@ mlp_status mlp__save_path(mlp_ctx *ctx, const char *fn, const char *path, mlp__s
     s = mlp__write_file_atomic(ctx, fn, path, buf, size);
     mlp__free(ctx, buf);
     return s;
-}
-
-mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path, const void *buf,
-                                  size_t size)
-{
-    char *tmp;
-    size_t plen;
-    FILE *f;
-    int e;
-
-    if (!path)
-        return mlp__fail(ctx, MLP_ERR_NULL, "%s: path is NULL", fn);
-    plen = strlen(path);
-    if (plen == 0)
-        return mlp__fail(ctx, MLP_ERR_ARG, "%s: path is empty", fn);
-    tmp = (char *)mlp__alloc(ctx, fn, plen + 5);
-    if (!tmp)
-        return ctx->err.code;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    f = fopen(tmp, "wb");
-    if (!f) {
-        e = errno;
-        mlp__fail(ctx, MLP_ERR_IO, "%s: cannot create '%s': %s", fn, tmp, strerror(e));
-        mlp__free(ctx, tmp);
-        return MLP_ERR_IO;
-    }
-    if ((size && fwrite(buf, 1, size, f) != size) || fflush(f) != 0) {
-        e = errno;
-        fclose(f);
-        remove(tmp);
-        mlp__fail(ctx, MLP_ERR_IO, "%s: cannot write '%s': %s", fn, tmp, strerror(e));
-        mlp__free(ctx, tmp);
-        return MLP_ERR_IO;
-    }
-    if (fclose(f) != 0) {
-        e = errno;
-        remove(tmp);
-        mlp__fail(ctx, MLP_ERR_IO, "%s: cannot close '%s': %s", fn, tmp, strerror(e));
-        mlp__free(ctx, tmp);
-        return MLP_ERR_IO;
-    }
-    if (rename(tmp, path) != 0) {
-        e = errno;
-        remove(tmp);
-        mlp__fail(ctx, MLP_ERR_IO, "%s: cannot rename '%s' to '%s': %s", fn, tmp, path,
-                  strerror(e));
-        mlp__free(ctx, tmp);
-        return MLP_ERR_IO;
-    }
-    mlp__free(ctx, tmp);
-    return MLP_OK;
 }
 
 int64_t mlp__first_nonfinite(const float *d, int64_t n)

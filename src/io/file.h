@@ -42,9 +42,13 @@ typedef mlp_status (*mlp__save_fn)(const void *obj, const char *fn, void **buf, 
 mlp_status mlp__save_path(mlp_ctx *ctx, const char *fn, const char *path, mlp__save_fn save,
                           const void *obj);
 
-/* Write buf[0..size) to `path` atomically: write `path`.tmp, flush, close,
- * rename over `path`. On any failure the temporary file is removed and
- * `path` is left as it was. MLP_ERR_IO naming fn and the path. */
+/* Write buf[0..size) to `path` durably and atomically (save.c): follow
+ * symbolic links to the file they name; refuse (MLP_ERR_IO, nothing
+ * touched) a target that exists and is not a regular file; write
+ * `target`.tmp (a stale regular one is replaced), fsync it, keep the old
+ * file's permissions, rename it over the target, fsync the directory. On
+ * any failure before the rename the temporary file is removed and the
+ * target is left as it was. Messages name fn and the path. */
 mlp_status mlp__write_file_atomic(mlp_ctx *ctx, const char *fn, const char *path, const void *buf,
                                   size_t size);
 
