@@ -56,7 +56,7 @@ int mlp__pb_next(mlp__pb *r, mlp__pb_field *f)
     f->num = (uint32_t)(tag >> 3);
     f->wire = (int)(tag & 7);
     f->v = 0;
-    f->data = NULL;
+    f->data = r->p; /* never NULL, so data + len is defined for every field */
     f->len = 0;
     if (f->num == 0 || f->num > MAX_FIELD_NUM)
         return malformed(r);

@@ -28,7 +28,8 @@ typedef struct mlp__pb {
 
 /* One field as read: its number and wire type, then its value: `v` for
  * varints and fixed values, `data`/`len` (inside the buffer) for
- * length-delimited ones. */
+ * length-delimited ones. For the others `data` points into the buffer
+ * too, with `len` 0, so `data + len` is always a valid pointer. */
 typedef struct mlp__pb_field {
     uint32_t num;
     int wire;
