@@ -92,13 +92,15 @@ static int run(const char *name, const char *const *extra, double kill_after, in
                double *seconds)
 {
     char log[256], model[256], out[256];
-    const char *args[32];
+    const char *args[32], *runner = getenv("RUNNER");
     int n = 0, status = 0, fd;
     pid_t pid;
     double t0 = now();
     snprintf(log, sizeof log, "%s/%s.log", dir, name);
     snprintf(model, sizeof model, "%s/%s.mlp", dir, name);
     snprintf(out, sizeof out, "%s/%s", dir, name);
+    if (runner && *runner)
+        args[n++] = runner; /* a cross build runs the example under qemu-user too */
     args[n++] = example;
     args[n++] = "--data";
     args[n++] = dir;
@@ -130,7 +132,7 @@ static int run(const char *name, const char *const *extra, double kill_after, in
         fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(127);
-        execv(example, (char *const *)args);
+        execvp(args[0], (char *const *)args);
         _exit(127);
     }
     for (;;) {
@@ -292,7 +294,12 @@ static void resume__killed_anywhere_and_resumed_ends_bit_identical(void **state)
     (void)state;
     snprintf(ckpt, sizeof ckpt, "%s/k.ckpt", dir);
     /* the reference, and the same with checkpoints written: same model */
-    assert_int_equal(run("ref", none, -1, 0, &t), 0);
+    status = run("ref", none, -1, 0, &t);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        print_message("resume: %s cannot be started here: skipped\n", example);
+        skip();
+    }
+    assert_int_equal(status, 0);
     status = run("ckpt", with_ckpt, -1, 0, &span);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     expect_same_model("ckpt");
