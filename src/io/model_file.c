@@ -4,11 +4,11 @@
  * limits and the bytes actually present before anything is allocated.
  *
  *   "MLPMODEL" | u32 version | u32 flags | u32 layer count
- *   per layer: u32 kind, then the kind's fields (its record_* functions)
+ *   per layer: u32 kind, then the kind's fields (nn/record.c)
  *   the layers' tensors: f32, layer by layer, each layer's in its order
  *   u32 CRC-32 of every byte before it
  * All integers and floats little-endian. What a record holds is its
- * kind's business (nn/layers.c); this file only frames the records.
+ * kind's business (its fields, nn/layers.c); this file only frames the records.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,7 +43,7 @@ static mlp_status serialise(const mlp_model *m, const char *fn, void **out_buf, 
     *out_buf = NULL;
     *out_size = 0;
     for (i = 0; i < m->nlayers; i++) {
-        size += 4 + m->layers[i].k->record_bytes(FORMAT_VERSION);
+        size += 4 + mlp__record_bytes(m->layers[i].k, FORMAT_VERSION);
         np += layer_floats(&m->layers[i]);
     }
     if (np > (MLP__MAX_BYTES - size) / 4)
@@ -61,8 +61,8 @@ static mlp_status serialise(const mlp_model *m, const char *fn, void **out_buf, 
     for (i = 0; i < m->nlayers; i++) {
         const mlp__layer *L = &m->layers[i];
         mlp__put_u32(p, (uint32_t)L->k->kind);
-        L->k->record_write(L, p + 4);
-        p += 4 + L->k->record_bytes(FORMAT_VERSION);
+        mlp__record_write(L, FORMAT_VERSION, p + 4);
+        p += 4 + mlp__record_bytes(L->k, FORMAT_VERSION);
     }
     for (i = 0; i < m->nlayers; i++) {
         const mlp__layer *L = &m->layers[i];
@@ -132,10 +132,10 @@ static mlp_status read_record(mlp_ctx *ctx, const char *fn, unsigned version,
     if (!L->k || version < L->k->since)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu has unknown kind %lu", fn,
                          (unsigned long)i, (unsigned long)kind);
-    bytes = L->k->record_bytes(version);
+    bytes = mlp__record_bytes(L->k, version);
     if (body - *off - 4 < bytes)
         return mlp__fail(ctx, MLP_ERR_FORMAT, "%s: layer %lu is cut off", fn, (unsigned long)i);
-    L->k->record_read(version, b + *off + 4, L);
+    mlp__record_read(version, b + *off + 4, L);
     *off += 4 + bytes;
     snprintf(where, sizeof where, "%s: layer %lu", fn, (unsigned long)i);
     return L->k->settle(ctx, MLP_ERR_FORMAT, where, L);

@@ -1,15 +1,14 @@
 /*
  * layers.c - every kind of layer, one table entry each (nn/layers.h): its
- * settings check, tensors, forward on the tape, tape-free predict, model
- * file record, summary text and ONNX slots. The rest of the model code
- * only walks this table.
+ * settings check, tensors, forward on the tape, tape-free predict, the
+ * fields of its model-file record and summary text (nn/record.c walks
+ * them) and ONNX slots. The rest of the model code only walks this table.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/num.h"
-#include "io/file.h"
 #include "kern/vec.h"
 #include "nn/layers.h"
 
@@ -65,39 +64,12 @@ static int linear_predict(const mlp__infer *run, const mlp__layer *L, const mlp_
     return used;
 }
 
-static size_t linear_record_bytes(unsigned version)
-{
-    (void)version;
-    return 8 + 8 + 4; /* u64 in, u64 out, u32 has_bias */
-}
-
-static void linear_record_write(const mlp__layer *L, unsigned char *p)
-{
-    mlp__put_u64(p, (uint64_t)L->in);
-    mlp__put_u64(p + 8, (uint64_t)L->out);
-    mlp__put_u32(p + 16, L->t[1] ? 1u : 0u);
-}
-
-/* sizes above 2^31 (and so above 2^63) are refused by settle */
-static int64_t get_size(const unsigned char *p)
-{
-    uint64_t v = mlp__get_u64(p);
-    return v > (uint64_t)MLP__MAX_FEATURES ? -1 : (int64_t)v;
-}
-
-static void linear_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
-{
-    uint32_t hb = mlp__get_u32(p + 16);
-    (void)version;
-    L->in = get_size(p);
-    L->out = get_size(p + 8);
-    L->has_bias = hb > 1 ? -1 : (int)hb;
-}
-
-static void linear_describe(const mlp__layer *L, char *buf, size_t size)
-{
-    snprintf(buf, size, "linear(%lld -> %lld)", (long long)L->in, (long long)L->out);
-}
+/* u64 in, u64 out, u32 has_bias (1 exactly when t[1] is there); "linear(784 -> 256)" */
+static const mlp__field linear_fields[] = {
+    MLP__FIELD(in, MLP__FIELD_SIZE, 1, 0, ""),
+    MLP__FIELD(out, MLP__FIELD_SIZE, 1, 0, " -> "),
+    MLP__FIELD(has_bias, MLP__FIELD_ENUM, 1, 1, NULL),
+};
 
 /* ---- activation: y = f(x) element-wise; pReLU with learnable alphas ------
  * uses act, param (the leaky-ReLU slope, 0 for the others), n (pReLU:
@@ -170,27 +142,16 @@ static int act_pointwise(const mlp__layer *L, int *act, float *param)
     return 1;
 }
 
-static size_t act_record_bytes(unsigned version)
-{
-    /* u32 act, f32 param; from version 2 also u64 n, the pReLU alphas */
-    return version >= 2 ? 4 + 4 + 8 : 4 + 4;
-}
+/* u32 act, f32 param; from version 2 also u64 n, the pReLU alphas */
+static const mlp__field act_fields[] = {
+    MLP__FIELD(act, MLP__FIELD_ENUM, 1, MLP_ACT_PRELU, NULL),
+    MLP__FIELD(param, MLP__FIELD_F32, 1, 0, NULL),
+    MLP__FIELD(n, MLP__FIELD_SIZE, 2, 0, NULL),
+};
 
-static void act_record_write(const mlp__layer *L, unsigned char *p)
+static void act_record_older(unsigned version, mlp__layer *L)
 {
-    mlp__put_u32(p, (uint32_t)L->act);
-    mlp__put_f32(p + 4, L->param);
-    mlp__put_u64(p + 8, (uint64_t)L->n);
-}
-
-static void act_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
-{
-    uint32_t act = mlp__get_u32(p);
-    L->act = act > MLP_ACT_PRELU ? -1 : (int)act;
-    L->param = mlp__get_f32(p + 4);
-    if (version >= 2)
-        L->n = get_size(p + 8);
-    else /* version 1: a pReLU has one alpha */
+    if (version < 2) /* version 1: a pReLU has one alpha */
         L->n = L->act == MLP_ACT_PRELU ? 1 : 0;
 }
 
@@ -250,27 +211,8 @@ static int identity_predict(const mlp__infer *run, const mlp__layer *L, const ml
     return 0;
 }
 
-static size_t f32_record_bytes(unsigned version)
-{
-    (void)version;
-    return 4;
-}
-
-static void dropout_record_write(const mlp__layer *L, unsigned char *p)
-{
-    mlp__put_f32(p, L->param);
-}
-
-static void dropout_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
-{
-    (void)version;
-    L->param = mlp__get_f32(p);
-}
-
-static void dropout_describe(const mlp__layer *L, char *buf, size_t size)
-{
-    mlp__snprintf(buf, size, "dropout(p=%g)", (double)L->param);
-}
+/* f32 p; "dropout(p=0.5)" */
+static const mlp__field dropout_fields[] = {MLP__FIELD(param, MLP__FIELD_F32, 1, 0, "p=")};
 
 /* ---- softmax and log-softmax heads: row-wise over the features ----------
  * no settings, no tensors; `head`: cross-entropy training skips them */
@@ -316,37 +258,6 @@ static int log_softmax_predict(const mlp__infer *run, const mlp__layer *L, const
     (void)next;
     mlp__log_softmax_rows(y, x, n, width);
     return 1;
-}
-
-static size_t no_record_bytes(unsigned version)
-{
-    (void)version;
-    return 0;
-}
-
-static void no_record_write(const mlp__layer *L, unsigned char *p)
-{
-    (void)L;
-    (void)p;
-}
-
-static void no_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
-{
-    (void)version;
-    (void)p;
-    (void)L;
-}
-
-static void softmax_describe(const mlp__layer *L, char *buf, size_t size)
-{
-    (void)L;
-    snprintf(buf, size, "softmax");
-}
-
-static void log_softmax_describe(const mlp__layer *L, char *buf, size_t size)
-{
-    (void)L;
-    snprintf(buf, size, "log_softmax");
 }
 
 /* ---- standardize: y [rows,n] = (x - mean) / std per feature, fixed -------
@@ -472,27 +383,8 @@ static int standardize_predict(const mlp__infer *run, const mlp__layer *L, const
     return 1;
 }
 
-static size_t u64_record_bytes(unsigned version)
-{
-    (void)version;
-    return 8;
-}
-
-static void standardize_record_write(const mlp__layer *L, unsigned char *p)
-{
-    mlp__put_u64(p, (uint64_t)L->n);
-}
-
-static void standardize_record_read(unsigned version, const unsigned char *p, mlp__layer *L)
-{
-    (void)version;
-    L->n = get_size(p);
-}
-
-static void standardize_describe(const mlp__layer *L, char *buf, size_t size)
-{
-    snprintf(buf, size, "standardize(%lld)", (long long)L->n);
-}
+/* u64 n; "standardize(3)" */
+static const mlp__field standardize_fields[] = {MLP__FIELD(n, MLP__FIELD_SIZE, 2, 0, "")};
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -504,10 +396,7 @@ static const mlp__kind kind_linear = {.kind = MLP_LAYER_LINEAR,
                                       .forward = linear_forward,
                                       .predict = linear_predict,
                                       .since = 1,
-                                      .record_bytes = linear_record_bytes,
-                                      .record_write = linear_record_write,
-                                      .record_read = linear_record_read,
-                                      .describe = linear_describe,
+                                      MLP__FIELDS(linear_fields),
                                       .onnx_export = mlp__linear_onnx_export,
                                       .onnx_import = mlp__linear_onnx_import};
 
@@ -520,9 +409,8 @@ static const mlp__kind kind_act = {.kind = MLP_LAYER_ACT,
                                    .predict = act_predict,
                                    .pointwise = act_pointwise,
                                    .since = 1,
-                                   .record_bytes = act_record_bytes,
-                                   .record_write = act_record_write,
-                                   .record_read = act_record_read,
+                                   MLP__FIELDS(act_fields),
+                                   .record_older = act_record_older,
                                    .describe = act_describe,
                                    .onnx_export = mlp__act_onnx_export,
                                    .onnx_import = mlp__act_onnx_import};
@@ -535,10 +423,7 @@ static const mlp__kind kind_dropout = {.kind = MLP_LAYER_DROPOUT,
                                        .forward = dropout_forward,
                                        .predict = identity_predict,
                                        .since = 1,
-                                       .record_bytes = f32_record_bytes,
-                                       .record_write = dropout_record_write,
-                                       .record_read = dropout_record_read,
-                                       .describe = dropout_describe,
+                                       MLP__FIELDS(dropout_fields),
                                        .onnx_export = mlp__dropout_onnx_export,
                                        .onnx_import = mlp__dropout_onnx_import};
 
@@ -551,10 +436,6 @@ static const mlp__kind kind_softmax = {.kind = MLP_LAYER_SOFTMAX,
                                        .forward = softmax_forward,
                                        .predict = softmax_predict,
                                        .since = 2,
-                                       .record_bytes = no_record_bytes,
-                                       .record_write = no_record_write,
-                                       .record_read = no_record_read,
-                                       .describe = softmax_describe,
                                        .onnx_export = mlp__softmax_onnx_export,
                                        .onnx_import = mlp__softmax_onnx_import};
 
@@ -567,10 +448,6 @@ static const mlp__kind kind_log_softmax = {.kind = MLP_LAYER_LOG_SOFTMAX,
                                            .forward = log_softmax_forward,
                                            .predict = log_softmax_predict,
                                            .since = 2,
-                                           .record_bytes = no_record_bytes,
-                                           .record_write = no_record_write,
-                                           .record_read = no_record_read,
-                                           .describe = log_softmax_describe,
                                            .onnx_export = mlp__log_softmax_onnx_export,
                                            .onnx_import = mlp__log_softmax_onnx_import};
 
@@ -583,10 +460,7 @@ static const mlp__kind kind_standardize = {.kind = MLP_LAYER_STANDARDIZE,
                                            .forward = standardize_forward,
                                            .predict = standardize_predict,
                                            .since = 2,
-                                           .record_bytes = u64_record_bytes,
-                                           .record_write = standardize_record_write,
-                                           .record_read = standardize_record_read,
-                                           .describe = standardize_describe,
+                                           MLP__FIELDS(standardize_fields),
                                            .onnx_export = mlp__standardize_onnx_export,
                                            .onnx_import = mlp__standardize_onnx_import};
 

@@ -10,6 +10,8 @@
 #ifndef MLP_NN_LAYERS_H
 #define MLP_NN_LAYERS_H
 
+#include <stddef.h>
+
 #include "nn/layer_onnx.h"
 #include "nn/model.h"
 
@@ -28,6 +30,30 @@ typedef struct mlp__infer {
     const mlp__gemm_kernel *gemm;
     float *work;
 } mlp__infer;
+
+/* One setting of a layer as a field of its model-file record: which
+ * member of mlp__layer, its width in the file, the first format version
+ * with it, and what the summary shows of it. */
+typedef enum mlp__field_type {
+    MLP__FIELD_SIZE, /* int64_t size, u64 in the file; above 2^31 reads as -1 */
+    MLP__FIELD_ENUM, /* int 0..max, u32 in the file; above max reads as -1 */
+    MLP__FIELD_F32   /* float, f32 in the file */
+} mlp__field_type;
+
+typedef struct mlp__field {
+    size_t offset; /* offsetof(mlp__layer, member) */
+    mlp__field_type type;
+    unsigned since;   /* first format version with the field */
+    uint32_t max;     /* MLP__FIELD_ENUM: the largest value */
+    const char *show; /* in the summary, the text before the value ("p="); NULL: not shown */
+} mlp__field;
+
+#define MLP__FIELD(member, type, since, max, show)                                                 \
+    {                                                                                              \
+        offsetof(mlp__layer, member), type, since, max, show                                       \
+    }
+/* .fields and .nfields of a kind from a static array */
+#define MLP__FIELDS(array) .fields = array, .nfields = (int)(sizeof array / sizeof array[0])
 
 typedef struct mlp__kind {
     int kind;         /* the mlp_layer_kind value, also the file's record tag */
@@ -67,17 +93,17 @@ typedef struct mlp__kind {
      * parameter; 0 when it cannot be folded. NULL: never. */
     int (*pointwise)(const mlp__layer *L, int *act, float *param);
 
-    /* The model file (io/model_file.c, docs/format.md): the first format
-     * version with this kind; the size of the record's fields after the
-     * u32 kind in format `version` (>= since); writing them (current
-     * version); reading them into L's settings (checked afterwards with
-     * settle, so reading never fails). */
+    /* Its settings as fields (below): the record after the u32 kind in the
+     * model file (io/model_file.c, docs/format.md), from format version
+     * `since` on, and the summary's text, "linear(784 -> 256)". */
     unsigned since;
-    size_t (*record_bytes)(unsigned version);
-    void (*record_write)(const mlp__layer *L, unsigned char *p);
-    void (*record_read)(unsigned version, const unsigned char *p, mlp__layer *L);
-
-    /* What the summary's layer column says: "linear(784 -> 256)". */
+    const mlp__field *fields;
+    int nfields;
+    /* Settings a file older than some field's `since` leaves out, given
+     * from the others (version 1: a pReLU has one alpha). NULL: they stay 0. */
+    void (*record_older)(unsigned version, mlp__layer *L);
+    /* The summary's text when the fields do not say it; NULL: the kind's
+     * name, then the shown fields in parentheses. */
     void (*describe)(const mlp__layer *L, char *buf, size_t size);
 
     /* ONNX (layer_onnx.h); NULL when the kind has no ONNX form yet. */
@@ -90,6 +116,16 @@ typedef struct mlp__kind {
  * error). Bumps both tensors' versions. */
 mlp_status mlp__standardize_set(mlp_ctx *ctx, const char *where, mlp__layer *L, const float *mean,
                                 const float *std);
+
+/* The model-file record of a layer of kind k after its u32 kind (record.c):
+ * its size in format `version` (>= k->since), writing L's fields in that
+ * version, and reading them into L's settings (checked afterwards with
+ * settle, so reading never fails). */
+size_t mlp__record_bytes(const mlp__kind *k, unsigned version);
+void mlp__record_write(const mlp__layer *L, unsigned version, unsigned char *p);
+void mlp__record_read(unsigned version, const unsigned char *p, mlp__layer *L);
+/* What the summary's layer column says of L (record.c). */
+void mlp__layer_describe(const mlp__layer *L, char *buf, size_t size);
 
 /* The entry of kind `kind` (an mlp_layer_kind value), NULL when unknown:
  * walking kind = 0, 1, ... until NULL visits the whole table. */

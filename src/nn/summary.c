@@ -59,7 +59,7 @@ size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size)
         char shape[40];
         mlp__tshape ts[MLP__LAYER_TENSORS];
         int j, nt = L->k->tensors(L, ts);
-        L->k->describe(L, what, sizeof what);
+        mlp__layer_describe(L, what, sizeof what);
         if (L->out)
             width = L->out;
         for (j = 0; j < nt; j++)
