@@ -111,6 +111,9 @@ typedef struct mlp__kind {
     mlp__onnx_import_fn onnx_import;
 } mlp__kind;
 
+/* The standardisation layer's entry (layer_standardize.c). */
+extern const mlp__kind mlp__kind_standardize;
+
 /* Set a standardisation layer's mean and std (n floats each; NULL: 0 and
  * 1) after checking them (MLP_ERR_ARG naming `where`; nothing changes on
  * error). Bumps both tensors' versions. */
