@@ -368,6 +368,42 @@ static void gemm__several_real_cache_blocks_match_naive(void **state)
     check_case(k, 1, 1, k->mc + 17, k->nc + 40, k->kc + 29, -1.0f, 0.0f, 0, 0, 0, 13);
 }
 
+/* A single row (the vector-matrix kernel) for every width up to past two
+ * of its widest blocks: right against the oracle, and a column split at
+ * any multiple of the register tile gives the same bits as one call (the
+ * property predict relies on when it splits few rows across threads). */
+static void gemm__single_row_every_n_to_600_and_any_column_split(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i;
+    const int64_t K = 37, NMAX = 600;
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        float *A = alloc_floats((size_t)K), *B = alloc_floats((size_t)(K * NMAX));
+        float *C = alloc_floats((size_t)NMAX), *S = alloc_floats((size_t)NMAX);
+        workbuf wb = work_new(ks[i]);
+        int64_t n, r, cut;
+        for (r = 0; r < K; r++)
+            A[r] = rnd_unit();
+        for (r = 0; r < K * NMAX; r++)
+            B[r] = rnd_unit();
+        for (n = 1; n <= NMAX; n += n < 80 ? 1 : 7) {
+            check_case(ks[i], 0, 0, 1, n, K, 1.0f, n % 2 ? 0.0f : 0.5f, 0, 0, 0, 1);
+            mlp__sgemm(ks[i], 0, 0, 1, n, K, 1.0f, A, K, B, n, 0.0f, C, n, wb.w);
+            for (cut = ks[i]->nr; cut < n; cut += 3 * ks[i]->nr) {
+                mlp__sgemm_range(ks[i], 0, 0, K, 1.0f, A, K, B, n, 0.0f, S, n, 0, 1, 0, cut, wb.w);
+                mlp__sgemm_range(ks[i], 0, 0, K, 1.0f, A, K, B, n, 0.0f, S, n, 0, 1, cut, n, wb.w);
+                assert_memory_equal(C, S, (size_t)n * sizeof(float));
+            }
+        }
+        free(wb.raw);
+        free(A);
+        free(B);
+        free(C);
+        free(S);
+    }
+}
+
 static void gemm__range_writes_only_its_block(void **state)
 {
     const mlp__gemm_kernel *ks[MAX_KERNELS];
@@ -432,6 +468,7 @@ int main(void)
         cmocka_unit_test(gemm__zero_sizes_touch_nothing_or_scale_c),
         cmocka_unit_test(gemm__mlp_shapes_match_naive),
         cmocka_unit_test(gemm__several_real_cache_blocks_match_naive),
+        cmocka_unit_test(gemm__single_row_every_n_to_600_and_any_column_split),
         cmocka_unit_test(gemm__range_writes_only_its_block),
     };
     int i, nk = kernels(ks, 0);

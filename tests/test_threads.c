@@ -292,6 +292,72 @@ static void threads__parallel_for_covers_range_once(void **state)
     }
 }
 
+/* A few rows through wide layers: predict splits each large product by
+ * columns across the pool. Same bits at 1, 2 and 3 threads, and right
+ * against a double-precision forward pass here (hidden width 700: not a
+ * multiple of any register tile). */
+static void few_rows_at(int threads, int64_t n, const float *x, float *out, float *params)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    mlp_model *m;
+    int p;
+    int64_t off = 0;
+    mlp_ctx_seed(ctx, 7);
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    m = tu_mlp(ctx, 300, 700, 9);
+    assert_ok(ctx, mlp_model_predict(m, x, n, out));
+    for (p = 0; params && p < mlp_model_num_params(m); p++) {
+        mlp_tensor *t = mlp_model_param(m, p);
+        memcpy(params + off, mlp_tensor_data(t), (size_t)mlp_tensor_numel(t) * sizeof(float));
+        off += mlp_tensor_numel(t);
+    }
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+static void threads__predict_few_rows_same_bits_at_1_2_3_threads(void **state)
+{
+    static const int64_t ns[] = {1, 2, 5, 13, 47};
+    const int64_t IN = 300, H = 700, OUT = 9;
+    float *x = (float *)malloc((size_t)(47 * IN) * sizeof(float));
+    float *w = (float *)malloc((size_t)(IN * H + H + H * OUT + OUT) * sizeof(float));
+    float o1[47 * 9], o2[47 * 9], o3[47 * 9];
+    double *h = (double *)malloc((size_t)H * sizeof(double));
+    size_t t;
+    int64_t r, i, j;
+    (void)state;
+    need_threads();
+    fill(x, 47 * IN, 3u);
+    for (t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        const int64_t n = ns[t];
+        const float *W1 = w, *b1 = w + IN * H, *W2 = b1 + H, *b2 = W2 + H * OUT;
+        few_rows_at(1, n, x, o1, w);
+        few_rows_at(2, n, x, o2, NULL);
+        few_rows_at(3, n, x, o3, NULL);
+        assert_memory_equal(o1, o2, (size_t)(n * OUT) * sizeof(float));
+        assert_memory_equal(o1, o3, (size_t)(n * OUT) * sizeof(float));
+        for (r = 0; r < n; r++) {
+            for (j = 0; j < H; j++) {
+                double s = b1[j];
+                for (i = 0; i < IN; i++)
+                    s += (double)x[r * IN + i] * (double)W1[i * H + j];
+                h[j] = s > 0.0 ? s : 0.0;
+            }
+            for (j = 0; j < OUT; j++) {
+                double s = b2[j];
+                for (i = 0; i < H; i++)
+                    s += h[i] * (double)W2[i * OUT + j];
+                assert_close(o2[r * OUT + j], s, 1e-4, 1e-4);
+            }
+        }
+    }
+    free(h);
+    free(w);
+    free(x);
+}
+
 /* Four threads predicting and classifying on one model at once, with a
  * single-threaded context and with two workers in it: every result equals
  * the same call made alone (tests/predict_threads.h). */
@@ -322,6 +388,7 @@ int main(void)
         TU_TEST(threads__failed_pool_allocation_keeps_previous_count),
         TU_TEST(threads__parallel_for_covers_range_once),
         TU_TEST(threads__predict_from_four_threads_on_one_model_matches_alone),
+        cmocka_unit_test(threads__predict_few_rows_same_bits_at_1_2_3_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -229,58 +229,79 @@ static SIMD_TARGET void ukr_simd(int64_t k, const float *a, int64_t rsa, int64_t
 /* ---- the M == 1 row kernel -------------------------------------------------- */
 
 #if SIMD_ROW_NV > 0
-/* ROWB columns of the row of C at a time stay in SIMD_ROW_NV accumulators
- * while B streams through row by row; the last < ROWB columns go VW at a
- * time with four partial sums over k. */
-#define ROWB (SIMD_ROW_NV * VW)
+/* NV * VW columns of the row of C at a time stay in NV accumulators while
+ * B streams through row by row (NV: SIMD_ROW_NV, then 8, 4, 2, 1 for what
+ * is left; the last vector of a block with n < NV * VW goes through a
+ * mask). Every column is one chain of multiply-adds over k in order,
+ * whatever block holds it: a product split by columns across threads
+ * gives the same bits as one call. */
 #define ROW_ACC(v) vf x##v = V_ZERO()
 #define ROW_FMA(v)                                                   \
-    if (SIMD_ROW_NV > (v))                                           \
-        x##v = V_FMA(av, V_LOAD(bp + VW * (v)), x##v)
+    if (NV > (v))                                                    \
+        x##v = V_FMA(av, NV == (v) + 1 && ragged ? V_LOADM(mk, bp + VW * (v)) \
+                                                 : V_LOAD(bp + VW * (v)), x##v)
 #define ROW_STORE(v)                                                 \
-    if (SIMD_ROW_NV > (v)) {                                         \
+    if (NV > (v)) {                                                  \
         vf r = V_MUL(valpha, x##v);                                  \
-        if (beta != 0.0f)                                            \
-            r = V_FMA(vbeta, V_LOAD(c + j0 + VW * (v)), r);          \
-        V_STORE(c + j0 + VW * (v), r);                               \
+        if (NV == (v) + 1 && ragged) {                               \
+            if (beta != 0.0f)                                        \
+                r = V_FMA(vbeta, V_LOADM(mk, c + VW * (v)), r);      \
+            V_STOREM(c + VW * (v), mk, r);                           \
+        } else {                                                     \
+            if (beta != 0.0f)                                        \
+                r = V_FMA(vbeta, V_LOAD(c + VW * (v)), r);           \
+            V_STORE(c + VW * (v), r);                                \
+        }                                                            \
     }
+
+/* Columns 0 .. n-1 of the row of C (NV - 1 < n / VW <= NV) */
+INL SIMD_TARGET void row_block(const int NV, int64_t k, const float *a, int64_t csa,
+                               const float *b, int64_t ldb, float *c, int64_t n, float alpha,
+                               float beta)
+{
+    const vf valpha = V_SET1(alpha), vbeta = V_SET1(beta);
+    const int ragged = n < NV * VW;
+    const vmask mk = V_MASK(n - VW * (NV - 1));
+    const float *bp = b;
+    int64_t p;
+    ROW_ACC(0); ROW_ACC(1); ROW_ACC(2); ROW_ACC(3); ROW_ACC(4); ROW_ACC(5); ROW_ACC(6);
+    ROW_ACC(7); ROW_ACC(8); ROW_ACC(9); ROW_ACC(10); ROW_ACC(11); ROW_ACC(12);
+    ROW_ACC(13); ROW_ACC(14); ROW_ACC(15);
+    for (p = 0; p < k; p++, bp += ldb) {
+        const vf av = V_SET1(a[p * csa]);
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+        ROW_FMA(6); ROW_FMA(7); ROW_FMA(8); ROW_FMA(9); ROW_FMA(10); ROW_FMA(11);
+        ROW_FMA(12); ROW_FMA(13); ROW_FMA(14); ROW_FMA(15);
+    }
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
+    ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10) ROW_STORE(11)
+    ROW_STORE(12) ROW_STORE(13) ROW_STORE(14) ROW_STORE(15)
+}
 
 static SIMD_TARGET void row_simd(int64_t k, const float *a, int64_t csa, const float *b,
                                  int64_t ldb, float *c, int64_t n, float alpha, float beta)
 {
-    const vf valpha = V_SET1(alpha), vbeta = V_SET1(beta);
-    int64_t j0, p;
-    for (j0 = 0; j0 + ROWB <= n; j0 += ROWB) {
-        const float *bp = b + j0;
-        ROW_ACC(0); ROW_ACC(1); ROW_ACC(2); ROW_ACC(3); ROW_ACC(4); ROW_ACC(5); ROW_ACC(6);
-        ROW_ACC(7); ROW_ACC(8); ROW_ACC(9); ROW_ACC(10); ROW_ACC(11); ROW_ACC(12);
-        ROW_ACC(13); ROW_ACC(14); ROW_ACC(15);
-        for (p = 0; p < k; p++, bp += ldb) {
-            const vf av = V_SET1(a[p * csa]);
-            ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
-            ROW_FMA(6); ROW_FMA(7); ROW_FMA(8); ROW_FMA(9); ROW_FMA(10); ROW_FMA(11);
-            ROW_FMA(12); ROW_FMA(13); ROW_FMA(14); ROW_FMA(15);
+    int64_t j0 = 0;
+    while (j0 < n) {
+        const int64_t left = n - j0;
+        int64_t w;
+        if (left >= SIMD_ROW_NV * VW) {
+            w = SIMD_ROW_NV * VW;
+            row_block(SIMD_ROW_NV, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+        } else if (SIMD_ROW_NV > 8 && left >= 8 * VW) {
+            w = 8 * VW;
+            row_block(SIMD_ROW_NV > 8 ? 8 : 1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+        } else if (left >= 4 * VW) {
+            w = 4 * VW;
+            row_block(4, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+        } else if (left >= 2 * VW) {
+            w = 2 * VW;
+            row_block(2, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+        } else {
+            w = left < VW ? left : VW;
+            row_block(1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
         }
-        ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4) ROW_STORE(5)
-        ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10) ROW_STORE(11)
-        ROW_STORE(12) ROW_STORE(13) ROW_STORE(14) ROW_STORE(15)
-    }
-    for (; j0 < n; j0 += VW) {
-        const vmask mk = V_MASK(n - j0);
-        const float *bp = b + j0;
-        vf s0 = V_ZERO(), s1 = s0, s2 = s0, s3 = s0, r;
-        for (p = 0; p + 4 <= k; p += 4, bp += 4 * ldb) {
-            s0 = V_FMA(V_SET1(a[p * csa]), V_LOADM(mk, bp), s0);
-            s1 = V_FMA(V_SET1(a[(p + 1) * csa]), V_LOADM(mk, bp + ldb), s1);
-            s2 = V_FMA(V_SET1(a[(p + 2) * csa]), V_LOADM(mk, bp + 2 * ldb), s2);
-            s3 = V_FMA(V_SET1(a[(p + 3) * csa]), V_LOADM(mk, bp + 3 * ldb), s3);
-        }
-        for (; p < k; p++, bp += ldb)
-            s0 = V_FMA(V_SET1(a[p * csa]), V_LOADM(mk, bp), s0);
-        r = V_MUL(valpha, V_ADD(V_ADD(s0, s1), V_ADD(s2, s3)));
-        if (beta != 0.0f)
-            r = V_FMA(vbeta, V_LOADM(mk, c + j0), r);
-        V_STOREM(c + j0, mk, r);
+        j0 += w;
     }
 }
 #define ROW_FN row_simd

@@ -23,13 +23,23 @@ typedef struct mlp__tshape {
 } mlp__tshape;
 
 /* What a tape-free layer pass runs with: the context's kernel and one
- * thread's packing workspace. The pass runs on its calling thread alone
- * (predict splits rows across threads itself) and reads the layer's
- * tensors only, so passes on many threads may run at once. */
+ * thread's packing workspace. The pass reads the layer's tensors only, so
+ * passes on many threads may run at once. Predict splits large batches
+ * across threads by rows itself; for a few rows through wide layers it
+ * sets ctx instead, and mlp__infer_gemm splits each large product by
+ * columns across the context's pool, part t packing into works + t *
+ * work_floats. */
 typedef struct mlp__infer {
     const mlp__gemm_kernel *gemm;
     float *work;
+    mlp_ctx *ctx; /* NULL: every product on the calling thread */
+    float *works;
+    size_t work_floats;
 } mlp__infer;
+
+/* y [n,N] = x [n,K] . W [K,N] for a layer pass (see mlp__infer). */
+void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, const float *x,
+                     const float *W, float *y);
 
 /* One setting of a layer as a field of its model-file record: which
  * member of mlp__layer, its width in the file, the first format version

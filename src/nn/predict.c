@@ -36,6 +36,9 @@
 #define BLOCK_ROWS 512
 /* multiply-adds below which a call stays on the calling thread */
 #define SPLIT_MIN ((int64_t)1 << 19)
+/* With too few rows to split, multiply-adds of one product from which it
+ * is split by columns (784 x 256 at one row: about 200000) */
+#define COL_SPLIT_MIN ((int64_t)1 << 16)
 
 typedef struct run_job {
     const mlp_model *m;
@@ -44,9 +47,9 @@ typedef struct run_job {
     float *out;       /* predict: n x out_features, or NULL */
     int32_t *classes; /* classify: n, or NULL */
     int64_t n, in, outw, width;
-    int64_t block, unit; /* rows per block (a multiple of unit), tile height */
-    size_t per_thread;   /* activation floats a thread owns in s->buf */
-    int check_finite;
+    int64_t block, unit;          /* rows per block (a multiple of unit), tile height */
+    size_t per_thread;            /* activation floats a thread owns in s->buf */
+    int check_finite, by_columns; /* few rows: products split by columns */
     /* per thread: the first non-finite output of its rows (row -1: none) */
     int64_t bad_row[MLP__MAX_THREADS], bad_col[MLP__MAX_THREADS];
     float bad_val[MLP__MAX_THREADS];
@@ -75,6 +78,55 @@ static int64_t row_cost(const mlp_model *m)
         if (m->layers[i].in && m->layers[i].out)
             c += m->layers[i].in * m->layers[i].out;
     return c;
+}
+
+/* The largest product's multiply-adds for one row. */
+static int64_t max_product(const mlp_model *m)
+{
+    int64_t c = 0;
+    size_t i;
+    for (i = 0; i < m->nlayers; i++)
+        if (m->layers[i].in * m->layers[i].out > c)
+            c = m->layers[i].in * m->layers[i].out;
+    return c;
+}
+
+/* ---- products split by columns: few rows through wide layers ---- */
+
+typedef struct col_job {
+    const mlp__infer *run;
+    int64_t n, N, K, unit;
+    const float *x, *W;
+    float *y;
+} col_job;
+
+static void col_part(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    const col_job *c = (const col_job *)arg;
+    int64_t n1 = hi * c->unit < c->N ? hi * c->unit : c->N;
+    mlp__sgemm_range(c->run->gemm, 0, 0, c->K, 1.0f, c->x, c->K, c->W, c->N, 0.0f, c->y, c->N, 0,
+                     c->n, lo * c->unit, n1, c->run->works + (size_t)tid * c->run->work_floats);
+}
+
+void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, const float *x,
+                     const float *W, float *y)
+{
+    col_job c;
+    if (!run->ctx || n * N * K < COL_SPLIT_MIN) {
+        mlp__sgemm(run->gemm, 0, 0, n, N, K, 1.0f, x, K, W, N, 0.0f, y, N, run->work);
+        return;
+    }
+    /* whole register tiles of columns: every element's sum is formed in
+       the same order whatever part holds it */
+    c.run = run;
+    c.n = n;
+    c.N = N;
+    c.K = K;
+    c.unit = run->gemm->nr;
+    c.x = x;
+    c.W = W;
+    c.y = y;
+    mlp__parallel_for(run->ctx, (N + c.unit - 1) / c.unit, 1, col_part, &c);
 }
 
 /* With finite checks on: MLP_ERR_NONFINITE at the first NaN or Inf of
@@ -157,6 +209,9 @@ static void run_rows(run_job *j, int64_t lo, int64_t hi, int tid)
     int64_t r, cnt;
     run.gemm = j->m->ctx->gemm;
     run.work = j->s->work + (size_t)tid * j->s->work_floats;
+    run.ctx = j->by_columns ? j->m->ctx : NULL;
+    run.works = j->s->work;
+    run.work_floats = j->s->work_floats;
     for (r = lo; r < hi; r += cnt) {
         cnt = hi - r;
         if (cnt > j->block + j->unit)
@@ -222,12 +277,18 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
     for (t = 0; t < MLP__MAX_THREADS; t++)
         j.bad_row[t] = -1;
     cost = row_cost(m);
-    if ((st = mlp__scratch_take(ctx, fn, (double)n * (double)cost >= (double)SPLIT_MIN,
+    /* rows split across threads when there are at least two tiles of them
+       a thread; fewer rows through a wide layer: its product by columns */
+    j.by_columns = ctx->threads > 1 && n < 2 * j.unit * ctx->threads
+                   && (double)n * (double)max_product(m) >= (double)COL_SPLIT_MIN;
+    if ((st = mlp__scratch_take(ctx, fn,
+                                j.by_columns || (double)n * (double)cost >= (double)SPLIT_MIN,
                                 j.per_thread, &s))
         != MLP_OK)
         return st;
     j.s = s;
-    if (s->pool) {
+    j.by_columns = j.by_columns && s->pool;
+    if (s->pool && !j.by_columns) {
         /* one part per thread (each packs the weights once for its rows),
            each at least half the split threshold and two tiles */
         int64_t units = (n + j.unit - 1) / j.unit;
