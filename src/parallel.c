@@ -8,10 +8,12 @@
  * most two parts per thread (one per thread for a matrix product, whose
  * blocks each pack their own copy of an operand); the caller and the
  * workers claim parts in turn until none is left, then the caller waits
- * for the parts in flight. A waiting thread first spins (a few hundred
- * microseconds) before it sleeps: jobs come in bursts within a training
- * step, separated by the step's serial work, and waking a sleeping thread
- * costs tens of microseconds on a virtual machine. With GCC or Clang the
+ * for the parts in flight. A waiting thread first spins (about 3 ms, as
+ * OpenMP runtimes do by default) before it sleeps: jobs come in bursts
+ * within a training step or a stream of predict calls, separated by
+ * serial work, and waking a sleeping thread costs tens of microseconds on
+ * a virtual machine. The price is up to that much CPU time on an idle
+ * worker after each job. With GCC or Clang the
  * spin only reads the generation or the count of finished parts
  * atomically, so spinning threads never contend for the mutex; other
  * compilers spin by lock/unlock rounds. A worker the OS is slow to wake
@@ -33,10 +35,10 @@
 #include "parallel.h"
 
 /* Rounds a waiting thread spins before it sleeps: with atomics each is a
- * load and a pause (tens of cycles: some hundreds of microseconds in all),
- * else a lock/unlock round (about 30 us in all). */
+ * load and a pause (about 100 cycles on Zen 4: about 3 ms in all), else
+ * a lock/unlock round. */
 #if defined(__GNUC__) && !defined(MLP_NO_THREADS)
-#define MLP__SPIN 12000
+#define MLP__SPIN 100000
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #if defined(__x86_64__) || defined(__i386__)
