@@ -14,26 +14,10 @@
 #include "testutil.h"
 #include "io/file.h"
 
-/* standardize(3), linear 3->4 without bias, prelu(4), leaky(0.2),
- * linear 4->2, softmax */
-static mlp_model *every_layer(mlp_ctx *ctx)
-{
-    static const float mean[3] = {1, -2, 0.5f}, sd[3] = {2, 0.5f, 1};
-    mlp_model *m = mlp_model_new(ctx);
-    assert_non_null(m);
-    assert_ok(ctx, mlp_model_add_standardize(m, 3, mean, sd));
-    assert_ok(ctx, mlp_model_add_linear_nobias(m, 3, 4, MLP_INIT_DEFAULT));
-    assert_ok(ctx, mlp_model_add_prelu(m, 4));
-    assert_ok(ctx, mlp_model_add_leaky_relu(m, 0.2f));
-    assert_ok(ctx, mlp_model_add_linear(m, 4, 2));
-    assert_ok(ctx, mlp_model_add_softmax(m));
-    return m;
-}
-
 static void layers__widths_chain_and_only_learnable_tensors_are_parameters(void **state)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_model *m = every_layer(ctx);
+    mlp_model *m = tu_layer_mix(ctx);
     (void)state;
     assert_int_equal(mlp_model_num_layers(m), 6);
     assert_int_equal(mlp_model_layer_kind(m, 0), MLP_LAYER_STANDARDIZE);
@@ -96,7 +80,7 @@ static void layers__bad_settings_and_widths_are_refused_and_add_nothing(void **s
 static void layers__summary_names_every_kind_and_its_parameters(void **state)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
-    mlp_model *m = every_layer(ctx);
+    mlp_model *m = tu_layer_mix(ctx);
     char buf[2048];
     (void)state;
     assert_ok(ctx, mlp_model_add_log_softmax(m));
@@ -191,22 +175,14 @@ static void layers__backward_of_every_kind_passes_gradcheck(void **state)
     for (head = 0; head < 2; head++) {
         mlp_ctx *ctx = mlp_ctx_new(NULL);
         mlp_model *m;
-        mlp_tensor *inputs[8];
-        tu_fwd u;
-        int i, n;
+        mlp_tensor *x;
         mlp_ctx_seed(ctx, 5 + (uint64_t)head);
-        m = every_layer(ctx); /* ends in softmax */
+        m = tu_layer_mix(ctx); /* ends in softmax */
         if (head)
             assert_ok(ctx, mlp_model_add_log_softmax(m));
-        u.m = m;
-        u.x = mlp_tensor_rand_uniform(ctx, 2, (int64_t[2]){4, 3}, -3.0f, 3.0f);
-        assert_ok(ctx, mlp_tensor_set_requires_grad(u.x, 1));
-        n = mlp_model_num_params(m);
-        for (i = 0; i < n; i++)
-            inputs[i] = mlp_model_param(m, i);
-        inputs[n] = u.x;
-        assert_ok(ctx, mlp_gradcheck(ctx, tu_model_fn, &u, inputs, n + 1, 1e-3f, 2e-3f, 2e-2f));
-        mlp_tensor_free(u.x);
+        x = mlp_tensor_rand_uniform(ctx, 2, (int64_t[2]){4, 3}, -3.0f, 3.0f);
+        tu_gradcheck_model(ctx, m, x);
+        mlp_tensor_free(x);
         mlp_model_free(m);
         mlp_ctx_free(ctx);
     }
@@ -239,15 +215,12 @@ static void fit(mlp_model *m, mlp_ctx *ctx, mlp_loss_kind loss)
 {
     static const float xv[12] = {0, 0, 0, 1, 1, 0, 1, 1, 0.5f, 0.2f, -1, 2};
     static const float yv[6] = {0, 1, 2, 1, 0, 2};
-    mlp_tensor *x = tu_mat(ctx, 6, 2, xv), *y = mlp_tensor_from(ctx, 1, (int64_t[1]){6}, yv);
-    mlp_dataset *ds = mlp_dataset_new(x, y);
+    mlp_dataset *ds = tu_dataset(ctx, 6, 2, xv, yv);
     mlp_optim *opt = mlp_sgd_new(m, 0.5f);
     mlp_ctx_seed(ctx, 77); /* the shuffles */
     assert_ok(ctx, mlp_fit(m, opt, ds, loss, 3, 4, NULL, NULL));
     mlp_optim_free(opt);
     mlp_dataset_free(ds);
-    mlp_tensor_free(x);
-    mlp_tensor_free(y);
 }
 
 static void layers__cross_entropy_training_uses_the_logits_before_a_head(void **state)
@@ -277,15 +250,11 @@ static void layers__cross_entropy_training_uses_the_logits_before_a_head(void **
         /* mlp_evaluate too: the same loss and accuracy */
         {
             static const float xv[4] = {0, 1, 1, 0}, yv[2] = {1, 2};
-            mlp_tensor *x = tu_mat(ctx, 2, 2, xv),
-                       *y = mlp_tensor_from(ctx, 1, (int64_t[1]){2}, yv);
-            mlp_dataset *ds = mlp_dataset_new(x, y);
+            mlp_dataset *ds = tu_dataset(ctx, 2, 2, xv, yv);
             assert_ok(ctx, mlp_evaluate(with, ds, MLP_LOSS_CROSS_ENTROPY, 2, &lw, &aw));
             assert_ok(ctx, mlp_evaluate(without, ds, MLP_LOSS_CROSS_ENTROPY, 2, &lo, &ao));
             assert_true(lw == lo && aw == ao);
             mlp_dataset_free(ds);
-            mlp_tensor_free(x);
-            mlp_tensor_free(y);
         }
         mlp_model_free(with);
         mlp_model_free(without);
@@ -327,12 +296,9 @@ static void layers__every_kind_round_trips_through_the_file_bit_identically(void
     for (head = 0; head < 2; head++) {
         tu_alloc a;
         mlp_ctx *ctx = tu_ctx(&a, -1);
-        mlp_model *m = every_layer(ctx), *back, *back2;
-        float y1[4 * 2], y2[4 * 2], y3[4 * 2];
-        char s1[2048], s2[2048];
+        mlp_model *m = tu_layer_mix(ctx);
         void *buf;
         size_t size;
-        int i;
         const char *path = "/tmp/mlp_test_layers_rt.mlp";
         if (head) { /* the other head, dropout and gelu, a second standardisation */
             mlp_model_free(m);
@@ -345,33 +311,10 @@ static void layers__every_kind_round_trips_through_the_file_bit_identically(void
             assert_ok(ctx, mlp_model_add_prelu(m, 1));
             assert_ok(ctx, mlp_model_add_log_softmax(m));
         }
-        assert_ok(ctx, mlp_model_save(m, path));
-        back = mlp_model_load(ctx, path);
-        assert_handle(ctx, back);
+        tu_assert_round_trip(ctx, m, path, X, 4);
         assert_ok(ctx, mlp_model_save_mem(m, &buf, &size));
         assert_int_equal(((unsigned char *)buf)[8], 2); /* format version 2 */
-        back2 = mlp_model_load_mem(ctx, buf, size);
-        assert_handle(ctx, back2);
-        assert_int_equal(mlp_model_num_layers(back), mlp_model_num_layers(m));
-        for (i = 0; i < mlp_model_num_layers(m); i++)
-            assert_int_equal(mlp_model_layer_kind(back, i), mlp_model_layer_kind(m, i));
-        assert_int_equal(mlp_model_num_params(back), mlp_model_num_params(m));
-        for (i = 0; i < mlp_model_num_params(m); i++)
-            assert_memory_equal(mlp_tensor_cdata(mlp_model_param(back, i)),
-                                mlp_tensor_cdata(mlp_model_param(m, i)),
-                                (size_t)mlp_tensor_numel(mlp_model_param(m, i)) * sizeof(float));
-        mlp_model_summary(m, s1, sizeof s1);
-        mlp_model_summary(back2, s2, sizeof s2);
-        assert_string_equal(s1, s2);
-        assert_ok(ctx, mlp_model_predict(m, X, 4, y1));
-        assert_ok(ctx, mlp_model_predict(back, X, 4, y2));
-        assert_ok(ctx, mlp_model_predict(back2, X, 4, y3));
-        assert_memory_equal(y1, y2, sizeof y1);
-        assert_memory_equal(y1, y3, sizeof y1);
-        remove(path);
         mlp_buffer_free(ctx, buf);
-        mlp_model_free(back2);
-        mlp_model_free(back);
         mlp_model_free(m);
         mlp_ctx_free(ctx);
         assert_int_equal(a.live, 0);
@@ -396,13 +339,13 @@ static void refused(mlp_ctx *ctx, unsigned char *c, size_t size, const char *wor
 
 static void layers__hostile_format_2_records_are_refused(void **state)
 {
-    /* every_layer's file: header 20 bytes; standardize at 20 (kind, u64 n);
+    /* tu_layer_mix's file: header 20 bytes; standardize at 20 (kind, u64 n);
      * linear at 32 (kind, in, out, has_bias); prelu at 56 (kind, act,
      * param, u64 n); leaky at 76; linear at 96; softmax at 120 (kind only);
      * then the tensors from 124: mean [3], std [3] at 136, W1 ... */
     tu_alloc a;
     mlp_ctx *ctx = tu_ctx(&a, -1);
-    mlp_model *m = every_layer(ctx);
+    mlp_model *m = tu_layer_mix(ctx);
     unsigned char *b, *c;
     void *vbuf;
     size_t size;

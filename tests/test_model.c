@@ -100,27 +100,20 @@ static void model__backward_passes_gradcheck_for_every_layer(void **state)
         mlp_ctx *ctx = mlp_ctx_new(NULL);
         mlp_model *m = mlp_model_new(ctx);
         int64_t shape[2] = {4, 3};
-        mlp_tensor *inputs[8];
-        tu_fwd u;
-        int i, n;
+        mlp_tensor *x;
+        int i;
         mlp_ctx_seed(ctx, 11 + a);
         assert_ok(ctx, mlp_model_add_linear(m, 3, 5));
         assert_ok(ctx, mlp_model_add_act(m, acts[a]));
         assert_ok(ctx, mlp_model_add_dropout(m, 0.0f));
         assert_ok(ctx, mlp_model_add_linear(m, 5, 2));
-        u.m = m;
-        u.x = mlp_tensor_rand_uniform(ctx, 2, shape, -2.0f, 2.0f);
+        x = mlp_tensor_rand_uniform(ctx, 2, shape, -2.0f, 2.0f);
         /* keep ReLU-like kinks away from finite-difference steps */
         for (i = 0; i < 12; i++)
-            if (fabsf(mlp_tensor_data(u.x)[i]) < 0.05f)
-                mlp_tensor_data(u.x)[i] = 0.5f;
-        assert_ok(ctx, mlp_tensor_set_requires_grad(u.x, 1));
-        n = mlp_model_num_params(m);
-        for (i = 0; i < n; i++)
-            inputs[i] = mlp_model_param(m, i);
-        inputs[n] = u.x;
-        assert_ok(ctx, mlp_gradcheck(ctx, tu_model_fn, &u, inputs, n + 1, 1e-3f, 2e-3f, 2e-2f));
-        mlp_tensor_free(u.x);
+            if (fabsf(mlp_tensor_data(x)[i]) < 0.05f)
+                mlp_tensor_data(x)[i] = 0.5f;
+        tu_gradcheck_model(ctx, m, x);
+        mlp_tensor_free(x);
         mlp_model_free(m);
         mlp_ctx_free(ctx);
     }
@@ -382,13 +375,11 @@ static void model__building_without_memory_fails_cleanly(void **state)
         long base = a.calls;
         a.fail_at = base + n;
         m = mlp_model_new(ctx);
-        if (m && mlp_model_add_standardize(m, 3, NULL, NULL) == MLP_OK
-            && mlp_model_add_linear(m, 3, 4) == MLP_OK
-            && mlp_model_add_act(m, MLP_ACT_PRELU) == MLP_OK && mlp_model_add_prelu(m, 4) == MLP_OK
-            && mlp_model_add_leaky_relu(m, 0.1f) == MLP_OK
-            && mlp_model_add_dropout(m, 0.2f) == MLP_OK
-            && mlp_model_add_linear_nobias(m, 4, 2, MLP_INIT_XAVIER_UNIFORM) == MLP_OK
-            && mlp_model_add_log_softmax(m) == MLP_OK && mlp_model_add_softmax(m) == MLP_OK) {
+        /* the mix of kinds, then those it lacks: dropout, a one-alpha
+         * pReLU, a log-softmax head */
+        if (m && tu_add_layer_mix(m) == MLP_OK && mlp_model_add_dropout(m, 0.2f) == MLP_OK
+            && mlp_model_add_act(m, MLP_ACT_PRELU) == MLP_OK
+            && mlp_model_add_log_softmax(m) == MLP_OK) {
             ok = 1;
         } else {
             assert_int_equal(mlp_ctx_errcode(ctx), MLP_ERR_NOMEM);
@@ -405,13 +396,10 @@ static void optim__step_makes_a_stale_graph_refuse_backward(void **state)
 {
     static const float xv[4] = {1, 2, 3, 4}, tv[2] = {0.5f, -0.5f};
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_model *m = mlp_model_new(ctx);
+    mlp_model *m = tu_mlp_act(ctx, 2, 3, 1, MLP_ACT_TANH);
     mlp_tensor *x = tu_mat(ctx, 2, 2, xv), *t = tu_mat(ctx, 2, 1, tv), *l;
     mlp_optim *opt;
     float w0;
-    assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
-    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
-    assert_ok(ctx, mlp_model_add_linear(m, 3, 1));
     opt = mlp_sgd_new(m, 0.1f);
     l = mlp_mse(mlp_model_forward(m, x), t);
     assert_handle(ctx, l);
@@ -436,7 +424,7 @@ static void model__learns_xor_with_sgd_to_zero_errors(void **state)
     static const float xv[8] = {0, 0, 0, 1, 1, 0, 1, 1};
     static const float lv[4] = {0, 1, 1, 0};
     mlp_ctx *ctx = tu_ctx_of(state);
-    mlp_model *m = mlp_model_new(ctx);
+    mlp_model *m;
     mlp_tensor *x = tu_mat(ctx, 4, 2, xv), *labels;
     mlp_optim *opt;
     int64_t four = 4;
@@ -445,9 +433,7 @@ static void model__learns_xor_with_sgd_to_zero_errors(void **state)
     float loss = 0;
     labels = mlp_tensor_from(ctx, 1, &four, lv);
     mlp_ctx_seed(ctx, 42);
-    assert_ok(ctx, mlp_model_add_linear(m, 2, 8));
-    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
-    assert_ok(ctx, mlp_model_add_linear(m, 8, 2));
+    m = tu_mlp_act(ctx, 2, 8, 2, MLP_ACT_TANH);
     opt = mlp_sgd_new(m, 0.1f);
     assert_handle(ctx, opt);
     assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_MOMENTUM, 0.9));

@@ -196,6 +196,23 @@ static inline mlp_tensor *tu_randn(mlp_ctx *ctx, int ndim, int64_t d0, int64_t d
     return t;
 }
 
+/* A dataset of x [rows, cols] holding xv and labels (or targets) [rows]
+ * holding yv; it keeps the tensors' storage. Fails the test if it cannot
+ * be made. */
+static inline mlp_dataset *tu_dataset(mlp_ctx *ctx, int64_t rows, int64_t cols, const float *xv,
+                                      const float *yv)
+{
+    mlp_tensor *x = tu_mat(ctx, rows, cols, xv), *y = tu_vec(ctx, rows, yv);
+    mlp_dataset *ds = mlp_dataset_new(x, y);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    if (!ds) {
+        print_error("tu_dataset: %s\n", mlp_ctx_errmsg(ctx));
+        fail();
+    }
+    return ds;
+}
+
 /* t, now requiring grad (a parameter). */
 static inline mlp_tensor *tu_param(mlp_tensor *t)
 {
@@ -206,19 +223,25 @@ static inline mlp_tensor *tu_param(mlp_tensor *t)
 
 /* ---- models ---- */
 
-/* The chapter's shape: linear(in -> hidden), ReLU, linear(hidden -> out),
- * default initialisation from ctx's generator. Fails the test if it
- * cannot be made. */
-static inline mlp_model *tu_mlp(mlp_ctx *ctx, int64_t in, int64_t hidden, int64_t out)
+/* The chapter's shape: linear(in -> hidden), the activation act,
+ * linear(hidden -> out), default initialisation from ctx's generator.
+ * Fails the test if it cannot be made. */
+static inline mlp_model *tu_mlp_act(mlp_ctx *ctx, int64_t in, int64_t hidden, int64_t out,
+                                    mlp_act act)
 {
     mlp_model *m = mlp_model_new(ctx);
-    if (!m || mlp_model_add_linear(m, in, hidden) != MLP_OK
-        || mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK
+    if (!m || mlp_model_add_linear(m, in, hidden) != MLP_OK || mlp_model_add_act(m, act) != MLP_OK
         || mlp_model_add_linear(m, hidden, out) != MLP_OK) {
         print_error("tu_mlp: %s\n", mlp_ctx_errmsg(ctx));
         fail();
     }
     return m;
+}
+
+/* tu_mlp_act with ReLU, the chapter's network. */
+static inline mlp_model *tu_mlp(mlp_ctx *ctx, int64_t in, int64_t hidden, int64_t out)
+{
+    return tu_mlp_act(ctx, in, hidden, out, MLP_ACT_RELU);
 }
 
 /* The whole content of a file (malloc'd), or NULL if it does not exist. */
@@ -274,6 +297,80 @@ static inline unsigned char *tu_slurp(const char *path, size_t *size)
         }                                                                                          \
     } while (0)
 
+/* Appends a small mix of layer kinds to m, widths chained 3 -> 2:
+ * standardize(3) (mean [1,-2,0.5], std [2,0.5,1]), linear 3->4 without
+ * bias, per-feature prelu(4), leaky ReLU (slope 0.2), linear 4->2,
+ * softmax. Parameters W1 [3,4], alpha [4], W2 [4,2], b2 [2]. Returns the
+ * first failure, for a test that expects one (MLP_ERR_NOMEM), or MLP_OK. */
+static inline mlp_status tu_add_layer_mix(mlp_model *m)
+{
+    static const float mean[3] = {1, -2, 0.5f}, sd[3] = {2, 0.5f, 1};
+    mlp_status s;
+    if ((s = mlp_model_add_standardize(m, 3, mean, sd)) != MLP_OK
+        || (s = mlp_model_add_linear_nobias(m, 3, 4, MLP_INIT_DEFAULT)) != MLP_OK
+        || (s = mlp_model_add_prelu(m, 4)) != MLP_OK
+        || (s = mlp_model_add_leaky_relu(m, 0.2f)) != MLP_OK
+        || (s = mlp_model_add_linear(m, 4, 2)) != MLP_OK)
+        return s;
+    return mlp_model_add_softmax(m);
+}
+
+/* A new model of tu_add_layer_mix's layers. Fails the test if it cannot
+ * be made. */
+static inline mlp_model *tu_layer_mix(mlp_ctx *ctx)
+{
+    mlp_model *m = mlp_model_new(ctx);
+    assert_handle(ctx, m);
+    assert_ok(ctx, tu_add_layer_mix(m));
+    return m;
+}
+
+/* Saving m to `path` and to memory and loading each back gives m again:
+ * the same layer kinds, mode, parameters and predictions on x [rows, in]
+ * bit for bit, and the same summary. Fails the test otherwise; removes
+ * path and frees what it made. */
+static inline void tu_assert_round_trip(mlp_ctx *ctx, mlp_model *m, const char *path,
+                                        const float *x, int64_t rows)
+{
+    size_t nout = (size_t)(rows * mlp_model_out_features(m)), size;
+    float *y = (float *)malloc(2 * nout * sizeof(float));
+    char s1[2048], s2[2048];
+    mlp_model *back[2];
+    void *buf;
+    int k, i;
+    assert_non_null(y);
+    assert_ok(ctx, mlp_model_save(m, path));
+    back[0] = mlp_model_load(ctx, path);
+    assert_handle(ctx, back[0]);
+    assert_ok(ctx, mlp_model_save_mem(m, &buf, &size));
+    back[1] = mlp_model_load_mem(ctx, buf, size);
+    assert_handle(ctx, back[1]);
+    mlp_model_summary(m, s1, sizeof s1);
+    assert_ok(ctx, mlp_model_predict(m, x, rows, y));
+    for (k = 0; k < 2; k++) {
+        mlp_model *b = back[k];
+        assert_int_equal(mlp_model_num_layers(b), mlp_model_num_layers(m));
+        for (i = 0; i < mlp_model_num_layers(m); i++)
+            assert_int_equal(mlp_model_layer_kind(b, i), mlp_model_layer_kind(m, i));
+        assert_int_equal(mlp_model_is_training(b), mlp_model_is_training(m));
+        assert_int_equal(mlp_model_num_params(b), mlp_model_num_params(m));
+        assert_int_equal(mlp_model_param_numel(b), mlp_model_param_numel(m));
+        for (i = 0; i < mlp_model_num_params(m); i++)
+            assert_memory_equal(mlp_tensor_cdata(mlp_model_param(b, i)),
+                                mlp_tensor_cdata(mlp_model_param(m, i)),
+                                (size_t)mlp_tensor_numel(mlp_model_param(m, i)) * sizeof(float));
+        mlp_model_summary(b, s2, sizeof s2);
+        assert_string_equal(s1, s2);
+        assert_ok(ctx, mlp_model_predict(b, x, rows, y + nout));
+        assert_memory_equal(y, y + nout, nout * sizeof(float));
+    }
+    remove(path);
+    mlp_buffer_free(ctx, buf);
+    mlp_model_free(back[1]);
+    mlp_model_free(back[0]);
+    free(y);
+}
+
 /* What mlp_fit's progress callback reported, in order (the first 64 calls). */
 typedef struct tu_progress {
     float loss[64], acc[64];
@@ -309,6 +406,24 @@ static inline mlp_tensor *tu_model_fn(void *user, mlp_tensor *const *inputs, int
     (void)inputs;
     (void)n;
     return mlp_model_forward(u->m, u->x);
+}
+
+/* Passes mlp_gradcheck of mlp_model_forward(m, x) in every parameter of m
+ * and in x, which is made to require grad (eps 1e-3, atol 2e-3, rtol
+ * 2e-2: float32 central differences through a few layers). */
+static inline void tu_gradcheck_model(mlp_ctx *ctx, mlp_model *m, mlp_tensor *x)
+{
+    mlp_tensor *inputs[16];
+    tu_fwd u;
+    int i, n = mlp_model_num_params(m);
+    assert_in_range(n, 0, 15);
+    u.m = m;
+    u.x = x;
+    assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
+    for (i = 0; i < n; i++)
+        inputs[i] = mlp_model_param(m, i);
+    inputs[n] = x;
+    assert_ok(ctx, mlp_gradcheck(ctx, tu_model_fn, &u, inputs, n + 1, 1e-3f, 2e-3f, 2e-2f));
 }
 
 #endif
