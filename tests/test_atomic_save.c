@@ -72,12 +72,8 @@ static void unchanged(const char *path, const unsigned char *old, size_t n)
 
 static mlp_model *small_model(mlp_ctx *ctx, uint64_t seed)
 {
-    mlp_model *m = mlp_model_new(ctx);
     mlp_ctx_seed(ctx, seed);
-    assert_ok(ctx, mlp_model_add_linear(m, 3, 5));
-    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
-    assert_ok(ctx, mlp_model_add_linear(m, 5, 2));
-    return m;
+    return tu_mlp_act(ctx, 3, 5, 2, MLP_ACT_TANH);
 }
 
 typedef mlp_status (*save_fn)(void *obj, const char *path);

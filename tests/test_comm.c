@@ -107,33 +107,19 @@ static engine one_rank(void)
 /* 4-8-3 with a tanh between: params W1 [4,8], b1 [8], W2 [8,3], b2 [3] */
 static mlp_model *small_net(mlp_ctx *ctx)
 {
-    mlp_model *m = mlp_model_new(ctx);
-    assert_handle(ctx, m);
-    assert_ok(ctx, mlp_model_add_linear(m, 4, 8));
-    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
-    assert_ok(ctx, mlp_model_add_linear(m, 8, 3));
-    return m;
+    return tu_mlp_act(ctx, 4, 8, 3, MLP_ACT_TANH);
 }
 
 /* 10 samples of 4 features, labels 0..2 */
 static mlp_dataset *small_data(mlp_ctx *ctx)
 {
     float xs[40], ys[10];
-    int64_t xshape[2] = {10, 4}, yshape[1] = {10};
-    mlp_tensor *x, *y;
-    mlp_dataset *ds;
     int i;
     for (i = 0; i < 40; i++)
         xs[i] = (float)((i * 7) % 11) / 5.0f - 1.0f;
     for (i = 0; i < 10; i++)
         ys[i] = (float)(i % 3);
-    x = mlp_tensor_from(ctx, 2, xshape, xs);
-    y = mlp_tensor_from(ctx, 1, yshape, ys);
-    ds = mlp_dataset_new(x, y);
-    assert_handle(ctx, ds);
-    mlp_tensor_free(x);
-    mlp_tensor_free(y);
-    return ds;
+    return tu_dataset(ctx, 10, 4, xs, ys);
 }
 
 /* One training step on the first 6 samples. */

@@ -54,28 +54,16 @@ static mlp_ctx *capped_ctx(capped *c, size_t limit)
 static mlp_dataset *four_rows(mlp_ctx *ctx)
 {
     float xd[12], yd[4] = {0, 1, 2, 0};
-    int64_t xs[2] = {4, 3}, ys[1] = {4};
-    mlp_tensor *x, *y;
-    mlp_dataset *ds;
     int i;
     for (i = 0; i < 12; i++)
         xd[i] = (float)i / 11;
-    x = mlp_tensor_from(ctx, 2, xs, xd);
-    y = mlp_tensor_from(ctx, 1, ys, yd);
-    ds = mlp_dataset_new(x, y);
-    mlp_tensor_free(x);
-    mlp_tensor_free(y);
-    return ds;
+    return tu_dataset(ctx, 4, 3, xd, yd);
 }
 
 static mlp_model *small_model(mlp_ctx *ctx)
 {
-    mlp_model *m = mlp_model_new(ctx);
     mlp_ctx_seed(ctx, 3);
-    assert_ok(ctx, mlp_model_add_linear(m, 3, 4));
-    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
-    assert_ok(ctx, mlp_model_add_linear(m, 4, 3));
-    return m;
+    return tu_mlp(ctx, 3, 4, 3);
 }
 
 static void dataset__batch_sizes_near_int64_max_are_one_batch(void **state)
