@@ -13,11 +13,17 @@
  *   train net=784-256-10 batch=256 threads=1 seed=1 epoch_s=... gflop=...
  *         efficiency=... test_acc=... cpu="..." kernel=avx512
  * Then, unless MLP_BENCH_PHASES=0, one more epoch run phase by phase (the
- * calls mlp_fit makes, each timed) beside the same epoch's matrix products
- * timed alone at the same thread count:
+ * calls mlp_fit makes, each timed), with the matrix products' own time
+ * within forward and backward (in situ: the context's product hook), and
+ * the same epoch's products timed alone, back to back, at the same thread
+ * count:
  *   phases net=... threads=... gather_s forward_s loss_s zero_grad_s
  *          backward_s step_s reset_s total_s products_fwd_s products_bwd_s
- *          other_fwd_s other_bwd_s over_products=total/products
+ *          other_fwd_s other_bwd_s alone_fwd_s alone_bwd_s
+ *          in_situ_over_alone over_products=total/alone products
+ * other_* is a phase less its products in situ (element-wise passes, the
+ * loss, the tape, hand-offs); in_situ_over_alone > 1 is what the step's
+ * other work costs the products (cold caches, a sleeping worker).
  * The first line printed is the machine's peak:
  *   peak cpu="..." kernel=... fma_gflops_per_core=...
  * Usage: train [seed [net|all [threads]]]. Data: .cache/fashion-mnist (make
@@ -245,9 +251,26 @@ static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, dou
 
 enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_ZERO, PH_BACKWARD, PH_STEP, PH_RESET, PH_N };
 
-/* One epoch through the calls mlp_fit makes, each phase timed. */
-static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *ds,
-                       const net_spec *ns, double *ph)
+/* The products' own time within the phases (the context's product hook):
+ * in situ, with the caches as the step leaves them, beside the same
+ * products timed alone back to back. */
+typedef struct insitu {
+    double t0, sum;
+} insitu;
+
+static void insitu_hook(void *user, int end)
+{
+    insitu *s = (insitu *)user;
+    if (!end)
+        s->t0 = bench_now();
+    else
+        s->sum += bench_now() - s->t0;
+}
+
+/* The batches of one epoch through the calls mlp_fit makes, each phase
+ * timed, the products within forward and backward too. */
+static int phase_batches(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *ds,
+                         const net_spec *ns, double *ph, insitu *fwd, insitu *bwd)
 {
     int64_t nb = mlp_dataset_num_batches(ds, ns->batch), b;
     int k;
@@ -261,6 +284,7 @@ static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *
         if (mlp_dataset_batch(ds, b, ns->batch, &x, &y) != MLP_OK)
             return 0;
         t1 = bench_now();
+        ctx->gemm_hook_user = fwd;
         out = mlp_model_forward(m, x);
         t2 = bench_now();
         l = ns->regression ? mlp_mse(out, y) : mlp_cross_entropy(out, y);
@@ -271,6 +295,7 @@ static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *
         if (mlp_optim_zero_grad(opt) != MLP_OK)
             return 0;
         t4 = bench_now();
+        ctx->gemm_hook_user = bwd;
         if (mlp_backward(l, NULL, 0) != MLP_OK)
             return 0;
         t5 = bench_now();
@@ -288,6 +313,20 @@ static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *
         ph[PH_RESET] += t7 - t6;
     }
     return 1;
+}
+
+/* One epoch phase by phase; in_fwd / in_bwd: the products' time in situ. */
+static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *ds,
+                       const net_spec *ns, double *ph, double *in_fwd, double *in_bwd)
+{
+    insitu fwd = {0.0, 0.0}, bwd = {0.0, 0.0};
+    int ok;
+    ctx->gemm_hook = insitu_hook;
+    ok = phase_batches(ctx, m, opt, ds, ns, ph, &fwd, &bwd);
+    ctx->gemm_hook = NULL;
+    *in_fwd = fwd.sum;
+    *in_bwd = bwd.sum;
+    return ok;
 }
 
 static int run(const char *dir, const net_spec *ns, int threads, int epochs, int phases,
@@ -345,20 +384,22 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
            bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
     fflush(stdout);
     if (phases) {
-        double pf, pb, total = 0.0;
+        double pf, pb, inf, inb, total = 0.0;
         int64_t nb = mlp_dataset_num_batches(train, ns->batch);
-        if (!phase_epoch(ctx, m, opt, train, ns, ph) || !time_products(ctx, ns, nb, &pf, &pb))
+        if (!phase_epoch(ctx, m, opt, train, ns, ph, &inf, &inb)
+            || !time_products(ctx, ns, nb, &pf, &pb))
             goto out;
         for (i = 0; i < PH_N; i++)
             total += ph[i];
         printf("phases net=%s threads=%d gather_s=%.4f forward_s=%.4f loss_s=%.4f "
                "zero_grad_s=%.4f backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
                "products_fwd_s=%.4f products_bwd_s=%.4f other_fwd_s=%.4f other_bwd_s=%.4f "
+               "alone_fwd_s=%.4f alone_bwd_s=%.4f in_situ_over_alone=%.3f "
                "over_products=%.3f cpu=\"%s\" kernel=%s\n",
                ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_ZERO],
-               ph[PH_BACKWARD], ph[PH_STEP], ph[PH_RESET], total, pf, pb, ph[PH_FORWARD] - pf,
-               ph[PH_BACKWARD] - pb, total / (pf + pb), bench_cpu_model(),
-               mlp_ctx_gemm_kernel(ctx));
+               ph[PH_BACKWARD], ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf,
+               ph[PH_BACKWARD] - inb, pf, pb, (inf + inb) / (pf + pb), total / (pf + pb),
+               bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
         fflush(stdout);
     }
     rc = 0;

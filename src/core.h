@@ -152,6 +152,11 @@ struct mlp_ctx {
     void (*grad_hook)(void *user, mlp_tensor *leaf);
     void *grad_hook_user;
 
+    /* bench/train's timer: called before (end = 0) and after (end = 1)
+     * every matrix product through the context (mlp__gemm); NULL: none */
+    void (*gemm_hook)(void *user, int end);
+    void *gemm_hook_user;
+
     /* free lists: op results' storages and handles, kept between steps */
     mlp__storage *free_storages;
     mlp_tensor *free_tensors;

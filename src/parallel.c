@@ -486,9 +486,9 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
 /* Below this many multiply-adds a product stays on one thread. */
 #define MLP__GEMM_SPLIT_MIN ((int64_t)1 << 18)
 
-void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-               int64_t ldc)
+static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                     const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                     int64_t ldc)
 {
     gemm_job j;
     int64_t units;
@@ -519,4 +519,15 @@ void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, fl
     /* one block per thread: every block packs its own copy of the other
        operand, so more blocks would repeat that work */
     mlp__parallel_for(ctx, units, units / nt, gemm_part, &j);
+}
+
+void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+               int64_t ldc)
+{
+    if (ctx->gemm_hook)
+        ctx->gemm_hook(ctx->gemm_hook_user, 0);
+    gemm_run(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (ctx->gemm_hook)
+        ctx->gemm_hook(ctx->gemm_hook_user, 1);
 }
