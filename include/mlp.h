@@ -891,9 +891,20 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
  *  the first of the `epochs`; it needs the batch_size it was started with
  *  (MLP_ERR_STATE otherwise). The cursor has moved past a batch when its
  *  progress call is made, so a checkpoint saved from the callback resumes
- *  after that batch, bit-identically (same losses, same parameters). With
- *  a communicator the cursor is not kept yet: each call starts new
- *  epochs. */
+ *  after that batch, bit-identically (same losses, same parameters).
+ *  With a communicator the cursor is kept the same way, and the same on
+ *  every rank, as are the parameters, the optimizer's state and the
+ *  generator between steps (each rank draws a step's random numbers,
+ *  e.g. dropout masks, from its own stream derived from the generator,
+ *  the batch and its rank, and the generator itself moves only when an
+ *  epoch is shuffled): so one rank's checkpoint (rank 0's) holds the
+ *  whole run, and every rank resumes by loading it. Each call first
+ *  checks, collectively, that every rank is where rank 0 is (step count,
+ *  epoch and batch, and for an epoch in progress its order and the
+ *  generator): MLP_ERR_STATE on every rank otherwise. Resumed on as many
+ *  ranks as saved, the run goes on bit-identically; on another number of
+ *  ranks it goes on with the same batches in the same order, equal up to
+ *  the order of float additions (and other dropout masks). */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model

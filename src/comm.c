@@ -149,24 +149,38 @@ mlp_status mlp_comm_broadcast(mlp_comm *c, float *buf, int64_t n, int root)
 }
 
 /* Each 32-bit word travels as two 16-bit halves: floats hold them exactly. */
-mlp_status mlp__comm_share_rng(mlp_comm *c, const char *fn, mlp__rng *rng)
+mlp_status mlp__comm_broadcast_words(mlp_comm *c, const char *fn, uint32_t *w, int n)
 {
-    float f[10];
+    float f[2 * MLP__COMM_MAX_WORDS];
     mlp_status s;
     int i;
     if (c->size == 1)
         return MLP_OK;
-    for (i = 0; i < 4; i++) {
-        f[2 * i] = (float)(rng->s[i] >> 16);
-        f[2 * i + 1] = (float)(rng->s[i] & 0xffffu);
+    for (i = 0; i < n; i++) {
+        f[2 * i] = (float)(w[i] >> 16);
+        f[2 * i + 1] = (float)(w[i] & 0xffffu);
     }
-    f[8] = (float)rng->have_spare;
-    f[9] = rng->spare;
-    if ((s = mlp__comm_broadcast(c, fn, f, 10, 0)) != MLP_OK)
+    if ((s = mlp__comm_broadcast(c, fn, f, 2 * (int64_t)n, 0)) != MLP_OK)
+        return s;
+    for (i = 0; i < n; i++)
+        w[i] = ((uint32_t)f[2 * i] << 16) | (uint32_t)f[2 * i + 1];
+    return MLP_OK;
+}
+
+mlp_status mlp__comm_share_rng(mlp_comm *c, const char *fn, mlp__rng *rng)
+{
+    uint32_t w[6];
+    mlp_status s;
+    int i;
+    for (i = 0; i < 4; i++)
+        w[i] = rng->s[i];
+    w[4] = (uint32_t)rng->have_spare;
+    memcpy(&w[5], &rng->spare, sizeof w[5]);
+    if ((s = mlp__comm_broadcast_words(c, fn, w, 6)) != MLP_OK)
         return s;
     for (i = 0; i < 4; i++)
-        rng->s[i] = ((uint32_t)f[2 * i] << 16) | (uint32_t)f[2 * i + 1];
-    rng->have_spare = f[8] != 0.0f;
-    rng->spare = f[9];
+        rng->s[i] = w[i];
+    rng->have_spare = w[4] != 0;
+    memcpy(&rng->spare, &w[5], sizeof rng->spare);
     return MLP_OK;
 }

@@ -20,6 +20,9 @@ mlp_status mlp__comm_broadcast(mlp_comm *c, const char *fn, float *buf, int64_t 
 /* Non-blocking sum: start, then wait. */
 mlp_status mlp__comm_start(mlp_comm *c, const char *fn, float *buf, int64_t n, void **req);
 mlp_status mlp__comm_wait(mlp_comm *c, const char *fn, void *req);
+/* Give every rank rank 0's n words (n <= MLP__COMM_MAX_WORDS; collective). */
+#define MLP__COMM_MAX_WORDS 16
+mlp_status mlp__comm_broadcast_words(mlp_comm *c, const char *fn, uint32_t *w, int n);
 /* Give every rank rank 0's random generator state (collective). */
 mlp_status mlp__comm_share_rng(mlp_comm *c, const char *fn, mlp__rng *rng);
 

@@ -111,15 +111,15 @@ mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind 
         return s;
     if (epochs < 0)
         return mlp__fail(ctx, MLP_ERR_ARG, "%s: epochs = %d must be >= 0", __func__, epochs);
-    if (mlp__optim_dist(opt))
-        return mlp__fit_dist(__func__, m, opt, ds, loss, epochs, batch_size, progress, user);
-    nb = mlp_dataset_num_batches(ds, batch_size);
     c = &ds->cur;
     if (epochs > 0 && c->next > 0 && c->batch_size != batch_size)
         return mlp__fail(ctx, MLP_ERR_STATE,
                          "%s: ds has an epoch in progress with batch_size = %lld, not %lld "
                          "(mlp_dataset_shuffle starts a new one)",
                          __func__, (long long)c->batch_size, (long long)batch_size);
+    if (mlp__optim_dist(opt))
+        return mlp__fit_dist(__func__, m, opt, ds, loss, epochs, batch_size, progress, user);
+    nb = mlp_dataset_num_batches(ds, batch_size);
     for (epoch = 0; epoch < epochs; epoch++) {
         /* an epoch in progress (stopped, or restored by a checkpoint) goes
          * on in its order; a new one is shuffled first */
