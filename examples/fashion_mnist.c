@@ -67,6 +67,8 @@ typedef struct run {
 
 /* The signal that asked to stop (SIGINT, SIGTERM), 0 while none did. */
 static volatile sig_atomic_t stop_signal;
+/* The signal every rank stops for, once they have agreed (dist_agree). */
+static int stopped;
 
 static void on_signal(int sig)
 {
@@ -299,23 +301,52 @@ static mlp_optim *make_optim(mlp_model *m, const options *o)
     return opt;
 }
 
-/* mlp_fit's callback: a bar redrawn in place on a terminal, a log line
- * at every quarter of the epoch otherwise. */
-static int on_progress(void *user, int epoch, int64_t batch, int64_t nbatches, float loss,
-                       float acc)
+#ifndef FASHION_MNIST_DIST
+/* One process: no communicator, rank 0 of 1. */
+static mlp_comm *dist_comm;
+static void dist_begin(int *argc, char ***argv)
 {
-    run *r = user;
-    (void)epoch; /* mlp_fit runs one epoch per call here: r->epoch counts them */
-    if (batch >= nbatches) {
-        /* end of the epoch: means over its batches, as the chapter reports */
-        r->loss[r->epoch] = loss;
-        r->train_acc[r->epoch] = acc;
-        return 0;
-    }
+    (void)argc;
+    (void)argv;
+}
+static int dist_attach(mlp_ctx *ctx, mlp_optim *opt)
+{
+    (void)ctx;
+    (void)opt;
+    return 1;
+}
+static int dist_finish(int rc)
+{
+    return rc;
+}
+static int dist_agree(int sig)
+{
+    return sig;
+}
+static const char *dist_launcher(void)
+{
+    return "";
+}
+static int dist_tty(void)
+{
+    return isatty(STDOUT_FILENO);
+}
+#endif
+
+/* Only rank 0 prints (the others' stdout is closed) and writes files. */
+static int dist_root(void)
+{
+    return mlp_comm_rank(dist_comm) <= 0;
+}
+
+/* A bar redrawn in place on a terminal, a log line at every quarter of
+ * the epoch otherwise. */
+static void show_progress(const run *r, int64_t batch, int64_t nbatches, float loss)
+{
     if (r->tty) {
         int width = 30, fill = (int)((batch + 1) * width / nbatches), i;
         if (batch % 4 != 0 && batch + 1 != nbatches)
-            return 0;
+            return;
         printf("\repoch %2d/%d [", r->epoch + 1, r->epochs);
         for (i = 0; i < width; i++)
             putchar(i < fill ? '#' : '.');
@@ -327,10 +358,28 @@ static int on_progress(void *user, int epoch, int64_t batch, int64_t nbatches, f
                (long long)nbatches, (double)loss);
         fflush(stdout);
     }
+}
+
+/* mlp_fit's callback: progress shown, a checkpoint every
+ * --checkpoint-steps steps, and a stop once a signal came (on every rank
+ * at the same step). */
+static int on_progress(void *user, int epoch, int64_t batch, int64_t nbatches, float loss,
+                       float acc)
+{
+    run *r = user;
+    (void)epoch; /* mlp_fit runs one epoch per call here: r->epoch counts them */
+    if (batch >= nbatches) {
+        /* end of the epoch: means over its batches, as the chapter reports */
+        r->loss[r->epoch] = loss;
+        r->train_acc[r->epoch] = acc;
+        return 0;
+    }
+    show_progress(r, batch, nbatches, loss);
     /* the cursor is past this batch: a checkpoint here resumes after it */
-    if (r->o->checkpoint_steps > 0 && mlp_optim_num_steps(r->opt) % r->o->checkpoint_steps == 0)
+    if (r->o->checkpoint_steps > 0 && mlp_optim_num_steps(r->opt) % r->o->checkpoint_steps == 0
+        && dist_root())
         save_checkpoint(r, r->o->checkpoint);
-    return stop_signal != 0; /* finish this step, then stop */
+    return (stopped = dist_agree(stop_signal)) != 0; /* finish this step, then stop */
 }
 
 static int curves(const run *r, const char *dir)
@@ -395,42 +444,10 @@ static void make_parent(const char *path)
     mkdir(dir, 0777);
 }
 
-#ifndef FASHION_MNIST_DIST
-/* One process: no communicator, rank 0 of 1. */
-static mlp_comm *dist_comm;
-static void dist_begin(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-}
-static int dist_attach(mlp_ctx *ctx, mlp_optim *opt)
-{
-    (void)ctx;
-    (void)opt;
-    return 1;
-}
-static int dist_finish(int rc)
-{
-    return rc;
-}
-#endif
-
-/* Only rank 0 prints (the others' stdout is closed) and writes files. */
-static int dist_root(void)
-{
-    return mlp_comm_rank(dist_comm) <= 0;
-}
-
 /* The model and optimizer: built from the flags, or as a checkpoint saved
  * them (which also puts train's order and place and ctx's generator back). */
 static int begin_training(mlp_ctx *ctx, const options *o, run *r, int64_t in)
 {
-#ifdef FASHION_MNIST_DIST
-    if (o->checkpoint || o->resume) { /* mlp_fit over a communicator keeps no cursor yet */
-        fprintf(stderr, "fashion_mnist: --checkpoint and --resume need one process\n");
-        return 0;
-    }
-#endif
     if (!o->resume)
         return (r->net = build(ctx, o, in)) && (r->opt = make_optim(r->net, o));
     if (mlp_checkpoint_load(ctx, o->resume, r->train, &r->net, &r->opt) != MLP_OK) {
@@ -443,16 +460,17 @@ static int begin_training(mlp_ctx *ctx, const options *o, run *r, int64_t in)
     return 1;
 }
 
-/* After a signal: the checkpoint, and the command that goes on from it. */
+/* After a signal: the checkpoint (rank 0 writes it: every rank holds the
+ * same), and the command that goes on from it. */
 static int interrupted(run *r, int argc, char **argv)
 {
     const char *path = r->o->checkpoint ? r->o->checkpoint : r->o->default_checkpoint;
     int i;
-    if (!save_checkpoint(r, path))
+    if (dist_root() && !save_checkpoint(r, path))
         return 1;
-    printf("\n%s: stopped at epoch %d, batch %lld; checkpoint written to %s\nresume with:",
-           stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (int)mlp_dataset_epoch(r->train) + 1,
-           (long long)mlp_dataset_next_batch(r->train), path);
+    printf("\n%s: stopped at epoch %d, batch %lld; checkpoint written to %s\nresume with:%s",
+           stopped == SIGINT ? "SIGINT" : "SIGTERM", (int)mlp_dataset_epoch(r->train) + 1,
+           (long long)mlp_dataset_next_batch(r->train), path, dist_launcher());
     for (i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--resume") && i + 1 < argc) {
             i++;
@@ -462,7 +480,7 @@ static int interrupted(run *r, int argc, char **argv)
     }
     printf(" --resume %s\n", path);
     fflush(stdout);
-    return 128 + stop_signal;
+    return 128 + stopped;
 }
 
 int main(int argc, char **argv)
@@ -514,7 +532,7 @@ int main(int argc, char **argv)
            mlp_ctx_gemm_kernel(ctx), summary);
 
     r.epochs = o.epochs;
-    r.tty = isatty(STDOUT_FILENO);
+    r.tty = dist_tty();
     r.loss = calloc((size_t)o.epochs, sizeof(float));
     r.train_acc = calloc((size_t)o.epochs, sizeof(float));
     r.test_acc = calloc((size_t)o.epochs, sizeof(float));
@@ -525,7 +543,7 @@ int main(int argc, char **argv)
     printf("\nepoch | train loss | train acc | test acc | seconds\n"
            "------+------------+-----------+----------+--------\n");
     start = now();
-    for (e = r.first; e < o.epochs && !stop_signal; e++) {
+    for (e = r.first; e < o.epochs && !(stopped = dist_agree(stop_signal)); e++) {
         float ta = 0;
         r.epoch = e;
         r.t0 = now();
@@ -549,7 +567,7 @@ int main(int argc, char **argv)
         if (o.checkpoint && dist_root() && !save_checkpoint(&r, o.checkpoint))
             goto done;
     }
-    if (stop_signal && e < o.epochs) {
+    if (stopped && e < o.epochs) {
         rc = interrupted(&r, argc, argv);
         goto done;
     }

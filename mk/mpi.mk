@@ -7,7 +7,8 @@
 #   make check             also builds the MPI test and example that
 #                          tests/check_mpi.sh runs (plain build only)
 #   make check-mpi         installs MPI if needed (tools/deps.sh mpi), then
-#                          tests/check_mpi.sh with the whole 2-epoch
+#                          tests/check_mpi.sh (kill-and-resume at 1, 2 and 4
+#                          ranks among others) with the whole 2-epoch
 #                          Fashion-MNIST recipe at 1, 2 and 4 ranks (CI)
 #   make bench-dist        bench/dist at 1 and 2 ranks
 # libmlp.a itself never sees MPI. mpicc wraps $(CC) (OMPI_CC, MPICH_CC).
@@ -76,7 +77,7 @@ clean-mpi:
 # mpicc may only exist after deps.sh: the builds run in a new make
 check-mpi: deps data
 	@sh tools/deps.sh mpi
-	$(MAKE) all $(MPI_TESTS)
+	$(MAKE) all $(MPI_TESTS) $(BUILD)/tests/test_resume
 	BUILD=$(BUILD) MPI_RECIPE=--full sh tests/check_mpi.sh
 
 bench-dist: data
