@@ -6,7 +6,8 @@
 #   make fuzz-short      the same for 10 seconds each (CI)
 #   make fuzz-long       each target for FUZZ_LONG_SECONDS (600) seconds,
 #                        keeping the corpus it grows in .cache/fuzz/<target>
-#                        across runs; FUZZ_TARGETS picks some targets
+#                        across runs; FUZZ_TARGETS picks some targets; an
+#                        input may take FUZZ_LONG_TIMEOUT (60) seconds
 #   make check-valgrind  every test of the plain build and every example
 #                        under valgrind memcheck: no error, no leak
 #   make check-tsan      two contexts trained in two threads at once under
@@ -89,6 +90,10 @@ fuzz-short:
 FUZZ_LONG_SECONDS ?= 600
 FUZZ_LONG_CORPUS  ?= .cache/fuzz
 FUZZ_TARGETS      ?= $(FUZZ_NAMES)
+# An input may take this long (and is reported slow only past it): on a
+# busy shared machine a process can stall 20 s or more, which the short
+# runs' 10 s would report as a hang of an input that replays in ms.
+FUZZ_LONG_TIMEOUT ?= 60
 
 fuzz-long: fuzz-build
 	@status=0; \
@@ -99,6 +104,7 @@ fuzz-long: fuzz-build
 	    echo "fuzz-long: $$t for $(FUZZ_LONG_SECONDS) s from $$dir ($$before entries)"; \
 	    start=$$(date +%s); \
 	    if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_LONG_SECONDS) $(FUZZ_RUNFLAGS) \
+	           -timeout=$(FUZZ_LONG_TIMEOUT) -report_slow_units=$(FUZZ_LONG_TIMEOUT) \
 	           -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ $$dir fuzz/corpus/$$t > $$log 2>&1; then \
 	        status=1; tail -n 60 $$log; \
 	    fi; \
