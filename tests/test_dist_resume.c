@@ -91,17 +91,19 @@ static int t_broadcast(void *u, float *buf, int64_t n, int root)
  * the main thread checks everything once the ranks are joined). */
 typedef struct job {
     rank_engine e;
+    mlp_ctx *ctx; /* made by the main thread, with the data */
+    mlp_dataset *ds;
     int dropout;
-    int stop_after;        /* stop after this many batches (< 0: never) */
-    const void *resume;    /* a checkpoint to start from, or NULL */
+    int stop_after;     /* stop after this many batches (< 0: never) */
+    const void *resume; /* a checkpoint to start from, or NULL */
     size_t resume_size;
-    void *ckpt;            /* the checkpoint at the end (malloc'd copy) */
+    void *ckpt; /* the checkpoint at the end (malloc'd copy) */
     size_t ckpt_size;
-    mlp_status fit;        /* what mlp_fit returned */
-    char msg[512];         /* and the context's message */
-    int failed;            /* something else went wrong */
-    int64_t epoch, next;   /* the place in the epochs at the end */
-    tu_progress rep;       /* every report */
+    mlp_status fit;      /* what mlp_fit returned */
+    char msg[512];       /* and the context's message */
+    int failed;          /* something else went wrong */
+    int64_t epoch, next; /* the place in the epochs at the end */
+    tu_progress rep;     /* every report */
     int batches;
     float p[NPARAM];
 } job;
@@ -112,26 +114,6 @@ static int on_progress(void *user, int epoch, int64_t batch, int64_t nbatches, f
     job *j = (job *)user;
     tu_record_progress(&j->rep, epoch, batch, nbatches, loss, acc);
     return batch < nbatches && ++j->batches == j->stop_after;
-}
-
-/* 10 samples of 4 features, labels 0..2 */
-static mlp_dataset *data(mlp_ctx *ctx)
-{
-    float xs[40], ys[10];
-    int64_t xshape[2] = {10, 4}, yshape[1] = {10};
-    mlp_tensor *x, *y;
-    mlp_dataset *ds;
-    int i;
-    for (i = 0; i < 40; i++)
-        xs[i] = (float)((i * 7) % 11) / 5.0f - 1.0f;
-    for (i = 0; i < 10; i++)
-        ys[i] = (float)(i % 3);
-    x = mlp_tensor_from(ctx, 2, xshape, xs);
-    y = mlp_tensor_from(ctx, 1, yshape, ys);
-    ds = x && y ? mlp_dataset_new(x, y) : NULL;
-    mlp_tensor_free(x);
-    mlp_tensor_free(y);
-    return ds;
 }
 
 /* 4-8-3 with a tanh (and dropout) between; Adam */
@@ -150,12 +132,12 @@ static int build(mlp_ctx *ctx, int dropout, mlp_model **m, mlp_optim **opt)
 static void *rank_main(void *arg)
 {
     job *j = (job *)arg;
-    mlp_ctx *ctx = mlp_ctx_new(NULL);
+    mlp_ctx *ctx = j->ctx;
     mlp_comm_ops o;
     mlp_comm *c = NULL;
     mlp_model *m = NULL;
     mlp_optim *opt = NULL;
-    mlp_dataset *ds = NULL;
+    mlp_dataset *ds = j->ds;
     int64_t k = 0;
     int i;
     memset(&o, 0, sizeof o);
@@ -166,20 +148,18 @@ static void *rank_main(void *arg)
     o.broadcast = t_broadcast;
     o.allreduce_start = t_allreduce;
     o.wait = t_wait;
-    if (!ctx)
-        return j->failed = 1, NULL;
     mlp_ctx_seed(ctx, 3 + (uint64_t)j->e.rank); /* rank 0's generator wins */
-    if (!(ds = data(ctx)) || !(c = mlp_comm_new(ctx, &o))
-        || !(j->resume ? mlp_checkpoint_load_mem(ctx, j->resume, j->resume_size, ds, &m, &opt)
-                             == MLP_OK
-                       : build(ctx, j->dropout, &m, &opt))
+    if (!(c = mlp_comm_new(ctx, &o))
+        || !(j->resume
+                 ? mlp_checkpoint_load_mem(ctx, j->resume, j->resume_size, ds, &m, &opt) == MLP_OK
+                 : build(ctx, j->dropout, &m, &opt))
         || mlp_optim_set_comm(opt, c) != MLP_OK) {
         /* a rank that cannot take part would leave the others waiting */
         fprintf(stderr, "rank %d: %s\n", j->e.rank, mlp_ctx_errmsg(ctx));
         exit(1);
     }
-    j->fit = mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, EPOCHS - (int)mlp_dataset_epoch(ds),
-                     BATCH, on_progress, j);
+    j->fit = mlp_fit(m, opt, ds, MLP_LOSS_CROSS_ENTROPY, EPOCHS - (int)mlp_dataset_epoch(ds), BATCH,
+                     on_progress, j);
     snprintf(j->msg, sizeof j->msg, "%s", mlp_ctx_errmsg(ctx));
     j->epoch = mlp_dataset_epoch(ds);
     j->next = mlp_dataset_next_batch(ds);
@@ -201,30 +181,40 @@ static void *rank_main(void *arg)
     mlp_optim_free(opt);
     mlp_comm_free(c);
     mlp_model_free(m);
-    mlp_dataset_free(ds);
-    mlp_ctx_free(ctx);
     return NULL;
 }
 
-/* Run `size` ranks, each from jobs[r] (rank and hub filled in here). */
+/* Run `size` ranks, each from jobs[r] (rank, hub, context and the same 10
+ * samples of 4 features, labels 0..2, filled in here). */
 static void run_ranks(job *jobs, int size)
 {
     pthread_t t[MAX_RANKS];
+    float xs[40], ys[10];
     hub h;
-    int r;
+    int r, i;
+    for (i = 0; i < 40; i++)
+        xs[i] = (float)sin(0.7 * i);
+    for (i = 0; i < 10; i++)
+        ys[i] = (float)(i * 2 % 3);
     memset(&h, 0, sizeof h);
     h.size = size;
     assert_int_equal(pthread_barrier_init(&h.bar, NULL, (unsigned)size), 0);
     for (r = 0; r < size; r++) {
         jobs[r].e.h = &h;
         jobs[r].e.rank = r;
+        jobs[r].ctx = mlp_ctx_new(NULL);
+        assert_non_null(jobs[r].ctx);
+        jobs[r].ds = tu_dataset(jobs[r].ctx, 10, 4, xs, ys);
         assert_int_equal(pthread_create(&t[r], NULL, rank_main, &jobs[r]), 0);
     }
     for (r = 0; r < size; r++)
         assert_int_equal(pthread_join(t[r], NULL), 0);
     pthread_barrier_destroy(&h.bar);
-    for (r = 0; r < size; r++)
+    for (r = 0; r < size; r++) {
+        mlp_dataset_free(jobs[r].ds);
+        mlp_ctx_free(jobs[r].ctx);
         assert_false(jobs[r].failed);
+    }
 }
 
 static void new_jobs(job *jobs, int size, int dropout, int stop_after, const void *resume,
