@@ -12,44 +12,6 @@
 
 #include "argcheck.h"
 
-/* An allocator that refuses any single block over `limit` bytes. */
-typedef struct capped {
-    size_t limit;
-    long live;
-} capped;
-
-static void *capped_alloc(void *user, size_t size)
-{
-    capped *c = (capped *)user;
-    void *p = size > c->limit ? NULL : malloc(size);
-    if (p)
-        c->live++;
-    return p;
-}
-static void *capped_realloc(void *user, void *ptr, size_t size)
-{
-    capped *c = (capped *)user;
-    return size > c->limit ? NULL : realloc(ptr, size);
-}
-static void capped_free(void *user, void *ptr)
-{
-    capped *c = (capped *)user;
-    c->live--;
-    free(ptr);
-}
-static mlp_ctx *capped_ctx(capped *c, size_t limit)
-{
-    mlp_allocator a;
-    c->limit = limit;
-    c->live = 0;
-    a.struct_size = sizeof a;
-    a.alloc = capped_alloc;
-    a.realloc = capped_realloc;
-    a.free = capped_free;
-    a.user = c;
-    return mlp_ctx_new(&a);
-}
-
 /* x [4,3] = 0..11, labels [4] = 0,1,2,0 */
 static mlp_dataset *four_rows(mlp_ctx *ctx)
 {
@@ -68,8 +30,8 @@ static mlp_model *small_model(mlp_ctx *ctx)
 
 static void dataset__batch_sizes_near_int64_max_are_one_batch(void **state)
 {
-    capped c;
-    mlp_ctx *ctx = capped_ctx(&c, (size_t)1 << 23); /* no block over 8 MiB */
+    tu_alloc c;
+    mlp_ctx *ctx = tu_ctx_capped(&c, (size_t)1 << 23); /* no block over 8 MiB */
     mlp_dataset *ds = four_rows(ctx);
     mlp_model *m = small_model(ctx);
     mlp_optim *opt = mlp_sgd_new(m, 0.1f);
@@ -208,8 +170,8 @@ static void predict__finite_checks_cover_predict_and_classify(void **state)
 
 static void oom__allocation_failures_name_the_function(void **state)
 {
-    capped c;
-    mlp_ctx *ctx = capped_ctx(&c, (size_t)1 << 24);
+    tu_alloc c;
+    mlp_ctx *ctx = tu_ctx_capped(&c, (size_t)1 << 24);
     mlp_model *m = mlp_model_new(ctx);
     float x[2] = {0, 0}, out[2];
     (void)state;
@@ -338,8 +300,8 @@ static int stop_at_once(void *user, int epoch, int64_t b, int64_t nb, float loss
 
 static void sweep__every_failing_call_returns_the_code_it_records(void **state)
 {
-    capped c;
-    mlp_ctx *ctx = capped_ctx(&c, (size_t)1 << 26), *other = mlp_ctx_new(NULL);
+    tu_alloc c;
+    mlp_ctx *ctx = tu_ctx_capped(&c, (size_t)1 << 26), *other = mlp_ctx_new(NULL);
     mlp_tensor *a23 = tu_ones(ctx, 2, 2, 3), *a32 = tu_ones(ctx, 2, 3, 2),
                *v3 = tu_ones(ctx, 1, 3, 1), *y, *bx, *by;
     mlp_tensor *foreign = tu_ones(other, 2, 2, 3), *ps[2];

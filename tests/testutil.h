@@ -23,19 +23,27 @@
 #include "mlp.h"
 
 /* A counting allocator: counts calls and live blocks, and fails every call
- * once `calls` reaches `fail_at` (fail_at < 0: never fails). */
+ * once `calls` reaches `fail_at` (fail_at < 0: never fails), and any call
+ * for a block over `max_block` bytes (0: any size). */
 typedef struct tu_alloc {
-    long calls;    /* alloc + realloc calls so far */
-    long fail_at;  /* fail the call with this index (0-based) and all after */
-    long live;     /* blocks allocated and not freed */
-    long failures; /* calls that were failed */
+    long calls;       /* alloc + realloc calls so far */
+    long fail_at;     /* fail the call with this index (0-based) and all after */
+    long live;        /* blocks allocated and not freed */
+    long failures;    /* calls that were failed */
+    size_t max_block; /* fail any block larger than this; 0: no limit */
 } tu_alloc;
+
+/* Whether the allocator fails this call for `size` bytes. */
+static inline int tu_alloc_fails(const tu_alloc *a, size_t size)
+{
+    return (a->fail_at >= 0 && a->calls >= a->fail_at) || (a->max_block && size > a->max_block);
+}
 
 static inline void *tu_alloc_fn(void *user, size_t size)
 {
     tu_alloc *a = (tu_alloc *)user;
     void *p;
-    if (a->fail_at >= 0 && a->calls >= a->fail_at) {
+    if (tu_alloc_fails(a, size)) {
         a->calls++;
         a->failures++;
         return NULL;
@@ -50,7 +58,7 @@ static inline void *tu_alloc_fn(void *user, size_t size)
 static inline void *tu_realloc_fn(void *user, void *ptr, size_t size)
 {
     tu_alloc *a = (tu_alloc *)user;
-    if (a->fail_at >= 0 && a->calls >= a->fail_at) {
+    if (tu_alloc_fails(a, size)) {
         a->calls++;
         a->failures++;
         return NULL;
@@ -74,12 +82,22 @@ static inline mlp_ctx *tu_ctx(tu_alloc *a, long fail_at)
     a->live = 0;
     a->failures = 0;
     a->fail_at = fail_at;
+    a->max_block = 0;
     al.struct_size = sizeof al;
     al.alloc = tu_alloc_fn;
     al.realloc = tu_realloc_fn;
     al.free = tu_free_fn;
     al.user = a;
     return mlp_ctx_new(&al);
+}
+
+/* A context whose allocator refuses any single block over max_block bytes
+ * (and counts through `a` like tu_ctx's). */
+static inline mlp_ctx *tu_ctx_capped(tu_alloc *a, size_t max_block)
+{
+    mlp_ctx *ctx = tu_ctx(a, -1);
+    a->max_block = max_block;
+    return ctx;
 }
 
 /* ---- the fixture ---- */
