@@ -133,6 +133,11 @@ mlp_comm *mlp_mpi_comm_new(mlp_ctx *ctx, MPI_Comm comm)
     e->magic = MAGIC;
     for (i = 0; i < POOL; i++)
         e->pool[i].req = MPI_REQUEST_NULL;
+    /* Filled as any engine fills the table (tests/test_comm.c's test
+     * engines too). These lines are not shared with the tests: this
+     * library is built on the public header alone and the tests build
+     * without MPI, so one home for both would be a new public function
+     * doing what the struct's own fields already say. */
     memset(&ops, 0, sizeof ops);
     ops.struct_size = sizeof ops;
     ops.user = e;

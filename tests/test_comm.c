@@ -81,6 +81,10 @@ static void e_destroy(void *u)
     ((engine *)u)->destroyed++;
 }
 
+/* The table filled as mpi/mlp_mpi.c fills its own: the same public
+ * contract, written again on purpose. A helper shared with mlp_mpi would
+ * have to be public API (that library is built on mlp.h alone) or make
+ * this test need MPI. */
 static mlp_comm_ops ops_of(engine *e)
 {
     mlp_comm_ops o;
