@@ -26,7 +26,9 @@ here, graph optimisations on, intra-op threads = threads) and PyTorch
 Efficiency: the epoch's matrix-product FLOPs / (threads x one core's FMA
 peak x epoch time), the peak measured by bench/train (the highest of the
 run: other processes only ever lower it).
-Peak memory: ru_maxrss of each child process (getrusage).
+Peak memory: ru_maxrss of each child process (getrusage). The machine's
+one-minute load average at the start and the end is printed too: figures
+taken while other processes ran are not comparable.
 The last lines have a fixed form:
     peak cpu="..." fma_gflops_per_core=...
     ratio train net=N threads=T ours_s=... torch_s=... ratio=... efficiency=...
@@ -320,6 +322,7 @@ def main():
         else:
             raise SystemExit("compare: unknown argument " + a[0])
 
+    load_start = os.getloadavg()[0]
     ours, theirs, peaks, ours_peak, torch_peak = train_side_by_side(bdir, nets, seeds, epochs)
     oi, ri, ti = infer_side_by_side(bdir, repeats)
 
@@ -355,6 +358,9 @@ def main():
             print("detail infer net=%s fann_us=%.4f speedup_vs_fann=%.2f" %
                   (net, fi[net], fi[net] / med(oi[(net, t, batch)])))
     print("peak_mib ours=%.0f torch=%.0f fann=%.0f" % (ours_peak, torch_peak, fann_peak))
+    # other processes' load: figures taken under load are not comparable
+    print("machine load_start=%.2f load_end=%.2f cpus=%d" %
+          (load_start, os.getloadavg()[0], os.cpu_count() or 0))
     print('peak cpu="%s" fma_gflops_per_core=%.1f' % (cpu, peak))
     for net in nets:
         for t in (1, 2):
