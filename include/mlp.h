@@ -183,7 +183,10 @@ typedef struct mlp_allocator {
 } mlp_allocator;
 
 /** Create a context. `allocator` may be NULL for the C library's
- *  malloc/realloc/free; otherwise all three functions must be set, its
+ *  malloc/realloc/free (on Linux, blocks of 2 MiB or more come from
+ *  posix_memalign on a 2 MiB boundary with madvise(MADV_HUGEPAGE), for
+ *  fewer TLB misses; built with -DMLP_NO_HUGE_PAGES, plain malloc);
+ *  otherwise all three functions must be set, its
  *  struct_size must cover at least this version's members, and the struct
  *  is copied. The random generator starts from seed 0, grad mode is
  *  on, one thread. Reads the environment variable MLP_GEMM_KERNEL

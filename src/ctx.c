@@ -3,17 +3,44 @@
  * count, the matrix-product kernel and its workspace. The tape's state
  * lives here too but is handled by tape.c.
  */
+#if defined(__linux__) && !defined(MLP_NO_HUGE_PAGES)
+#define _GNU_SOURCE /* posix_memalign, madvise and MADV_HUGEPAGE */
+#include <sys/mman.h>
+#endif
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
 
+/* The default allocator is the C library's. On Linux, blocks of 2 MiB or
+ * more (datasets, large weights and their gradients, packing workspaces)
+ * start on a 2 MiB boundary and are offered to the kernel as transparent
+ * huge pages (madvise; the kernel's usual setting gives huge pages only to
+ * memory that asks). A batch gather reads rows from all over a dataset and
+ * a matrix product walks a large weight matrix a column panel at a time:
+ * with 4 KiB pages both miss the TLB at nearly every row. Measured on Zen
+ * 4, 784-256-10 at one thread: the epoch's gather 0.049 -> 0.032 s, the
+ * epoch 5-9 % shorter (docs/performance.md). MLP_NO_HUGE_PAGES turns it
+ * off; a caller's own allocator is used as it is. */
+#if defined(MADV_HUGEPAGE)
+#define HUGE_PAGE ((size_t)2 << 20)
+static void *libc_alloc(void *user, size_t size)
+{
+    void *p = NULL;
+    (void)user;
+    if (size < HUGE_PAGE || posix_memalign(&p, HUGE_PAGE, size) != 0)
+        return malloc(size);
+    (void)madvise(p, size / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
+    return p;
+}
+#else
 static void *libc_alloc(void *user, size_t size)
 {
     (void)user;
     return malloc(size);
 }
+#endif
 static void *libc_realloc(void *user, void *p, size_t size)
 {
     (void)user;
