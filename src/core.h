@@ -41,6 +41,7 @@ struct mlp_tensor {
     unsigned tape_owned : 1; /* an op result, freed by mlp_tape_reset */
     unsigned user_freed : 1; /* owner released it; tape refs keep it alive */
     unsigned grad_new : 1;   /* .grad was made by the backward in progress */
+    unsigned gbuf_fresh : 1; /* gbuf is not zeroed: its first writer overwrites it */
     unsigned released : 1;   /* an op result whose step was reset: a stale handle */
     int64_t node;            /* tape entry that produced it; -1 for leaves */
     mlp_tensor *grad;        /* leaf gradient, owned by this tensor */
@@ -64,6 +65,10 @@ typedef struct mlp__op {
     mlp__backward_fn backward;
     unsigned saves_inputs; /* bit i: backward reads input i's values */
     int saves_output;      /* backward reads the output's values */
+    /* bit i: when the node's fresh has bit i, backward writes input i's
+     * whole gradient buffer (with =, as 0 + its usual +=) instead of
+     * adding into it, so the tape need not zero that buffer first */
+    unsigned overwrites;
 } mlp__op;
 
 /* What an op keeps for its backward besides tensors: one member per kind
@@ -99,8 +104,9 @@ typedef struct mlp__node {
     int nsaved;
     uint64_t out_version;
     mlp__op_params p;
-    int spent; /* a non-retained backward went through it */
-    int mark;  /* scratch for backward's reachability pass */
+    unsigned fresh; /* during its backward: bit i, input i's buffer is unwritten */
+    int spent;      /* a non-retained backward went through it */
+    int mark;       /* scratch for backward's reachability pass */
 } mlp__node;
 
 /* The worker threads, defined in parallel.c (NULL: single thread). */

@@ -147,6 +147,28 @@ static mlp_status need_gbuf(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
     return MLP_OK;
 }
 
+/* The buffer of input k of n, made by n (the first node of the walk to
+ * write it, since every pass walks newest first): left unzeroed when n's
+ * backward overwrites that input's gradient and the input is not also
+ * another input of n (whose gradient would then be added into it). */
+static mlp_status need_gbuf_of_input(mlp_ctx *ctx, const char *fn, mlp__node *n, int k,
+                                     mlp_tensor *in)
+{
+    int j;
+    if (in->gbuf)
+        return MLP_OK;
+    if (!(n->op->overwrites & (1u << k)))
+        return need_gbuf(ctx, fn, in);
+    for (j = 0; j < n->nin; j++)
+        if (j != k && n->in[j] == in)
+            return need_gbuf(ctx, fn, in);
+    in->gbuf = mlp__storage_get(ctx, fn, in->numel);
+    if (!in->gbuf)
+        return ctx->err.code;
+    in->gbuf_fresh = 1;
+    return MLP_OK;
+}
+
 /* A leaf whose .grad holds only zeros (after zero_grad, or just made) and
  * is used by nothing else accumulates straight into .grad: 0 + g is g (up
  * to the sign of a zero), so neither a zeroed buffer nor the commit's add
@@ -172,6 +194,7 @@ static void drop_gbuf(mlp_ctx *ctx, mlp_tensor *t)
 {
     mlp__storage_release(ctx, t->gbuf);
     t->gbuf = NULL;
+    t->gbuf_fresh = 0;
 }
 
 /* The marked node below *i, newest first, or NULL past node 0: every
@@ -300,7 +323,7 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
             /* a leaf whose .grad is zero accumulates into it directly */
             if (in->node < 0 && alias_leaf_grad(in))
                 continue;
-            if (need_gbuf(ctx, fn, in) != MLP_OK)
+            if (need_gbuf_of_input(ctx, fn, n, k, in) != MLP_OK)
                 return ctx->err.code;
         }
     }
@@ -322,7 +345,8 @@ static mlp_status check_grad_finite(mlp_ctx *ctx, const char *fn, const mlp__nod
 }
 
 /* Pass 3: seed out's buffer with grad_out (or 1) and call each marked
- * node's backward, newest first; each adds into its inputs' buffers. */
+ * node's backward, newest first; each adds into its inputs' buffers, or
+ * writes those it made unzeroed (n->fresh; need_gbuf_of_input). */
 static mlp_status walk(mlp_ctx *ctx, const char *fn, mlp_tensor *out, const mlp_tensor *grad_out)
 {
     float *gin[MLP__MAX_IN];
@@ -333,9 +357,16 @@ static mlp_status walk(mlp_ctx *ctx, const char *fn, mlp_tensor *out, const mlp_
     for (j = 0; j < out->numel; j++)
         out->gbuf->data[j] = grad_out ? grad_out->data[j] : 1.0f;
     for (i = out->node + 1; (n = prev_marked(ctx, &i));) {
-        for (k = 0; k < MLP__MAX_IN; k++)
+        n->fresh = 0;
+        for (k = 0; k < MLP__MAX_IN; k++) {
             gin[k] = (in = grad_input(n, k)) ? in->gbuf->data : NULL;
+            if (in && in->gbuf_fresh)
+                n->fresh |= 1u << k;
+        }
         n->op->backward(ctx, n, n->out->gbuf->data, gin);
+        for (k = 0; k < n->nin; k++)
+            if ((in = grad_input(n, k)))
+                in->gbuf_fresh = 0;
         drop_gbuf(ctx, n->out);
         for (k = 0; ctx->check_finite && k < n->nin; k++)
             if (gin[k] && check_grad_finite(ctx, fn, n, k, gin[k]) != MLP_OK)

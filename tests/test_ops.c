@@ -583,6 +583,45 @@ static void check(mlp_ctx *ctx, const char *what, mlp_fn fn, mlp_tensor **in, in
     }
 }
 
+/* An intermediate h read by three nodes that each write its gradient
+ * buffer whole when they are the first to reach it (the tape leaves that
+ * buffer unzeroed for them): relu(h) + tanh(h) + h . c, h = 2 a (at least
+ * 0.2 from ReLU's kink, where finite differences are wrong). */
+static mlp_tensor *f_shared_intermediate(void *u, mlp_tensor *const *in, int n)
+{
+    mlp_tensor *h = mlp_scale(in[0], 2.0f);
+    mlp_tensor *s = mlp_add(mlp_relu(h), mlp_tanh(h));
+    (void)u;
+    (void)n;
+    return mlp_add(mlp_sum(s), mlp_sum(mlp_matmul(h, in[1])));
+}
+
+/* One intermediate as both inputs of a product: its buffer must be
+ * zeroed, since the second input's gradient is added to the first's. */
+static mlp_tensor *f_square_of_intermediate(void *u, mlp_tensor *const *in, int n)
+{
+    mlp_tensor *h = mlp_matmul(in[0], in[1]);
+    (void)u;
+    (void)n;
+    return mlp_sum(mlp_matmul(h, h));
+}
+
+static void
+ops__gradient_buffers_written_first_or_shared_agree_with_finite_differences(void **state)
+{
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_tensor *in[3];
+    int rep;
+    mlp_ctx_seed(ctx, 11);
+    for (rep = 0; rep < 4; rep++) {
+        int64_t m = rdim(ctx), k = rdim(ctx), nn = rdim(ctx);
+        in[0] = gradcheck_input(ctx, 2, m, k), in[1] = gradcheck_input(ctx, 2, k, nn);
+        check(ctx, "relu(h) + tanh(h) + h c", f_shared_intermediate, in, 2);
+        in[0] = gradcheck_input(ctx, 2, k, m), in[1] = gradcheck_input(ctx, 2, m, k);
+        check(ctx, "h h", f_square_of_intermediate, in, 2);
+    }
+}
+
 static void ops__every_backward_agrees_with_finite_differences(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
@@ -727,7 +766,7 @@ static void kern__fused_bias_activation_equals_add_then_activation(void **state)
 {
     static const int acts[7] = {MLP_ACT_IDENTITY,   MLP_ACT_RELU, MLP_ACT_SIGMOID, MLP_ACT_TANH,
                                 MLP_ACT_LEAKY_RELU, MLP_ACT_GELU, MLP_ACT_STEP};
-    float x[12], fused[12], sep[12], b[4], dx1[12], dx2[12], dy[12];
+    float x[12], fused[12], sep[12], b[4], dx1[12], dx2[12], dx3[12], dy[12];
     int a, i;
     (void)state;
     for (i = 0; i < 12; i++) {
@@ -748,10 +787,16 @@ static void kern__fused_bias_activation_equals_add_then_activation(void **state)
         memset(dx1, 0, sizeof dx1);
         memset(dx2, 0, sizeof dx2);
         mlp__act_fwd(acts[a], sep, x, 12, 0.05f);
-        mlp__act_bwd(acts[a], dx1, dy, x, NULL, 12, 0.05f);
-        mlp__act_bwd(acts[a], dx2, dy, x, sep, 12, 0.05f);
+        mlp__act_bwd(acts[a], 0, dx1, dy, x, NULL, 12, 0.05f);
+        mlp__act_bwd(acts[a], 0, dx2, dy, x, sep, 12, 0.05f);
         for (i = 0; i < 12; i++)
             assert_close(dx1[i], dx2[i], 1e-7, 1e-6);
+        /* into a fresh buffer (set): whatever it held, the same bits as
+           adding into zeros */
+        for (i = 0; i < 12; i++)
+            dx3[i] = i % 2 ? NAN : 1e30f;
+        mlp__act_bwd(acts[a], 1, dx3, dy, x, sep, 12, 0.05f);
+        assert_memory_equal(dx3, dx2, sizeof dx2);
     }
 }
 
@@ -793,6 +838,7 @@ int main(void)
         cmocka_unit_test(ops__mixing_contexts_is_refused),
         TU_TEST(ops__check_finite_names_the_op),
         TU_TEST(ops__every_backward_agrees_with_finite_differences),
+        TU_TEST(ops__gradient_buffers_written_first_or_shared_agree_with_finite_differences),
         TU_TEST(ops__randomized_network_gradients_match_finite_differences),
         TU_TEST(gradcheck__finds_a_wrong_gradient_and_restores_inputs),
         cmocka_unit_test(kern__fused_bias_activation_equals_add_then_activation),

@@ -199,9 +199,13 @@ static void step__relu_kernels_select_by_sign(void **state)
         dx[i] = 10.0f;
     }
     /* f'(x) = 1 for x > 0, else 0 (also at 0) */
-    mlp__act_bwd(MLP_ACT_RELU, dx, dy, NULL, y, 9, 0.0f);
+    mlp__act_bwd(MLP_ACT_RELU, 0, dx, dy, NULL, y, 9, 0.0f);
     for (i = 0; i < 9; i++)
         assert_true(dx[i] == 10.0f + (x[i] > 0.0f ? dy[i] : 0.0f));
+    /* into a fresh buffer: written, not added to */
+    mlp__act_bwd(MLP_ACT_RELU, 1, dx, dy, NULL, y, 9, 0.0f);
+    for (i = 0; i < 9; i++)
+        assert_true(dx[i] == (x[i] > 0.0f ? dy[i] : 0.0f));
     /* fused: z [3,3] = relu(x + b) per row */
     memcpy(z, x, sizeof z);
     mlp__bias_act_fwd(MLP_ACT_RELU, z, b, 3, 3, 0.0f);

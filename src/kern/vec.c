@@ -6,9 +6,11 @@
  * kernels accumulate (+=).
  */
 #include <math.h>
+#include <string.h>
 
 #include "mlp.h"
 #include "kern/vec.h"
+#include "kern/vec_fast.h"
 
 /* 1/sqrt(2) and 1/sqrt(2 pi), for the exact GELU */
 #define MLP__RSQRT2 0.70710678118654752440f
@@ -74,22 +76,16 @@ void mlp__act_fwd(int act, float *y, const float *x, int64_t n, float param)
 /* dx += (v <= 0 ? 0 : dy): every load unconditional, so the select
  * vectorises instead of branching on the sign of each element. A NaN v
  * passes dy through, as PyTorch's threshold_backward does. */
-static void relu_bwd(float *restrict dx, const float *restrict dy, const float *restrict v,
-                     int64_t n)
+void mlp__act_bwd(int act, int set, float *dx, const float *dy, const float *x, const float *y,
+                  int64_t n, float param)
 {
     int64_t i;
-    for (i = 0; i < n; i++) {
-        float g = dy[i];
-        dx[i] += v[i] <= 0.0f ? 0.0f : g;
-    }
-}
-
-void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y, int64_t n,
-                  float param)
-{
-    int64_t i;
+    if (set && act != MLP_ACT_RELU && n > 0) /* ReLU's is the one that matters */
+        memset(dx, 0, (size_t)n * sizeof(float));
     switch (act) {
-    case MLP_ACT_RELU: /* f'(0) = 0: the left derivative */ relu_bwd(dx, dy, y ? y : x, n); break;
+    case MLP_ACT_RELU: /* f'(0) = 0: the left derivative */
+        mlp__relu_bwd(dx, dy, y ? y : x, n, set);
+        break;
     case MLP_ACT_SIGMOID: /* f' = f (1 - f) */
         for (i = 0; i < n; i++) {
             float s = y ? y[i] : mlp__sigmoid(x[i]);

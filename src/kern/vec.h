@@ -15,11 +15,12 @@
 float mlp__sigmoid(float x);
 /* y[i] = f(x[i]), i < n. y may equal x (in place). */
 void mlp__act_fwd(int act, float *y, const float *x, int64_t n, float param);
-/* dx[i] += dy[i] * f'(x[i]). y = f(x) is given too (sigmoid and tanh use
- * it, relu may use either); x may be NULL for sigmoid/tanh/relu when y is
- * given. */
-void mlp__act_bwd(int act, float *dx, const float *dy, const float *x, const float *y, int64_t n,
-                  float param);
+/* dx[i] += dy[i] * f'(x[i]), or dx[i] = 0 + that when set (dx is a fresh
+ * gradient buffer; the same bits as adding into zeros). y = f(x) is given
+ * too (sigmoid and tanh use it, relu may use either); x may be NULL for
+ * sigmoid/tanh/relu when y is given. */
+void mlp__act_bwd(int act, int set, float *dx, const float *dy, const float *x, const float *y,
+                  int64_t n, float param);
 /* y[r,c] = f(y[r,c] + b[c]) over rows x cols (b may be NULL): the bias add
  * fused with the activation, in place on the product x·W. */
 void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param);

@@ -44,3 +44,25 @@ int mlp__vec_all_zero(const float *x, int64_t n)
     }
     return 1;
 }
+
+void mlp__relu_bwd(float *restrict dx, const float *restrict dy, const float *restrict v, int64_t n,
+                   int set)
+{
+    /* dx[i] = base + the term, base dx[i] or (set) zero read through a
+       volatile: with a literal 0 the compiler folds 0 + 0 and turns the
+       select into a branch per element. Loads first, then a select: the
+       loop vectorises. */
+    volatile float zero_v = 0.0f;
+    const float zero = zero_v;
+    int64_t i;
+    if (set)
+        for (i = 0; i < n; i++) {
+            float g = dy[i], u = v[i];
+            dx[i] = zero + (u <= 0.0f ? zero : g);
+        }
+    else
+        for (i = 0; i < n; i++) {
+            float g = dy[i], u = v[i];
+            dx[i] += u <= 0.0f ? 0.0f : g;
+        }
+}

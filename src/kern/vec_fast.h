@@ -16,6 +16,10 @@ void mlp__vec_acc(float *y, const float *x, int64_t n);
 /* db[c] += g[r,c] for r = 0..rows-1 in order, c < cols: column sums of a
  * [rows,cols] matrix added into db (db and g do not overlap). */
 void mlp__col_sums_acc(float *db, const float *g, int64_t rows, int64_t cols);
+/* ReLU's backward: dx[i] += (v[i] <= 0 ? 0 : dy[i]), v the input or the
+ * output; with set, dx[i] = 0 + that (a fresh buffer: the same bits as
+ * adding into zeros, without reading dx). */
+void mlp__relu_bwd(float *dx, const float *dy, const float *v, int64_t n, int set);
 /* 1 when every x[i], i < n, is zero (either sign), else 0. */
 int mlp__vec_all_zero(const float *x, int64_t n);
 

@@ -103,7 +103,7 @@ static void standardize_bwd(mlp_ctx *ctx, mlp__node *nd, const float *gout, floa
             gin[0][r * cols + c] += gout[r * cols + c] / std[c];
 }
 
-static const mlp__op op_standardize = {standardize_bwd, 2u, 0};
+static const mlp__op op_standardize = {standardize_bwd, 2u, 0, 0u};
 
 static mlp_tensor *standardize_forward(const mlp__layer *L, mlp_tensor *h, int training)
 {

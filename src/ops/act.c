@@ -12,18 +12,18 @@
 static void act_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
     (void)ctx;
-    mlp__act_bwd(n->p.act.act, gin[0], gout, n->in[0]->data, n->out->data, n->out->numel,
-                 n->p.act.slope);
+    mlp__act_bwd(n->p.act.act, n->fresh & 1u, gin[0], gout, n->in[0]->data, n->out->data,
+                 n->out->numel, n->p.act.slope);
 }
 
 /* saves_inputs / saves_output say which values each derivative reads */
-static const mlp__op op_identity = {act_bwd, 0u, 0};
-static const mlp__op op_relu = {act_bwd, 0u, 1};
-static const mlp__op op_sigmoid = {act_bwd, 0u, 1};
-static const mlp__op op_tanh = {act_bwd, 0u, 1};
-static const mlp__op op_leaky = {act_bwd, 1u, 0};
-static const mlp__op op_gelu = {act_bwd, 1u, 0};
-static const mlp__op op_step = {act_bwd, 0u, 0};
+static const mlp__op op_identity = {act_bwd, 0u, 0, 1u};
+static const mlp__op op_relu = {act_bwd, 0u, 1, 1u};
+static const mlp__op op_sigmoid = {act_bwd, 0u, 1, 1u};
+static const mlp__op op_tanh = {act_bwd, 0u, 1, 1u};
+static const mlp__op op_leaky = {act_bwd, 1u, 0, 1u};
+static const mlp__op op_gelu = {act_bwd, 1u, 0, 1u};
+static const mlp__op op_step = {act_bwd, 0u, 0, 1u};
 
 static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_tensor *x, float param)
 {
@@ -114,7 +114,7 @@ static void prelu_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *cons
                    n->p.rowwise.rows, n->p.rowwise.cols);
 }
 
-static const mlp__op op_prelu = {prelu_bwd, 3u, 0};
+static const mlp__op op_prelu = {prelu_bwd, 3u, 0, 0u};
 
 mlp_tensor *mlp_prelu(mlp_tensor *x, mlp_tensor *alpha)
 {
@@ -176,8 +176,8 @@ static void log_softmax_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float
     }
 }
 
-static const mlp__op op_softmax = {softmax_bwd, 0u, 1};
-static const mlp__op op_log_softmax = {log_softmax_bwd, 0u, 1};
+static const mlp__op op_softmax = {softmax_bwd, 0u, 1, 0u};
+static const mlp__op op_log_softmax = {log_softmax_bwd, 0u, 1, 0u};
 
 static mlp_tensor *rowwise(const char *fn, const mlp__op *op, int log, mlp_tensor *x)
 {
@@ -222,7 +222,7 @@ static void dropout_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *co
         gin[0][i] += gout[i] * mask[i];
 }
 
-static const mlp__op op_dropout = {dropout_bwd, 0u, 0};
+static const mlp__op op_dropout = {dropout_bwd, 0u, 0, 0u};
 
 mlp_tensor *mlp_dropout(mlp_tensor *x, float p)
 {

@@ -9,11 +9,12 @@
 #include "kern/vec_fast.h"
 #include "ops/ops.h"
 
-void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A,
-                   int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc)
+void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc)
 {
-    if (M && N && K)
-        mlp__gemm(ctx, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C, ldc);
+    /* K == 0 with set: beta 0 makes C zeros */
+    if (M && N && (K || set))
+        mlp__gemm(ctx, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, set ? 0.0f : 1.0f, C, ldc);
 }
 
 /* ---- matmul: a [M,K] (or [K]) x b [K,N] (or [K]) ---- */
@@ -25,9 +26,9 @@ static void product_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *co
     int64_t M = n->p.matmul.m, N = n->p.matmul.n, K = n->p.matmul.k;
     const float *A = n->in[0]->data, *B = n->in[1]->data;
     if (gin[0]) /* dA [M,K] += dC [M,N] . B^T */
-        mlp__gemm_acc(ctx, 0, 1, M, K, N, gout, N, B, N, gin[0], K);
+        mlp__gemm_acc(ctx, n->fresh & 1u, 0, 1, M, K, N, gout, N, B, N, gin[0], K);
     if (gin[1]) /* dB [K,N] += A^T . dC */
-        mlp__gemm_acc(ctx, 1, 0, K, N, M, A, K, gout, N, gin[1], N);
+        mlp__gemm_acc(ctx, n->fresh & 2u, 1, 0, K, N, M, A, K, gout, N, gin[1], N);
 }
 
 static void matmul_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
@@ -35,7 +36,7 @@ static void matmul_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
     product_bwd(ctx, n, gout, gin);
 }
 
-static const mlp__op op_matmul = {matmul_bwd, 3u, 0};
+static const mlp__op op_matmul = {matmul_bwd, 3u, 0, 3u};
 
 mlp_tensor *mlp_matmul(mlp_tensor *a, mlp_tensor *b)
 {
@@ -85,7 +86,7 @@ static void linear_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
         mlp__col_sums_acc(gin[2], gout, n->p.matmul.m, n->p.matmul.n);
 }
 
-static const mlp__op op_linear = {linear_bwd, 3u, 0};
+static const mlp__op op_linear = {linear_bwd, 3u, 0, 3u};
 
 mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
 {
@@ -169,9 +170,9 @@ static void binary_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
     }
 }
 
-static const mlp__op op_add = {binary_bwd, 0u, 0};
-static const mlp__op op_sub = {binary_bwd, 0u, 0};
-static const mlp__op op_mul = {binary_bwd, 3u, 0};
+static const mlp__op op_add = {binary_bwd, 0u, 0, 0u};
+static const mlp__op op_sub = {binary_bwd, 0u, 0, 0u};
+static const mlp__op op_mul = {binary_bwd, 3u, 0, 0u};
 
 static int broadcasts(const mlp_tensor *a, const mlp_tensor *b)
 {
@@ -268,7 +269,7 @@ static void scale_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *cons
         gin[0][i] += s * gout[i];
 }
 
-static const mlp__op op_scale = {scale_bwd, 0u, 0};
+static const mlp__op op_scale = {scale_bwd, 0u, 0, 0u};
 
 mlp_tensor *mlp_scale(mlp_tensor *a, float s)
 {
@@ -296,8 +297,8 @@ static void reduce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
         gin[0][i] += g;
 }
 
-static const mlp__op op_sum = {reduce_bwd, 0u, 0};
-static const mlp__op op_mean = {reduce_bwd, 0u, 0};
+static const mlp__op op_sum = {reduce_bwd, 0u, 0, 0u};
+static const mlp__op op_mean = {reduce_bwd, 0u, 0, 0u};
 
 static mlp_tensor *reduce(const char *fn, const mlp__op *op, mlp_tensor *a, int mean)
 {
@@ -337,7 +338,7 @@ static void reshape_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *co
         gin[0][i] += gout[i];
 }
 
-static const mlp__op op_reshape = {reshape_bwd, 0u, 0};
+static const mlp__op op_reshape = {reshape_bwd, 0u, 0, 0u};
 
 mlp_tensor *mlp_reshape(mlp_tensor *a, int ndim, const int64_t *shape)
 {
@@ -373,7 +374,7 @@ static void transpose_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *
             gin[0][i * cols + j] += gout[j * m + i];
 }
 
-static const mlp__op op_transpose = {transpose_bwd, 0u, 0};
+static const mlp__op op_transpose = {transpose_bwd, 0u, 0, 0u};
 
 mlp_tensor *mlp_transpose(mlp_tensor *a)
 {

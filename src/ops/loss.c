@@ -25,7 +25,7 @@ static void mse_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
     }
 }
 
-static const mlp__op op_mse = {mse_bwd, 3u, 0};
+static const mlp__op op_mse = {mse_bwd, 3u, 0, 0u};
 
 /* The mean over the elements of a term of (a[i], b[i]), computed in double:
  * mse's and bce's forward. */
@@ -77,7 +77,7 @@ static void ce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *
         gin[0][i] += s * g[i];
 }
 
-static const mlp__op op_ce = {ce_bwd, 0u, 0};
+static const mlp__op op_ce = {ce_bwd, 0u, 0, 0u};
 
 mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
 {
@@ -155,7 +155,7 @@ static void bce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const 
     }
 }
 
-static const mlp__op op_bce = {bce_bwd, 3u, 0};
+static const mlp__op op_bce = {bce_bwd, 3u, 0, 0u};
 
 mlp_tensor *mlp_bce_with_logits(mlp_tensor *logits, mlp_tensor *targets)
 {

@@ -60,10 +60,11 @@ static inline void mlp__rows_cols(const mlp_tensor *t, int64_t *rows, int64_t *c
     *rows = *cols ? t->numel / *cols : 0;
 }
 
-/* C = op(A) op(B) + C for backward, with ctx's kernel and the workspace
- * forward made (mlp_ctx_set_gemm_kernel keeps it fitting); never
- * allocates. */
-void mlp__gemm_acc(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *A,
-                   int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc);
+/* C = op(A) op(B) + C for backward, or C = op(A) op(B) when set (a fresh
+ * gradient buffer: mlp__op.overwrites), with ctx's kernel and the
+ * workspace forward made (mlp_ctx_set_gemm_kernel keeps it fitting);
+ * never allocates. */
+void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                   const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc);
 
 #endif
