@@ -134,39 +134,34 @@ void mlp__tape_destroy(mlp_ctx *ctx)
 
 /* ---- backward ---- */
 
-/* Give t a zeroed gradient buffer for this backward (if it has none yet). */
-static mlp_status need_gbuf(mlp_ctx *ctx, const char *fn, mlp_tensor *t)
+/* Give t a gradient buffer for this backward (if it has none yet): zeroed,
+ * or left as it is for its first writer to overwrite (fresh). */
+static mlp_status need_gbuf(mlp_ctx *ctx, const char *fn, mlp_tensor *t, int fresh)
 {
     if (t->gbuf)
         return MLP_OK;
     t->gbuf = mlp__storage_get(ctx, fn, t->numel);
     if (!t->gbuf)
         return ctx->err.code;
-    if (t->numel)
+    t->gbuf_fresh = fresh != 0;
+    if (!fresh && t->numel)
         memset(t->gbuf->data, 0, (size_t)t->numel * sizeof(float));
     return MLP_OK;
 }
 
-/* The buffer of input k of n, made by n (the first node of the walk to
- * write it, since every pass walks newest first): left unzeroed when n's
+/* Whether input k of n may get a fresh buffer from n (the first node of
+ * the walk to write it, since every pass walks newest first): n's
  * backward overwrites that input's gradient and the input is not also
  * another input of n (whose gradient would then be added into it). */
-static mlp_status need_gbuf_of_input(mlp_ctx *ctx, const char *fn, mlp__node *n, int k,
-                                     mlp_tensor *in)
+static int fresh_for(const mlp__node *n, int k)
 {
     int j;
-    if (in->gbuf)
-        return MLP_OK;
     if (!(n->op->overwrites & (1u << k)))
-        return need_gbuf(ctx, fn, in);
+        return 0;
     for (j = 0; j < n->nin; j++)
-        if (j != k && n->in[j] == in)
-            return need_gbuf(ctx, fn, in);
-    in->gbuf = mlp__storage_get(ctx, fn, in->numel);
-    if (!in->gbuf)
-        return ctx->err.code;
-    in->gbuf_fresh = 1;
-    return MLP_OK;
+        if (j != k && n->in[j] == n->in[k])
+            return 0;
+    return 1;
 }
 
 /* A leaf whose .grad holds only zeros (after zero_grad, or just made) and
@@ -308,7 +303,7 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
     int64_t i;
     int k;
     for (i = top + 1; (n = prev_marked(ctx, &i));) {
-        if (need_gbuf(ctx, fn, n->out) != MLP_OK)
+        if (need_gbuf(ctx, fn, n->out, 0) != MLP_OK)
             return ctx->err.code;
         for (k = 0; k < n->nin; k++) {
             if (!(in = grad_input(n, k)))
@@ -323,7 +318,7 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
             /* a leaf whose .grad is zero accumulates into it directly */
             if (in->node < 0 && alias_leaf_grad(in))
                 continue;
-            if (need_gbuf_of_input(ctx, fn, n, k, in) != MLP_OK)
+            if (need_gbuf(ctx, fn, in, fresh_for(n, k)) != MLP_OK)
                 return ctx->err.code;
         }
     }
@@ -346,7 +341,7 @@ static mlp_status check_grad_finite(mlp_ctx *ctx, const char *fn, const mlp__nod
 
 /* Pass 3: seed out's buffer with grad_out (or 1) and call each marked
  * node's backward, newest first; each adds into its inputs' buffers, or
- * writes those it made unzeroed (n->fresh; need_gbuf_of_input). */
+ * writes those it made unzeroed (n->fresh; fresh_for). */
 static mlp_status walk(mlp_ctx *ctx, const char *fn, mlp_tensor *out, const mlp_tensor *grad_out)
 {
     float *gin[MLP__MAX_IN];
