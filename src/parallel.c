@@ -13,11 +13,11 @@
  * within a training step or a stream of predict calls, separated by
  * serial work, and waking a sleeping thread costs tens of microseconds on
  * a virtual machine. The price is up to that much CPU time on an idle
- * worker after each job. With GCC or Clang the
- * spin only reads the generation or the count of finished parts
- * atomically, so spinning threads never contend for the mutex; other
- * compilers spin by lock/unlock rounds. A worker the OS is slow to wake
- * costs nothing but its share.
+ * worker after each job. With GCC or Clang the spin only reads the
+ * generation or the count of finished parts atomically, so spinning
+ * threads never contend for the mutex; other compilers spin by
+ * lock/unlock rounds. A worker the OS is slow to wake costs nothing but
+ * its share.
  *
  * Results do not depend on the thread count: mlp__gemm splits C[M x N] into
  * row or column blocks aligned to the kernel's register tile, and each

@@ -69,25 +69,19 @@ static int64_t max_width(const mlp_model *m)
     return w;
 }
 
-/* Multiply-adds of one row through the model. */
-static int64_t row_cost(const mlp_model *m)
+/* Multiply-adds of one row through the model; *widest: those of its
+ * largest product. */
+static int64_t row_cost(const mlp_model *m, int64_t *widest)
 {
-    int64_t c = 0;
+    int64_t c = 0, p;
     size_t i;
-    for (i = 0; i < m->nlayers; i++)
-        if (m->layers[i].in && m->layers[i].out)
-            c += m->layers[i].in * m->layers[i].out;
-    return c;
-}
-
-/* The largest product's multiply-adds for one row. */
-static int64_t max_product(const mlp_model *m)
-{
-    int64_t c = 0;
-    size_t i;
-    for (i = 0; i < m->nlayers; i++)
-        if (m->layers[i].in * m->layers[i].out > c)
-            c = m->layers[i].in * m->layers[i].out;
+    *widest = 0;
+    for (i = 0; i < m->nlayers; i++) {
+        p = m->layers[i].in * m->layers[i].out;
+        c += p;
+        if (p > *widest)
+            *widest = p;
+    }
     return c;
 }
 
@@ -235,7 +229,7 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
     static run_job zero;
     run_job j = zero;
     mlp__scratch *s;
-    int64_t cost, rows, min_units;
+    int64_t cost, widest, rows, min_units;
     size_t floats;
     mlp_status st;
     int t, worst = -1;
@@ -276,11 +270,11 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
         return st;
     for (t = 0; t < MLP__MAX_THREADS; t++)
         j.bad_row[t] = -1;
-    cost = row_cost(m);
+    cost = row_cost(m, &widest);
     /* rows split across threads when there are at least two tiles of them
        a thread; fewer rows through a wide layer: its product by columns */
     j.by_columns = ctx->threads > 1 && n < 2 * j.unit * ctx->threads
-                   && (double)n * (double)max_product(m) >= (double)COL_SPLIT_MIN;
+                   && (double)n * (double)widest >= (double)COL_SPLIT_MIN;
     if ((st = mlp__scratch_take(ctx, fn,
                                 j.by_columns || (double)n * (double)cost >= (double)SPLIT_MIN,
                                 j.per_thread, &s))
