@@ -180,7 +180,7 @@ static void step__bias_gradient_is_column_sums(void **state)
     (void)state;
     for (i = 0; i < 15; i++)
         g[i] = (float)i;
-    mlp__col_sums_acc(db, g, 3, 5);
+    mlp__col_sums_acc(db, g, 3, 5, 5);
     for (i = 0; i < 5; i++)
         assert_true(db[i] == 16.0f + 3.0f * (float)i);
 }

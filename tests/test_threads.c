@@ -1,8 +1,10 @@
 /*
  * test_threads.c - the context's worker pool: mlp_ctx_set_threads, matrix
  * products and training steps identical at 1 and 2 threads, the internal
- * mlp__parallel_for covering its range, a pool freed with its context, and
- * predict/classify called from four threads at once on one model.
+ * mlp__parallel_for covering its range, a pool freed with its context,
+ * predict/classify called from four threads at once on one model, and the
+ * element-wise passes of a step (activations, bias add, bias gradient)
+ * identical at 1, 2 and 3 threads.
  */
 #include "testutil.h"
 #include "parallel.h"
@@ -358,6 +360,149 @@ static void threads__predict_few_rows_same_bits_at_1_2_3_threads(void **state)
     free(x);
 }
 
+/* The element-wise passes of a step at `threads`: y = f(z) and, after two
+ * backward passes from g (retained graph), z's gradient after the first
+ * and after the second (the second adds into the first); then
+ * lin = x w + b [rows,cols] (x [rows,16]) and, after a backward from g,
+ * b's gradient (the column sums of g). out holds y, dz1, dz2, lin (rows *
+ * cols each) then db (cols). */
+#define EW_IN 16
+static void elementwise_at(int threads, int act, int64_t rows, int64_t cols, const float *z,
+                           const float *g, const float *x, const float *w, const float *b,
+                           float *out)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t n = rows * cols, sz[2], sx[2], sw[2], sb[1];
+    mlp_tensor *tz, *tg, *ty, *tx, *tw, *tb, *lin;
+    size_t bytes = (size_t)n * sizeof(float);
+    sz[0] = sx[0] = rows;
+    sz[1] = sw[1] = sb[0] = cols;
+    sx[1] = sw[0] = EW_IN;
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    tz = mlp_tensor_from(ctx, 2, sz, z);
+    tg = mlp_tensor_from(ctx, 2, sz, g);
+    tx = mlp_tensor_from(ctx, 2, sx, x);
+    tw = mlp_tensor_from(ctx, 2, sw, w);
+    tb = mlp_tensor_from(ctx, 1, sb, b);
+    assert_handle(ctx, tz);
+    assert_handle(ctx, tg);
+    assert_handle(ctx, tx);
+    assert_handle(ctx, tw);
+    assert_handle(ctx, tb);
+    assert_ok(ctx, mlp_tensor_set_requires_grad(tz, 1));
+    assert_ok(ctx, mlp_tensor_set_requires_grad(tb, 1));
+    ty = act == MLP_ACT_LEAKY_RELU ? mlp_leaky_relu(tz, 0.01f) : mlp_activation(tz, (mlp_act)act);
+    assert_handle(ctx, ty);
+    memcpy(out, mlp_tensor_data(ty), bytes);
+    assert_ok(ctx, mlp_backward(ty, tg, 1));
+    memcpy(out + n, mlp_tensor_data(mlp_tensor_grad(tz)), bytes);
+    assert_ok(ctx, mlp_backward(ty, tg, 0));
+    memcpy(out + 2 * n, mlp_tensor_data(mlp_tensor_grad(tz)), bytes);
+    lin = mlp_linear(tx, tw, tb);
+    assert_handle(ctx, lin);
+    memcpy(out + 3 * n, mlp_tensor_data(lin), bytes);
+    assert_ok(ctx, mlp_backward(lin, tg, 0));
+    memcpy(out + 4 * n, mlp_tensor_data(mlp_tensor_grad(tb)), (size_t)cols * sizeof(float));
+    mlp_tape_reset(ctx);
+    mlp_tensor_free(tz);
+    mlp_tensor_free(tg);
+    mlp_tensor_free(tx);
+    mlp_tensor_free(tw);
+    mlp_tensor_free(tb);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+/* y = f(z) and dz = g f'(z) against double precision here: ReLU and leaky
+ * ReLU exactly (one float multiply at most), sigmoid s = 1 / (1 + e^-z),
+ * s' = s (1 - s), to float rounding. */
+static void check_act(int act, float z, float g, float y, float dz)
+{
+    double s = 1.0 / (1.0 + exp(-(double)z));
+    switch (act) {
+    case MLP_ACT_RELU:
+        assert_true(y == (z > 0.0f ? z : 0.0f));
+        assert_true(dz == (z > 0.0f ? g : 0.0f));
+        break;
+    case MLP_ACT_LEAKY_RELU:
+        assert_true(y == (z > 0.0f ? z : (float)((double)(float)0.01f * (double)z)));
+        assert_true(dz == (z > 0.0f ? g : (float)((double)(float)0.01f * (double)g)));
+        break;
+    default:
+        assert_close(y, s, 1e-7, 1e-6);
+        assert_close(dz, (double)g * s * (1.0 - s), 1e-7, 1e-5);
+        break;
+    }
+}
+
+static void threads__elementwise_passes_same_bits_at_1_2_3_threads(void **state)
+{
+    /* a training step's hidden layer, and ragged sizes: 257 x 203 is no
+       multiple of the vector width, a 64-element block or a part */
+    static const int64_t dims[2][2] = {{256, 512}, {257, 203}};
+    static const int acts[3] = {MLP_ACT_RELU, MLP_ACT_SIGMOID, MLP_ACT_LEAKY_RELU};
+    int d, a, t;
+    (void)state;
+    need_threads();
+    for (d = 0; d < 2; d++) {
+        int64_t rows = dims[d][0], cols = dims[d][1], n = rows * cols, i, r, c, k;
+        size_t total = (size_t)(4 * n + cols);
+        float *z = (float *)malloc((size_t)n * sizeof(float));
+        float *g = (float *)malloc((size_t)n * sizeof(float));
+        float *x = (float *)malloc((size_t)(rows * EW_IN) * sizeof(float));
+        float *w = (float *)malloc((size_t)(EW_IN * cols) * sizeof(float));
+        float *b = (float *)malloc((size_t)cols * sizeof(float));
+        float *o[3];
+        fill(z, n, 11u);
+        fill(g, n, 12u);
+        fill(x, rows * EW_IN, 13u);
+        fill(w, EW_IN * cols, 14u);
+        fill(b, cols, 15u);
+        for (i = 0; i < n; i += 5) /* some exact zeros: ReLU'(0) = 0 */
+            z[i] = 0.0f;
+        for (t = 0; t < 3; t++)
+            o[t] = (float *)malloc(total * sizeof(float));
+        for (a = 0; a < 3; a++) {
+            const float *y, *dz1, *dz2, *lin, *db;
+            for (t = 0; t < 3; t++)
+                elementwise_at(t + 1, acts[a], rows, cols, z, g, x, w, b, o[t]);
+            assert_memory_equal(o[0], o[1], total * sizeof(float));
+            assert_memory_equal(o[0], o[2], total * sizeof(float));
+            y = o[1];
+            dz1 = y + n;
+            dz2 = dz1 + n;
+            lin = dz2 + n;
+            db = lin + n;
+            for (i = 0; i < n; i += 97) { /* every part has some */
+                check_act(acts[a], z[i], g[i], y[i], dz1[i]);
+                assert_true(dz2[i] == dz1[i] + dz1[i]); /* the second pass added */
+            }
+            check_act(acts[a], z[n - 1], g[n - 1], y[n - 1], dz1[n - 1]);
+            for (r = 0; r < rows; r += 31)
+                for (c = 0; c < cols; c += 7) {
+                    double s = b[c];
+                    for (k = 0; k < EW_IN; k++)
+                        s += (double)x[r * EW_IN + k] * (double)w[k * cols + c];
+                    assert_close(lin[r * cols + c], s, 1e-6, 1e-5);
+                }
+            for (c = 0; c < cols; c++) { /* db = column sums of g */
+                double s = 0.0;
+                for (r = 0; r < rows; r++)
+                    s += g[r * cols + c];
+                assert_close(db[c], s, 1e-5, 1e-5);
+            }
+        }
+        for (t = 0; t < 3; t++)
+            free(o[t]);
+        free(z);
+        free(g);
+        free(x);
+        free(w);
+        free(b);
+    }
+}
+
 /* Four threads predicting and classifying on one model at once, with a
  * single-threaded context and with two workers in it: every result equals
  * the same call made alone (tests/predict_threads.h). */
@@ -389,6 +534,7 @@ int main(void)
         TU_TEST(threads__parallel_for_covers_range_once),
         TU_TEST(threads__predict_from_four_threads_on_one_model_matches_alone),
         cmocka_unit_test(threads__predict_few_rows_same_bits_at_1_2_3_threads),
+        cmocka_unit_test(threads__elementwise_passes_same_bits_at_1_2_3_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,11 +21,12 @@ void mlp__vec_acc(float *restrict y, const float *restrict x, int64_t n)
         y[i] += x[i];
 }
 
-void mlp__col_sums_acc(float *restrict db, const float *restrict g, int64_t rows, int64_t cols)
+void mlp__col_sums_acc(float *restrict db, const float *restrict g, int64_t rows, int64_t cols,
+                       int64_t ld)
 {
     int64_t r, c;
     for (r = 0; r < rows; r++) {
-        const float *gr = g + r * cols;
+        const float *gr = g + r * ld;
         for (c = 0; c < cols; c++)
             db[c] += gr[c];
     }

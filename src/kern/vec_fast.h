@@ -13,9 +13,10 @@
 void mlp__vec_sub_scaled(float *y, float a, const float *x, int64_t n);
 /* y[i] += x[i], i < n (y and x do not overlap). */
 void mlp__vec_acc(float *y, const float *x, int64_t n);
-/* db[c] += g[r,c] for r = 0..rows-1 in order, c < cols: column sums of a
- * [rows,cols] matrix added into db (db and g do not overlap). */
-void mlp__col_sums_acc(float *db, const float *g, int64_t rows, int64_t cols);
+/* db[c] += g[r*ld + c] for r = 0..rows-1 in order, c < cols: column sums
+ * of a [rows,cols] block of a matrix with rows ld apart, added into db (db
+ * and g do not overlap). */
+void mlp__col_sums_acc(float *db, const float *g, int64_t rows, int64_t cols, int64_t ld);
 /* ReLU's backward: dx[i] += (v[i] <= 0 ? 0 : dy[i]), v the input or the
  * output; with set, dx[i] = 0 + that (a fresh buffer: the same bits as
  * adding into zeros, without reading dx). */

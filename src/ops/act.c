@@ -11,9 +11,8 @@
 
 static void act_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
 {
-    (void)ctx;
-    mlp__act_bwd(n->p.act.act, n->fresh & 1u, gin[0], gout, n->in[0]->data, n->out->data,
-                 n->out->numel, n->p.act.slope);
+    mlp__par_act_bwd(ctx, n->p.act.act, n->fresh & 1u, gin[0], gout, n->in[0]->data, n->out->data,
+                     n->out->numel, n->p.act.slope);
 }
 
 /* saves_inputs / saves_output say which values each derivative reads */
@@ -35,7 +34,7 @@ static mlp_tensor *unary_act(const char *fn, const mlp__op *op, int act, mlp_ten
         return NULL;
     if (!(y = mlp__result(ctx, fn, x->ndim, x->shape)))
         return NULL;
-    mlp__act_fwd(act, y->data, x->data, x->numel, param);
+    mlp__par_act_fwd(ctx, act, y->data, x->data, x->numel, param);
     p.act.act = act;
     p.act.slope = param;
     if (!mlp__record_params(ctx, fn, op, y, &x, 1, p))

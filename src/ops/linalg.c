@@ -6,7 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "kern/vec_fast.h"
 #include "ops/ops.h"
 
 void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, int64_t K,
@@ -83,7 +82,7 @@ static void linear_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
 {
     product_bwd(ctx, n, gout, gin);
     if (n->nin > 2 && gin[2]) /* db [out] += column sums of dy */
-        mlp__col_sums_acc(gin[2], gout, n->p.matmul.m, n->p.matmul.n);
+        mlp__par_col_sums_acc(ctx, gin[2], gout, n->p.matmul.m, n->p.matmul.n);
 }
 
 static const mlp__op op_linear = {linear_bwd, 3u, 0, 3u};
@@ -123,7 +122,8 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     if (rows && nout) {
         mlp__gemm(ctx, 0, 0, rows, nout, nin, 1.0f, x->data, nin, w->data, nout, 0.0f, y->data,
                   nout);
-        mlp__bias_act_fwd(MLP_ACT_IDENTITY, y->data, b ? b->data : NULL, rows, nout, 0.0f);
+        if (b)
+            mlp__par_bias_act_fwd(ctx, MLP_ACT_IDENTITY, y->data, b->data, rows, nout, 0.0f);
     }
     p.matmul.m = rows;
     p.matmul.n = nout;

@@ -67,4 +67,18 @@ static inline void mlp__rows_cols(const mlp_tensor *t, int64_t *rows, int64_t *c
 void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, int64_t K,
                    const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc);
 
+/* The element-wise passes of a step split across ctx's threads (par.c):
+ * each runs the vec.h / vec_fast.h kernel of the same name, on the caller
+ * alone below the size where a hand-off to the pool pays, else on parts
+ * of its range. Parts are whole blocks of 64 elements (or whole rows, or
+ * blocks of 64 columns each summed over every row in order by one
+ * thread), so every element goes through the same instructions as in one
+ * serial call: the same bits at any thread count. */
+void mlp__par_act_fwd(mlp_ctx *ctx, int act, float *y, const float *x, int64_t n, float param);
+void mlp__par_act_bwd(mlp_ctx *ctx, int act, int set, float *dx, const float *dy, const float *x,
+                      const float *y, int64_t n, float param);
+void mlp__par_bias_act_fwd(mlp_ctx *ctx, int act, float *y, const float *b, int64_t rows,
+                           int64_t cols, float param);
+void mlp__par_col_sums_acc(mlp_ctx *ctx, float *db, const float *g, int64_t rows, int64_t cols);
+
 #endif
