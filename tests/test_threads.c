@@ -3,8 +3,8 @@
  * products and training steps identical at 1 and 2 threads, the internal
  * mlp__parallel_for covering its range, a pool freed with its context,
  * predict/classify called from four threads at once on one model, and the
- * element-wise passes of a step (activations, bias add, bias gradient)
- * identical at 1, 2 and 3 threads.
+ * element-wise passes of a step (activations, bias add, bias gradient,
+ * softmax cross-entropy) identical at 1, 2 and 3 threads.
  */
 #include "testutil.h"
 #include "parallel.h"
@@ -360,6 +360,18 @@ static void threads__predict_few_rows_same_bits_at_1_2_3_threads(void **state)
     free(x);
 }
 
+/* End a helper's context: its results, the n tensors it made, then the
+ * context itself, which leaves nothing allocated. */
+static void release(mlp_ctx *ctx, tu_alloc *al, mlp_tensor **ts, int n)
+{
+    int i;
+    mlp_tape_reset(ctx);
+    for (i = 0; i < n; i++)
+        mlp_tensor_free(ts[i]);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al->live, 0);
+}
+
 /* The element-wise passes of a step at `threads`: y = f(z) and, after two
  * backward passes from g (retained graph), z's gradient after the first
  * and after the second (the second adds into the first); then
@@ -404,14 +416,10 @@ static void elementwise_at(int threads, int act, int64_t rows, int64_t cols, con
     memcpy(out + 3 * n, mlp_tensor_data(lin), bytes);
     assert_ok(ctx, mlp_backward(lin, tg, 0));
     memcpy(out + 4 * n, mlp_tensor_data(mlp_tensor_grad(tb)), (size_t)cols * sizeof(float));
-    mlp_tape_reset(ctx);
-    mlp_tensor_free(tz);
-    mlp_tensor_free(tg);
-    mlp_tensor_free(tx);
-    mlp_tensor_free(tw);
-    mlp_tensor_free(tb);
-    mlp_ctx_free(ctx);
-    assert_int_equal(al.live, 0);
+    {
+        mlp_tensor *own[5] = {tz, tg, tx, tw, tb};
+        release(ctx, &al, own, 5);
+    }
 }
 
 /* y = f(z) and dz = g f'(z) against double precision here: ReLU and leaky
@@ -503,6 +511,80 @@ static void threads__elementwise_passes_same_bits_at_1_2_3_threads(void **state)
     }
 }
 
+/* Softmax cross-entropy of logits [rows,k] at `threads`: out = the loss,
+ * then the gradient of the logits (rows * k). */
+static void cross_entropy_at(int threads, int64_t rows, int64_t k, const float *x,
+                             const float *labels, float *out)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t sx[2], sy[1];
+    mlp_tensor *tx, *ty, *loss;
+    sx[0] = sy[0] = rows;
+    sx[1] = k;
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    tx = mlp_tensor_from(ctx, 2, sx, x);
+    ty = mlp_tensor_from(ctx, 1, sy, labels);
+    assert_handle(ctx, tx);
+    assert_handle(ctx, ty);
+    assert_ok(ctx, mlp_tensor_set_requires_grad(tx, 1));
+    loss = mlp_cross_entropy(tx, ty);
+    assert_handle(ctx, loss);
+    out[0] = mlp_tensor_item(loss);
+    assert_ok(ctx, mlp_backward(loss, NULL, 0));
+    memcpy(out + 1, mlp_tensor_data(mlp_tensor_grad(tx)), (size_t)(rows * k) * sizeof(float));
+    {
+        mlp_tensor *own[2] = {tx, ty};
+        release(ctx, &al, own, 2);
+    }
+}
+
+static void threads__cross_entropy_same_bits_at_1_2_3_threads(void **state)
+{
+    /* a training batch, more rows than one hand-off takes (512), and a
+       ragged one */
+    static const int64_t dims[3][2] = {{256, 10}, {1100, 10}, {257, 37}};
+    int d, t;
+    (void)state;
+    need_threads();
+    for (d = 0; d < 3; d++) {
+        int64_t rows = dims[d][0], k = dims[d][1], n = rows * k, r, c;
+        float *x = (float *)malloc((size_t)n * sizeof(float));
+        float *y = (float *)malloc((size_t)rows * sizeof(float));
+        float *o[3];
+        double loss = 0.0;
+        fill(x, n, 21u);
+        for (r = 0; r < n; r++)
+            x[r] *= 8.0f;
+        for (r = 0; r < rows; r++)
+            y[r] = (float)((r * 7) % k);
+        for (t = 0; t < 3; t++) {
+            o[t] = (float *)malloc((size_t)(n + 1) * sizeof(float));
+            cross_entropy_at(t + 1, rows, k, x, y, o[t]);
+        }
+        assert_memory_equal(o[0], o[1], (size_t)(n + 1) * sizeof(float));
+        assert_memory_equal(o[0], o[2], (size_t)(n + 1) * sizeof(float));
+        /* loss = mean over rows of log(sum_c e^x[r,c]) - x[r,y]; gradient
+           (softmax - onehot) / rows, in double here */
+        for (r = 0; r < rows; r++) {
+            const float *xr = x + r * k;
+            double z = 0.0;
+            for (c = 0; c < k; c++)
+                z += exp((double)xr[c]);
+            loss += log(z) - (double)xr[(int64_t)y[r]];
+            for (c = 0; c < k; c += 3) {
+                double p = exp((double)xr[c]) / z - (c == (int64_t)y[r] ? 1.0 : 0.0);
+                assert_close(o[1][1 + r * k + c], p / (double)rows, 1e-9, 1e-5);
+            }
+        }
+        assert_close(o[1][0], loss / (double)rows, 1e-6, 1e-6);
+        for (t = 0; t < 3; t++)
+            free(o[t]);
+        free(x);
+        free(y);
+    }
+}
+
 /* Four threads predicting and classifying on one model at once, with a
  * single-threaded context and with two workers in it: every result equals
  * the same call made alone (tests/predict_threads.h). */
@@ -535,6 +617,7 @@ int main(void)
         TU_TEST(threads__predict_from_four_threads_on_one_model_matches_alone),
         cmocka_unit_test(threads__predict_few_rows_same_bits_at_1_2_3_threads),
         cmocka_unit_test(threads__elementwise_passes_same_bits_at_1_2_3_threads),
+        cmocka_unit_test(threads__cross_entropy_same_bits_at_1_2_3_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 /*
  * vec.c - element-wise and row-wise kernels on raw float arrays: the
  * activations and their derivatives, the bias add fused with an
- * activation, pReLU, softmax / log-softmax / log-sum-exp. Plain loops the
- * compiler vectorises; no handles, no allocation, no errors. Backward
- * kernels accumulate (+=).
+ * activation, pReLU, softmax / log-softmax / log-sum-exp, the rows of
+ * softmax cross-entropy. Plain loops the compiler vectorises; no handles,
+ * no allocation, no errors. Backward kernels accumulate (+=).
  */
 #include <math.h>
 #include <string.h>
@@ -224,6 +224,29 @@ float mlp__logsumexp(const float *x, int64_t n)
     for (i = 0; i < n; i++)
         s += expf(x[i] - m);
     return m + logf(s);
+}
+
+void mlp__ce_rows(float *ml, float *g, const float *x, const float *labels, int64_t rows, int64_t k,
+                  float inv)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * k;
+        float m = xr[0], sum = 0.0f, ls;
+        for (c = 1; c < k; c++) /* from x[r,0]: a NaN there is the max */
+            m = xr[c] > m ? xr[c] : m;
+        for (c = 0; c < k; c++)
+            sum += expf(xr[c] - m);
+        ls = logf(sum);
+        ml[2 * r] = m;
+        ml[2 * r + 1] = ls;
+        if (g) {
+            float *gr = g + r * k;
+            for (c = 0; c < k; c++)
+                gr[c] = expf((xr[c] - m) - ls) * inv;
+            gr[(int64_t)labels[r]] -= inv;
+        }
+    }
 }
 
 void mlp__softmax_rows(float *y, const float *x, int64_t rows, int64_t cols)

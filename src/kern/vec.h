@@ -1,8 +1,9 @@
 /*
  * vec.h - element-wise and row-wise kernels on raw float arrays:
  * activations and their derivatives, bias add fused with an activation,
- * softmax / log-softmax / log-sum-exp. No handles, no allocation, no
- * errors. Backward kernels accumulate (+=) into their output gradient.
+ * softmax / log-softmax / log-sum-exp, cross-entropy rows. No handles,
+ * no allocation, no errors. Backward kernels accumulate (+=) into their
+ * output gradient.
  * `act` is an mlp_act value; `param` is the leaky-ReLU slope (ignored by
  * the others). MLP_ACT_PRELU is handled by the prelu kernels only.
  */
@@ -35,6 +36,13 @@ void mlp__prelu_bwd(float *dx, float *dalpha, const float *dy, const float *x, c
 /* Row-wise softmax / log-softmax over cols, stable (max subtracted). */
 void mlp__softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);
 void mlp__log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols);
+/* Softmax cross-entropy over the rows of x [rows,k], labels[r] a class
+ * index in [0, k) held as a float: ml[2r] = max of row r, ml[2r+1] =
+ * log(sum(exp(x[r,c] - max))), so the row's loss is (max - x[r,y]) +
+ * ml[2r+1]; with g (may be NULL), g[r,c] = (softmax(x_r)[c] - [c == y]) *
+ * inv. */
+void mlp__ce_rows(float *ml, float *g, const float *x, const float *labels, int64_t rows, int64_t k,
+                  float inv);
 /* log(sum(exp(x[i]))), stable. */
 float mlp__logsumexp(const float *x, int64_t n);
 

@@ -79,6 +79,9 @@ static void ce_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *
 
 static const mlp__op op_ce = {ce_bwd, 0u, 0, 0u};
 
+/* Rows of the loss per hand-off to the threads. */
+#define CE_CHUNK 512
+
 mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
 {
     static const char *const names[2] = {"logits", "labels"};
@@ -86,7 +89,8 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
     mlp_ctx *ctx;
     mlp_tensor *loss, *grad = NULL;
     mlp__node *node;
-    int64_t rows, k, r, c;
+    int64_t rows, k, r, r0;
+    float ml[2 * CE_CHUNK]; /* each row's max and log-sum-exp */
     double s = 0.0;
     if (!(ctx = mlp__args2(__func__, in, logits, labels, names)))
         return NULL;
@@ -111,23 +115,16 @@ mlp_tensor *mlp_cross_entropy(mlp_tensor *logits, mlp_tensor *labels)
     if (mlp__should_record(ctx, &logits, 1)
         && !(grad = mlp__result(ctx, __func__, logits->ndim, logits->shape)))
         return NULL;
-    for (r = 0; r < rows; r++) {
-        const float *x = logits->data + r * k;
-        int64_t y = (int64_t)labels->data[r];
-        float m = x[0], ls, sum = 0.0f;
-        for (c = 1; c < k; c++)
-            m = x[c] > m ? x[c] : m;
-        for (c = 0; c < k; c++)
-            sum += expf(x[c] - m);
-        ls = logf(sum);
+    /* the rows in chunks, each split across the threads; the loss summed
+       over them in order on this thread */
+    for (r0 = 0; r0 < rows; r0 += CE_CHUNK) {
+        int64_t nr = rows - r0 < CE_CHUNK ? rows - r0 : CE_CHUNK;
+        const float *x = logits->data + r0 * k, *y = labels->data + r0;
+        mlp__par_ce_rows(ctx, ml, grad ? grad->data + r0 * k : NULL, x, y, nr, k,
+                         1.0f / (float)rows);
         /* logsumexp - x[y] = (max - x[y]) + log(sum exp(x - max)) */
-        s += ((double)m - (double)x[y]) + (double)ls;
-        if (grad) {
-            float *g = grad->data + r * k, inv = 1.0f / (float)rows;
-            for (c = 0; c < k; c++)
-                g[c] = expf((x[c] - m) - ls) * inv;
-            g[y] -= inv;
-        }
+        for (r = 0; r < nr; r++)
+            s += ((double)ml[2 * r] - (double)x[r * k + (int64_t)y[r]]) + (double)ml[2 * r + 1];
     }
     loss->data[0] = rows ? (float)(s / (double)rows) : NAN;
     if (grad) {

@@ -80,5 +80,7 @@ void mlp__par_act_bwd(mlp_ctx *ctx, int act, int set, float *dx, const float *dy
 void mlp__par_bias_act_fwd(mlp_ctx *ctx, int act, float *y, const float *b, int64_t rows,
                            int64_t cols, float param);
 void mlp__par_col_sums_acc(mlp_ctx *ctx, float *db, const float *g, int64_t rows, int64_t cols);
+void mlp__par_ce_rows(mlp_ctx *ctx, float *ml, float *g, const float *x, const float *labels,
+                      int64_t rows, int64_t k, float inv);
 
 #endif

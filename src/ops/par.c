@@ -1,9 +1,9 @@
 /*
  * par.c - the element-wise passes of a training step (an activation and
- * its derivative, the bias add after a product, the bias gradient) split
- * across the context's threads: one job type names the kernel and its
- * arrays, mlp__parallel_for hands out parts of the range, each part calls
- * the serial kernel on its slice.
+ * its derivative, the bias add after a product, the bias gradient, the
+ * rows of softmax cross-entropy) split across the context's threads: one
+ * job type names the kernel and its arrays, mlp__parallel_for hands out
+ * parts of the range, each part calls the serial kernel on its slice.
  */
 #include "kern/vec_fast.h"
 #include "ops/ops.h"
@@ -21,34 +21,40 @@
 #define PAR_MIN_STREAM ((int64_t)1 << 14)
 #define PAR_MIN_TRANSC ((int64_t)1 << 10)
 
-enum { PAR_ACT_FWD, PAR_ACT_BWD, PAR_BIAS_ACT, PAR_COL_SUMS };
+enum { PAR_ACT_FWD, PAR_ACT_BWD, PAR_BIAS_ACT, PAR_COL_SUMS, PAR_CE_ROWS };
 
+/* out (and out2) from a (and b, c): the kernel's arrays in its order */
 typedef struct {
     int kind, act, set;
-    float param;
-    float *out;
-    const float *a, *x, *y; /* the input (dy for backward, b, g); x and y: backward's */
-    int64_t n, rows, cols;  /* n elements (act), or rows x cols */
+    float param; /* the slope, or cross-entropy's 1 / rows */
+    float *out, *out2;
+    const float *a, *b, *c;
+    int64_t n, rows, cols; /* n elements (act), or rows x cols */
 } par_job;
 
 static void par_part(void *arg, int64_t lo, int64_t hi, int tid)
 {
     const par_job *j = (const par_job *)arg;
-    int64_t end = j->kind == PAR_COL_SUMS ? j->cols : j->n;
+    int64_t end = j->kind == PAR_COL_SUMS ? j->cols : j->n, k = j->cols;
     (void)tid;
     if (j->kind == PAR_BIAS_ACT) { /* [lo, hi) rows */
-        mlp__bias_act_fwd(j->act, j->out + lo * j->cols, j->a, hi - lo, j->cols, j->param);
+        mlp__bias_act_fwd(j->act, j->out + lo * k, j->a, hi - lo, k, j->param);
+        return;
+    }
+    if (j->kind == PAR_CE_ROWS) {
+        mlp__ce_rows(j->out + 2 * lo, j->out2 ? j->out2 + lo * k : NULL, j->a + lo * k, j->b + lo,
+                     hi - lo, k, j->param);
         return;
     }
     lo *= PAR_BLOCK;
     hi = hi * PAR_BLOCK < end ? hi * PAR_BLOCK : end;
     if (j->kind == PAR_COL_SUMS)
-        mlp__col_sums_acc(j->out + lo, j->a + lo, j->rows, hi - lo, j->cols);
+        mlp__col_sums_acc(j->out + lo, j->a + lo, j->rows, hi - lo, k);
     else if (j->kind == PAR_ACT_FWD)
         mlp__act_fwd(j->act, j->out + lo, j->a + lo, hi - lo, j->param);
     else
-        mlp__act_bwd(j->act, j->set, j->out + lo, j->a + lo, j->x ? j->x + lo : NULL,
-                     j->y ? j->y + lo : NULL, hi - lo, j->param);
+        mlp__act_bwd(j->act, j->set, j->out + lo, j->a + lo, j->b ? j->b + lo : NULL,
+                     j->c ? j->c + lo : NULL, hi - lo, j->param);
 }
 
 /* Elements a part needs to pay for the hand-off: f of act, or its
@@ -73,26 +79,33 @@ static void par_run(mlp_ctx *ctx, par_job *j, int64_t units, int64_t per_unit, i
 
 void mlp__par_act_fwd(mlp_ctx *ctx, int act, float *y, const float *x, int64_t n, float param)
 {
-    par_job j = {PAR_ACT_FWD, act, 0, param, y, x, NULL, NULL, n, 0, 0};
+    par_job j = {PAR_ACT_FWD, act, 0, param, y, NULL, x, NULL, NULL, n, 0, 0};
     par_run(ctx, &j, (n + PAR_BLOCK - 1) / PAR_BLOCK, PAR_BLOCK, par_min(act, 0, NULL));
 }
 
 void mlp__par_act_bwd(mlp_ctx *ctx, int act, int set, float *dx, const float *dy, const float *x,
                       const float *y, int64_t n, float param)
 {
-    par_job j = {PAR_ACT_BWD, act, set, param, dx, dy, x, y, n, 0, 0};
+    par_job j = {PAR_ACT_BWD, act, set, param, dx, NULL, dy, x, y, n, 0, 0};
     par_run(ctx, &j, (n + PAR_BLOCK - 1) / PAR_BLOCK, PAR_BLOCK, par_min(act, 1, y));
 }
 
 void mlp__par_bias_act_fwd(mlp_ctx *ctx, int act, float *y, const float *b, int64_t rows,
                            int64_t cols, float param)
 {
-    par_job j = {PAR_BIAS_ACT, act, 0, param, y, b, NULL, NULL, 0, rows, cols};
+    par_job j = {PAR_BIAS_ACT, act, 0, param, y, NULL, b, NULL, NULL, 0, rows, cols};
     par_run(ctx, &j, rows, cols, par_min(act, 0, NULL));
 }
 
 void mlp__par_col_sums_acc(mlp_ctx *ctx, float *db, const float *g, int64_t rows, int64_t cols)
 {
-    par_job j = {PAR_COL_SUMS, MLP_ACT_IDENTITY, 0, 0.0f, db, g, NULL, NULL, 0, rows, cols};
+    par_job j = {PAR_COL_SUMS, MLP_ACT_IDENTITY, 0, 0.0f, db, NULL, g, NULL, NULL, 0, rows, cols};
     par_run(ctx, &j, (cols + PAR_BLOCK - 1) / PAR_BLOCK, PAR_BLOCK * rows, PAR_MIN_STREAM);
+}
+
+void mlp__par_ce_rows(mlp_ctx *ctx, float *ml, float *g, const float *x, const float *labels,
+                      int64_t rows, int64_t k, float inv)
+{
+    par_job j = {PAR_CE_ROWS, MLP_ACT_IDENTITY, 0, inv, ml, g, x, labels, NULL, 0, rows, k};
+    par_run(ctx, &j, rows, k, PAR_MIN_TRANSC);
 }
