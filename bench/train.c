@@ -17,8 +17,8 @@
  * within forward and backward (in situ: the context's product hook), and
  * the same epoch's products timed alone, back to back, at the same thread
  * count:
- *   phases net=... threads=... gather_s forward_s loss_s zero_grad_s
- *          backward_s step_s reset_s total_s products_fwd_s products_bwd_s
+ *   phases net=... threads=... gather_s forward_s loss_s backward_s
+ *          (zero_grad with backward, as mlp_fit runs them) step_s reset_s total_s products_fwd_s products_bwd_s
  *          other_fwd_s other_bwd_s alone_fwd_s alone_bwd_s
  *          in_situ_over_alone over_products=total/alone products
  * other_* is a phase less its products in situ (element-wise passes, the
@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "comm.h" /* mlp__zero_grad_backward: what mlp_fit calls */
 #include "core.h" /* mlp__gemm: the products timed alone */
 #include "mlp.h"
 
@@ -249,7 +250,7 @@ static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, dou
     return 1;
 }
 
-enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_ZERO, PH_BACKWARD, PH_STEP, PH_RESET, PH_N };
+enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_STEP, PH_RESET, PH_N };
 
 /* The products' own time within the phases (the context's product hook):
  * in situ, with the caches as the step leaves them, beside the same
@@ -280,7 +281,7 @@ static int phase_batches(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset
         return 0;
     for (b = 0; b < nb; b++) {
         mlp_tensor *x, *y, *out, *l;
-        double t0 = bench_now(), t1, t2, t3, t4, t5, t6, t7;
+        double t0 = bench_now(), t1, t2, t3, t5, t6, t7;
         if (mlp_dataset_batch(ds, b, ns->batch, &x, &y) != MLP_OK)
             return 0;
         t1 = bench_now();
@@ -292,11 +293,8 @@ static int phase_batches(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset
             return 0;
         (void)mlp_tensor_item(l);
         t3 = bench_now();
-        if (mlp_optim_zero_grad(opt) != MLP_OK)
-            return 0;
-        t4 = bench_now();
         ctx->gemm_hook_user = bwd;
-        if (mlp_backward(l, NULL, 0) != MLP_OK)
+        if (mlp__zero_grad_backward(opt, l) != MLP_OK)
             return 0;
         t5 = bench_now();
         if (mlp_optim_step(opt) != MLP_OK)
@@ -307,8 +305,7 @@ static int phase_batches(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset
         ph[PH_GATHER] += t1 - t0;
         ph[PH_FORWARD] += t2 - t1;
         ph[PH_LOSS] += t3 - t2;
-        ph[PH_ZERO] += t4 - t3;
-        ph[PH_BACKWARD] += t5 - t4;
+        ph[PH_BACKWARD] += t5 - t3;
         ph[PH_STEP] += t6 - t5;
         ph[PH_RESET] += t7 - t6;
     }
@@ -392,12 +389,12 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
         for (i = 0; i < PH_N; i++)
             total += ph[i];
         printf("phases net=%s threads=%d gather_s=%.4f forward_s=%.4f loss_s=%.4f "
-               "zero_grad_s=%.4f backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
+               "backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
                "products_fwd_s=%.4f products_bwd_s=%.4f other_fwd_s=%.4f other_bwd_s=%.4f "
                "alone_fwd_s=%.4f alone_bwd_s=%.4f in_situ_over_alone=%.3f "
                "over_products=%.3f cpu=\"%s\" kernel=%s\n",
-               ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_ZERO],
-               ph[PH_BACKWARD], ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf,
+               ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_BACKWARD],
+               ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf,
                ph[PH_BACKWARD] - inb, pf, pb, (inf + inb) / (pf + pb), total / (pf + pb),
                bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
         fflush(stdout);

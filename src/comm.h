@@ -48,6 +48,12 @@ mlp_status mlp__dist_set_bucket_bytes(mlp__dist *d, const char *fn, double bytes
  * the engine did; MLP_ERR_STATE when this rank failed; MLP_OK otherwise. */
 mlp_status mlp__dist_sync(mlp__dist *d, const char *fn, int local_failed, float *extra, int nextra);
 
+/* mlp_optim_zero_grad, then mlp_backward(l, NULL, 0) unless l is NULL,
+ * as one: the same gradients, but a parameter's gradient is not zeroed
+ * first when its first writer in backward overwrites it whole (0 + g is g
+ * up to the sign of a zero). Whatever backward returns, every parameter
+ * backward did not write is zeroed before this returns (optim.c). */
+mlp_status mlp__zero_grad_backward(mlp_optim *o, mlp_tensor *l);
 /* The optimizer's update without the exchange (optim.c). */
 mlp_status mlp__optim_update(mlp_optim *o, const char *fn);
 /* The optimizer's buckets, or NULL when it has no communicator. */

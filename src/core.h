@@ -43,10 +43,13 @@ struct mlp_tensor {
     unsigned grad_new : 1;   /* .grad was made by the backward in progress */
     unsigned gbuf_fresh : 1; /* gbuf is not zeroed: its first writer overwrites it */
     unsigned released : 1;   /* an op result whose step was reset: a stale handle */
-    int64_t node;            /* tape entry that produced it; -1 for leaves */
-    mlp_tensor *grad;        /* leaf gradient, owned by this tensor */
-    mlp__storage *gbuf;      /* gradient being accumulated during backward */
-    int64_t last_use;        /* leaf, during backward: its earliest node (-1: hook called) */
+    /* .grad reads as zero but is not zeroed yet: the next backward's first
+     * writer overwrites it (set and cleared within mlp__zero_grad_backward) */
+    unsigned grad_zero_due : 1;
+    int64_t node;       /* tape entry that produced it; -1 for leaves */
+    mlp_tensor *grad;   /* leaf gradient, owned by this tensor */
+    mlp__storage *gbuf; /* gradient being accumulated during backward */
+    int64_t last_use;   /* leaf, during backward: its earliest node (-1: hook called) */
     struct mlp_tensor *next_free;
 };
 

@@ -167,16 +167,28 @@ static int fresh_for(const mlp__node *n, int k)
 /* A leaf whose .grad holds only zeros (after zero_grad, or just made) and
  * is used by nothing else accumulates straight into .grad: 0 + g is g (up
  * to the sign of a zero), so neither a zeroed buffer nor the commit's add
- * is needed. Returns 1 when it did so. A failed backward zeroes such a
- * .grad again. */
-static int alias_leaf_grad(mlp_tensor *t)
+ * is needed. Returns 1 when it did so. A .grad due to be zeroed
+ * (grad_zero_due) is zeroed here, or, when its first writer overwrites it
+ * (fresh), left for that writer. A failed backward zeroes such a .grad
+ * again. */
+static int alias_leaf_grad(mlp_tensor *t, int fresh)
 {
     mlp_tensor *g = t->grad;
-    if (t->gbuf || !g || !g->st || g->refs != 1 || g->st->refs != 1 || g->numel != t->numel
-        || !mlp__vec_all_zero(g->data, g->numel))
+    const int due = t->grad_zero_due;
+    if (t->gbuf || !g)
         return 0;
+    t->grad_zero_due = 0;
+    if (!g->st || g->refs != 1 || g->st->refs != 1 || g->numel != t->numel
+        || (!due && !mlp__vec_all_zero(g->data, g->numel))) {
+        if (due && g->numel)
+            memset(g->data, 0, (size_t)g->numel * sizeof(float));
+        return 0;
+    }
+    if (due && !fresh && g->numel)
+        memset(g->data, 0, (size_t)g->numel * sizeof(float));
     g->st->refs++;
     t->gbuf = g->st;
+    t->gbuf_fresh = due && fresh;
     return 1;
 }
 
@@ -316,7 +328,7 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
                 in->grad_new = 1;
             }
             /* a leaf whose .grad is zero accumulates into it directly */
-            if (in->node < 0 && alias_leaf_grad(in))
+            if (in->node < 0 && alias_leaf_grad(in, fresh_for(n, k)))
                 continue;
             if (need_gbuf(ctx, fn, in, fresh_for(n, k)) != MLP_OK)
                 return ctx->err.code;

@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 
+#include "comm.h" /* mlp__zero_grad_backward: mlp_fit's zero_grad and backward */
 #include "kern/vec.h"
 #include "kern/vec_fast.h"
 
@@ -262,12 +263,83 @@ static void step__steady_state_training_step_calls_no_allocator(void **state)
     mlp_model_free(m);
 }
 
+/* loss = sum(x w + b), and twice that when twice: a linear 2 -> 1 layer on
+ * x = [[1, 2], [3, 4]] (or x of 3e38s). */
+static mlp_tensor *linear_sum_loss(mlp_model *m, mlp_tensor *x, int twice)
+{
+    mlp_tensor *l = mlp_sum(mlp_model_forward(m, x));
+    return twice ? mlp_add(l, mlp_sum(mlp_model_forward(m, x))) : l;
+}
+
+/* Every element of p's gradient is v. */
+static void assert_grad_all(mlp_tensor *p, float v)
+{
+    const float *g = mlp_tensor_cdata(mlp_tensor_grad(p));
+    int64_t i;
+    for (i = 0; i < mlp_tensor_numel(p); i++)
+        assert_true(g[i] == v);
+}
+
+static void step__fit_zero_grad_backward_overwrites_stale_grads_and_zeroes_the_rest(void **state)
+{
+    mlp_ctx *ctx = tu_ctx_of(state);
+    int64_t xs[2] = {2, 2};
+    const float xv[4] = {1, 2, 3, 4}, big[4] = {3e38f, 3e38f, 3e38f, 3e38f};
+    mlp_tensor *x = mlp_tensor_from(ctx, 2, xs, xv), *xbig = mlp_tensor_from(ctx, 2, xs, big);
+    mlp_model *m = mlp_model_new(ctx);
+    mlp_optim *o;
+    mlp_tensor *w, *b;
+    const float *g;
+    assert_ok(ctx, mlp_model_add_linear(m, 2, 1));
+    o = mlp_sgd_new(m, 0.1f);
+    w = mlp_model_param(m, 0);
+    b = mlp_model_param(m, 1);
+    /* stale gradients from two backwards without zero_grad */
+    assert_ok(ctx, mlp_backward(linear_sum_loss(m, x, 1), NULL, 0));
+    mlp_tape_reset(ctx);
+    g = mlp_tensor_cdata(mlp_tensor_grad(w));
+    assert_true(g[0] == 8.0f && g[1] == 12.0f);
+    /* dL/dw = x^T 1 = [1 + 3, 2 + 4]; dL/db = 2 (rows): the same as
+     * zero_grad and backward, whatever .grad held */
+    assert_ok(ctx, mlp__zero_grad_backward(o, linear_sum_loss(m, x, 0)));
+    mlp_tape_reset(ctx);
+    g = mlp_tensor_cdata(mlp_tensor_grad(w));
+    assert_true(g[0] == 4.0f && g[1] == 6.0f);
+    assert_grad_all(b, 2.0f);
+    /* a parameter backward does not reach is zeroed */
+    assert_ok(ctx, mlp_tensor_set_requires_grad(b, 0));
+    assert_ok(ctx, mlp__zero_grad_backward(o, linear_sum_loss(m, x, 0)));
+    mlp_tape_reset(ctx);
+    assert_true(g[0] == 4.0f && g[1] == 6.0f);
+    assert_grad_all(b, 0.0f);
+    assert_ok(ctx, mlp_tensor_set_requires_grad(b, 1));
+    /* no loss: zero_grad alone */
+    assert_ok(ctx, mlp__zero_grad_backward(o, NULL));
+    assert_grad_all(w, 0.0f);
+    /* a failed backward (dL/dw = 2 * 2 * 3e38 overflows; w's first writer
+     * had overwritten .grad with inf) leaves every gradient zero, as
+     * zero_grad before a failed backward does */
+    mlp_ctx_set_check_finite(ctx, 1);
+    mlp_tensor_data(w)[0] = mlp_tensor_data(w)[1] = 1e-30f;
+    assert_ok(ctx, mlp_backward(linear_sum_loss(m, x, 0), NULL, 0));
+    mlp_tape_reset(ctx);
+    assert_int_equal(mlp__zero_grad_backward(o, linear_sum_loss(m, xbig, 1)), MLP_ERR_NONFINITE);
+    mlp_tape_reset(ctx);
+    assert_grad_all(w, 0.0f);
+    assert_grad_all(b, 0.0f);
+    mlp_optim_free(o);
+    mlp_model_free(m);
+    mlp_tensor_free(x);
+    mlp_tensor_free(xbig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TU_TEST(step__leaf_grad_accumulates_over_backwards_and_restarts_after_zero_grad),
         cmocka_unit_test(step__values_written_into_grad_are_added_to),
         TU_TEST(step__failed_backward_leaves_grad_unchanged),
+        TU_TEST(step__fit_zero_grad_backward_overwrites_stale_grads_and_zeroes_the_rest),
         cmocka_unit_test(step__grad_used_as_an_input_is_not_written_during_backward),
         cmocka_unit_test(step__sgd_update_kernel_subtracts_scaled_gradient),
         cmocka_unit_test(step__all_zero_sees_one_non_zero_anywhere),

@@ -80,8 +80,7 @@ static mlp_status fit_batch(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_l
     *lv = mlp_tensor_item(l);
     if (loss == MLP_LOSS_CROSS_ENTROPY)
         hits = mlp__count_correct(out, y);
-    if ((s = mlp_optim_zero_grad(opt)) != MLP_OK || (s = mlp_backward(l, NULL, 0)) != MLP_OK
-        || (s = mlp_optim_step(opt)) != MLP_OK) {
+    if ((s = mlp__zero_grad_backward(opt, l)) != MLP_OK || (s = mlp_optim_step(opt)) != MLP_OK) {
         mlp_tape_reset(ctx);
         return s;
     }

@@ -14,17 +14,15 @@
 #include "data/data.h"
 #include "nn/model.h"
 
-/* Forward, loss and backward of rows [lo, lo+rows) of the current order,
- * the loss weighted by `weight`. Adds the loss * rows and the correct rows
- * into st[0], st[1]. */
-static mlp_status local_step(mlp_model *m, const char *fn, mlp_dataset *ds, mlp_loss_kind loss,
-                             int64_t lo, int64_t rows, float weight, float *st)
+/* Forward and loss of rows [lo, lo+rows) of the current order, the loss
+ * weighted by `weight`, or NULL (the context says why). Adds the loss *
+ * rows and the correct rows into st[0], st[1]. */
+static mlp_tensor *local_loss(mlp_model *m, const char *fn, mlp_dataset *ds, mlp_loss_kind loss,
+                              int64_t lo, int64_t rows, float weight, float *st)
 {
-    mlp_ctx *ctx = m->ctx;
     mlp_tensor *x, *y, *out, *l;
-    mlp_status s;
-    if ((s = mlp__dataset_rows(ds, fn, lo, rows, &x, &y)) != MLP_OK)
-        return s;
+    if (mlp__dataset_rows(ds, fn, lo, rows, &x, &y) != MLP_OK)
+        return NULL;
     out = mlp__loss_input(m, loss, x);
     l = mlp__loss_of(loss, out, y);
     if (l) {
@@ -34,9 +32,7 @@ static mlp_status local_step(mlp_model *m, const char *fn, mlp_dataset *ds, mlp_
         if (weight != 1.0f)
             l = mlp_scale(l, weight);
     }
-    if (!l)
-        return mlp_ctx_errcode(ctx) != MLP_OK ? mlp_ctx_errcode(ctx) : MLP_ERR_STATE;
-    return mlp_backward(l, NULL, 0);
+    return l;
 }
 
 /* The words every rank must agree on before training: the optimizer's
@@ -126,6 +122,7 @@ static mlp_status dist_batch(const char *fn, mlp_model *m, mlp_optim *opt, mlp_d
     int64_t lo = start + rows * r / P, hi = start + rows * (r + 1) / P;
     mlp__rng shared = ctx->rng;
     mlp_status local = MLP_OK, s;
+    mlp_tensor *l = NULL;
     /* loss * rows, correct rows, rows of this slice */
     st[0] = st[1] = 0.0f;
     st[2] = (float)(hi - lo);
@@ -133,9 +130,14 @@ static mlp_status dist_batch(const char *fn, mlp_model *m, mlp_optim *opt, mlp_d
         step_stream(&ctx->rng, &shared, b, (int)r);
     /* each slice's mean loss is weighted by its share of the batch
      * (times P, which the averaging divides out again) */
-    if ((local = mlp_optim_zero_grad(opt)) == MLP_OK && hi > lo)
-        local = local_step(m, fn, ds, loss, lo, hi - lo,
-                           (float)((double)(hi - lo) * (double)P / (double)rows), st);
+    if (hi > lo
+        && !(l = local_loss(m, fn, ds, loss, lo, hi - lo,
+                            (float)((double)(hi - lo) * (double)P / (double)rows), st)))
+        local = mlp_ctx_errcode(ctx) != MLP_OK ? mlp_ctx_errcode(ctx) : MLP_ERR_STATE;
+    /* with no loss, only the zeroing: every rank's gradients go into the exchange */
+    s = mlp__zero_grad_backward(opt, l);
+    if (local == MLP_OK)
+        local = s;
     s = mlp__dist_sync(d, fn, local != MLP_OK, st, 3);
     mlp_tape_reset(ctx);
     if (P > 1)

@@ -340,6 +340,23 @@ mlp_status mlp_optim_zero_grad(mlp_optim *o)
     return MLP_OK;
 }
 
+mlp_status mlp__zero_grad_backward(mlp_optim *o, mlp_tensor *l)
+{
+    mlp_status s = MLP_OK;
+    int i;
+    for (i = 0; i < o->n; i++)
+        if (o->params[i]->grad)
+            o->params[i]->grad_zero_due = 1;
+    if (l)
+        s = mlp_backward(l, NULL, 0);
+    for (i = 0; i < o->n; i++)
+        if (o->params[i]->grad_zero_due) {
+            o->params[i]->grad_zero_due = 0;
+            mlp_tensor_zero_grad(o->params[i]);
+        }
+    return s;
+}
+
 /* ---- step ---- */
 
 static mlp_status need_buf(mlp_optim *o, const char *fn, float **buf, int64_t numel)
