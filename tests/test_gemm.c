@@ -450,6 +450,62 @@ static void gemm__range_writes_only_its_block(void **state)
     }
 }
 
+static void gemm__prepacked_operands_give_the_same_bits_as_packing_per_block(void **state)
+{
+    /* op(A) or op(B) packed whole beforehand (as threads splitting C share
+     * it), with blocks small enough that every MC, KC and NC offset into
+     * the packed copy is taken: the same bits as mlp__sgemm_range */
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i;
+    const int64_t M = 53, N = 83, K = 75;
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        const mlp__gemm_kernel *k = ks[i];
+        const int64_t ap = (M + k->mr - 1) / k->mr * k->mr, bp = (N + k->nr - 1) / k->nr * k->nr;
+        float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * N));
+        float *R = alloc_floats((size_t)(M * N)), *C = alloc_floats((size_t)(M * N));
+        float *pa = alloc_floats((size_t)(ap * K + 16)), *pb = alloc_floats((size_t)(bp * K + 16));
+        float *pa64 = (float *)(void *)((char *)pa + (64 - (uintptr_t)pa % 64) % 64);
+        float *pb64 = (float *)(void *)((char *)pb + (64 - (uintptr_t)pb % 64) % 64);
+        workbuf wb = work_new(k);
+        int64_t r, t;
+        for (r = 0; r < M * K; r++)
+            A[r] = rnd_unit();
+        for (r = 0; r < K * N; r++)
+            B[r] = rnd_unit();
+        for (t = 0; t < 4; t++) {
+            const int ta = (int)(t & 1), tb = (int)(t >> 1);
+            const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+            /* rows [2 MR, M) of op(A) (a multiple of MR, as a thread's block
+             * starts), all columns of op(B) */
+            const int64_t m0 = 2 * k->mr < M ? 2 * k->mr : 0;
+            k->pack_a(ta, ta ? A + m0 : A + m0 * lda, lda, M - m0, K, pa64);
+            k->pack_b(tb, B, ldb, K, N, pb64);
+            for (r = 0; r < M * N; r++)
+                R[r] = C[r] = (float)r;
+            mlp__sgemm_range(k, ta, tb, K, 1.0f, A, lda, B, ldb, 0.5f, R, N, m0, M, 0, N, wb.w);
+            mlp__sgemm_prepacked(k, ta, tb, K, 1.0f, A, lda, pa64, B, ldb, NULL, 0.5f, C, N, m0, M,
+                                 0, N, wb.w);
+            assert_memory_equal(R, C, (size_t)(M * N) * sizeof(float));
+            mlp__sgemm_prepacked(k, ta, tb, K, 1.0f, A, lda, NULL, B, ldb, pb64, 0.0f, C, N, m0, M,
+                                 0, N, wb.w);
+            mlp__sgemm_range(k, ta, tb, K, 1.0f, A, lda, B, ldb, 0.0f, R, N, m0, M, 0, N, wb.w);
+            assert_memory_equal(R, C, (size_t)(M * N) * sizeof(float));
+            /* and right, against the oracle */
+            mlp__sgemm_naive(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, R, N);
+            for (r = m0 * N; r < M * N; r++)
+                assert_true(fabsf(C[r] - R[r]) <= 1e-4f);
+        }
+        free(wb.raw);
+        free(A);
+        free(B);
+        free(R);
+        free(C);
+        free(pa);
+        free(pb);
+    }
+}
+
 int main(void)
 {
     const mlp__gemm_kernel *ks[MAX_KERNELS];
@@ -470,6 +526,7 @@ int main(void)
         cmocka_unit_test(gemm__several_real_cache_blocks_match_naive),
         cmocka_unit_test(gemm__single_row_every_n_to_600_and_any_column_split),
         cmocka_unit_test(gemm__range_writes_only_its_block),
+        cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),
     };
     int i, nk = kernels(ks, 0);
     /* say which kernels run here (the cross-architecture runs read it) */

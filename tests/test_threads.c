@@ -7,6 +7,7 @@
  * softmax cross-entropy) identical at 1, 2 and 3 threads.
  */
 #include "testutil.h"
+#include "core.h" /* mlp__gemm: the context's product, every transpose */
 #include "parallel.h"
 #ifndef MLP_NO_THREADS
 #include "predict_threads.h"
@@ -97,6 +98,64 @@ static void threads__matmul_same_bits_at_1_and_2_threads(void **state)
         free(c2);
         free(c3);
     }
+}
+
+/* C = op(A) op(B) + C through the context at `threads` (C starts as c0),
+ * with A stored transposed when ta, B when tb. */
+static void gemm_at(int threads, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *a,
+                    const float *b, const float *c0, float *c)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    assert_ok(ctx, mlp__gemm_ready(ctx, "test"));
+    memcpy(c, c0, (size_t)(M * N) * sizeof(float));
+    mlp__gemm(ctx, ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 1.0f, c, N);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void **state)
+{
+    /* tall (rows split across the threads) and wide (columns split),
+     * ragged */
+    static const int64_t dims[2][3] = {{397, 131, 301}, {75, 611, 233}};
+    int d, t;
+    (void)state;
+    need_threads();
+    for (d = 0; d < 2; d++)
+        for (t = 0; t < 4; t++) {
+            int ta = t & 1, tb = t >> 1;
+            int64_t M = dims[d][0], N = dims[d][1], K = dims[d][2], i, j, p;
+            size_t cn = (size_t)(M * N) * sizeof(float);
+            float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
+            float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
+            float *c0 = (float *)malloc(cn), *c1 = (float *)malloc(cn);
+            float *c2 = (float *)malloc(cn), *c3 = (float *)malloc(cn);
+            fill(a, M * K, 3u + (uint32_t)t);
+            fill(b, K * N, 4u);
+            fill(c0, M * N, 5u);
+            gemm_at(1, ta, tb, M, N, K, a, b, c0, c1);
+            gemm_at(2, ta, tb, M, N, K, a, b, c0, c2);
+            gemm_at(3, ta, tb, M, N, K, a, b, c0, c3);
+            assert_memory_equal(c1, c2, cn);
+            assert_memory_equal(c1, c3, cn);
+            /* and right: a double-precision triple loop here */
+            for (i = 0; i < M; i += 13)
+                for (j = 0; j < N; j += 11) {
+                    double s = (double)c0[i * N + j];
+                    for (p = 0; p < K; p++)
+                        s += (double)(ta ? a[p * M + i] : a[i * K + p])
+                             * (double)(tb ? b[j * K + p] : b[p * N + j]);
+                    assert_close(c2[i * N + j], s, 1e-4, 1e-4);
+                }
+            free(a);
+            free(b);
+            free(c0);
+            free(c1);
+            free(c2);
+            free(c3);
+        }
 }
 
 /* Two SGD steps of a 784-256-10 ReLU net on a fixed batch of 256; copies
@@ -608,6 +667,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads__matmul_same_bits_at_1_and_2_threads),
+        cmocka_unit_test(threads__products_of_every_transpose_same_bits_at_1_2_3_threads),
         cmocka_unit_test(threads__training_step_same_bits_at_1_and_2_threads),
         cmocka_unit_test(threads__steady_state_step_allocates_nothing),
         TU_TEST(threads__set_threads_rejects_bad_counts),

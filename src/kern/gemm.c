@@ -114,8 +114,9 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
 }
 
 static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float beta, float *C, int64_t ldc, float *work)
+                      float alpha, const float *A, int64_t lda, const float *apre, const float *B,
+                      int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
+                      float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
     const int pack_a = N > 2 * nr;
@@ -144,7 +145,11 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
             const float *bblk;
             int64_t rsb, bstep;
             kc = K - pc < KC ? K - pc : KC;
-            if (pack_b) {
+            if (bpre) { /* panels of K rows: this block's rows start at pc */
+                bblk = bpre + jc * K + pc * nr;
+                rsb = nr;
+                bstep = nr * K;
+            } else if (pack_b) {
                 k->pack_b(tb, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, bbuf);
                 bblk = bbuf;
                 rsb = nr;
@@ -158,7 +163,12 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                 const float *ablk;
                 int64_t rsa, csa, astep;
                 mc = M - ic < MC ? M - ic : MC;
-                if (pack_a) {
+                if (apre) {
+                    ablk = apre + ic * K + pc * mr;
+                    rsa = 1;
+                    csa = mr;
+                    astep = mr * K;
+                } else if (pack_a) {
                     k->pack_a(ta, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, abuf);
                     ablk = abuf;
                     rsa = 1;
@@ -191,10 +201,10 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     }
 }
 
-void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
-                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                      float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
-                      float *work)
+void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+                          const float *A, int64_t lda, const float *apre, const float *B,
+                          int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
+                          int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *work)
 {
     if (m1 <= m0 || n1 <= n0)
         return;
@@ -202,8 +212,17 @@ void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, floa
         A += ta ? m0 : m0 * lda;
         B += tb ? n0 * ldb : n0;
     }
-    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, B, ldb, beta, C + m0 * ldc + n0, ldc,
-              work);
+    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta,
+              C + m0 * ldc + n0, ldc, work);
+}
+
+void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                      float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
+                      float *work)
+{
+    mlp__sgemm_prepacked(k, ta, tb, K, alpha, A, lda, NULL, B, ldb, NULL, beta, C, ldc, m0, m1, n0,
+                         n1, work);
 }
 
 void mlp__sgemm(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,

@@ -83,6 +83,16 @@ void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, floa
                       float *C, int64_t ldc, int64_t m0, int64_t m1, int64_t n0, int64_t n1,
                       float *work);
 
+/* mlp__sgemm_range with op(A)'s rows m0 .. m1-1 (apre) or op(B)'s columns
+ * n0 .. n1-1 (bpre), or both, packed beforehand, whole (all K), by the
+ * kernel's pack_a / pack_b: the block reads them instead of packing its
+ * own (NULL: packs as mlp__sgemm_range does): weights that do not
+ * change between products are packed once (mlp_model_pack). */
+void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+                          const float *A, int64_t lda, const float *apre, const float *B,
+                          int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
+                          int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *work);
+
 /* Reference triple loop (double accumulation): the test oracle. */
 void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                       int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
