@@ -1,7 +1,8 @@
 /*
  * infer.c - using a trained model: loads a model saved by fashion_mnist,
- * runs test images through the tape-free predict path (mlp_model_predict,
- * which allocates nothing after its first call), and prints for each image
+ * packs its weights once for serving (mlp_model_pack), runs test images
+ * through the tape-free predict path (mlp_model_predict, which allocates
+ * nothing after its first call), and prints for each image
  * the class it gives with its softmax probability against the truth; the
  * first few images are drawn in ASCII.
  *
@@ -86,6 +87,11 @@ int main(int argc, char **argv)
     if (start < 0 || count < 1 || start + count > mlp_tensor_dim(images, 0)) {
         fprintf(stderr, "infer: --start and --count must pick images within 0..%lld\n",
                 (long long)mlp_tensor_dim(images, 0) - 1);
+        goto done;
+    }
+    /* the weights stay as they are from here on: pack them once */
+    if (mlp_model_pack(net, 1) != MLP_OK) {
+        fprintf(stderr, "infer: %s\n", mlp_ctx_errmsg(ctx));
         goto done;
     }
     printf("model %s: %lld parameters; test images %ld..%ld\n\n", model_path,

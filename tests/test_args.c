@@ -255,6 +255,7 @@ static void null__model_functions_refuse_null_handles(void **state)
     EXPECT_STATUS(ctx, mlp_model_predict(m, NULL, 2, out), MLP_ERR_NULL);
     EXPECT_STATUS(ctx, mlp_model_predict(m, x, 2, NULL), MLP_ERR_NULL);
     assert_int_equal(mlp_model_classify(NULL, x, 2, cls), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_pack(NULL, 1), MLP_ERR_NULL);
     EXPECT_STATUS(ctx, mlp_model_classify(m, NULL, 2, cls), MLP_ERR_NULL);
     EXPECT_STATUS(ctx, mlp_model_classify(m, x, 2, NULL), MLP_ERR_NULL);
     /* the model still works */

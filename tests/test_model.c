@@ -363,6 +363,111 @@ static void predict__agrees_with_forward_and_allocates_nothing_after_warmup(void
     free(out);
 }
 
+/* predict of x [n,784] through m at `threads` into out */
+static void predict_at(mlp_model *m, int threads, const float *x, int64_t n, float *out)
+{
+    mlp_ctx *ctx = mlp_tensor_ctx(mlp_model_param(m, 0));
+    mlp_status s = mlp_ctx_set_threads(ctx, threads);
+    if (s == MLP_ERR_UNSUPPORTED) /* a build without threads: one */
+        s = mlp_ctx_set_threads(ctx, 1);
+    assert_ok(ctx, s);
+    assert_ok(ctx, mlp_model_predict(m, x, n, out));
+}
+
+static void predict__packed_weights_give_the_same_bits_until_the_weights_change(void **state)
+{
+    /* batches through every path: one row (the row kernel), a few rows
+     * (in place; split by columns at 2 threads), blocks of rows, rows
+     * split across threads */
+    static const int64_t ns[6] = {1, 5, 13, 47, 256, 700};
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_model *m = tu_mlp(ctx, 784, 256, 10);
+    mlp_optim *o = mlp_sgd_new(m, 1e-4f);
+    int64_t xs[2] = {700, 784}, i;
+    mlp_tensor *x = mlp_tensor_rand_uniform(ctx, 2, xs, 0.0f, 1.0f), *y;
+    float *ref = (float *)malloc(700 * 10 * sizeof(float));
+    float *got = (float *)malloc(700 * 10 * sizeof(float));
+    int k, t;
+    (void)state;
+    assert_non_null(ref);
+    assert_non_null(got);
+    for (k = 0; k < 6; k++)
+        for (t = 1; t <= 2; t++) {
+            const size_t bytes = (size_t)ns[k] * 10 * sizeof(float);
+            assert_ok(ctx, mlp_model_pack(m, 0));
+            predict_at(m, t, mlp_tensor_cdata(x), ns[k], ref);
+            assert_ok(ctx, mlp_model_pack(m, 1));
+            predict_at(m, t, mlp_tensor_cdata(x), ns[k], got);
+            assert_memory_equal(ref, got, bytes);
+        }
+    /* and right: the tape's forward */
+    y = mlp_model_forward(m, x);
+    for (i = 0; i < 700 * 10; i += 7)
+        assert_close(got[i], mlp_tensor_get(y, i), 1e-5, 1e-5);
+    /* an optimizer step changes the weights: predict reads them again */
+    assert_ok(ctx, mlp_backward(mlp_sum(y), NULL, 0));
+    assert_ok(ctx, mlp_optim_step(o));
+    mlp_tape_reset(ctx);
+    predict_at(m, 1, mlp_tensor_cdata(x), 256, got);
+    assert_ok(ctx, mlp_model_pack(m, 0));
+    predict_at(m, 1, mlp_tensor_cdata(x), 256, ref);
+    assert_memory_equal(ref, got, 256 * 10 * sizeof(float));
+    /* a write through the data pointer, then pack again: seen */
+    assert_ok(ctx, mlp_model_pack(m, 1));
+    mlp_tensor_data(mlp_model_param(m, 3))[4] += 1.0f; /* output 4's bias */
+    assert_ok(ctx, mlp_model_pack(m, 1));
+    predict_at(m, 1, mlp_tensor_cdata(x), 3, got);
+    for (i = 0; i < 3 * 10; i++)
+        assert_close(got[i], (double)ref[i] + (i % 10 == 4 ? 1.0 : 0.0), 1e-5, 1e-5);
+    mlp_tensor_data(mlp_model_param(m, 0))[0] += 1.0f; /* W[0][0]: row 0 column 0 */
+    assert_ok(ctx, mlp_model_pack(m, 1));
+    predict_at(m, 1, mlp_tensor_cdata(x), 64, got);
+    assert_ok(ctx, mlp_model_pack(m, 0));
+    predict_at(m, 1, mlp_tensor_cdata(x), 64, ref);
+    assert_memory_equal(ref, got, 64 * 10 * sizeof(float));
+    /* freed with the model, nothing leaks */
+    assert_ok(ctx, mlp_model_pack(m, 1));
+    assert_int_equal(mlp_model_pack(NULL, 1), MLP_ERR_NULL);
+    mlp_optim_free(o);
+    mlp_model_free(m);
+    mlp_tensor_free(x);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+    free(ref);
+    free(got);
+}
+
+static void predict__packing_without_memory_fails_cleanly_and_predict_still_works(void **state)
+{
+    tu_alloc a;
+    long n;
+    int ok = 0;
+    float xv[2 * 40], ref[2 * 3], got[2 * 3];
+    (void)state;
+    for (n = 0; n < 2 * 40; n++)
+        xv[n] = (float)(n % 9) / 9.0f;
+    for (n = 0; !ok && n < 50; n++) {
+        mlp_ctx *ctx = tu_ctx(&a, -1);
+        mlp_model *m = tu_mlp(ctx, 40, 70, 3);
+        mlp_status s;
+        assert_ok(ctx, mlp_model_predict(m, xv, 2, ref));
+        a.fail_at = a.calls + n;
+        s = mlp_model_pack(m, 1);
+        a.fail_at = -1;
+        if (s == MLP_OK)
+            ok = 1;
+        else
+            assert_int_equal(s, MLP_ERR_NOMEM);
+        assert_ok(ctx, mlp_model_predict(m, xv, 2, got));
+        assert_memory_equal(ref, got, sizeof ref);
+        mlp_model_free(m);
+        mlp_ctx_free(ctx);
+        assert_int_equal(a.live, 0);
+    }
+    assert_true(ok);
+}
+
 static void model__building_without_memory_fails_cleanly(void **state)
 {
     tu_alloc a;
@@ -516,6 +621,8 @@ int main(void)
         cmocka_unit_test(model__summary_lists_layers_shapes_and_counts),
         TU_TEST(model__dropout_acts_only_in_training_mode),
         cmocka_unit_test(predict__agrees_with_forward_and_allocates_nothing_after_warmup),
+        cmocka_unit_test(predict__packed_weights_give_the_same_bits_until_the_weights_change),
+        cmocka_unit_test(predict__packing_without_memory_fails_cleanly_and_predict_still_works),
         cmocka_unit_test(model__building_without_memory_fails_cleanly),
         TU_TEST(optim__step_makes_a_stale_graph_refuse_backward),
         TU_TEST(model__learns_xor_with_sgd_to_zero_errors),

@@ -30,6 +30,7 @@ typedef struct mlp__tshape {
  * columns across the context's pool, part t packing into works + t *
  * work_floats. */
 typedef struct mlp__infer {
+    const mlp_model *m;
     const mlp__gemm_kernel *gemm;
     float *work;
     mlp_ctx *ctx; /* NULL: every product on the calling thread */
@@ -37,9 +38,13 @@ typedef struct mlp__infer {
     size_t work_floats;
 } mlp__infer;
 
-/* y [n,N] = x [n,K] . W [K,N] for a layer pass (see mlp__infer). */
+/* y [n,N] = x [n,K] . W [K,N] for a layer pass (see mlp__infer); Wp: W
+ * packed beforehand (mlp__infer_packed), or NULL. */
 void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, const float *x,
-                     const float *W, float *y);
+                     const float *W, const float *Wp, float *y);
+/* Linear layer L's weights as mlp_model_pack packed them, or NULL when
+ * they are not packed or have changed since. */
+const float *mlp__infer_packed(const mlp__infer *run, const mlp__layer *L);
 
 /* One setting of a layer as a field of its model-file record: which
  * member of mlp__layer, its width in the file, the first format version

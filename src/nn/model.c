@@ -37,6 +37,7 @@ void mlp_model_free(mlp_model *m)
     if (!m)
         return;
     ctx = m->ctx;
+    mlp__model_unpack(m);
     for (i = 0; i < m->nlayers; i++)
         free_tensors(&m->layers[i]);
     mlp__free(ctx, m->layers);

@@ -27,6 +27,15 @@ typedef struct mlp__layer {
     mlp_tensor *t[MLP__LAYER_TENSORS];
 } mlp__layer;
 
+/* A linear layer's weights packed once for predict (mlp_model_pack,
+ * predict.c): used while the weight tensor has the data and version they
+ * were packed from, with the kernel that packed them. */
+typedef struct mlp__wpack {
+    float *w; /* the kernel's pack_b panels of W [in,out]; NULL: not packed */
+    const float *from;
+    uint64_t version;
+} mlp__wpack;
+
 struct mlp_model {
     mlp_ctx *ctx;
     mlp__layer *layers;
@@ -34,7 +43,13 @@ struct mlp_model {
     mlp_tensor **params; /* borrowed views of the layers' learnable tensors, in order */
     size_t nparams, cap_params;
     int training;
+    mlp__wpack *wpack; /* one per layer (nwpack of them) after mlp_model_pack; else NULL */
+    size_t nwpack;
+    const mlp__gemm_kernel *wpack_kernel;
 };
+
+/* Drop the packed weights (mlp_model_pack(m, 0)). */
+void mlp__model_unpack(mlp_model *m);
 
 /* Initialise a linear layer's w [in,out] and b [out] (b may be NULL) with
  * ctx's generator (init.c). */

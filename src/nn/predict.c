@@ -90,24 +90,27 @@ static int64_t row_cost(const mlp_model *m, int64_t *widest)
 typedef struct col_job {
     const mlp__infer *run;
     int64_t n, N, K, unit;
-    const float *x, *W;
+    const float *x, *W, *Wp;
     float *y;
 } col_job;
 
 static void col_part(void *arg, int64_t lo, int64_t hi, int tid)
 {
     const col_job *c = (const col_job *)arg;
-    int64_t n1 = hi * c->unit < c->N ? hi * c->unit : c->N;
-    mlp__sgemm_range(c->run->gemm, 0, 0, c->K, 1.0f, c->x, c->K, c->W, c->N, 0.0f, c->y, c->N, 0,
-                     c->n, lo * c->unit, n1, c->run->works + (size_t)tid * c->run->work_floats);
+    int64_t n0 = lo * c->unit, n1 = hi * c->unit < c->N ? hi * c->unit : c->N;
+    /* packed panels of columns n0.. start at n0 * K */
+    mlp__sgemm_prepacked(c->run->gemm, 0, 0, c->K, 1.0f, c->x, c->K, NULL, c->W, c->N,
+                         c->Wp ? c->Wp + n0 * c->K : NULL, 0.0f, c->y, c->N, 0, c->n, n0, n1,
+                         c->run->works + (size_t)tid * c->run->work_floats);
 }
 
 void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, const float *x,
-                     const float *W, float *y)
+                     const float *W, const float *Wp, float *y)
 {
     col_job c;
     if (!run->ctx || n * N * K < COL_SPLIT_MIN) {
-        mlp__sgemm(run->gemm, 0, 0, n, N, K, 1.0f, x, K, W, N, 0.0f, y, N, run->work);
+        mlp__sgemm_prepacked(run->gemm, 0, 0, K, 1.0f, x, K, NULL, W, N, Wp, 0.0f, y, N, 0, n, 0, N,
+                             run->work);
         return;
     }
     /* whole register tiles of columns: every element's sum is formed in
@@ -119,6 +122,7 @@ void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, con
     c.unit = run->gemm->nr;
     c.x = x;
     c.W = W;
+    c.Wp = Wp;
     c.y = y;
     mlp__parallel_for(run->ctx, (N + c.unit - 1) / c.unit, 1, col_part, &c);
 }
@@ -201,6 +205,7 @@ static void run_rows(run_job *j, int64_t lo, int64_t hi, int tid)
     float *mine = j->s->buf + (size_t)tid * j->per_thread;
     mlp__infer run;
     int64_t r, cnt;
+    run.m = j->m;
     run.gemm = j->m->ctx->gemm;
     run.work = j->s->work + (size_t)tid * j->s->work_floats;
     run.ctx = j->by_columns ? j->m->ctx : NULL;
@@ -325,4 +330,77 @@ mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *
         return mlp__fail_shared(m->ctx, MLP_ERR_NULL, "%s: %s is NULL", __func__,
                                 !x ? "x" : "classes");
     return run(m, __func__, x, n, NULL, classes);
+}
+
+/* ---- weights packed once: mlp_model_pack ---- */
+
+const float *mlp__infer_packed(const mlp__infer *run, const mlp__layer *L)
+{
+    const mlp_model *m = run->m;
+    const mlp__wpack *p;
+    size_t i;
+    if (!m || !m->wpack || m->wpack_kernel != run->gemm)
+        return NULL;
+    i = (size_t)(L - m->layers);
+    p = i < m->nwpack ? &m->wpack[i] : NULL;
+    return p && p->w && p->from == L->t[0]->data && p->version == mlp__version(L->t[0]) ? p->w
+                                                                                        : NULL;
+}
+
+void mlp__model_unpack(mlp_model *m)
+{
+    size_t i;
+    for (i = 0; i < m->nwpack; i++)
+        mlp__free_aligned(m->ctx, m->wpack[i].w);
+    mlp__free(m->ctx, m->wpack);
+    m->wpack = NULL;
+    m->nwpack = 0;
+    m->wpack_kernel = NULL;
+}
+
+/* Linear layer L's weights W [in,out] into p, packed as the kernel packs
+ * op(B). */
+static mlp_status pack_layer(mlp_model *m, const char *fn, const mlp__layer *L, mlp__wpack *p)
+{
+    const mlp__gemm_kernel *k = m->ctx->gemm;
+    const mlp_tensor *W = L->t[0];
+    int64_t cols = (L->out + k->nr - 1) / k->nr * k->nr;
+    size_t floats, bytes;
+    if (!mlp__mul_size((size_t)cols, (size_t)L->in, &floats)
+        || !mlp__mul_size(floats, sizeof(float), &bytes))
+        return mlp__fail(m->ctx, MLP_ERR_OVERFLOW, "%s: a %lld x %lld weight is too large", fn,
+                         (long long)L->in, (long long)L->out);
+    if (!(p->w = (float *)mlp__alloc_aligned(m->ctx, fn, bytes)))
+        return m->ctx->err.code;
+    k->pack_b(0, W->data, L->out, L->in, L->out, p->w);
+    p->from = W->data;
+    p->version = mlp__version(W);
+    return MLP_OK;
+}
+
+mlp_status mlp_model_pack(mlp_model *m, int on)
+{
+    size_t i;
+    mlp_status s;
+    if (!m)
+        return MLP_ERR_NULL;
+    mlp__model_unpack(m);
+    if (!on || m->nlayers == 0)
+        return MLP_OK;
+    if ((s = mlp__gemm_ready(m->ctx, __func__)) != MLP_OK)
+        return s;
+    m->wpack = (mlp__wpack *)mlp__calloc(m->ctx, __func__, m->nlayers, sizeof *m->wpack);
+    if (!m->wpack)
+        return m->ctx->err.code;
+    m->nwpack = m->nlayers;
+    m->wpack_kernel = m->ctx->gemm;
+    for (i = 0; i < m->nlayers; i++) {
+        const mlp__layer *L = &m->layers[i];
+        if (L->k->kind == MLP_LAYER_LINEAR && L->in > 0 && L->out > 0
+            && (s = pack_layer(m, __func__, L, &m->wpack[i])) != MLP_OK) {
+            mlp__model_unpack(m);
+            return s;
+        }
+    }
+    return MLP_OK;
 }
