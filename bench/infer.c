@@ -1,10 +1,14 @@
 /*
  * bench/infer.c - inference time of mlp_model_predict (no tape) on the
  * 784-256-10 and 2-4-1 ReLU nets, at batch 1 and 256, with 1 and 2
- * threads in the context; one line each, the time per sample:
- *   infer net=784-256-10 threads=1 batch=256 us_per_sample=... cpu="..." kernel=...
+ * threads in the context; one line each, the time per sample with the
+ * weights packed once (mlp_model_pack: a served model, as ONNX Runtime's
+ * session prepacks them) and without:
+ *   infer net=784-256-10 threads=1 batch=256 us_per_sample=... unpacked_us=...
+ *         cpu="..." kernel=...
  * Each figure is the best of 7 timed loops of about 20 ms (other processes
- * on the machine only ever make a loop slower).
+ * on the machine only ever make a loop slower), packed and unpacked loops
+ * taken in turn.
  * Usage: infer [net|all [batch [threads]]] (0 or absent: both).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -13,6 +17,20 @@
 #include "bench.h"
 #include "mlp.h"
 
+/* One timed loop of iters calls: seconds per call; < 0 on failure. */
+static double loop(mlp_model *m, float *x, int64_t batch, float *y, long iters, double *sink)
+{
+    double t0 = bench_now();
+    long it;
+    for (it = 0; it < iters; it++) {
+        x[0] = (float)(it & 7);
+        if (mlp_model_predict(m, x, batch, y) != MLP_OK)
+            return -1.0;
+        *sink += y[0];
+    }
+    return (bench_now() - t0) / (double)iters;
+}
+
 static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t batch, int threads)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
@@ -20,8 +38,8 @@ static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t bat
     int64_t in = sizes[0], out = sizes[nsizes - 1], i;
     float *x = (float *)malloc((size_t)(batch * in) * sizeof(float));
     float *y = (float *)malloc((size_t)(batch * out) * sizeof(float));
-    double best = 1e30, sink = 0.0;
-    long it, iters = 1;
+    double best[2] = {1e30, 1e30}, sink = 0.0, dt;
+    long iters = 1;
     int r, rc = 1;
     if (!m || !x || !y)
         goto done;
@@ -34,31 +52,24 @@ static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t bat
     for (i = 0; i < batch * in; i++)
         x[i] = (float)(i % 17) / 17.0f;
     /* calibrate: iterations for about 20 ms */
-    for (;;) {
-        double t0 = bench_now();
-        for (it = 0; it < iters; it++)
-            if (mlp_model_predict(m, x, batch, y) != MLP_OK)
-                goto done;
-        if (bench_now() - t0 > 0.005 || iters > (1L << 26))
-            break;
-        iters *= 2;
-    }
+    while ((dt = loop(m, x, batch, y, iters, &sink)) * (double)iters <= 0.005
+           && iters <= (1L << 26))
+        if (dt < 0.0)
+            goto done;
+        else
+            iters *= 2;
     iters *= 4;
-    for (r = 0; r < 7; r++) {
-        double t0 = bench_now(), dt;
-        for (it = 0; it < iters; it++) {
-            x[0] = (float)(it & 7);
-            if (mlp_model_predict(m, x, batch, y) != MLP_OK)
-                goto done;
-            sink += y[0];
-        }
-        dt = (bench_now() - t0) / (double)iters;
-        if (dt < best)
-            best = dt;
+    for (r = 0; r < 14; r++) { /* even r: packed, odd: unpacked */
+        if (mlp_model_pack(m, !(r & 1)) != MLP_OK
+            || (dt = loop(m, x, batch, y, iters, &sink)) < 0.0)
+            goto done;
+        if (dt < best[r & 1])
+            best[r & 1] = dt;
     }
-    printf("infer net=%s threads=%d batch=%lld us_per_sample=%.4f cpu=\"%s\" kernel=%s\n", name,
-           threads, (long long)batch, best * 1e6 / (double)batch, bench_cpu_model(),
-           mlp_ctx_gemm_kernel(ctx));
+    printf("infer net=%s threads=%d batch=%lld us_per_sample=%.4f unpacked_us=%.4f cpu=\"%s\" "
+           "kernel=%s\n",
+           name, threads, (long long)batch, best[0] * 1e6 / (double)batch,
+           best[1] * 1e6 / (double)batch, bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
     if (sink == 12345.678)
         printf("\n");
     fflush(stdout);
