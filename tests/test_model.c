@@ -426,6 +426,14 @@ static void predict__packed_weights_give_the_same_bits_until_the_weights_change(
     assert_ok(ctx, mlp_model_pack(m, 0));
     predict_at(m, 1, mlp_tensor_cdata(x), 64, ref);
     assert_memory_equal(ref, got, 64 * 10 * sizeof(float));
+    /* another kernel reads another layout: a copy packed for the first
+     * is not read */
+    assert_ok(ctx, mlp_model_pack(m, 1));
+    assert_ok(ctx, mlp_ctx_set_gemm_kernel(ctx, "generic"));
+    predict_at(m, 1, mlp_tensor_cdata(x), 64, got);
+    assert_ok(ctx, mlp_model_pack(m, 0));
+    predict_at(m, 1, mlp_tensor_cdata(x), 64, ref);
+    assert_memory_equal(ref, got, 64 * 10 * sizeof(float));
     /* freed with the model, nothing leaks */
     assert_ok(ctx, mlp_model_pack(m, 1));
     assert_int_equal(mlp_model_pack(NULL, 1), MLP_ERR_NULL);
