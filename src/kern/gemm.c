@@ -145,7 +145,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
             const float *bblk;
             int64_t rsb, bstep;
             kc = K - pc < KC ? K - pc : KC;
-            if (bpre) { /* panels of K rows: this block's rows start at pc */
+            if (bpre && pack_b) { /* panels of K rows: this block's rows start at pc */
                 bblk = bpre + jc * K + pc * nr;
                 rsb = nr;
                 bstep = nr * K;
@@ -163,7 +163,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                 const float *ablk;
                 int64_t rsa, csa, astep;
                 mc = M - ic < MC ? M - ic : MC;
-                if (apre) {
+                if (apre && pack_a) {
                     ablk = apre + ic * K + pc * mr;
                     rsa = 1;
                     csa = mr;

@@ -87,7 +87,11 @@ void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, floa
  * n0 .. n1-1 (bpre), or both, packed beforehand, whole (all K), by the
  * kernel's pack_a / pack_b: the block reads them instead of packing its
  * own (NULL: packs as mlp__sgemm_range does): weights that do not
- * change between products are packed once (mlp_model_pack). */
+ * change between products are packed once (mlp_model_pack). Where
+ * mlp__sgemm_range reads an operand in place instead of packing it (a
+ * few rows or columns), so does this, whatever was passed: the same bits
+ * either way (a kernel without masked loads sums a ragged B read in place
+ * in pieces of k). */
 void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
                           const float *A, int64_t lda, const float *apre, const float *B,
                           int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
