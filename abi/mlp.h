@@ -183,7 +183,10 @@ typedef struct mlp_allocator {
 } mlp_allocator;
 
 /** Create a context. `allocator` may be NULL for the C library's
- *  malloc/realloc/free; otherwise all three functions must be set, its
+ *  malloc/realloc/free (on Linux, blocks of 2 MiB or more come from
+ *  posix_memalign on a 2 MiB boundary with madvise(MADV_HUGEPAGE), for
+ *  fewer TLB misses; built with -DMLP_NO_HUGE_PAGES, plain malloc);
+ *  otherwise all three functions must be set, its
  *  struct_size must cover at least this version's members, and the struct
  *  is copied. The random generator starts from seed 0, grad mode is
  *  on, one thread. Reads the environment variable MLP_GEMM_KERNEL
@@ -657,6 +660,19 @@ MLP_API mlp_status mlp_model_predict(mlp_model *m, const float *x, int64_t n, fl
 /** Index of the largest output for each of n rows of x into classes[n]
  *  (the same pass as mlp_model_predict, with its thread-safety). */
 MLP_API mlp_status mlp_model_classify(mlp_model *m, const float *x, int64_t n, int32_t *classes);
+/** Pack the weights of m's linear layers once, in the layout the matrix
+ *  kernel reads, for mlp_model_predict and mlp_model_classify to use from
+ *  then on instead of packing them again in every call (a serving model:
+ *  faster from a few rows up; the same results, to the bit). Costs about
+ *  the weights' size again in memory. A layer whose weights changed
+ *  through the API since (an optimizer step, mlp_tensor_copy, anything
+ *  that moves mlp_tensor_version) is no longer read packed until the next
+ *  mlp_model_pack; a write through mlp_tensor_data is not seen: call
+ *  mlp_model_pack again after one. Layers added later are not packed.
+ *  on == 0 frees the packed copy (so does mlp_model_free). Fails with
+ *  MLP_ERR_NOMEM and nothing packed. Thread-safety: not while another
+ *  thread uses m. */
+MLP_API mlp_status mlp_model_pack(mlp_model *m, int on);
 
 /** Save the model (architecture and parameters) to `path` in the libmlp
  *  format (docs/format.md): versioned, little-endian, with a checksum.
@@ -891,9 +907,20 @@ typedef int (*mlp_progress_fn)(void *user, int epoch, int64_t batch, int64_t nba
  *  the first of the `epochs`; it needs the batch_size it was started with
  *  (MLP_ERR_STATE otherwise). The cursor has moved past a batch when its
  *  progress call is made, so a checkpoint saved from the callback resumes
- *  after that batch, bit-identically (same losses, same parameters). With
- *  a communicator the cursor is not kept yet: each call starts new
- *  epochs. */
+ *  after that batch, bit-identically (same losses, same parameters).
+ *  With a communicator the cursor is kept the same way, and the same on
+ *  every rank, as are the parameters, the optimizer's state and the
+ *  generator between steps (each rank draws a step's random numbers,
+ *  e.g. dropout masks, from its own stream derived from the generator,
+ *  the batch and its rank, and the generator itself moves only when an
+ *  epoch is shuffled): so one rank's checkpoint (rank 0's) holds the
+ *  whole run, and every rank resumes by loading it. Each call first
+ *  checks, collectively, that every rank is where rank 0 is (step count,
+ *  epoch and batch, and for an epoch in progress its order and the
+ *  generator): MLP_ERR_STATE on every rank otherwise. Resumed on as many
+ *  ranks as saved, the run goes on bit-identically; on another number of
+ *  ranks it goes on with the same batches in the same order, equal up to
+ *  the order of float additions (and other dropout masks). */
 MLP_API mlp_status mlp_fit(mlp_model *m, mlp_optim *opt, mlp_dataset *ds, mlp_loss_kind loss,
                            int epochs, int64_t batch_size, mlp_progress_fn progress, void *user);
 /** Mean loss and accuracy (cross-entropy only; NaN otherwise) of the model
