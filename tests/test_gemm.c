@@ -77,13 +77,19 @@ typedef struct workbuf {
     float *w;
 } workbuf;
 
+/* The first 64-byte boundary in raw (allocated 64 bytes larger). */
+static float *align64(void *raw)
+{
+    return (float *)(void *)((char *)raw + (64 - (uintptr_t)raw % 64) % 64);
+}
+
 static workbuf work_new(const mlp__gemm_kernel *k)
 {
     workbuf b;
     size_t n = mlp__gemm_workspace_floats(k);
     b.raw = malloc(n * sizeof(float) + 64);
     assert_non_null(b.raw);
-    b.w = (float *)(void *)((char *)b.raw + (64 - (uintptr_t)b.raw % 64) % 64);
+    b.w = align64(b.raw);
     return b;
 }
 
@@ -452,9 +458,9 @@ static void gemm__range_writes_only_its_block(void **state)
 
 static void gemm__prepacked_operands_give_the_same_bits_as_packing_per_block(void **state)
 {
-    /* op(A) or op(B) packed whole beforehand (as threads splitting C share
-     * it), with blocks small enough that every MC, KC and NC offset into
-     * the packed copy is taken: the same bits as mlp__sgemm_range */
+    /* op(A) or op(B) packed whole beforehand (as mlp_model_pack packs
+     * weights), with blocks small enough that every MC, KC and NC offset
+     * into the packed copy is taken: the same bits as mlp__sgemm_range */
     const mlp__gemm_kernel *ks[MAX_KERNELS];
     int nk = kernels(ks, 1), i;
     const int64_t M = 53, N = 83, K = 75;
@@ -465,8 +471,7 @@ static void gemm__prepacked_operands_give_the_same_bits_as_packing_per_block(voi
         float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * N));
         float *R = alloc_floats((size_t)(M * N)), *C = alloc_floats((size_t)(M * N));
         float *pa = alloc_floats((size_t)(ap * K + 16)), *pb = alloc_floats((size_t)(bp * K + 16));
-        float *pa64 = (float *)(void *)((char *)pa + (64 - (uintptr_t)pa % 64) % 64);
-        float *pb64 = (float *)(void *)((char *)pb + (64 - (uintptr_t)pb % 64) % 64);
+        float *pa64 = align64(pa), *pb64 = align64(pb);
         workbuf wb = work_new(k);
         int64_t r, t;
         for (r = 0; r < M * K; r++)
