@@ -175,17 +175,16 @@ static int alias_leaf_grad(mlp_tensor *t, int fresh)
 {
     mlp_tensor *g = t->grad;
     const int due = t->grad_zero_due;
+    int alias;
     if (t->gbuf || !g)
         return 0;
     t->grad_zero_due = 0;
-    if (!g->st || g->refs != 1 || g->st->refs != 1 || g->numel != t->numel
-        || (!due && !mlp__vec_all_zero(g->data, g->numel))) {
-        if (due && g->numel)
-            memset(g->data, 0, (size_t)g->numel * sizeof(float));
-        return 0;
-    }
-    if (due && !fresh && g->numel)
+    alias = g->st && g->refs == 1 && g->st->refs == 1 && g->numel == t->numel
+            && (due || mlp__vec_all_zero(g->data, g->numel));
+    if (due && !(alias && fresh) && g->numel)
         memset(g->data, 0, (size_t)g->numel * sizeof(float));
+    if (!alias)
+        return 0;
     g->st->refs++;
     t->gbuf = g->st;
     t->gbuf_fresh = due && fresh;
@@ -313,13 +312,14 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
     mlp__node *n;
     mlp_tensor *in;
     int64_t i;
-    int k;
+    int k, fresh;
     for (i = top + 1; (n = prev_marked(ctx, &i));) {
         if (need_gbuf(ctx, fn, n->out, 0) != MLP_OK)
             return ctx->err.code;
         for (k = 0; k < n->nin; k++) {
             if (!(in = grad_input(n, k)))
                 continue;
+            fresh = fresh_for(n, k);
             if (in->node < 0)
                 in->last_use = i; /* ends as the earliest use */
             if (in->node < 0 && !in->grad) {
@@ -328,9 +328,9 @@ static mlp_status make_buffers(mlp_ctx *ctx, const char *fn, int64_t top)
                 in->grad_new = 1;
             }
             /* a leaf whose .grad is zero accumulates into it directly */
-            if (in->node < 0 && alias_leaf_grad(in, fresh_for(n, k)))
+            if (in->node < 0 && alias_leaf_grad(in, fresh))
                 continue;
-            if (need_gbuf(ctx, fn, in, fresh_for(n, k)) != MLP_OK)
+            if (need_gbuf(ctx, fn, in, fresh) != MLP_OK)
                 return ctx->err.code;
         }
     }
