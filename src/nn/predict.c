@@ -387,8 +387,6 @@ mlp_status mlp_model_pack(mlp_model *m, int on)
     mlp__model_unpack(m);
     if (!on || m->nlayers == 0)
         return MLP_OK;
-    if ((s = mlp__gemm_ready(m->ctx, __func__)) != MLP_OK)
-        return s;
     m->wpack = (mlp__wpack *)mlp__calloc(m->ctx, __func__, m->nlayers, sizeof *m->wpack);
     if (!m->wpack)
         return m->ctx->err.code;
