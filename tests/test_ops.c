@@ -762,6 +762,41 @@ static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
 
 /* ---- kernels (white-box: src/kern/vec.h) ---- */
 
+static void kern__bias_relu_is_exact_at_every_width_and_row_count(void **state)
+{
+    /* narrow rows are walked flat with the bias repeated: every width
+     * around that switch, row counts that end a run part way */
+    static const int64_t nrows[5] = {1, 2, 17, 100, 257};
+    float *y = (float *)malloc(257 * 20 * sizeof(float)),
+          *ref = (float *)malloc(257 * 20 * sizeof(float));
+    float b[20];
+    int64_t cols, ri, i;
+    int relu;
+    (void)state;
+    assert_non_null(y);
+    assert_non_null(ref);
+    for (i = 0; i < 20; i++)
+        b[i] = 0.3f * (float)i - 2.0f;
+    for (relu = 0; relu < 2; relu++)
+        for (cols = 1; cols <= 20; cols++)
+            for (ri = 0; ri < 5; ri++) {
+                const int64_t n = nrows[ri] * cols;
+                for (i = 0; i < n; i++) {
+                    y[i] = (float)((i * 7919) % 61) * 0.1f - 3.0f;
+                    ref[i] = y[i] + b[i % cols];
+                    if (relu)
+                        ref[i] = ref[i] <= 0.0f ? 0.0f : ref[i];
+                }
+                y[n - 1] = NAN; /* stays NaN, as PyTorch */
+                mlp__bias_act_fwd(relu ? MLP_ACT_RELU : MLP_ACT_IDENTITY, y, b, nrows[ri], cols,
+                                  0.0f);
+                assert_true(isnan(y[n - 1]));
+                assert_memory_equal(y, ref, (size_t)(n - 1) * sizeof(float));
+            }
+    free(y);
+    free(ref);
+}
+
 static void kern__fused_bias_activation_equals_add_then_activation(void **state)
 {
     static const int acts[7] = {MLP_ACT_IDENTITY,   MLP_ACT_RELU, MLP_ACT_SIGMOID, MLP_ACT_TANH,
@@ -842,6 +877,7 @@ int main(void)
         TU_TEST(ops__randomized_network_gradients_match_finite_differences),
         TU_TEST(gradcheck__finds_a_wrong_gradient_and_restores_inputs),
         cmocka_unit_test(kern__fused_bias_activation_equals_add_then_activation),
+        cmocka_unit_test(kern__bias_relu_is_exact_at_every_width_and_row_count),
         cmocka_unit_test(kern__logsumexp_and_softmax_survive_huge_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

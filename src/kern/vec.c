@@ -126,22 +126,44 @@ void mlp__act_bwd(int act, int set, float *dx, const float *dy, const float *x, 
     }
 }
 
-/* y[r,c] += b[c], then ReLU when relu is set: one pass over y. */
+/* y[c] += b[c] for c < n, then ReLU when relu is set. */
+static void add_relu(float *restrict y, const float *restrict b, int64_t n, int relu)
+{
+    int64_t c;
+    if (relu)
+        for (c = 0; c < n; c++) {
+            float v = y[c] + b[c];
+            y[c] = v <= 0.0f ? 0.0f : v; /* NaN stays NaN, as PyTorch */
+        }
+    else
+        for (c = 0; c < n; c++)
+            y[c] += b[c];
+}
+
+/* y[r,c] += b[c], then ReLU when relu is set: one pass over y. Rows of
+ * fewer than BIAS_FLAT / 4 columns (a small net's layers) are too short
+ * for a vector loop each: the bias is repeated into whole rows at least
+ * BIAS_FLAT floats long and y is walked in runs of that many rows, the
+ * same sums in the same places. */
+#define BIAS_FLAT 64
 static void bias_relu(float *restrict y, const float *restrict b, int64_t rows, int64_t cols,
                       int relu)
 {
-    int64_t r, c;
-    for (r = 0; r < rows; r++) {
-        float *row = y + r * cols;
-        if (relu)
-            for (c = 0; c < cols; c++) {
-                float v = row[c] + b[c];
-                row[c] = v <= 0.0f ? 0.0f : v; /* NaN stays NaN, as PyTorch */
-            }
-        else
-            for (c = 0; c < cols; c++)
-                row[c] += b[c];
+    float pat[2 * BIAS_FLAT];
+    int64_t r, c, run, len;
+    if (cols >= BIAS_FLAT / 4 || rows < 2) {
+        for (r = 0; r < rows; r++)
+            add_relu(y + r * cols, b, cols, relu);
+        return;
     }
+    run = (BIAS_FLAT + cols - 1) / cols; /* rows a run */
+    len = run * cols;                    /* < BIAS_FLAT + cols */
+    for (r = 0; r < run; r++)
+        for (c = 0; c < cols; c++)
+            pat[r * cols + c] = b[c];
+    for (r = 0; r + run <= rows; r += run)
+        add_relu(y + r * cols, pat, len, relu);
+    add_relu(y + r * cols, pat, (rows - r) * cols, relu);
 }
 
 void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param)
