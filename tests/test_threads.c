@@ -158,9 +158,30 @@ static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void
         }
 }
 
-/* Two SGD steps of a 784-256-10 ReLU net on a fixed batch of 256; copies
- * every parameter into out (param_count floats). */
-static void train_at(int threads, float *out, int64_t count)
+/* The optimizers train_at steps with: plain SGD; SGD with momentum,
+ * Nesterov and weight decay; Adam with weight decay; AdamW with amsgrad
+ * (every state buffer and branch of the updates). */
+#define NUM_OPTIMS 4
+static mlp_optim *optim_of(mlp_ctx *ctx, mlp_model *m, int which)
+{
+    mlp_optim *opt = which < 2    ? mlp_sgd_new(m, 0.1f)
+                     : which == 2 ? mlp_adam_new(m, 0.01f)
+                                  : mlp_adamw_new(m, 0.01f);
+    assert_handle(ctx, opt);
+    if (which == 1) {
+        assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_MOMENTUM, 0.9));
+        assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_NESTEROV, 1));
+    }
+    if (which == 1 || which == 2)
+        assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_WEIGHT_DECAY, 0.01));
+    if (which == 3)
+        assert_ok(ctx, mlp_optim_set(opt, MLP_OPT_AMSGRAD, 1));
+    return opt;
+}
+
+/* Two steps of a 784-256-10 ReLU net on a fixed batch of 256 with
+ * optim_of(which); copies every parameter into out (param_count floats). */
+static void train_at(int threads, int which, float *out, int64_t count)
 {
     tu_alloc al;
     mlp_ctx *ctx = tu_ctx(&al, -1);
@@ -178,8 +199,7 @@ static void train_at(int threads, float *out, int64_t count)
     assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
     m = tu_mlp(ctx, 784, 256, 10);
     assert_int_equal(mlp_model_param_numel(m), count);
-    opt = mlp_sgd_new(m, 0.1f);
-    assert_handle(ctx, opt);
+    opt = optim_of(ctx, m, which);
     tx = mlp_tensor_from(ctx, 2, sx, x);
     ty = mlp_tensor_from(ctx, 1, sy, y);
     for (step = 0; step < 2; step++) {
@@ -208,18 +228,25 @@ static void train_at(int threads, float *out, int64_t count)
     free(x);
 }
 
-static void threads__training_step_same_bits_at_1_and_2_threads(void **state)
+/* The products, the element-wise passes and the optimizers' updates are
+ * split across threads: every optimizer's steps give the same bits. */
+static void threads__training_steps_same_bits_at_1_2_3_threads(void **state)
 {
     const int64_t count = 784 * 256 + 256 + 256 * 10 + 10;
     float *p1 = (float *)malloc((size_t)count * sizeof(float));
-    float *p2 = (float *)malloc((size_t)count * sizeof(float));
+    float *pn = (float *)malloc((size_t)count * sizeof(float));
+    int which, threads;
     (void)state;
     need_threads();
-    train_at(1, p1, count);
-    train_at(2, p2, count);
-    assert_memory_equal(p1, p2, (size_t)count * sizeof(float));
+    for (which = 0; which < NUM_OPTIMS; which++) {
+        train_at(1, which, p1, count);
+        for (threads = 2; threads <= 3; threads++) {
+            train_at(threads, which, pn, count);
+            assert_memory_equal(p1, pn, (size_t)count * sizeof(float));
+        }
+    }
     free(p1);
-    free(p2);
+    free(pn);
 }
 
 /* After a first step has sized every buffer, further steps of the same
@@ -668,7 +695,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads__matmul_same_bits_at_1_and_2_threads),
         cmocka_unit_test(threads__products_of_every_transpose_same_bits_at_1_2_3_threads),
-        cmocka_unit_test(threads__training_step_same_bits_at_1_and_2_threads),
+        cmocka_unit_test(threads__training_steps_same_bits_at_1_2_3_threads),
         cmocka_unit_test(threads__steady_state_step_allocates_nothing),
         TU_TEST(threads__set_threads_rejects_bad_counts),
         cmocka_unit_test(threads__many_changes_keep_count_and_leak_nothing),

@@ -371,34 +371,19 @@ static mlp_status need_buf(mlp_optim *o, const char *fn, float **buf, int64_t nu
     return MLP_OK;
 }
 
-typedef struct {
-    float *p;
-    const float *g;
-    float lr;
-} sgd_job;
-
-static void sgd_part(void *arg, int64_t lo, int64_t hi, int tid)
-{
-    const sgd_job *j = (const sgd_job *)arg;
-    (void)tid;
-    mlp__vec_sub_scaled(j->p + lo, j->lr, j->g + lo, hi - lo);
-}
-
-static void sgd_update(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t n)
+/* Elements [lo, hi) of one parameter's update: every element on its own,
+ * so that any split across threads gives the same bits. */
+static void sgd_range(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t lo,
+                      int64_t hi)
 {
     float lr = (float)o->lr, wd = (float)o->weight_decay, mu = (float)o->momentum;
     float damp = 1.0f - (float)o->dampening;
     int64_t i;
     if (wd == 0.0f && mu == 0.0f) { /* plain SGD: p -= lr g, vectorised */
-        sgd_job j;
-        j.p = p;
-        j.g = g;
-        j.lr = lr;
-        /* large parameters split across the context's threads */
-        mlp__parallel_for(o->ctx, n, (int64_t)1 << 15, sgd_part, &j);
+        mlp__vec_sub_scaled(p + lo, lr, g + lo, hi - lo);
         return;
     }
-    for (i = 0; i < n; i++) {
+    for (i = lo; i < hi; i++) {
         float d = g[i];
         if (wd != 0.0f)
             d += wd * p[i];
@@ -411,7 +396,8 @@ static void sgd_update(const mlp_optim *o, mlp__pstate *s, float *p, const float
     }
 }
 
-static void adam_update(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t n)
+static void adam_range(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t lo,
+                       int64_t hi)
 {
     double t = (double)(s->step + 1);
     float lr = (float)o->lr, wd = (float)o->weight_decay;
@@ -420,7 +406,7 @@ static void adam_update(const mlp_optim *o, mlp__pstate *s, float *p, const floa
     float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2);
     int decoupled = o->kind == MLP_OPTIM_ADAMW;
     int64_t i;
-    for (i = 0; i < n; i++) {
+    for (i = lo; i < hi; i++) {
         float d = g[i], m, v, denom;
         if (decoupled)
             p[i] *= 1.0f - lr * wd;
@@ -436,6 +422,36 @@ static void adam_update(const mlp_optim *o, mlp__pstate *s, float *p, const floa
         denom = sqrtf(v) / bc2_sqrt + eps;
         p[i] -= step_size * (m / denom);
     }
+}
+
+typedef struct {
+    const mlp_optim *o;
+    mlp__pstate *s;
+    float *p;
+    const float *g;
+} update_job;
+
+static void update_part(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    const update_job *j = (const update_job *)arg;
+    (void)tid;
+    if (j->o->kind == MLP_OPTIM_SGD)
+        sgd_range(j->o, j->s, j->p, j->g, lo, hi);
+    else
+        adam_range(j->o, j->s, j->p, j->g, lo, hi);
+}
+
+/* One parameter's update; a large one split across the context's
+ * threads (plain SGD streams memory: larger parts than the others). */
+static void update(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t n)
+{
+    const int plain = o->kind == MLP_OPTIM_SGD && o->weight_decay == 0 && o->momentum == 0;
+    update_job j;
+    j.o = o;
+    j.s = s;
+    j.p = p;
+    j.g = g;
+    mlp__parallel_for(o->ctx, n, (int64_t)1 << (plain ? 15 : 12), update_part, &j);
 }
 
 mlp_status mlp_optim_step(mlp_optim *o)
@@ -478,13 +494,9 @@ mlp_status mlp__optim_update(mlp_optim *o, const char *fn)
         mlp__pstate *s = &o->st[i];
         if (!p->grad)
             continue;
-        if (o->kind == MLP_OPTIM_SGD) {
-            sgd_update(o, s, p->data, p->grad->data, p->numel);
-            if (o->momentum != 0)
-                s->mom_init = 1;
-        } else {
-            adam_update(o, s, p->data, p->grad->data, p->numel);
-        }
+        update(o, s, p->data, p->grad->data, p->numel);
+        if (o->kind == MLP_OPTIM_SGD && o->momentum != 0)
+            s->mom_init = 1;
         s->step++;
         mlp__bump(p);
     }
