@@ -26,8 +26,9 @@ endif
 ifneq ($(SAN),)
   SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
-# kernels: let the compiler fuse a*b+c into FMA and vectorise harder
-KERNFLAGS = -O3 -ffp-contract=fast
+# kernels: let the compiler fuse a*b+c into FMA and vectorise harder (a
+# square root too: no kernel reads errno)
+KERNFLAGS = -O3 -ffp-contract=fast -fno-math-errno
 
 LIBS    = $(THREADLIB) -lm
 ifeq ($(BUILD),build)

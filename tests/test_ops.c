@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 #include "kern/vec.h"
+#include "kern/vec_fast.h"
 
 static void assert_values(const mlp_tensor *t, const double *want, int64_t n, double tol)
 {
@@ -762,6 +763,73 @@ static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
 
 /* ---- kernels (white-box: src/kern/vec.h) ---- */
 
+/* PyTorch's Adam, one element as the update in optim.c wrote it before it
+ * became a kernel. */
+static void adam_ref(float *p, float g, float *m1, float *m2, float *vmax, const mlp__adam_k *k)
+{
+    float d = g, m, v;
+    if (k->decoupled)
+        *p *= k->decay;
+    else if (k->wd != 0.0f)
+        d += k->wd * *p;
+    m = *m1 = k->b1 * *m1 + (1.0f - k->b1) * d;
+    v = *m2 = k->b2 * *m2 + (1.0f - k->b2) * d * d;
+    if (k->amsgrad) {
+        if (v > *vmax)
+            *vmax = v;
+        v = *vmax;
+    }
+    *p -= k->step_size * (m / (sqrtf(v) / k->bc2_sqrt + k->eps));
+}
+
+static void kern__adam_is_the_formula_element_by_element(void **state)
+{
+    /* 37 elements: whole vectors and a tail; AdamW and Adam, with and
+     * without weight decay and amsgrad (without FMA in the kernels, as on
+     * x86-64's baseline, the same bits; else within a few rounding steps) */
+    enum { N = 37 };
+    float p[N], g[N], m1[N], m2[N], vm[N], rp[N], rm1[N], rm2[N], rvm[N];
+    mlp__adam_k k;
+    int variant, i;
+    (void)state;
+    for (variant = 0; variant < 8; variant++) {
+        k.decoupled = variant & 1;
+        k.amsgrad = (variant >> 1) & 1;
+        k.wd = variant & 4 ? 0.01f : 0.0f;
+        k.decay = 1.0f - 0.003f * k.wd;
+        k.b1 = 0.9f;
+        k.omb1 = 1.0f - k.b1;
+        k.b2 = 0.999f;
+        k.omb2 = 1.0f - k.b2;
+        k.bc2_sqrt = 0.0632f;
+        k.eps = 1e-8f;
+        k.step_size = 0.03f;
+        for (i = 0; i < N; i++) {
+            rp[i] = p[i] = 0.1f * (float)(i % 11) - 0.5f;
+            g[i] = 0.07f * (float)((i * 5) % 13) - 0.4f;
+            rm1[i] = m1[i] = 0.01f * (float)(i % 7) - 0.03f;
+            rm2[i] = m2[i] = 0.001f * (float)(i % 5);
+            rvm[i] = vm[i] = i % 2 ? 0.0f : 0.004f; /* larger than some m2 */
+        }
+        mlp__adam(p, g, m1, m2, k.amsgrad ? vm : NULL, N, &k);
+        for (i = 0; i < N; i++)
+            adam_ref(&rp[i], g[i], &rm1[i], &rm2[i], &rvm[i], &k);
+#if defined(__x86_64__)
+        assert_memory_equal(p, rp, sizeof p);
+        assert_memory_equal(m1, rm1, sizeof m1);
+        assert_memory_equal(m2, rm2, sizeof m2);
+        assert_memory_equal(vm, rvm, sizeof vm);
+#else
+        for (i = 0; i < N; i++) {
+            assert_close(p[i], rp[i], 1e-6, 1e-5);
+            assert_close(m1[i], rm1[i], 1e-7, 1e-5);
+            assert_close(m2[i], rm2[i], 1e-9, 1e-5);
+            assert_close(vm[i], rvm[i], 1e-9, 1e-5);
+        }
+#endif
+    }
+}
+
 static void kern__bias_relu_is_exact_at_every_width_and_row_count(void **state)
 {
     /* narrow rows are walked flat with the bias repeated: every width
@@ -878,6 +946,7 @@ int main(void)
         TU_TEST(gradcheck__finds_a_wrong_gradient_and_restores_inputs),
         cmocka_unit_test(kern__fused_bias_activation_equals_add_then_activation),
         cmocka_unit_test(kern__bias_relu_is_exact_at_every_width_and_row_count),
+        cmocka_unit_test(kern__adam_is_the_formula_element_by_element),
         cmocka_unit_test(kern__logsumexp_and_softmax_survive_huge_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

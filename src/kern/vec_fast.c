@@ -1,11 +1,13 @@
 /*
- * vec_fast.c - the streaming passes of a training step: the SGD update,
- * adding one gradient buffer into another, column sums for a bias
+ * vec_fast.c - the streaming passes of a training step: the SGD and Adam
+ * updates, adding one gradient buffer into another, column sums for a bias
  * gradient, the all-zero test on a gradient. restrict-qualified plain loops built with the kernel flags,
  * which the compiler vectorises; each element sees the same operations in
  * the same order as a scalar loop would.
  */
 #include "kern/vec_fast.h"
+
+#include <math.h>
 
 void mlp__vec_sub_scaled(float *restrict y, float a, const float *restrict x, int64_t n)
 {
@@ -29,6 +31,34 @@ void mlp__col_sums_acc(float *restrict db, const float *restrict g, int64_t rows
         const float *gr = g + r * ld;
         for (c = 0; c < cols; c++)
             db[c] += gr[c];
+    }
+}
+
+void mlp__adam(float *restrict p, const float *restrict g, float *restrict m1, float *restrict m2,
+               float *restrict vmax, int64_t n, const mlp__adam_k *k)
+{
+    const int decoupled = k->decoupled, amsgrad = k->amsgrad;
+    const float decay = k->decay, wd = k->wd, b1 = k->b1, omb1 = k->omb1, b2 = k->b2;
+    const float omb2 = k->omb2, bc2_sqrt = k->bc2_sqrt, eps = k->eps, step = k->step_size;
+    int64_t i;
+    /* one loop, its invariant branches taken out by the compiler; the
+     * largest moment stored back whether or not it changed, so that the
+     * loop has no branch on the data */
+    for (i = 0; i < n; i++) {
+        float d = g[i], m, v, denom;
+        if (decoupled)
+            p[i] *= decay;
+        else if (wd != 0.0f)
+            d += wd * p[i];
+        m = m1[i] = b1 * m1[i] + omb1 * d;
+        v = m2[i] = b2 * m2[i] + omb2 * d * d;
+        if (amsgrad) {
+            float top = vmax[i];
+            v = v > top ? v : top;
+            vmax[i] = v;
+        }
+        denom = sqrtf(v) / bc2_sqrt + eps;
+        p[i] -= step * (m / denom);
     }
 }
 

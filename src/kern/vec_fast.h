@@ -21,6 +21,22 @@ void mlp__col_sums_acc(float *db, const float *g, int64_t rows, int64_t cols, in
  * output; with set, dx[i] = 0 + that (a fresh buffer: the same bits as
  * adding into zeros, without reading dx). */
 void mlp__relu_bwd(float *dx, const float *dy, const float *v, int64_t n, int set);
+/* The constants of one Adam or AdamW update (optim.c computes them from
+ * the optimizer's settings and step). */
+typedef struct mlp__adam_k {
+    int decoupled;       /* AdamW: p *= decay first; else d = g + wd p */
+    int amsgrad;         /* vmax keeps the largest second moment */
+    float decay, wd;     /* decay = 1 - lr wd (AdamW) */
+    float b1, omb1;      /* beta1 and 1 - beta1 */
+    float b2, omb2;      /* beta2 and 1 - beta2 */
+    float bc2_sqrt, eps; /* sqrt(1 - beta2^t), epsilon */
+    float step_size;     /* lr / (1 - beta1^t) */
+} mlp__adam_k;
+/* Elements i < n of an Adam update, with PyTorch's formulas: m1, m2 the
+ * moments, vmax the largest second moment (amsgrad only, else unused;
+ * no two arrays overlap). */
+void mlp__adam(float *p, const float *g, float *m1, float *m2, float *vmax, int64_t n,
+               const mlp__adam_k *k);
 /* 1 when every x[i], i < n, is zero (either sign), else 0. */
 int mlp__vec_all_zero(const float *x, int64_t n);
 

@@ -400,28 +400,22 @@ static void adam_range(const mlp_optim *o, mlp__pstate *s, float *p, const float
                        int64_t hi)
 {
     double t = (double)(s->step + 1);
-    float lr = (float)o->lr, wd = (float)o->weight_decay;
-    float b1 = (float)o->beta1, b2 = (float)o->beta2, eps = (float)o->eps;
     double bc1 = 1.0 - pow(o->beta1, t), bc2 = 1.0 - pow(o->beta2, t);
-    float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    int decoupled = o->kind == MLP_OPTIM_ADAMW;
-    int64_t i;
-    for (i = lo; i < hi; i++) {
-        float d = g[i], m, v, denom;
-        if (decoupled)
-            p[i] *= 1.0f - lr * wd;
-        else if (wd != 0.0f)
-            d += wd * p[i];
-        m = s->buf1[i] = b1 * s->buf1[i] + (1.0f - b1) * d;
-        v = s->buf2[i] = b2 * s->buf2[i] + (1.0f - b2) * d * d;
-        if (o->amsgrad) {
-            if (v > s->buf3[i])
-                s->buf3[i] = v;
-            v = s->buf3[i];
-        }
-        denom = sqrtf(v) / bc2_sqrt + eps;
-        p[i] -= step_size * (m / denom);
-    }
+    float lr = (float)o->lr;
+    mlp__adam_k k;
+    k.decoupled = o->kind == MLP_OPTIM_ADAMW;
+    k.amsgrad = o->amsgrad != 0;
+    k.wd = (float)o->weight_decay;
+    k.decay = 1.0f - lr * k.wd;
+    k.b1 = (float)o->beta1;
+    k.omb1 = 1.0f - k.b1;
+    k.b2 = (float)o->beta2;
+    k.omb2 = 1.0f - k.b2;
+    k.eps = (float)o->eps;
+    k.step_size = (float)(o->lr / bc1);
+    k.bc2_sqrt = (float)sqrt(bc2);
+    mlp__adam(p + lo, g + lo, s->buf1 + lo, s->buf2 + lo, k.amsgrad ? s->buf3 + lo : NULL, hi - lo,
+              &k);
 }
 
 typedef struct {
