@@ -222,10 +222,11 @@ MLP_API const char *mlp_ctx_errmsg(const mlp_ctx *ctx);
 /** Forget the last failure (errcode becomes MLP_OK, errmsg ""). */
 MLP_API void mlp_ctx_clear_error(mlp_ctx *ctx);
 
-/** Use up to n threads for large matrix products and element-wise passes
- *  (n >= 1). Results do not depend on the thread count except for the order
- *  of float additions in reductions (see docs/performance.md). In a build
- *  without threads (MLP_NO_THREADS) any n > 1 gives MLP_ERR_UNSUPPORTED. */
+/** Use up to n threads for large matrix products, element-wise passes,
+ *  optimizer updates and batch gathers (n >= 1). Results are the same bits
+ *  at any thread count: no sum changes its order (docs/performance.md). In
+ *  a build without threads (MLP_NO_THREADS) any n > 1 gives
+ *  MLP_ERR_UNSUPPORTED. */
 MLP_API mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n);
 /** The thread count set on ctx (1 by default; 0 for NULL). */
 MLP_API int mlp_ctx_threads(const mlp_ctx *ctx);
