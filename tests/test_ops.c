@@ -763,6 +763,57 @@ static void gradcheck__finds_a_wrong_gradient_and_restores_inputs(void **state)
 
 /* ---- kernels (white-box: src/kern/vec.h) ---- */
 
+/* PyTorch's SGD, one element as the update in optim.c wrote it before it
+ * became a kernel. */
+static void sgd_ref(float *p, float g, float *buf, const mlp__sgd_k *k)
+{
+    float d = g;
+    if (k->wd != 0.0f)
+        d += k->wd * *p;
+    if (k->mu != 0.0f) {
+        float b = k->first ? d : k->mu * *buf + k->damp * d;
+        *buf = b;
+        d = k->nesterov ? d + k->mu * b : b;
+    }
+    *p -= k->lr * d;
+}
+
+static void kern__sgd_is_the_formula_element_by_element(void **state)
+{
+    /* weight decay, momentum (first step or not, Nesterov, dampening):
+     * every combination, 37 elements (see the Adam test for the bits) */
+    enum { N = 37 };
+    float p[N], g[N], buf[N], rp[N], rbuf[N];
+    mlp__sgd_k k;
+    int variant, i;
+    (void)state;
+    for (variant = 0; variant < 32; variant++) {
+        k.lr = 0.05f;
+        k.wd = variant & 1 ? 0.01f : 0.0f;
+        k.mu = variant & 2 ? 0.9f : 0.0f;
+        k.first = (variant >> 2) & 1;
+        k.nesterov = (variant >> 3) & 1;
+        k.damp = variant & 16 ? 0.9f : 1.0f;
+        for (i = 0; i < N; i++) {
+            rp[i] = p[i] = 0.1f * (float)(i % 11) - 0.5f;
+            g[i] = 0.07f * (float)((i * 5) % 13) - 0.4f;
+            rbuf[i] = buf[i] = 0.02f * (float)(i % 7) - 0.05f;
+        }
+        mlp__sgd(p, g, k.mu != 0.0f ? buf : NULL, N, &k);
+        for (i = 0; i < N; i++)
+            sgd_ref(&rp[i], g[i], &rbuf[i], &k);
+#if defined(__x86_64__)
+        assert_memory_equal(p, rp, sizeof p);
+        assert_memory_equal(buf, rbuf, sizeof buf);
+#else
+        for (i = 0; i < N; i++) {
+            assert_close(p[i], rp[i], 1e-6, 1e-5);
+            assert_close(buf[i], rbuf[i], 1e-7, 1e-5);
+        }
+#endif
+    }
+}
+
 /* PyTorch's Adam, one element as the update in optim.c wrote it before it
  * became a kernel. */
 static void adam_ref(float *p, float g, float *m1, float *m2, float *vmax, const mlp__adam_k *k)
@@ -947,6 +998,7 @@ int main(void)
         cmocka_unit_test(kern__fused_bias_activation_equals_add_then_activation),
         cmocka_unit_test(kern__bias_relu_is_exact_at_every_width_and_row_count),
         cmocka_unit_test(kern__adam_is_the_formula_element_by_element),
+        cmocka_unit_test(kern__sgd_is_the_formula_element_by_element),
         cmocka_unit_test(kern__logsumexp_and_softmax_survive_huge_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

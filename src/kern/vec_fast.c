@@ -1,5 +1,5 @@
 /*
- * vec_fast.c - the streaming passes of a training step: the SGD and Adam
+ * vec_fast.c - the streaming passes of a training step: the optimizers'
  * updates, adding one gradient buffer into another, column sums for a bias
  * gradient, the all-zero test on a gradient. restrict-qualified plain loops built with the kernel flags,
  * which the compiler vectorises; each element sees the same operations in
@@ -31,6 +31,25 @@ void mlp__col_sums_acc(float *restrict db, const float *restrict g, int64_t rows
         const float *gr = g + r * ld;
         for (c = 0; c < cols; c++)
             db[c] += gr[c];
+    }
+}
+
+void mlp__sgd(float *restrict p, const float *restrict g, float *restrict buf, int64_t n,
+              const mlp__sgd_k *k)
+{
+    const float lr = k->lr, wd = k->wd, mu = k->mu, damp = k->damp;
+    const int nesterov = k->nesterov, first = k->first;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float d = g[i];
+        if (wd != 0.0f)
+            d += wd * p[i];
+        if (mu != 0.0f) {
+            float b = first ? d : mu * buf[i] + damp * d;
+            buf[i] = b;
+            d = nesterov ? d + mu * b : b;
+        }
+        p[i] -= lr * d;
     }
 }
 

@@ -21,6 +21,16 @@ void mlp__col_sums_acc(float *db, const float *g, int64_t rows, int64_t cols, in
  * output; with set, dx[i] = 0 + that (a fresh buffer: the same bits as
  * adding into zeros, without reading dx). */
 void mlp__relu_bwd(float *dx, const float *dy, const float *v, int64_t n, int set);
+/* The constants of one SGD update with momentum or weight decay. */
+typedef struct mlp__sgd_k {
+    float lr, wd, mu; /* learning rate, weight decay, momentum (0: none) */
+    float damp;       /* 1 - dampening */
+    int nesterov;
+    int first; /* the momentum buffer starts as this step's direction */
+} mlp__sgd_k;
+/* Elements i < n of an SGD update with PyTorch's formulas: buf the
+ * momentum buffer (unused when mu is 0; no two arrays overlap). */
+void mlp__sgd(float *p, const float *g, float *buf, int64_t n, const mlp__sgd_k *k);
 /* The constants of one Adam or AdamW update (optim.c computes them from
  * the optimizer's settings and step). */
 typedef struct mlp__adam_k {

@@ -376,24 +376,17 @@ static mlp_status need_buf(mlp_optim *o, const char *fn, float **buf, int64_t nu
 static void sgd_range(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t lo,
                       int64_t hi)
 {
-    float lr = (float)o->lr, wd = (float)o->weight_decay, mu = (float)o->momentum;
-    float damp = 1.0f - (float)o->dampening;
-    int64_t i;
-    if (wd == 0.0f && mu == 0.0f) { /* plain SGD: p -= lr g, vectorised */
-        mlp__vec_sub_scaled(p + lo, lr, g + lo, hi - lo);
-        return;
-    }
-    for (i = lo; i < hi; i++) {
-        float d = g[i];
-        if (wd != 0.0f)
-            d += wd * p[i];
-        if (mu != 0.0f) {
-            float b = !s->mom_init ? d : mu * s->buf1[i] + damp * d;
-            s->buf1[i] = b;
-            d = o->nesterov ? d + mu * b : b;
-        }
-        p[i] -= lr * d;
-    }
+    mlp__sgd_k k;
+    k.lr = (float)o->lr;
+    k.wd = (float)o->weight_decay;
+    k.mu = (float)o->momentum;
+    k.damp = 1.0f - (float)o->dampening;
+    k.nesterov = o->nesterov != 0;
+    k.first = !s->mom_init;
+    if (k.wd == 0.0f && k.mu == 0.0f) /* plain SGD: p -= lr g */
+        mlp__vec_sub_scaled(p + lo, k.lr, g + lo, hi - lo);
+    else
+        mlp__sgd(p + lo, g + lo, k.mu != 0.0f ? s->buf1 + lo : NULL, hi - lo, &k);
 }
 
 static void adam_range(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t lo,
