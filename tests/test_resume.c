@@ -176,6 +176,50 @@ static void kill_tree(pid_t top)
         kill(tree[i], SIGKILL);
 }
 
+/* 1 when one of process pid's arguments contains text (from /proc). */
+static int runs_with(pid_t pid, const char *text)
+{
+    char path[64], buf[4096];
+    FILE *f;
+    size_t n, i;
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    for (i = 0; i < n; i += strlen(buf + i) + 1) /* NUL-separated */
+        if (strstr(buf + i, text))
+            return 1;
+    return 0;
+}
+
+/* SIGKILL to every process still running on this test's files, until none
+ * is left: a kill in mpirun's first milliseconds can miss a rank it was
+ * starting, which then trains on, orphaned, and writes the checkpoint the
+ * next run writes (whose rename then finds the file gone). */
+static void kill_strays(void)
+{
+    int round, found = 1;
+    for (round = 0; found && round < 500; round++) {
+        struct timespec pause = {0, 10000000};
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        found = 0;
+        while (d && (e = readdir(d)) != NULL) {
+            pid_t pid = (pid_t)atol(e->d_name);
+            if (pid > 0 && pid != getpid() && runs_with(pid, dir)) {
+                kill(pid, SIGKILL);
+                found = 1;
+            }
+        }
+        if (d)
+            closedir(d);
+        if (found)
+            nanosleep(&pause, NULL);
+    }
+}
+
 /* SIGINT or SIGTERM as a user sends it: to the example, or to the mpirun
  * of its ranks (the parent of the leaves), not to a wrapper such as
  * timeout(1), which would pass it on twice. */
@@ -268,6 +312,8 @@ static int run(const char *name, const char *const *extra, double kill_after, in
         }
         nanosleep(&ms, NULL);
     }
+    if (sig == SIGKILL)
+        kill_strays();
     *seconds = now() - t0;
     return status;
 }
