@@ -371,6 +371,13 @@ static mlp_status need_buf(mlp_optim *o, const char *fn, float **buf, int64_t nu
     return MLP_OK;
 }
 
+/* SGD without momentum or weight decay (at float precision): p -= lr g,
+ * which only streams memory. */
+static int plain_sgd(const mlp_optim *o)
+{
+    return o->kind == MLP_OPTIM_SGD && (float)o->weight_decay == 0.0f && (float)o->momentum == 0.0f;
+}
+
 /* Elements [lo, hi) of one parameter's update: every element on its own,
  * so that any split across threads gives the same bits. */
 static void sgd_range(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t lo,
@@ -383,7 +390,7 @@ static void sgd_range(const mlp_optim *o, mlp__pstate *s, float *p, const float 
     k.damp = 1.0f - (float)o->dampening;
     k.nesterov = o->nesterov != 0;
     k.first = !s->mom_init;
-    if (k.wd == 0.0f && k.mu == 0.0f) /* plain SGD: p -= lr g */
+    if (plain_sgd(o))
         mlp__vec_sub_scaled(p + lo, k.lr, g + lo, hi - lo);
     else
         mlp__sgd(p + lo, g + lo, k.mu != 0.0f ? s->buf1 + lo : NULL, hi - lo, &k);
@@ -429,16 +436,15 @@ static void update_part(void *arg, int64_t lo, int64_t hi, int tid)
 }
 
 /* One parameter's update; a large one split across the context's
- * threads (plain SGD streams memory: larger parts than the others). */
+ * threads (plain SGD in larger parts than the others). */
 static void update(const mlp_optim *o, mlp__pstate *s, float *p, const float *g, int64_t n)
 {
-    const int plain = o->kind == MLP_OPTIM_SGD && o->weight_decay == 0 && o->momentum == 0;
     update_job j;
     j.o = o;
     j.s = s;
     j.p = p;
     j.g = g;
-    mlp__parallel_for(o->ctx, n, (int64_t)1 << (plain ? 15 : 12), update_part, &j);
+    mlp__parallel_for(o->ctx, n, (int64_t)1 << (plain_sgd(o) ? 15 : 12), update_part, &j);
 }
 
 mlp_status mlp_optim_step(mlp_optim *o)
