@@ -511,6 +511,92 @@ static void gemm__prepacked_operands_give_the_same_bits_as_packing_per_block(voi
     }
 }
 
+/* The kernel's ukr_skip, counted: a test that the skipping path ran. */
+static mlp__gemm_skip_fn real_skip;
+static long skip_calls;
+
+static void counting_skip(int64_t k, const float *a, const int32_t *idx, const float *b, float *c,
+                          int64_t ldc, int64_t n, float alpha, float beta)
+{
+    skip_calls++;
+    real_skip(k, a, idx, b, c, ldc, n, alpha, beta);
+}
+
+/* op(A) with whole steps of zeros (the steps p % 3 == 1, with either
+ * sign, and p % 7 == 0 on a few rows only), optionally a NaN in one zero
+ * step; B random, optionally with an infinity in a zero step. */
+static void zero_steps_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
+                            int64_t K, int nan_a, int inf_b, float alpha, float beta)
+{
+    const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+    float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * N));
+    float *C = alloc_floats((size_t)(M * N)), *R = alloc_floats((size_t)(M * N));
+    mlp__gemm_kernel noskip = *k, counted = *k;
+    workbuf wb = work_new(k);
+    int64_t i, p;
+    noskip.steps = NULL;
+    noskip.finite = NULL;
+    noskip.ukr_skip = NULL;
+    real_skip = k->ukr_skip;
+    counted.ukr_skip = counting_skip;
+    for (i = 0; i < M; i++)
+        for (p = 0; p < K; p++) {
+            float v = rnd_unit();
+            if (p % 3 == 1 || (p % 7 == 0 && i % 5 == 2))
+                v = rnd_u32() % 2 ? 0.0f : -0.0f;
+            A[ta ? p * lda + i : i * lda + p] = v;
+        }
+    if (nan_a)
+        A[ta ? 4 * lda + M / 2 : (M / 2) * lda + 4] = NAN; /* step 4 is a zero step */
+    for (i = 0; i < K * N; i++)
+        B[i] = rnd_unit();
+    if (inf_b)
+        B[tb ? (N / 3) * ldb + 7 : 7 * ldb + N / 3] = INFINITY; /* step 7 is a zero step */
+    for (i = 0; i < M * N; i++)
+        R[i] = C[i] = beta == 0.0f ? NAN : rnd_unit();
+    skip_calls = 0;
+    mlp__sgemm(&counted, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, N, wb.w);
+    mlp__sgemm(&noskip, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, N, wb.w);
+    assert_memory_equal(C, R, (size_t)(M * N) * sizeof(float));
+    if (inf_b && k->kc >= K) /* one K block, holding 0 * inf: NaN, so nothing skipped */
+        assert_int_equal(skip_calls, 0);
+    else if (!inf_b)
+        assert_true(skip_calls > 0);
+    if (!nan_a && !inf_b && beta == 0.0f) { /* and right, against the oracle */
+        mlp__sgemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, 0.0f, R, N);
+        for (i = 0; i < M * N; i++)
+            assert_true(fabsf(C[i] - R[i]) <= 1e-4f * (1.0f + fabsf(R[i])));
+    }
+    free(wb.raw);
+    free(A);
+    free(B);
+    free(C);
+    free(R);
+}
+
+static void gemm__zero_steps_of_a_are_skipped_with_the_same_bits(void **state)
+{
+    /* Steps of a packed A panel that are all zeros are left out of the
+     * tile when B is finite: the same bits as running every step, NaN and
+     * -0 included; with an infinity in B nothing is skipped. */
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, t;
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        const mlp__gemm_kernel *k = ks[i];
+        if (!k->ukr_skip)
+            continue;
+        for (t = 0; t < 4; t++) {
+            const int ta = t & 1, tb = t >> 1;
+            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, 1.0f, 0.0f);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, -0.5f, 0.75f);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 1, 0, 1.0f, 0.0f);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 1, 1.0f, 0.0f);
+            zero_steps_case(k, ta, tb, 200, 97, 700, 0, 0, 1.0f, 0.0f);
+        }
+    }
+}
+
 int main(void)
 {
     const mlp__gemm_kernel *ks[MAX_KERNELS];
@@ -532,6 +618,7 @@ int main(void)
         cmocka_unit_test(gemm__single_row_every_n_to_600_and_any_column_split),
         cmocka_unit_test(gemm__range_writes_only_its_block),
         cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),
+        cmocka_unit_test(gemm__zero_steps_of_a_are_skipped_with_the_same_bits),
     };
     int i, nk = kernels(ks, 0);
     /* say which kernels run here (the cross-architecture runs read it) */

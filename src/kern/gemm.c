@@ -82,10 +82,18 @@ static int64_t round_up(int64_t x, int64_t unit)
     return (x + unit - 1) / unit * unit;
 }
 
+/* Floats before the zero-step lists: the packed A and B blocks. */
+static int64_t steps_offset(const mlp__gemm_kernel *k)
+{
+    return round_up(k->mc * k->kc, 16) + round_up(k->kc * k->nc, 16);
+}
+
 size_t mlp__gemm_workspace_floats(const mlp__gemm_kernel *k)
 {
-    /* packed A block, then packed B block, each 64-byte aligned */
-    return (size_t)(round_up(k->mc * k->kc, 16) + round_up(k->kc * k->nc, 16));
+    /* packed A block, packed B block, then (kernels that skip zero steps)
+     * each A panel's count and list of steps, 64-byte aligned */
+    const int64_t lists = k->ukr_skip ? round_up(k->mc / k->mr * (k->kc + 1), 16) : 0;
+    return (size_t)(steps_offset(k) + lists);
 }
 
 /* Block size <= maxblk (a multiple of unit) splitting total into equal
@@ -113,6 +121,33 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
     }
 }
 
+/* A panel is summed over its nonzero steps only when at least this many
+ * eighths of its steps are zeros (below, the list costs what it saves). */
+#define SKIP_EIGHTHS 1
+
+/* For each full MR-row panel q of the packed A block (mc x kc), plan[q] =
+ * the number of its steps that are not all zeros, listed at
+ * plan + nq + q*kc, or -1 to run all its steps. Steps are only skipped when
+ * the packed B block (panels of kc x nr floats, bstep apart) is all
+ * finite: *bfin caches that for the block (-1: not looked at yet). */
+static void plan_steps(const mlp__gemm_kernel *k, int64_t mc, int64_t kc, const float *ablk,
+                       const float *bblk, int64_t bstep, int64_t nc, int *bfin, int32_t *plan)
+{
+    const int64_t mr = k->mr, nr = k->nr, nq = mc / mr;
+    int64_t q, j;
+    for (q = 0; q < nq; q++) {
+        const int64_t kept = *bfin ? k->steps(kc, ablk + q * mr * kc, plan + nq + q * kc) : kc;
+        plan[q] = -1;
+        if ((kc - kept) * 8 < kc * SKIP_EIGHTHS)
+            continue;
+        if (*bfin < 0)
+            for (*bfin = 1, j = 0; j < nc && *bfin; j += nr)
+                *bfin = k->finite(bblk + (j / nr) * bstep, kc * nr);
+        if (*bfin)
+            plan[q] = (int32_t)kept;
+    }
+}
+
 static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *apre, const float *B,
                       int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
@@ -121,7 +156,9 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     const int64_t mr = k->mr, nr = k->nr;
     const int pack_a = N > 2 * nr;
     const int pack_b = tb || M > mr;
+    const int skip = k->ukr_skip && pack_a && pack_b && !apre;
     float *abuf = work;
+    int32_t *plan = (int32_t *)(work + steps_offset(k));
     float *bbuf = work + round_up(k->mc * k->kc, 16);
     int64_t jc, pc, ic, jr, ir, nc, kc, mc, NC, KC, MC;
 
@@ -144,6 +181,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
             const float beta_p = pc == 0 ? beta : 1.0f;
             const float *bblk;
             int64_t rsb, bstep;
+            int bfin = -1;
             kc = K - pc < KC ? K - pc : KC;
             if (bpre && pack_b) { /* panels of K rows: this block's rows start at pc */
                 bblk = bpre + jc * K + pc * nr;
@@ -185,15 +223,21 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                     csa = 1;
                     astep = mr * lda;
                 }
+                if (skip)
+                    plan_steps(k, mc, kc, ablk, bblk, bstep, nc, &bfin, plan);
                 /* macro-kernel: the B micro-panel stays in L1 across ir */
                 for (jr = 0; jr < nc; jr += nr) {
                     const int64_t nb = nc - jr < nr ? nc - jr : nr;
                     const float *bp = bblk + (jr / nr) * bstep;
                     float *cc = C + ic * ldc + jc + jr;
                     for (ir = 0; ir < mc; ir += mr) {
-                        const int64_t mb = mc - ir < mr ? mc - ir : mr;
-                        k->ukr(kc, ablk + (ir / mr) * astep, rsa, csa, bp, rsb, cc + ir * ldc, ldc,
-                               mb, nb, alpha, beta_p);
+                        const int64_t mb = mc - ir < mr ? mc - ir : mr, q = ir / mr;
+                        if (skip && mb == mr && plan[q] >= 0)
+                            k->ukr_skip(plan[q], ablk + q * astep, plan + mc / mr + q * kc, bp,
+                                        cc + ir * ldc, ldc, nb, alpha, beta_p);
+                        else
+                            k->ukr(kc, ablk + q * astep, rsa, csa, bp, rsb, cc + ir * ldc, ldc, mb,
+                                   nb, alpha, beta_p);
                     }
                 }
             }

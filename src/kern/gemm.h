@@ -36,6 +36,20 @@ typedef void (*mlp__gemm_pack_fn)(int trans, const float *src, int64_t ld, int64
 typedef void (*mlp__gemm_row_fn)(int64_t k, const float *a, int64_t csa, const float *b,
                                  int64_t ldb, float *c, int64_t n, float alpha, float beta);
 
+/* Zero steps. A step p of a packed A panel whose MR values are all zeros
+ * (+0 or -0) adds exactly nothing to any tile as long as row p of B is
+ * finite: the accumulators start at +0, so c + 0*b == c to the bit, and
+ * +0 stays +0. steps: the steps p < k of a packed A panel that are not all
+ * zeros, in order, to idx (k ints); returns their number. finite: 1 if the
+ * n floats at p (64-byte aligned, n a multiple of nr) are all finite.
+ * ukr_skip: the full-height tile (m == MR, n <= NR) on packed A and packed
+ * B summed over the steps idx[0 .. k-1] only, in order: the same bits as
+ * ukr over all steps when those skipped are zeros and B is finite. */
+typedef int64_t (*mlp__gemm_steps_fn)(int64_t k, const float *panel, int32_t *idx);
+typedef int (*mlp__gemm_finite_fn)(const float *p, int64_t n);
+typedef void (*mlp__gemm_skip_fn)(int64_t k, const float *a, const int32_t *idx, const float *b,
+                                  float *c, int64_t ldc, int64_t n, float alpha, float beta);
+
 typedef struct mlp__gemm_kernel {
     const char *name;
     int mr, nr;         /* register tile */
@@ -44,6 +58,10 @@ typedef struct mlp__gemm_kernel {
     mlp__gemm_pack_fn pack_a;
     mlp__gemm_pack_fn pack_b;
     mlp__gemm_row_fn row; /* NULL: M == 1 goes through the general path */
+    /* Skipping zero steps of A (all three NULL: never skipped). */
+    mlp__gemm_steps_fn steps;
+    mlp__gemm_finite_fn finite;
+    mlp__gemm_skip_fn ukr_skip;
 } mlp__gemm_kernel;
 
 /* Every kernel name, whether or not this build and CPU have it. */

@@ -38,6 +38,7 @@
  *   V_STOREM(p, m, v)      writes only the lanes of m
  *   V_STOREN(p, v, nl)     writes lanes 0 .. nl-1 (nl a constant < SIMD_VW)
  *   V_TRANSPOSE(r)         r[i] lane j becomes r[j] lane i, SIMD_VW vectors
+ *   V_NONZERO(v)           nonzero if a lane of v is neither +0 nor -0 (NaN is)
  */
 /* clang-format off */
 #ifndef SIMD_KERNEL
@@ -46,6 +47,8 @@
 
 #define INL static inline __attribute__((always_inline))
 #define VW SIMD_VW
+/* vectors in one MR-tall column of a packed A panel */
+#define ACHUNKS ((MR + VW - 1) / VW)
 
 /* A addressing: packed (rsa 1, csa MR), rsa 1 with any csa, csa 1 with any rsa */
 #define A_PACKED 0
@@ -58,7 +61,7 @@
 #define ACC_DECL(r) vf c##r##_0 = V_ZERO(), c##r##_1 = V_ZERO()
 #define ACC_ROW(r)                                                   \
     if (MROWS > (r)) {                                               \
-        const vf ar = V_BCAST(a + (r) * ra);                           \
+        const vf ar = V_BCAST(aq + (r) * ra);                          \
         c##r##_0 = V_FMA(ar, b0, c##r##_0);                          \
         if (NV == 2)                                                 \
             c##r##_1 = V_FMA(ar, b1, c##r##_1);                      \
@@ -94,7 +97,8 @@
  * multiple of VW so that whole vectors may be read. */
 INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const int BP, int64_t k,
                            const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb,
-                           float *c, int64_t ldc, int64_t n, float alpha, float beta)
+                           const int32_t *ix, float *c, int64_t ldc, int64_t n, float alpha,
+                           float beta)
 {
     const int64_t ra = AS == A_ROWS ? rsa : 1;
     const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
@@ -108,18 +112,23 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
 
 #define STEP()                                                       \
     do {                                                             \
-        const vf b0 = BP            ? V_LOADA(b)                     \
-                      : SIMD_MASKED ? V_LOADM(V_MASK(n), b)          \
-                                    : V_LOAD(b);                     \
+        const int64_t pi = ix ? *ix++ : 0;                           \
+        const float *aq = ix ? a + pi * ca : a;                      \
+        const float *bq = ix ? b + pi * sb : b;                      \
+        const vf b0 = BP            ? V_LOADA(bq)                    \
+                      : SIMD_MASKED ? V_LOADM(V_MASK(n), bq)         \
+                                    : V_LOAD(bq);                    \
         const vf b1 = NV == 1       ? b0                             \
-                      : BP          ? V_LOADA(b + VW)                \
-                      : SIMD_MASKED ? V_LOADM(V_MASK(n - VW), b + VW) \
-                                    : V_LOAD(b + VW);                \
+                      : BP          ? V_LOADA(bq + VW)               \
+                      : SIMD_MASKED ? V_LOADM(V_MASK(n - VW), bq + VW) \
+                                    : V_LOAD(bq + VW);               \
         ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                  \
         ACC_ROW(4) ACC_ROW(5) ACC_ROW(6) ACC_ROW(7)                  \
         ACC_ROW(8) ACC_ROW(9) ACC_ROW(10) ACC_ROW(11)                \
-        a += ca;                                                     \
-        b += sb;                                                     \
+        if (!ix) {                                                   \
+            a += ca;                                                 \
+            b += sb;                                                 \
+        }                                                            \
     } while (0)
 
     /* pointers bumped after every step: with a run-time stride, offsets
@@ -143,7 +152,7 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
 }
 
 #define MROWS8 (MR > 8 ? 8 : MR)
-#define UKR_ARGS k, a, rsa, csa, b, rsb, c, ldc, n, alpha, beta
+#define UKR_ARGS k, a, rsa, csa, b, rsb, NULL, c, ldc, n, alpha, beta
 #define UKR_FN(NAME, NV, AS)                                                               \
     static SIMD_TARGET void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa,     \
                                  const float *b, int64_t rsb, float *c, int64_t ldc,      \
@@ -178,6 +187,54 @@ UKR_FN(ukr_c2, 2, A_COLS)
 UKR_FN(ukr_c1, 1, A_COLS)
 UKR_FN(ukr_r2, 2, A_ROWS)
 UKR_FN(ukr_r1, 1, A_ROWS)
+
+/* The full tile on packed A and B over the steps idx[0 .. k-1] only (the
+ * steps p whose column of A is not all zeros): see steps_simd. */
+static SIMD_TARGET void ukr_skip_simd(int64_t k, const float *a, const int32_t *idx,
+                                      const float *b, float *c, int64_t ldc, int64_t n,
+                                      float alpha, float beta)
+{
+    if (n > VW)
+        ukr_t(MR, 2, A_PACKED, 1, k, a, 1, MR, b, NR, idx, c, ldc, n, alpha, beta);
+    else
+        ukr_t(MR, 1, A_PACKED, 1, k, a, 1, MR, b, NR, idx, c, ldc, n, alpha, beta);
+}
+
+/* The steps p < k of a packed A panel (MR x k, [p*MR + i]) whose MR values
+ * are not all zeros of either sign (NaN counts as not zero), in order, to
+ * idx; returns their number. */
+static SIMD_TARGET int64_t steps_simd(int64_t k, const float *panel, int32_t *idx)
+{
+    int64_t p, kept = 0;
+    int h;
+    for (p = 0; p < k; p++) {
+        const float *s = panel + p * MR;
+        int nz = 0;
+        for (h = 0; h < ACHUNKS; h++)
+            nz |= V_NONZERO(V_LOADM(V_MASK(MR - h * VW), s + h * VW));
+        idx[kept] = (int32_t)p;
+        kept += nz != 0;
+    }
+    return kept;
+}
+
+/* 1 if the n floats at p (64-byte aligned, n a multiple of VW) are all
+ * finite: 0 * x is NaN exactly for x infinite or NaN. */
+static SIMD_TARGET int finite_simd(const float *p, int64_t n)
+{
+    float lanes[VW];
+    vf acc = V_ZERO();
+    const vf zero = V_ZERO();
+    int64_t i;
+    int j;
+    for (i = 0; i < n; i += VW)
+        acc = V_FMA(zero, V_LOADA(p + i), acc);
+    V_STORE(lanes, acc);
+    for (j = 0; j < VW; j++)
+        if (lanes[j] != lanes[j])
+            return 0;
+    return 1;
+}
 
 /* Tiles of m rows: rows split into MR, 8,
  * 4, 2, 1 (the heights compiled: code size and build time). */
@@ -349,8 +406,6 @@ INL SIMD_TARGET void store_block(float *d, int64_t ld, const vf r[VW], int64_t k
             STORE_PART(d + j * ld, r[j], nl);
 }
 
-#define ACHUNKS ((MR + VW - 1) / VW)
-
 static SIMD_TARGET void pack_a_simd(int trans, const float *src, int64_t ld, int64_t m,
                                     int64_t k, float *dst)
 {
@@ -424,7 +479,7 @@ static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int
     }
 }
 
-const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,  MR,          NR,          SIMD_MC, SIMD_KC,
-                                      SIMD_NC,    ukr_simd,    pack_a_simd, pack_b_simd,
-                                      ROW_FN};
+const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
+                                      SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
+                                      ROW_FN,      steps_simd,  finite_simd, ukr_skip_simd};
 /* clang-format on */
