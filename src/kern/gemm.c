@@ -127,16 +127,24 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
 
 /* For each full MR-row panel q of the packed A block (mc x kc), plan[q] =
  * the number of its steps that are not all zeros, listed at
- * plan + nq + q*kc, or -1 to run all its steps. Steps are only skipped when
+ * step_list(plan, nq, kc, q), or -1 to run all its steps. Steps are only skipped when
  * the packed B block (panels of kc x nr floats, bstep apart) is all
  * finite: *bfin caches that for the block (-1: not looked at yet). */
+/* Panel q's list of steps in a plan of nq panels (layout: the nq counts,
+ * then nq lists of kc steps each). */
+static int32_t *step_list(int32_t *plan, int64_t nq, int64_t kc, int64_t q)
+{
+    return plan + nq + q * kc;
+}
+
 static void plan_steps(const mlp__gemm_kernel *k, int64_t mc, int64_t kc, const float *ablk,
                        const float *bblk, int64_t bstep, int64_t nc, int *bfin, int32_t *plan)
 {
     const int64_t mr = k->mr, nr = k->nr, nq = mc / mr;
     int64_t q, j;
     for (q = 0; q < nq; q++) {
-        const int64_t kept = *bfin ? k->steps(kc, ablk + q * mr * kc, plan + nq + q * kc) : kc;
+        const int64_t kept =
+            *bfin ? k->steps(kc, ablk + q * mr * kc, step_list(plan, nq, kc, q)) : kc;
         plan[q] = -1;
         if ((kc - kept) * 8 < kc * SKIP_EIGHTHS)
             continue;
@@ -233,8 +241,8 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                     for (ir = 0; ir < mc; ir += mr) {
                         const int64_t mb = mc - ir < mr ? mc - ir : mr, q = ir / mr;
                         if (skip && mb == mr && plan[q] >= 0)
-                            k->ukr_skip(plan[q], ablk + q * astep, plan + mc / mr + q * kc, bp,
-                                        cc + ir * ldc, ldc, nb, alpha, beta_p);
+                            k->ukr_skip(plan[q], ablk + q * astep, step_list(plan, mc / mr, kc, q),
+                                        bp, cc + ir * ldc, ldc, nb, alpha, beta_p);
                         else
                             k->ukr(kc, ablk + q * astep, rsa, csa, bp, rsb, cc + ir * ldc, ldc, mb,
                                    nb, alpha, beta_p);
