@@ -125,11 +125,6 @@ static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
  * eighths of its steps are zeros (below, the list costs what it saves). */
 #define SKIP_EIGHTHS 1
 
-/* For each full MR-row panel q of the packed A block (mc x kc), plan[q] =
- * the number of its steps that are not all zeros, listed at
- * step_list(plan, nq, kc, q), or -1 to run all its steps. Steps are only skipped when
- * the packed B block (panels of kc x nr floats, bstep apart) is all
- * finite: *bfin caches that for the block (-1: not looked at yet). */
 /* Panel q's list of steps in a plan of nq panels (layout: the nq counts,
  * then nq lists of kc steps each). */
 static int32_t *step_list(int32_t *plan, int64_t nq, int64_t kc, int64_t q)
@@ -137,6 +132,11 @@ static int32_t *step_list(int32_t *plan, int64_t nq, int64_t kc, int64_t q)
     return plan + nq + q * kc;
 }
 
+/* For each full MR-row panel q of the packed A block (mc x kc), plan[q] =
+ * the number of its steps that are not all zeros, listed at
+ * step_list(plan, nq, kc, q), or -1 to run all its steps. Steps are only skipped when
+ * the packed B block (panels of kc x nr floats, bstep apart) is all
+ * finite: *bfin caches that for the block (-1: not looked at yet). */
 static void plan_steps(const mlp__gemm_kernel *k, int64_t mc, int64_t kc, const float *ablk,
                        const float *bblk, int64_t bstep, int64_t nc, int *bfin, int32_t *plan)
 {
