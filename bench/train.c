@@ -204,13 +204,16 @@ static double time_gemm(gemm_case *g, int reps)
 }
 
 /* The epoch's products alone, at ctx's thread count: every shape a batch
- * runs, timed on scratch data, times the number of batches. */
+ * runs, timed on scratch data, times the number of batches. The operands
+ * hold no zeros: the products skip zero steps of A, and all-zero scratch
+ * would time nothing but that. */
 static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, double *fwd,
                          double *bwd)
 {
     int64_t maxw = 0, b = ns->batch;
     float *A, *B, *C;
     gemm_case g;
+    int64_t j;
     int i;
     *fwd = *bwd = 0.0;
     for (i = 0; i < ns->nsizes; i++)
@@ -227,6 +230,10 @@ static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, dou
         free(C);
         return 0;
     }
+    for (j = 0; j < maxw * (maxw > b ? maxw : b); j++)
+        A[j] = (float)(j % 13 + 1) / 16.0f;
+    for (j = 0; j < maxw * maxw; j++)
+        B[j] = (float)(j % 11) / 16.0f - 0.3f;
     g.ctx = ctx;
     g.A = A;
     g.B = B;
