@@ -442,38 +442,42 @@ static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int
 {
     int64_t j0, p, p0;
     int j, h;
+    if (!trans) {
+        /* row by row across every panel: the source is read in order (a
+         * panel at a time reads NR floats a row stride apart, each on
+         * its own page, and runs at about 2/3 of the speed) */
+        const int64_t full = n / NR * NR;
+        const vmask m0 = V_MASK(n - full), m1 = V_MASK(n - full - VW);
+        for (p = 0; p < k; p++) {
+            const float *s = src + p * ld;
+            float *d = dst + p * NR;
+            for (j0 = 0; j0 < full; j0 += NR, d += NR * k) {
+                V_STOREA(d, V_LOAD(s + j0));
+                V_STOREA(d + VW, V_LOAD(s + j0 + VW));
+            }
+            if (full < n) {
+                V_STOREA(d, V_LOADM(m0, s + full));
+                V_STOREA(d + VW, V_LOADM(m1, s + full + VW));
+            }
+        }
+        return;
+    }
     for (j0 = 0; j0 < n; j0 += NR, dst += NR * k) {
         const int64_t nb = n - j0 < NR ? n - j0 : NR;
-        if (!trans) {
-            const float *s = src + j0;
-            if (nb == NR) {
-                for (p = 0; p < k; p++, s += ld) {
-                    V_STOREA(dst + p * NR, V_LOAD(s));
-                    V_STOREA(dst + p * NR + VW, V_LOAD(s + VW));
+        for (p0 = 0; p0 < k; p0 += VW) {
+            const int64_t kt = k - p0 < VW ? k - p0 : VW;
+            for (h = 0; h < 2; h++) {
+                const int64_t rows = nb - VW * h;
+                vf r[VW];
+                float *d = dst + p0 * NR + VW * h;
+                if (rows <= 0) {
+                    for (j = 0; j < kt; j++)
+                        V_STOREA(d + j * NR, V_ZERO());
+                    continue;
                 }
-            } else {
-                const vmask m0 = V_MASK(nb), m1 = V_MASK(nb - VW);
-                for (p = 0; p < k; p++, s += ld) {
-                    V_STOREA(dst + p * NR, V_LOADM(m0, s));
-                    V_STOREA(dst + p * NR + VW, V_LOADM(m1, s + VW));
-                }
-            }
-        } else {
-            for (p0 = 0; p0 < k; p0 += VW) {
-                const int64_t kt = k - p0 < VW ? k - p0 : VW;
-                for (h = 0; h < 2; h++) {
-                    const int64_t rows = nb - VW * h;
-                    vf r[VW];
-                    float *d = dst + p0 * NR + VW * h;
-                    if (rows <= 0) {
-                        for (j = 0; j < kt; j++)
-                            V_STOREA(d + j * NR, V_ZERO());
-                        continue;
-                    }
-                    load_block(r, src + (j0 + VW * h) * ld + p0, ld, rows, kt);
-                    V_TRANSPOSE(r);
-                    store_block(d, NR, r, kt, VW);
-                }
+                load_block(r, src + (j0 + VW * h) * ld + p0, ld, rows, kt);
+                V_TRANSPOSE(r);
+                store_block(d, NR, r, kt, VW);
             }
         }
     }
