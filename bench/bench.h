@@ -1,7 +1,8 @@
 /*
  * bench/bench.h - what every benchmark program prints beside its figures:
  * a monotonic clock, the CPU's model name, the machine's measured FMA peak
- * of one core, and a median. Header-only (static inline), shared by
+ * of one core, a median, and the time one core takes to read an array
+ * (the floor of any product that reads it once). Header-only (static inline), shared by
  * bench/train.c, bench/infer.c and bench/peers/ort_bench.c.
  */
 #ifndef MLP_BENCH_H
@@ -144,6 +145,81 @@ static inline float bench_fma_scalar(long iters)
         for (k = 0; k < 8; k++)
             a[k] = a[k] * 0.999999f + 1e-7f;
     return a[0] + a[7];
+}
+
+#ifdef BENCH_X86
+/* Sum of w[0 .. n-1] (n a multiple of 128) in 8 vector chains: the loads
+ * are all the loop waits for. */
+__attribute__((target("avx512f"))) static inline float bench_read512(const float *w, long n)
+{
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    long i;
+    for (i = 0; i < n; i += 128) {
+        a0 = _mm512_add_ps(a0, _mm512_loadu_ps(w + i));
+        a1 = _mm512_add_ps(a1, _mm512_loadu_ps(w + i + 16));
+        a2 = _mm512_add_ps(a2, _mm512_loadu_ps(w + i + 32));
+        a3 = _mm512_add_ps(a3, _mm512_loadu_ps(w + i + 48));
+        a4 = _mm512_add_ps(a4, _mm512_loadu_ps(w + i + 64));
+        a5 = _mm512_add_ps(a5, _mm512_loadu_ps(w + i + 80));
+        a6 = _mm512_add_ps(a6, _mm512_loadu_ps(w + i + 96));
+        a7 = _mm512_add_ps(a7, _mm512_loadu_ps(w + i + 112));
+    }
+    a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                       _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    return _mm512_reduce_add_ps(a0);
+}
+#endif
+
+/* Scalar fallback: 32 independent chains (vectorised where the compiler
+ * can). */
+static inline float bench_read_scalar(const float *w, long n)
+{
+    float a[32] = {0.0f};
+    long i;
+    int k;
+    for (i = 0; i < n; i += 128)
+        for (k = 0; k < 128; k++)
+            a[k % 32] += w[i + k];
+    return a[0] + a[31];
+}
+
+/* Seconds one core takes to read n floats that are in cache (the pass
+ * before warms it), the widest loads the CPU has: the best of 15 timings
+ * (each of enough passes to read at least 4 MB).
+ * A product whose operands are that size cannot take less. */
+static inline double bench_read_floor(long n)
+{
+    const long m = (n + 127) / 128 * 128, passes = m < (1L << 20) ? (1L << 20) / m : 1;
+    float *w = (float *)malloc((size_t)m * sizeof(float)), sink = 0.0f;
+    double best = 1e30;
+    long i, p;
+    int r, wide = 0;
+    if (!w)
+        return -1.0;
+    for (i = 0; i < m; i++)
+        w[i] = (float)(i % 13);
+#ifdef BENCH_X86
+    __builtin_cpu_init();
+    wide = __builtin_cpu_supports("avx512f");
+#endif
+    for (r = 0; r < 16; r++) {
+        double t0 = bench_now(), dt;
+        for (p = 0; p < passes; p++)
+#ifdef BENCH_X86
+            if (wide)
+                sink += bench_read512(w, m);
+            else
+#endif
+                sink += bench_read_scalar(w, m);
+        dt = (bench_now() - t0) / (double)passes;
+        if (r > 0 && dt < best)
+            best = dt;
+    }
+    (void)wide;
+    free(w);
+    if (sink == 1.2345f) /* keeps the sums live */
+        best += 1e-12;
+    return best;
 }
 
 /* One core's single-precision FMA peak in GFLOP/s, measured: the best of

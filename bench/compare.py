@@ -22,7 +22,10 @@ Inference: 784-256-10 and 2-4-1 at batch 1 and 256, 1 and 2 threads; the
 best of 7 loops in each process, the median over R repeats (default 3) of
 libmlp, ONNX Runtime (C API, same layer sizes in an ONNX file written
 here, graph optimisations on, intra-op threads = threads) and PyTorch
-(the faster of a module call and bare addmm/relu under no_grad).
+(the faster of a module call and bare addmm/relu under no_grad). At
+batch 1 every weight is used once, so the time one core takes to read
+them from cache (bench/infer's read_us) is a floor no engine goes under
+on one core: `detail infer ... read_us=... over_read=...`.
 Efficiency: the epoch's matrix-product FLOPs / (threads x one core's FMA
 peak x epoch time), the peak measured by bench/train (the highest of the
 run: other processes only ever lower it).
@@ -253,8 +256,9 @@ def train_side_by_side(bdir, nets, seeds, epochs):
 
 
 def infer_side_by_side(bdir, repeats):
-    """Interleaved inference runs: {(net, threads, batch): [us]} per engine."""
-    oi, ri, ti = {}, {}, {}
+    """Interleaved inference runs: {(net, threads, batch): [us]} per engine,
+    and libmlp's figure for reading the weights once (bench/infer's read_us)."""
+    oi, ri, ti, rd = {}, {}, {}, {}
     ort = os.path.join(bdir, "peers", "ort_bench")
     have_ort = os.access(ort, os.X_OK)
     if not have_ort:
@@ -276,6 +280,7 @@ def infer_side_by_side(bdir, repeats):
                 print(l)
                 key = (sfield(l, "net"), int(field(l, "threads")), int(field(l, "batch")))
                 oi.setdefault(key, []).append(field(l, "us_per_sample"))
+                rd.setdefault(key, []).append(field(l, "read_us"))
         if have_ort:
             for net in INFER_NETS:
                 sizes = net.split("-")
@@ -301,7 +306,7 @@ def infer_side_by_side(bdir, repeats):
     for f in models.values():
         os.unlink(f)
     os.rmdir(tmp)
-    return oi, ri, ti
+    return oi, ri, ti, rd
 
 
 def main():
@@ -324,7 +329,7 @@ def main():
 
     load_start = os.getloadavg()[0]
     ours, theirs, peaks, ours_peak, torch_peak = train_side_by_side(bdir, nets, seeds, epochs)
-    oi, ri, ti = infer_side_by_side(bdir, repeats)
+    oi, ri, ti, rd = infer_side_by_side(bdir, repeats)
 
     fann = os.path.join(bdir, "peers", "fann_bench")
     fi, fann_peak = {}, float("nan")
@@ -354,6 +359,13 @@ def main():
                       "torch_fig=%.4f kernel=%s" %
                       (net, t, b[2], med([x[1] for x in o]), b[1], kernel))
     for net, t, batch in sorted(oi):
+        if batch == 1 and t == 1 and rd.get((net, t, batch)):
+            # one sample uses every weight once: reading them on one core
+            # is the floor of one core
+            r1 = med(rd[(net, t, batch)])
+            print("detail infer net=%s threads=1 batch=1 ours_us=%.4f read_us=%.4f "
+                  "over_read=%.2f" % (net, med(oi[(net, t, batch)]), r1,
+                                      med(oi[(net, t, batch)]) / r1))
         if net in fi and t == 1 and batch == 1:
             print("detail infer net=%s fann_us=%.4f speedup_vs_fann=%.2f" %
                   (net, fi[net], fi[net] / med(oi[(net, t, batch)])))

@@ -3,9 +3,12 @@
  * 784-256-10 and 2-4-1 ReLU nets, at batch 1 and 256, with 1 and 2
  * threads in the context; one line each, the time per sample with the
  * weights packed once (mlp_model_pack: a served model, as ONNX Runtime's
- * session prepacks them) and without:
+ * session prepacks them) and without, and the time one core takes to
+ * read the model's weights and biases once from cache (read_us, per call:
+ * at batch 1 every weight is used once, so no engine can take less on one
+ * core):
  *   infer net=784-256-10 threads=1 batch=256 us_per_sample=... unpacked_us=...
- *         cpu="..." kernel=...
+ *         read_us=... cpu="..." kernel=...
  * Each figure is the best of 7 timed loops of about 20 ms (other processes
  * on the machine only ever make a loop slower), packed and unpacked loops
  * taken in turn.
@@ -35,7 +38,7 @@ static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t bat
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
     mlp_model *m = ctx ? mlp_model_new(ctx) : NULL;
-    int64_t in = sizes[0], out = sizes[nsizes - 1], i;
+    int64_t in = sizes[0], out = sizes[nsizes - 1], i, params;
     float *x = (float *)malloc((size_t)(batch * in) * sizeof(float));
     float *y = (float *)malloc((size_t)(batch * out) * sizeof(float));
     double best[2] = {1e30, 1e30}, sink = 0.0, dt;
@@ -66,10 +69,13 @@ static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t bat
         if (dt < best[r & 1])
             best[r & 1] = dt;
     }
-    printf("infer net=%s threads=%d batch=%lld us_per_sample=%.4f unpacked_us=%.4f cpu=\"%s\" "
-           "kernel=%s\n",
+    for (i = 0, params = 0; i + 1 < nsizes; i++)
+        params += (sizes[i] + 1) * sizes[i + 1];
+    printf("infer net=%s threads=%d batch=%lld us_per_sample=%.4f unpacked_us=%.4f read_us=%.4f "
+           "cpu=\"%s\" kernel=%s\n",
            name, threads, (long long)batch, best[0] * 1e6 / (double)batch,
-           best[1] * 1e6 / (double)batch, bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+           best[1] * 1e6 / (double)batch, bench_read_floor((long)params) * 1e6, bench_cpu_model(),
+           mlp_ctx_gemm_kernel(ctx));
     if (sink == 12345.678)
         printf("\n");
     fflush(stdout);
