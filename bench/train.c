@@ -23,7 +23,9 @@
  *          in_situ_over_alone over_products=total/alone products
  * other_* is a phase less its products in situ (element-wise passes, the
  * loss, the tape, hand-offs); in_situ_over_alone > 1 is what the step's
- * other work costs the products (cold caches, a sleeping worker).
+ * other work costs the products (cold caches, a sleeping worker), < 1 what
+ * the products skip on real data (zero steps: pixels that are 0) and not
+ * on the scratch they are timed alone on.
  * The first line printed is the machine's peak:
  *   peak cpu="..." kernel=... fma_gflops_per_core=...
  * Usage: train [seed [net|all [threads]]]. Data: .cache/fashion-mnist (make
