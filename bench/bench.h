@@ -2,8 +2,9 @@
  * bench/bench.h - what every benchmark program prints beside its figures:
  * a monotonic clock, the CPU's model name, the machine's measured FMA peak
  * of one core, a median, and the time one core takes to read an array
- * (the floor of any product that reads it once). Header-only (static inline), shared by
- * bench/train.c, bench/infer.c and bench/peers/ort_bench.c.
+ * (the floor of any product that reads it once). Header-only (static
+ * inline), shared by bench/train.c, bench/infer.c and
+ * bench/peers/ort_bench.c.
  */
 #ifndef MLP_BENCH_H
 #define MLP_BENCH_H
@@ -148,6 +149,13 @@ static inline float bench_fma_scalar(long iters)
 }
 
 #ifdef BENCH_X86
+/* 1 if this CPU has AVX-512 (the widest loops below are for it). */
+static inline int bench_avx512(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f");
+}
+
 /* Sum of w[0 .. n-1] (n a multiple of 128) in 8 vector chains: the loads
  * are all the loop waits for. */
 __attribute__((target("avx512f"))) static inline float bench_read512(const float *w, long n)
@@ -199,8 +207,7 @@ static inline double bench_read_floor(long n)
     for (i = 0; i < m; i++)
         w[i] = (float)(i % 13);
 #ifdef BENCH_X86
-    __builtin_cpu_init();
-    wide = __builtin_cpu_supports("avx512f");
+    wide = bench_avx512();
 #endif
     for (r = 0; r < 16; r++) {
         double t0 = bench_now(), dt;
@@ -241,8 +248,7 @@ static inline double bench_fma_peak(void)
     if (env && atof(env) > 0.0)
         return peak = atof(env);
 #ifdef BENCH_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+    if (bench_avx512())
         kind = 2;
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         kind = 1;

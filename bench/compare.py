@@ -362,10 +362,9 @@ def main():
         if batch == 1 and t == 1 and rd.get((net, t, batch)):
             # one sample uses every weight once: reading them on one core
             # is the floor of one core
-            r1 = med(rd[(net, t, batch)])
+            o1, r1 = med(oi[(net, t, batch)]), med(rd[(net, t, batch)])
             print("detail infer net=%s threads=1 batch=1 ours_us=%.4f read_us=%.4f "
-                  "over_read=%.2f" % (net, med(oi[(net, t, batch)]), r1,
-                                      med(oi[(net, t, batch)]) / r1))
+                  "over_read=%.2f" % (net, o1, r1, o1 / r1))
         if net in fi and t == 1 and batch == 1:
             print("detail infer net=%s fann_us=%.4f speedup_vs_fann=%.2f" %
                   (net, fi[net], fi[net] / med(oi[(net, t, batch)])))

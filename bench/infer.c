@@ -38,7 +38,7 @@ static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t bat
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
     mlp_model *m = ctx ? mlp_model_new(ctx) : NULL;
-    int64_t in = sizes[0], out = sizes[nsizes - 1], i, params;
+    int64_t in = sizes[0], out = sizes[nsizes - 1], i;
     float *x = (float *)malloc((size_t)(batch * in) * sizeof(float));
     float *y = (float *)malloc((size_t)(batch * out) * sizeof(float));
     double best[2] = {1e30, 1e30}, sink = 0.0, dt;
@@ -69,13 +69,11 @@ static int bench(const char *name, const int64_t *sizes, int nsizes, int64_t bat
         if (dt < best[r & 1])
             best[r & 1] = dt;
     }
-    for (i = 0, params = 0; i + 1 < nsizes; i++)
-        params += (sizes[i] + 1) * sizes[i + 1];
     printf("infer net=%s threads=%d batch=%lld us_per_sample=%.4f unpacked_us=%.4f read_us=%.4f "
            "cpu=\"%s\" kernel=%s\n",
            name, threads, (long long)batch, best[0] * 1e6 / (double)batch,
-           best[1] * 1e6 / (double)batch, bench_read_floor((long)params) * 1e6, bench_cpu_model(),
-           mlp_ctx_gemm_kernel(ctx));
+           best[1] * 1e6 / (double)batch, bench_read_floor((long)mlp_model_param_numel(m)) * 1e6,
+           bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
     if (sink == 12345.678)
         printf("\n");
     fflush(stdout);

@@ -212,27 +212,27 @@ static double time_gemm(gemm_case *g, int reps)
 static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, double *fwd,
                          double *bwd)
 {
-    int64_t maxw = 0, b = ns->batch;
+    int64_t maxw = 0, b = ns->batch, rows, j;
     float *A, *B, *C;
     gemm_case g;
-    int64_t j;
     int i;
     *fwd = *bwd = 0.0;
     for (i = 0; i < ns->nsizes; i++)
         if (ns->sizes[i] > maxw)
             maxw = ns->sizes[i];
+    rows = maxw > b ? maxw : b; /* of A and C: a layer's width or the batch */
     if (mlp__gemm_ready(ctx, "bench/train") != MLP_OK)
         return 0;
-    A = (float *)calloc((size_t)(maxw * (maxw > b ? maxw : b)), sizeof(float));
+    A = (float *)calloc((size_t)(maxw * rows), sizeof(float));
     B = (float *)calloc((size_t)(maxw * maxw), sizeof(float));
-    C = (float *)calloc((size_t)(maxw * (maxw > b ? maxw : b)), sizeof(float));
+    C = (float *)calloc((size_t)(maxw * rows), sizeof(float));
     if (!A || !B || !C) {
         free(A);
         free(B);
         free(C);
         return 0;
     }
-    for (j = 0; j < maxw * (maxw > b ? maxw : b); j++)
+    for (j = 0; j < maxw * rows; j++)
         A[j] = (float)(j % 13 + 1) / 16.0f;
     for (j = 0; j < maxw * maxw; j++)
         B[j] = (float)(j % 11) / 16.0f - 0.3f;
