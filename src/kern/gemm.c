@@ -88,11 +88,17 @@ static int64_t steps_offset(const mlp__gemm_kernel *k)
     return round_up(k->mc * k->kc, 16) + round_up(k->kc * k->nc, 16);
 }
 
+/* Ints of the zero-step plan: each A panel's count and list of steps. */
+static int64_t plan_ints(const mlp__gemm_kernel *k)
+{
+    return round_up(k->mc / k->mr * (k->kc + 1), 16);
+}
+
 size_t mlp__gemm_workspace_floats(const mlp__gemm_kernel *k)
 {
     /* packed A block, packed B block, then (kernels that skip zero steps)
-     * each A panel's count and list of steps, 64-byte aligned */
-    const int64_t lists = k->ukr_skip ? round_up(k->mc / k->mr * (k->kc + 1), 16) : 0;
+     * the plan and one flag per B panel, 64-byte aligned */
+    const int64_t lists = k->ukr_skip ? plan_ints(k) + round_up(k->nc / k->nr, 16) : 0;
     return (size_t)(steps_offset(k) + lists);
 }
 
@@ -134,25 +140,70 @@ static int32_t *step_list(int32_t *plan, int64_t nq, int64_t kc, int64_t q)
 
 /* For each full MR-row panel q of the packed A block (mc x kc), plan[q] =
  * the number of its steps that are not all zeros, listed at
- * step_list(plan, nq, kc, q), or -1 to run all its steps. Steps are only skipped when
- * the packed B block (panels of kc x nr floats, bstep apart) is all
- * finite: *bfin caches that for the block (-1: not looked at yet). */
-static void plan_steps(const mlp__gemm_kernel *k, int64_t mc, int64_t kc, const float *ablk,
-                       const float *bblk, int64_t bstep, int64_t nc, int *bfin, int32_t *plan)
+ * step_list(plan, nq, kc, q), or -1 to run all its steps. Returns 1 if
+ * some panel has a list. */
+static int plan_steps(const mlp__gemm_kernel *k, int64_t mc, int64_t kc, const float *ablk,
+                      int32_t *plan)
 {
-    const int64_t mr = k->mr, nr = k->nr, nq = mc / mr;
-    int64_t q, j;
+    const int64_t mr = k->mr, nq = mc / mr;
+    int64_t q;
+    int any = 0;
     for (q = 0; q < nq; q++) {
-        const int64_t kept =
-            *bfin ? k->steps(kc, ablk + q * mr * kc, step_list(plan, nq, kc, q)) : kc;
-        plan[q] = -1;
-        if ((kc - kept) * 8 < kc * SKIP_EIGHTHS)
-            continue;
-        if (*bfin < 0)
-            for (*bfin = 1, j = 0; j < nc && *bfin; j += nr)
-                *bfin = k->finite(bblk + (j / nr) * bstep, kc * nr);
-        if (*bfin)
-            plan[q] = (int32_t)kept;
+        const int64_t kept = k->steps(kc, ablk + q * mr * kc, step_list(plan, nq, kc, q));
+        plan[q] = (kc - kept) * 8 < kc * SKIP_EIGHTHS ? -1 : (int32_t)kept;
+        any |= plan[q] >= 0;
+    }
+    return any;
+}
+
+/* One packed A block by one B block: the tiles of C and how to run them. */
+typedef struct tiles {
+    int64_t mc, kc, nc;
+    const float *a; /* the A block: panels astep apart, rsa / csa as ukr's */
+    int64_t rsa, csa, astep;
+    const float *b; /* the B block: panels bstep apart, rows rsb apart */
+    int64_t rsb, bstep;
+    const float *bsrc; /* non-NULL: B in place (rows ldb apart), packed to */
+    float *bdst;       /* bdst (laid out as b) by the first row of tiles */
+    int64_t ldb;
+    int32_t *plan; /* zero steps of the A panels; NULL: none skipped */
+    int32_t *bfin; /* per B panel: 1 finite, 0 not, -1 not looked at */
+    float *c;
+    int64_t ldc;
+    float alpha, beta;
+} tiles;
+
+/* The macro-kernel: the B micro-panel stays in L1 across ir. A tile skips
+ * the zero steps of its A panel only when its B panel is finite (0 * inf
+ * is NaN); the first row of tiles of a fused block reads B in place and
+ * packs it, so it runs every step. */
+static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
+{
+    const int64_t mr = k->mr, nr = k->nr;
+    int64_t jr, ir;
+    for (jr = 0; jr < t->nc; jr += nr) {
+        const int64_t nb = t->nc - jr < nr ? t->nc - jr : nr, j = jr / nr;
+        const float *bp = t->b + j * t->bstep;
+        for (ir = 0; ir < t->mc; ir += mr) {
+            const int64_t mb = t->mc - ir < mr ? t->mc - ir : mr, q = ir / mr;
+            const float *ap = t->a + q * t->astep;
+            float *ct = t->c + ir * t->ldc + jr;
+            if (t->bsrc && ir == 0) {
+                k->ukr_pack(t->kc, ap, t->bsrc + jr, t->ldb, t->bdst + j * t->bstep, ct, t->ldc, nb,
+                            t->alpha, t->beta);
+                continue;
+            }
+            if (t->plan && mb == mr && t->plan[q] >= 0) {
+                if (t->bfin[j] < 0)
+                    t->bfin[j] = k->finite(bp, t->kc * nr);
+                if (t->bfin[j]) {
+                    k->ukr_skip(t->plan[q], ap, step_list(t->plan, t->mc / mr, t->kc, q), bp, ct,
+                                t->ldc, nb, t->alpha, t->beta);
+                    continue;
+                }
+            }
+            k->ukr(t->kc, ap, t->rsa, t->csa, bp, t->rsb, ct, t->ldc, mb, nb, t->alpha, t->beta);
+        }
     }
 }
 
@@ -165,10 +216,13 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     const int pack_a = N > 2 * nr;
     const int pack_b = tb || M > mr;
     const int skip = k->ukr_skip && pack_a && pack_b && !apre;
-    float *abuf = work;
+    /* B packed by its first row of tiles: a copy (not transposed) of a B
+     * not packed before, in blocks with at least one full A panel */
+    const int fuse = k->ukr_pack && pack_a && pack_b && !tb && !bpre;
+    float *abuf = work, *bbuf = work + round_up(k->mc * k->kc, 16);
     int32_t *plan = (int32_t *)(work + steps_offset(k));
-    float *bbuf = work + round_up(k->mc * k->kc, 16);
-    int64_t jc, pc, ic, jr, ir, nc, kc, mc, NC, KC, MC;
+    int64_t jc, pc, ic, j, NC, KC, MC;
+    tiles t;
 
     if (M <= 0 || N <= 0)
         return;
@@ -183,71 +237,66 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     NC = even_block(N, k->nc, nr);
     KC = even_block(K, k->kc, 8);
     MC = even_block(M, k->mc, mr);
-    for (jc = 0; jc < N; jc += nc) {
-        nc = N - jc < NC ? N - jc : NC;
-        for (pc = 0; pc < K; pc += kc) {
-            const float beta_p = pc == 0 ? beta : 1.0f;
-            const float *bblk;
-            int64_t rsb, bstep;
-            int bfin = -1;
-            kc = K - pc < KC ? K - pc : KC;
+    t.bfin = plan + plan_ints(k);
+    t.ldb = ldb;
+    t.ldc = ldc;
+    t.alpha = alpha;
+    for (jc = 0; jc < N; jc += t.nc) {
+        t.nc = N - jc < NC ? N - jc : NC;
+        for (pc = 0; pc < K; pc += t.kc) {
+            const float *bsrc = NULL;
+            t.kc = K - pc < KC ? K - pc : KC;
+            t.beta = pc == 0 ? beta : 1.0f;
             if (bpre && pack_b) { /* panels of K rows: this block's rows start at pc */
-                bblk = bpre + jc * K + pc * nr;
-                rsb = nr;
-                bstep = nr * K;
+                t.b = bpre + jc * K + pc * nr;
+                t.rsb = nr;
+                t.bstep = nr * K;
             } else if (pack_b) {
-                k->pack_b(tb, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, kc, nc, bbuf);
-                bblk = bbuf;
-                rsb = nr;
-                bstep = nr * kc;
+                if (fuse)
+                    bsrc = B + pc * ldb + jc;
+                else
+                    k->pack_b(tb, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, t.kc, t.nc,
+                              bbuf);
+                t.b = bbuf;
+                t.rsb = nr;
+                t.bstep = nr * t.kc;
             } else {
-                bblk = B + pc * ldb + jc;
-                rsb = ldb;
-                bstep = nr;
+                t.b = B + pc * ldb + jc;
+                t.rsb = ldb;
+                t.bstep = nr;
             }
-            for (ic = 0; ic < M; ic += mc) {
-                const float *ablk;
-                int64_t rsa, csa, astep;
-                mc = M - ic < MC ? M - ic : MC;
+            for (j = 0; skip && j < t.nc; j += nr)
+                t.bfin[j / nr] = -1;
+            for (ic = 0; ic < M; ic += t.mc) {
+                t.mc = M - ic < MC ? M - ic : MC;
                 if (apre && pack_a) {
-                    ablk = apre + ic * K + pc * mr;
-                    rsa = 1;
-                    csa = mr;
-                    astep = mr * K;
+                    t.a = apre + ic * K + pc * mr;
+                    t.rsa = 1;
+                    t.csa = mr;
+                    t.astep = mr * K;
                 } else if (pack_a) {
-                    k->pack_a(ta, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, mc, kc, abuf);
-                    ablk = abuf;
-                    rsa = 1;
-                    csa = mr;
-                    astep = mr * kc;
+                    k->pack_a(ta, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, t.mc, t.kc,
+                              abuf);
+                    t.a = abuf;
+                    t.rsa = 1;
+                    t.csa = mr;
+                    t.astep = mr * t.kc;
                 } else if (ta) {
-                    ablk = A + pc * lda + ic;
-                    rsa = 1;
-                    csa = lda;
-                    astep = mr;
+                    t.a = A + pc * lda + ic;
+                    t.rsa = 1;
+                    t.csa = lda;
+                    t.astep = mr;
                 } else {
-                    ablk = A + ic * lda + pc;
-                    rsa = lda;
-                    csa = 1;
-                    astep = mr * lda;
+                    t.a = A + ic * lda + pc;
+                    t.rsa = lda;
+                    t.csa = 1;
+                    t.astep = mr * lda;
                 }
-                if (skip)
-                    plan_steps(k, mc, kc, ablk, bblk, bstep, nc, &bfin, plan);
-                /* macro-kernel: the B micro-panel stays in L1 across ir */
-                for (jr = 0; jr < nc; jr += nr) {
-                    const int64_t nb = nc - jr < nr ? nc - jr : nr;
-                    const float *bp = bblk + (jr / nr) * bstep;
-                    float *cc = C + ic * ldc + jc + jr;
-                    for (ir = 0; ir < mc; ir += mr) {
-                        const int64_t mb = mc - ir < mr ? mc - ir : mr, q = ir / mr;
-                        if (skip && mb == mr && plan[q] >= 0)
-                            k->ukr_skip(plan[q], ablk + q * astep, step_list(plan, mc / mr, kc, q),
-                                        bp, cc + ir * ldc, ldc, nb, alpha, beta_p);
-                        else
-                            k->ukr(kc, ablk + q * astep, rsa, csa, bp, rsb, cc + ir * ldc, ldc, mb,
-                                   nb, alpha, beta_p);
-                    }
-                }
+                t.plan = skip && plan_steps(k, t.mc, t.kc, t.a, plan) ? plan : NULL;
+                t.bsrc = ic == 0 ? bsrc : NULL;
+                t.bdst = bbuf;
+                t.c = C + ic * ldc + jc;
+                run_tiles(k, &t);
             }
         }
     }

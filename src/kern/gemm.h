@@ -44,11 +44,21 @@ typedef void (*mlp__gemm_row_fn)(int64_t k, const float *a, int64_t csa, const f
  * n floats at p (64-byte aligned, n a multiple of nr) are all finite.
  * ukr_skip: the full-height tile (m == MR, n <= NR) on packed A and packed
  * B summed over the steps idx[0 .. k-1] only, in order: the same bits as
- * ukr over all steps when those skipped are zeros and B is finite. */
+ * ukr over all steps when those skipped are zeros and the B panel is
+ * finite. */
 typedef int64_t (*mlp__gemm_steps_fn)(int64_t k, const float *panel, int32_t *idx);
 typedef int (*mlp__gemm_finite_fn)(const float *p, int64_t n);
 typedef void (*mlp__gemm_skip_fn)(int64_t k, const float *a, const int32_t *idx, const float *b,
                                   float *c, int64_t ldc, int64_t n, float alpha, float beta);
+
+/* Packing B inside the first tile that reads it: the full-height tile
+ * (m == MR, n <= NR) on packed A and on B in place (b: k rows of n floats,
+ * row stride rsb), like ukr, that also writes B's packed panel (k x NR,
+ * zero-padded, as pack_b) to bd (64-byte aligned) as it reads it. The
+ * loads pack_b would make anyway run among the tile's multiply-adds. */
+typedef void (*mlp__gemm_fused_fn)(int64_t k, const float *a, const float *b, int64_t rsb,
+                                   float *bd, float *c, int64_t ldc, int64_t n, float alpha,
+                                   float beta);
 
 typedef struct mlp__gemm_kernel {
     const char *name;
@@ -62,6 +72,7 @@ typedef struct mlp__gemm_kernel {
     mlp__gemm_steps_fn steps;
     mlp__gemm_finite_fn finite;
     mlp__gemm_skip_fn ukr_skip;
+    mlp__gemm_fused_fn ukr_pack; /* NULL: B is packed before its tiles */
 } mlp__gemm_kernel;
 
 /* Every kernel name, whether or not this build and CPU have it. */

@@ -3,7 +3,8 @@
  * once for every instruction set. A kernel file (gemm_avx2.c,
  * gemm_avx512.c, gemm_neon.c) defines a short block of vector macros and
  * includes this file once; it expands to that set's micro-kernel, M == 1
- * row kernel, packers and kernel table, all static but the table.
+ * row kernel, packers (and the tile that packs B as it reads it) and
+ * kernel table, all static but the table.
  *
  * The micro-kernel is an inlined template specialised on the row count
  * (MR, 8 when MR > 8, 4, 2, 1: other heights run as several), the vector
@@ -94,11 +95,12 @@
 /* MROWS x (NV * VW) tile (masks are made where used: held across the k
  * loop, AVX2's would take two of its 16 registers); B packed (BP: aligned, stride NR, zero-padded)
  * or in place: read through masks (SIMD_MASKED), or else with n a
- * multiple of VW so that whole vectors may be read. */
+ * multiple of VW so that whole vectors may be read. bd non-NULL: each row
+ * of B read is also stored there, a row of a packed panel (NR floats). */
 INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const int BP, int64_t k,
                            const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb,
-                           const int32_t *ix, float *c, int64_t ldc, int64_t n, float alpha,
-                           float beta)
+                           const int32_t *ix, float *bd, float *c, int64_t ldc, int64_t n,
+                           float alpha, float beta)
 {
     const int64_t ra = AS == A_ROWS ? rsa : 1;
     const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
@@ -122,6 +124,11 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
                       : BP          ? V_LOADA(bq + VW)               \
                       : SIMD_MASKED ? V_LOADM(V_MASK(n - VW), bq + VW) \
                                     : V_LOAD(bq + VW);               \
+        if (bd) {                                                    \
+            V_STOREA(bd, b0);                                        \
+            V_STOREA(bd + VW, NV == 2 ? b1 : V_ZERO());              \
+            bd += NR;                                                \
+        }                                                            \
         ACC_ROW(0) ACC_ROW(1) ACC_ROW(2) ACC_ROW(3)                  \
         ACC_ROW(4) ACC_ROW(5) ACC_ROW(6) ACC_ROW(7)                  \
         ACC_ROW(8) ACC_ROW(9) ACC_ROW(10) ACC_ROW(11)                \
@@ -152,7 +159,7 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
 }
 
 #define MROWS8 (MR > 8 ? 8 : MR)
-#define UKR_ARGS k, a, rsa, csa, b, rsb, NULL, c, ldc, n, alpha, beta
+#define UKR_ARGS k, a, rsa, csa, b, rsb, NULL, NULL, c, ldc, n, alpha, beta
 #define UKR_FN(NAME, NV, AS)                                                               \
     static SIMD_TARGET void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa,     \
                                  const float *b, int64_t rsb, float *c, int64_t ldc,      \
@@ -195,9 +202,9 @@ static SIMD_TARGET void ukr_skip_simd(int64_t k, const float *a, const int32_t *
                                       float alpha, float beta)
 {
     if (n > VW)
-        ukr_t(MR, 2, A_PACKED, 1, k, a, 1, MR, b, NR, idx, c, ldc, n, alpha, beta);
+        ukr_t(MR, 2, A_PACKED, 1, k, a, 1, MR, b, NR, idx, NULL, c, ldc, n, alpha, beta);
     else
-        ukr_t(MR, 1, A_PACKED, 1, k, a, 1, MR, b, NR, idx, c, ldc, n, alpha, beta);
+        ukr_t(MR, 1, A_PACKED, 1, k, a, 1, MR, b, NR, idx, NULL, c, ldc, n, alpha, beta);
 }
 
 /* The steps p < k of a packed A panel (MR x k, [p*MR + i]) whose MR values
@@ -483,7 +490,29 @@ static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int
     }
 }
 
+/* ---- packing B in its first tile ----------------------------------------------- */
+
+/* The full tile on packed A with B read in place (row stride rsb, n <= NR
+ * columns), writing B's packed panel (k x NR, zero-padded, as pack_b_simd)
+ * to bd as it goes. Without cheap masks a ragged panel is packed first. */
+static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, const float *b, int64_t rsb,
+                                      float *bd, float *c, int64_t ldc, int64_t n, float alpha,
+                                      float beta)
+{
+    if (!SIMD_MASKED && n % VW != 0) {
+        pack_b_simd(0, b, rsb, k, n, bd);
+        if (n > VW)
+            ukr_t(MR, 2, A_PACKED, 1, k, a, 1, MR, bd, NR, NULL, NULL, c, ldc, n, alpha, beta);
+        else
+            ukr_t(MR, 1, A_PACKED, 1, k, a, 1, MR, bd, NR, NULL, NULL, c, ldc, n, alpha, beta);
+    } else if (n > VW)
+        ukr_t(MR, 2, A_PACKED, 0, k, a, 1, MR, b, rsb, NULL, bd, c, ldc, n, alpha, beta);
+    else
+        ukr_t(MR, 1, A_PACKED, 0, k, a, 1, MR, b, rsb, NULL, bd, c, ldc, n, alpha, beta);
+}
+
 const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
                                       SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
-                                      ROW_FN,      steps_simd,  finite_simd, ukr_skip_simd};
+                                      ROW_FN,      steps_simd,  finite_simd, ukr_skip_simd,
+                                      ukr_pack_simd};
 /* clang-format on */
