@@ -257,6 +257,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     KC = even_block(K, k->kc, 8);
     MC = even_block(M, k->mc, mr);
     t.bfin = plan + plan_ints(k);
+    t.bdst = bbuf;
     t.ldb = ldb;
     t.ldc = ldc;
     t.alpha = alpha;
@@ -313,7 +314,6 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                 }
                 t.plan = skip && plan_steps(k, t.mc, t.kc, t.a, plan) ? plan : NULL;
                 t.bsrc = ic == 0 ? bsrc : NULL;
-                t.bdst = bbuf;
                 t.c = C + ic * ldc + jc;
                 run_tiles(k, &t);
             }
