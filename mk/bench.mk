@@ -4,6 +4,8 @@
 #                        (libfann-dev) on the same data in one run, with
 #                        the ratios (bench/compare.py)
 # The peers are benchmark-only dependencies; the library never links them.
+# `tools/deps.sh torch` installs PyTorch, NumPy, onnx, FANN and OpenBLAS
+# when run as root, else prints the apt-get command and the run stops.
 #
 # ONNX Runtime through its C API: the headers from ORT_INCLUDE (default:
 # shared/peers/onnxruntime beside the repository or its worktree folder),
@@ -11,7 +13,7 @@
 # onnxruntime-node under .cache/npm, which `tools/deps.sh ort` installs).
 # Either missing: ONNX Runtime is skipped with a message.
 
-.PHONY: bench-compare bench-fann bench-ort bench-ort-build
+.PHONY: bench-compare bench-peers bench-fann bench-ort bench-ort-build
 
 # python3 with torch: Debian's interpreter, not one earlier on PATH
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
@@ -29,7 +31,12 @@ $(FANN_BIN): bench/peers/fann_bench.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $< -lfloatfann -lm -o $@
 
-bench-fann:
+# PyTorch, NumPy, onnx, FANN, OpenBLAS: installed as root, else the
+# command is printed and the comparison stops before it starts
+bench-peers:
+	@sh tools/deps.sh torch
+
+bench-fann: bench-peers
 	@if [ -f /usr/include/floatfann.h ]; then $(MAKE) --no-print-directory $(FANN_BIN); \
 	else echo "bench: libfann-dev not installed, FANN skipped"; fi
 
@@ -53,5 +60,5 @@ bench-ort-build:
 	    echo "bench: libonnxruntime.so.1 not found (set ORT_LIBDIR or run tools/deps.sh ort), ONNX Runtime skipped"; \
 	else $(MAKE) --no-print-directory $(ORT_BIN); fi
 
-bench-compare: all $(BUILD)/bench/train $(BUILD)/bench/infer data bench-fann bench-ort
+bench-compare: all $(BUILD)/bench/train $(BUILD)/bench/infer data bench-peers bench-fann bench-ort
 	$(PYTHON) bench/compare.py $(BUILD)/bench $(COMPARE_ARGS)

@@ -15,6 +15,10 @@
 #   abi              libabigail's abidw / abidiff (make check-abi)
 #   openblas-cflags  compiler flags for the OpenBLAS comparison (benchmarks only)
 #   openblas-libs    linker flags for it
+#   torch            PyTorch, NumPy and the onnx package for python3, and
+#                    FANN and OpenBLAS: make bench-compare's peers
+#                    (benchmarks only; the library and make check never
+#                    use them)
 #   ort, onnxrt      ONNX Runtime from npm (onnxruntime-node) into .cache/npm,
 #                    with Node.js: make bench-compare's inference peer, and
 #                    the ONNX Runtime check of make check (tools/ort_run.js)
@@ -142,6 +146,17 @@ openblas-cflags)
 openblas-libs)
     if [ -n "$(sh "$0" openblas-cflags)" ]; then echo "-lopenblas"; fi
     ;;
+torch)
+    # make bench-compare's peers: PyTorch (with NumPy, and onnx to write
+    # the ONNX Runtime model), FANN and OpenBLAS; Debian's python3 packages
+    # serve /usr/bin/python3, the one bench/compare.py runs under
+    missing=""
+    /usr/bin/python3 -c 'import numpy, torch' >/dev/null 2>&1 || missing="$missing python3-torch python3-numpy"
+    /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || missing="$missing python3-onnx"
+    [ -f /usr/include/floatfann.h ] || missing="$missing libfann-dev"
+    [ -n "$(sh "$0" openblas-cflags)" ] || missing="$missing libopenblas-dev"
+    [ -z "$missing" ] || need_pkgs $missing
+    ;;
 ort | onnxrt)
     # ONNX Runtime's CPU library from the npm package: the inference peer
     # of make bench-compare, and (through Node.js) the ONNX Runtime check
@@ -161,7 +176,7 @@ ort | onnxrt)
     fi
     ;;
 *)
-    echo "usage: $0 check|data|fuzzer|valgrind|mpi|cross ARCH|abi|openblas-cflags|openblas-libs|ort|onnxrt" >&2
+    echo "usage: $0 check|data|fuzzer|valgrind|mpi|cross ARCH|abi|openblas-cflags|openblas-libs|torch|ort|onnxrt" >&2
     exit 2
     ;;
 esac
