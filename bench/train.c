@@ -20,12 +20,17 @@
  *   phases net=... threads=... gather_s forward_s loss_s backward_s
  *          (zero_grad with backward, as mlp_fit runs them) step_s reset_s total_s products_fwd_s products_bwd_s
  *          other_fwd_s other_bwd_s alone_fwd_s alone_bwd_s
- *          in_situ_over_alone over_products=total/alone products
+ *          in_situ_over_alone over_products=total/alone products round_trip_ns
  * other_* is a phase less its products in situ (element-wise passes, the
  * loss, the tape, hand-offs); in_situ_over_alone > 1 is what the step's
  * other work costs the products (cold caches, a sleeping worker), < 1 what
  * the products skip on real data (zero steps: pixels that are 0) and not
- * on the scratch they are timed alone on.
+ * on the scratch they are timed alone on. round_trip_ns is a cache line
+ * passed from one of the context's threads to another and back (best of
+ * 7 loops of 20000; 0 at one thread): every product or pass split across
+ * threads hands its operands over at about this cost a line, and it tells
+ * how far apart the cores are (within a chiplet about 100 ns, across
+ * chiplets or sockets several times that).
  * The first line printed is the machine's peak:
  *   peak cpu="..." kernel=... fma_gflops_per_core=...
  * Usage: train [seed [net|all [threads]]]. Data: .cache/fashion-mnist (make
@@ -36,8 +41,9 @@
 #include <stdint.h>
 
 #include "bench.h"
-#include "comm.h" /* mlp__zero_grad_backward: what mlp_fit calls */
-#include "core.h" /* mlp__gemm: the products timed alone */
+#include "comm.h"     /* mlp__zero_grad_backward: what mlp_fit calls */
+#include "core.h"     /* mlp__gemm: the products timed alone */
+#include "parallel.h" /* mlp__parallel_for: the round trip timed */
 #include "mlp.h"
 
 typedef struct net_spec {
@@ -268,6 +274,42 @@ typedef struct insitu {
     double t0, sum;
 } insitu;
 
+#define PING_ROUNDS 20000
+
+/* Part 0 (the caller, which claims first) and part 1 (a worker: the caller
+ * is busy in part 0 until part 1 has run) pass the count back and forth. */
+static void ping_part(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    int64_t *count = (int64_t *)arg, i;
+    (void)hi;
+    (void)tid;
+    for (i = 0; i < PING_ROUNDS; i++) {
+        const int64_t want = 2 * i + lo;
+        while (__atomic_load_n(count, __ATOMIC_ACQUIRE) != want)
+            ;
+        __atomic_store_n(count, want + 1, __ATOMIC_RELEASE);
+    }
+}
+
+/* Nanoseconds a cache line takes from one thread of ctx to another and
+ * back; 0 with one thread. */
+static double round_trip_ns(mlp_ctx *ctx)
+{
+    double best = 1e30;
+    int r;
+    if (mlp_ctx_threads(ctx) < 2)
+        return 0.0;
+    for (r = 0; r < 7; r++) {
+        int64_t count = 0;
+        double t0 = bench_now(), dt;
+        mlp__parallel_for(ctx, 2, 1, ping_part, &count);
+        dt = (bench_now() - t0) / PING_ROUNDS;
+        if (dt < best)
+            best = dt;
+    }
+    return best * 1e9;
+}
+
 static void insitu_hook(void *user, int end)
 {
     insitu *s = (insitu *)user;
@@ -401,11 +443,11 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
                "backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
                "products_fwd_s=%.4f products_bwd_s=%.4f other_fwd_s=%.4f other_bwd_s=%.4f "
                "alone_fwd_s=%.4f alone_bwd_s=%.4f in_situ_over_alone=%.3f "
-               "over_products=%.3f cpu=\"%s\" kernel=%s\n",
+               "over_products=%.3f round_trip_ns=%.0f cpu=\"%s\" kernel=%s\n",
                ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_BACKWARD],
                ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf,
                ph[PH_BACKWARD] - inb, pf, pb, (inf + inb) / (pf + pb), total / (pf + pb),
-               bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+               round_trip_ns(ctx), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
         fflush(stdout);
     }
     rc = 0;
