@@ -31,7 +31,10 @@ peak x epoch time), the peak measured by bench/train (the highest of the
 run: other processes only ever lower it).
 Peak memory: ru_maxrss of each child process (getrusage). The machine's
 one-minute load average at the start and the end is printed too: figures
-taken while other processes ran are not comparable.
+taken while other processes ran are not comparable; so is the range of
+bench/train's round_trip_ns over the 2-thread runs (a cache line between
+the two threads and back: on a VM the host may put the two vCPUs on one
+chiplet or on two, and 2-thread figures follow).
 The last lines have a fixed form:
     peak cpu="..." fma_gflops_per_core=...
     ratio train net=N threads=T ours_s=... torch_s=... ratio=... efficiency=...
@@ -231,7 +234,8 @@ def train_side_by_side(bdir, nets, seeds, epochs):
                         if fig != fig:
                             fig = field(line, "test_mse")
                         ours.setdefault((net, t), []).append(
-                            (field(line, "epoch_s"), fig, field(line, "gflop")))
+                            (field(line, "epoch_s"), fig, field(line, "gflop"),
+                             field(line, "round_trip_ns")))
                 for tt, pinned, passive in settings[t]:
                     e = dict(os.environ)
                     if pinned:
@@ -370,8 +374,13 @@ def main():
                   (net, fi[net], fi[net] / med(oi[(net, t, batch)])))
     print("peak_mib ours=%.0f torch=%.0f fann=%.0f" % (ours_peak, torch_peak, fann_peak))
     # other processes' load: figures taken under load are not comparable
-    print("machine load_start=%.2f load_end=%.2f cpus=%d" %
-          (load_start, os.getloadavg()[0], os.cpu_count() or 0))
+    # where the host put the threads of the 2-thread runs (bench/train's
+    # round_trip_ns: about 60-150 ns on one chiplet, several times that
+    # across); a VM's vCPUs may move between runs
+    trips = sorted(x[3] for (n2, t2), r in ours.items() if t2 == 2 for x in r if x[3] == x[3])
+    print("machine load_start=%.2f load_end=%.2f cpus=%d round_trip_ns_2t=%s" %
+          (load_start, os.getloadavg()[0], os.cpu_count() or 0,
+           "%.0f-%.0f,median=%.0f" % (trips[0], trips[-1], med(trips)) if trips else "nan"))
     print('peak cpu="%s" fma_gflops_per_core=%.1f' % (cpu, peak))
     for net in nets:
         for t in (1, 2):

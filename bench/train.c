@@ -9,9 +9,17 @@
  * One line per net and thread count: the median epoch time of
  * MLP_BENCH_EPOCHS epochs (default 3), the epoch's matrix-product FLOPs,
  * the efficiency (FLOPs / (threads x measured one-core FMA peak x time)),
- * the test figure after the epochs, the CPU and the kernel:
+ * the test figure after the epochs, a cache line's round trip between the
+ * threads, the CPU and the kernel:
  *   train net=784-256-10 batch=256 threads=1 seed=1 epoch_s=... gflop=...
- *         efficiency=... test_acc=... cpu="..." kernel=avx512
+ *         efficiency=... test_acc=... round_trip_ns=... cpu="..." kernel=avx512
+ * round_trip_ns is a cache line passed from one of the context's threads
+ * to another and back, right after the epochs (best of 7 loops of 20000;
+ * 0 at one thread): every product or pass split across threads hands its
+ * operands over at about this cost a line, and it tells how far apart
+ * the cores are (on one chiplet about 60-150 ns, across chiplets or
+ * sockets several times that; a VM's host may move its vCPUs between
+ * the two from one minute to the next).
  * Then, unless MLP_BENCH_PHASES=0, one more epoch run phase by phase (the
  * calls mlp_fit makes, each timed), with the matrix products' own time
  * within forward and backward (in situ: the context's product hook), and
@@ -20,17 +28,12 @@
  *   phases net=... threads=... gather_s forward_s loss_s backward_s
  *          (zero_grad with backward, as mlp_fit runs them) step_s reset_s total_s products_fwd_s products_bwd_s
  *          other_fwd_s other_bwd_s alone_fwd_s alone_bwd_s
- *          in_situ_over_alone over_products=total/alone products round_trip_ns
+ *          in_situ_over_alone over_products=total/alone products
  * other_* is a phase less its products in situ (element-wise passes, the
  * loss, the tape, hand-offs); in_situ_over_alone > 1 is what the step's
  * other work costs the products (cold caches, a sleeping worker), < 1 what
  * the products skip on real data (zero steps: pixels that are 0) and not
- * on the scratch they are timed alone on. round_trip_ns is a cache line
- * passed from one of the context's threads to another and back (best of
- * 7 loops of 20000; 0 at one thread): every product or pass split across
- * threads hands its operands over at about this cost a line, and it tells
- * how far apart the cores are (within a chiplet about 100 ns, across
- * chiplets or sockets several times that).
+ * on the scratch they are timed alone on.
  * The first line printed is the machine's peak:
  *   peak cpu="..." kernel=... fma_gflops_per_core=...
  * Usage: train [seed [net|all [threads]]]. Data: .cache/fashion-mnist (make
@@ -424,12 +427,12 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
     epoch = bench_median(times, epochs);
     flops = epoch_flops(ns, mlp_dataset_size(train));
     printf("train net=%s batch=%lld threads=%d seed=%llu epoch_s=%.4f samples_per_s=%.0f "
-           "gflop=%.2f efficiency=%.3f %s=%.4f cpu=\"%s\" kernel=%s\n",
+           "gflop=%.2f efficiency=%.3f %s=%.4f round_trip_ns=%.0f cpu=\"%s\" kernel=%s\n",
            ns->name, (long long)ns->batch, threads, (unsigned long long)seed, epoch,
            (double)mlp_dataset_size(train) / epoch, flops * 1e-9,
            flops * 1e-9 / ((double)threads * peak * epoch),
            ns->regression ? "test_mse" : "test_acc", ns->regression ? (double)tloss : (double)acc,
-           bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+           round_trip_ns(ctx), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
     fflush(stdout);
     if (phases) {
         double pf, pb, inf, inb, total = 0.0;
@@ -443,11 +446,11 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
                "backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
                "products_fwd_s=%.4f products_bwd_s=%.4f other_fwd_s=%.4f other_bwd_s=%.4f "
                "alone_fwd_s=%.4f alone_bwd_s=%.4f in_situ_over_alone=%.3f "
-               "over_products=%.3f round_trip_ns=%.0f cpu=\"%s\" kernel=%s\n",
+               "over_products=%.3f cpu=\"%s\" kernel=%s\n",
                ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_BACKWARD],
                ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf,
                ph[PH_BACKWARD] - inb, pf, pb, (inf + inb) / (pf + pb), total / (pf + pb),
-               round_trip_ns(ctx), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+               bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
         fflush(stdout);
     }
     rc = 0;
