@@ -11,11 +11,13 @@
 #define MLP__MAX_THREADS 64
 
 /* fn(arg, lo, hi, tid) is called on disjoint [lo, hi) covering [0, n)
- * (at most 2 * ctx->threads ranges, each of at least min_per_thread
- * indices), tid in [0, ctx->threads) naming the thread that runs it (for
- * per-thread scratch). Which thread runs which range varies; the ranges do
- * not. Runs fn(arg, 0, n, 0) on the caller when there is no pool or n is
- * below 2 * min_per_thread. fn must not call mlp__parallel_for itself. */
+ * (at most ctx->threads ranges, each of at least min_per_thread indices:
+ * range i is [n * i / parts, n * (i + 1) / parts)), tid in
+ * [0, ctx->threads) naming the thread that runs it (for per-thread
+ * scratch). Which thread runs which range varies (the caller mostly runs
+ * range 0); the ranges do not. Runs fn(arg, 0, n, 0) on the caller when
+ * there is no pool or n is below 2 * min_per_thread. fn must not call
+ * mlp__parallel_for itself. */
 typedef void (*mlp__range_fn)(void *arg, int64_t lo, int64_t hi, int tid);
 void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn,
                        void *arg);

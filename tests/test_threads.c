@@ -344,12 +344,14 @@ static void threads__failed_pool_allocation_keeps_previous_count(void **state)
 typedef struct {
     int hits[1000];
     int tid[1000];
+    int starts[1000]; /* 1 where a range began */
 } cover;
 
 static void mark(void *arg, int64_t lo, int64_t hi, int tid)
 {
     cover *c = (cover *)arg;
     int64_t i;
+    c->starts[lo] = 1;
     for (i = lo; i < hi; i++) { /* disjoint ranges: no two threads touch one index */
         c->hits[i]++;
         c->tid[i] = tid;
@@ -370,6 +372,9 @@ static void threads__parallel_for_covers_range_once(void **state)
             assert_int_equal(c.hits[i], 1);
         for (i = 0; i < 1000; i++) /* the caller or one of the 2 workers */
             assert_in_range(c.tid[i], 0, 2);
+        /* one range a thread, the same ones every time: n * i / 3 */
+        for (i = 0; i < 1000; i++)
+            assert_int_equal(c.starts[i], i == 0 || i == 333 || i == 666);
     }
     /* too small to split: one call on the caller */
     memset(&c, 0, sizeof c);

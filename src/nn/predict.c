@@ -114,10 +114,9 @@ void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, con
         return;
     }
     /* whole register tiles of columns: every element's sum is formed in
-       the same order whatever part holds it; one part a thread, so that
-       in a stream of calls each core reads the same columns of the
-       weights, which stay in its cache (more parts, claimed in turn, move
-       them from core to core: 7-25 % slower at batch 1 on two cores) */
+       the same order whatever part holds it; one part a thread (see
+       parallel.c), so that in a stream of calls each core mostly reads
+       the same columns of the weights, which stay in its cache */
     c.run = run;
     c.n = n;
     c.N = N;
@@ -127,8 +126,7 @@ void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, con
     c.W = W;
     c.Wp = Wp;
     c.y = y;
-    mlp__parallel_for(run->ctx, (N + c.unit - 1) / c.unit,
-                      (N + c.unit - 1) / c.unit / run->ctx->threads, col_part, &c);
+    mlp__parallel_for(run->ctx, (N + c.unit - 1) / c.unit, 1, col_part, &c);
 }
 
 /* With finite checks on: MLP_ERR_NONFINITE at the first NaN or Inf of
