@@ -11,16 +11,17 @@
  * data a core mostly keeps its range and the data stays in its cache:
  * with two parts a thread, claimed in whatever order, a step's passes and
  * weight updates moved data between the cores, 2-4 % of a 2-thread epoch
- * where a cache line takes 430-470 ns there and back between them. A waiting thread first spins (about 3 ms, as
- * OpenMP runtimes do by default) before it sleeps: jobs come in bursts
- * within a training step or a stream of predict calls, separated by
- * serial work, and waking a sleeping thread costs tens of microseconds on
- * a virtual machine. The price is up to that much CPU time on an idle
- * worker after each job. With GCC or Clang the spin only reads the
- * generation or the count of finished parts atomically, so spinning
- * threads never contend for the mutex; other compilers spin by
- * lock/unlock rounds. A worker the OS is slow to wake costs nothing but
- * its share.
+ * where a cache line takes 430-470 ns there and back between them.
+ *
+ * A waiting thread first spins (about 3 ms, as OpenMP runtimes do by
+ * default) before it sleeps: jobs come in bursts within a training step
+ * or a stream of predict calls, separated by serial work, and waking a
+ * sleeping thread costs tens of microseconds on a virtual machine. The
+ * price is up to that much CPU time on an idle worker after each job.
+ * With GCC or Clang the spin only reads the generation or the count of
+ * finished parts atomically, so spinning threads never contend for the
+ * mutex; other compilers spin by lock/unlock rounds. A worker the OS is
+ * slow to wake costs nothing but its share: the others take its part.
  *
  * Results do not depend on the thread count: mlp__gemm splits C[M x N] into
  * row or column blocks aligned to the kernel's register tile, and each
