@@ -12,7 +12,8 @@
  * Each figure is the best of 7 timed loops of about 20 ms (other processes
  * on the machine only ever make a loop slower), packed and unpacked loops
  * taken in turn.
- * Usage: infer [net|all [batch [threads]]] (0 or absent: both).
+ * Usage: infer [net|all [batch [threads]]]: batch 0 or absent runs 1 and
+ * 256, threads 0 or absent 1 and 2, any other value that one.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -91,18 +92,30 @@ done:
 int main(int argc, char **argv)
 {
     static const int64_t big[] = {784, 256, 10}, tiny[] = {2, 4, 1};
-    static const int64_t batches[] = {1, 256};
     const char *which = argc > 1 ? argv[1] : "all";
-    int64_t bonly = argc > 2 ? atoll(argv[2]) : 0;
-    int tonly = argc > 3 ? atoi(argv[3]) : 0, n, b, t, rc = 0;
+    int64_t bonly = argc > 2 ? atoll(argv[2]) : 0, batches[2] = {1, 256};
+    int tonly = argc > 3 ? atoi(argv[3]) : 0, n, b, t, nb = 2, rc = 0, found = 0;
+    if (bonly < 0 || tonly < 0) {
+        fprintf(stderr, "infer: batch %lld and threads %d must be 0 (the defaults) or counts\n",
+                (long long)bonly, tonly);
+        return 2;
+    }
+    if (bonly) {
+        batches[0] = bonly;
+        nb = 1;
+    }
     for (n = 0; n < 2; n++) {
         const char *name = n ? "2-4-1" : "784-256-10";
         if (strcmp(which, "all") != 0 && strcmp(which, name) != 0)
             continue;
-        for (b = 0; b < 2; b++)
-            for (t = 1; t <= 2; t++)
-                if ((!bonly || bonly == batches[b]) && (!tonly || tonly == t))
-                    rc |= bench(name, n ? tiny : big, 3, batches[b], t);
+        found = 1;
+        for (b = 0; b < nb; b++)
+            for (t = tonly ? tonly : 1; t <= (tonly ? tonly : 2); t++)
+                rc |= bench(name, n ? tiny : big, 3, batches[b], t);
+    }
+    if (!found) {
+        fprintf(stderr, "infer: unknown net %s (784-256-10, 2-4-1 or all)\n", which);
+        return 2;
     }
     return rc;
 }

@@ -36,8 +36,9 @@
  * on the scratch they are timed alone on.
  * The first line printed is the machine's peak:
  *   peak cpu="..." kernel=... fma_gflops_per_core=...
- * Usage: train [seed [net|all [threads]]]. Data: .cache/fashion-mnist (make
- * data) or MLP_FASHION_DIR.
+ * Usage: train [seed [net|all [threads]]]: threads 0 or absent runs 1 and
+ * 2, any other count that one. Data: .cache/fashion-mnist (make data) or
+ * MLP_FASHION_DIR.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -478,7 +479,12 @@ int main(int argc, char **argv)
     int epochs = ep ? atoi(ep) : 3, phases = !ph || atoi(ph) != 0, t, n, rc = 0, found = 0;
     int tonly = argc > 3 ? atoi(argv[3]) : 0;
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
-    mlp_ctx *probe = mlp_ctx_new(NULL);
+    mlp_ctx *probe;
+    if (tonly < 0) {
+        fprintf(stderr, "train: threads = %d must be 0 (1 and 2) or a count\n", tonly);
+        return 2;
+    }
+    probe = mlp_ctx_new(NULL);
     if (!dir)
         dir = ".cache/fashion-mnist";
     if (epochs < 1 || epochs > 64)
@@ -491,9 +497,8 @@ int main(int argc, char **argv)
         if (strcmp(which, "all") != 0 && strcmp(which, nets[n].name) != 0)
             continue;
         found = 1;
-        for (t = 1; t <= 2; t++)
-            if (!tonly || t == tonly)
-                rc |= run(dir, &nets[n], t, epochs, phases, seed);
+        for (t = tonly ? tonly : 1; t <= (tonly ? tonly : 2); t++)
+            rc |= run(dir, &nets[n], t, epochs, phases, seed);
     }
     if (!found) {
         fprintf(stderr, "train: unknown net %s\n", which);
