@@ -95,6 +95,7 @@ int main(int argc, char **argv)
     const char *which = argc > 1 ? argv[1] : "all";
     int64_t bonly = argc > 2 ? atoll(argv[2]) : 0, batches[2] = {1, 256};
     int tonly = argc > 3 ? atoi(argv[3]) : 0, n, b, t, nb = 2, rc = 0, found = 0;
+    const int t_lo = tonly ? tonly : 1, t_hi = tonly ? tonly : 2; /* 0: 1 and 2 */
     if (bonly < 0 || tonly < 0) {
         fprintf(stderr, "infer: batch %lld and threads %d must be 0 (the defaults) or counts\n",
                 (long long)bonly, tonly);
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
             continue;
         found = 1;
         for (b = 0; b < nb; b++)
-            for (t = tonly ? tonly : 1; t <= (tonly ? tonly : 2); t++)
+            for (t = t_lo; t <= t_hi; t++)
                 rc |= bench(name, n ? tiny : big, 3, batches[b], t);
     }
     if (!found) {

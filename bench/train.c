@@ -478,6 +478,7 @@ int main(int argc, char **argv)
     const char *which = argc > 2 ? argv[2] : "all";
     int epochs = ep ? atoi(ep) : 3, phases = !ph || atoi(ph) != 0, t, n, rc = 0, found = 0;
     int tonly = argc > 3 ? atoi(argv[3]) : 0;
+    const int t_lo = tonly ? tonly : 1, t_hi = tonly ? tonly : 2; /* 0: 1 and 2 */
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
     mlp_ctx *probe;
     if (tonly < 0) {
@@ -497,7 +498,7 @@ int main(int argc, char **argv)
         if (strcmp(which, "all") != 0 && strcmp(which, nets[n].name) != 0)
             continue;
         found = 1;
-        for (t = tonly ? tonly : 1; t <= (tonly ? tonly : 2); t++)
+        for (t = t_lo; t <= t_hi; t++)
             rc |= run(dir, &nets[n], t, epochs, phases, seed);
     }
     if (!found) {
