@@ -10,7 +10,7 @@
  * caller claims part 0 as it publishes, so in a run of jobs over the same
  * data a core mostly keeps its range and the data stays in its cache:
  * with two parts a thread, claimed in whatever order, a step's passes and
- * weight updates moved data between the cores, 2-4 % of a 2-thread epoch
+ * weight updates moved data between the cores, 1.6-4.2 % of a 2-thread epoch
  * where a cache line takes 430-470 ns there and back between them.
  *
  * A waiting thread first spins (about 3 ms, as OpenMP runtimes do by
