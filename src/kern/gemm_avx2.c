@@ -22,6 +22,7 @@
 #define SIMD_NC 1024
 #define SIMD_MASKED 0
 #define SIMD_PREFETCH_C 0
+#define SIMD_B_AHEAD 32
 #define SIMD_ROW_NV 12
 
 typedef __m256 vf;

@@ -23,6 +23,7 @@
 #define SIMD_NC 1024
 #define SIMD_MASKED 1
 #define SIMD_PREFETCH_C 1
+#define SIMD_B_AHEAD 32
 #define SIMD_ROW_NV 16
 
 typedef __m512 vf;

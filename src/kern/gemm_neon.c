@@ -23,6 +23,7 @@
 #define SIMD_NC 1024
 #define SIMD_MASKED 0
 #define SIMD_PREFETCH_C 0
+#define SIMD_B_AHEAD 0
 #define SIMD_ROW_NV 16
 
 typedef float32x4_t vf;

@@ -29,6 +29,8 @@
  *                          stores but on the ragged edge, and a ragged B in
  *                          place is copied into a zero-padded panel
  *   SIMD_PREFETCH_C        1: prefetch the tile of C before the k loop
+ *   SIMD_B_AHEAD           rows ahead the tile that packs B (ukr_pack_simd)
+ *                          prefetches B; 0: none
  *   vf, vmask              vector of floats, lane mask
  *   V_BCAST(p)             every lane *p
  *   V_ZERO()  V_SET1(x)  V_ADD(a, b)  V_MUL(a, b)  V_FMA(a, b, c) = a*b + c
@@ -125,6 +127,11 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
                       : SIMD_MASKED ? V_LOADM(V_MASK(n - VW), bq + VW) \
                                     : V_LOAD(bq + VW);               \
         if (bd) {                                                    \
+            if (SIMD_B_AHEAD && k > SIMD_B_AHEAD + 4) {              \
+                __builtin_prefetch(bq + SIMD_B_AHEAD * sb);          \
+                if (NV == 2)                                         \
+                    __builtin_prefetch(bq + SIMD_B_AHEAD * sb + VW); \
+            }                                                        \
             V_STOREA(bd, b0);                                        \
             V_STOREA(bd + VW, NV == 2 ? b1 : V_ZERO());              \
             bd += NR;                                                \
@@ -494,7 +501,11 @@ static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int
 
 /* The full tile on packed A with B read in place (row stride rsb, n <= NR
  * columns), writing B's packed panel (k x NR, zero-padded, as pack_b_simd)
- * to bd as it goes. Without cheap masks a ragged panel is packed first. */
+ * to bd as it goes. Without cheap masks a ragged panel is packed first.
+ * Its rows of B are often a page apart, where the hardware's prefetchers
+ * stop, and in training B is a weight the step last wrote, in the L3 or
+ * in another core's cache: each step waited on its row, so the tile
+ * fetches SIMD_B_AHEAD rows ahead. */
 static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, const float *b, int64_t rsb,
                                       float *bd, float *c, int64_t ldc, int64_t n, float alpha,
                                       float beta)
