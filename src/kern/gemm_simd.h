@@ -114,6 +114,9 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
         for (i = 0; i < MROWS; i++)
             __builtin_prefetch(c + i * ldc, 0, 3);
 
+/* k counts the steps left when a group of four starts (it drops after the
+ * group), so a row SIMD_B_AHEAD ahead is prefetched only while it is
+ * still one of B's k rows */
 #define STEP()                                                       \
     do {                                                             \
         const int64_t pi = ix ? *ix++ : 0;                           \
