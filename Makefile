@@ -27,8 +27,9 @@ ifneq ($(SAN),)
   SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 # kernels: let the compiler fuse a*b+c into FMA and vectorise harder (a
-# square root too: no kernel reads errno)
-KERNFLAGS = -O3 -ffp-contract=fast -fno-math-errno
+# square root too: no kernel reads errno; and selects between values it
+# computes either way, as exp.h's: no kernel reads the exception flags)
+KERNFLAGS = -O3 -ffp-contract=fast -fno-math-errno -fno-trapping-math
 
 LIBS    = $(THREADLIB) -lm
 ifeq ($(BUILD),build)

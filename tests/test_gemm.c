@@ -606,6 +606,93 @@ static void gemm__zero_steps_of_a_are_skipped_with_the_same_bits(void **state)
     }
 }
 
+/* ---- exp (kern/exp.h, each kernel's vexp) ---- */
+
+/* |got - exp(x)| in units of the float spacing at exp(x) (2^-149 below
+ * the normal range), exp(x) computed in double. */
+static double exp_ulps(float got, float x)
+{
+    const double want = exp((double)x);
+    int e;
+    if (want > (double)FLT_MAX)
+        return isinf(got) && got > 0.0f ? 0.0 : 1e9;
+    (void)frexp(want, &e);
+    return fabs((double)got - want) / ldexp(1.0, e - 24 < -149 ? -149 : e - 24);
+}
+
+static void gemm__exp_is_within_two_ulps_and_the_same_bits_anywhere_in_a_vector(void **state)
+{
+    /* Every 4099th float from -104 to 89 (about 530000 of them; below the
+     * result rounds to 0, above it is +inf), both signs of zero, the
+     * subnormal results, the edges; exact where exp is exact or
+     * saturates; and each value gives the same bits whatever its place
+     * in the vector loop (how the threads' parts see it). */
+    static const float edge[] = {0.0f,    -0.0f,   1.0f,        -1.0f,   -87.3f, -103.97f, -103.9f,
+                                 -100.0f, 88.72f,  88.7228394f, -104.0f, 89.0f,  1000.0f,  -1000.0f,
+                                 1e-30f,  -1e-30f, 0.5f,        -0.5f,   20.0f,  -20.0f};
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    const int nk = kernels(ks, 0);
+    enum { SHIFTS = 17 };
+    const size_t cap = 2 * (0x42d00000u / 4099 + 1) + sizeof edge / sizeof edge[0];
+    int64_t n = 0, i, j;
+    float *x, *y, *z;
+    uint32_t b;
+    int k;
+    (void)state;
+    x = (float *)malloc(sizeof(float) * cap);
+    y = (float *)malloc(sizeof(float) * (cap + SHIFTS));
+    z = (float *)malloc(sizeof(float) * (cap + SHIFTS));
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(z);
+    for (i = 0; i < (int64_t)(sizeof edge / sizeof edge[0]); i++)
+        x[n++] = edge[i];
+    for (b = 0; b <= 0x42d00000u; b += 4099) { /* 0 .. 104 and -0 .. -104 */
+        float f;
+        memcpy(&f, &b, sizeof f);
+        if (f <= 89.0f)
+            x[n++] = f;
+        x[n++] = -f;
+    }
+    for (k = 0; k < nk; k++) {
+        double worst = 0.0;
+        ks[k]->vexp(y, x, n);
+        for (i = 0; i < n; i++) {
+            const double u = exp_ulps(y[i], x[i]);
+            worst = u > worst ? u : worst;
+        }
+        if (worst > 2.0)
+            fail_msg("%s: exp is %.2f ulps off", ks[k]->name, worst);
+        assert_true(y[0] == 1.0f && y[1] == 1.0f); /* exp(+-0) */
+        for (i = 0; i < n; i++) {
+            if (x[i] <= -104.0f)
+                assert_true(y[i] == 0.0f);
+            if (x[i] >= 88.7228394f)
+                assert_true(isinf(y[i]) && y[i] > 0.0f);
+        }
+        /* NaN, infinities, in place */
+        z[0] = NAN;
+        z[1] = INFINITY;
+        z[2] = -INFINITY;
+        z[3] = 2.0f;
+        ks[k]->vexp(z, z, 4);
+        assert_true(isnan(z[0]));
+        assert_true(isinf(z[1]) && z[1] > 0.0f);
+        assert_true(z[2] == 0.0f);
+        assert_true(fabs(z[3] - exp(2.0)) <= 2.0 * ldexp(1.0, -21));
+        /* the same bits at every offset: the vector body and its
+         * remainder compute alike */
+        for (j = 1; j <= SHIFTS; j++) {
+            ks[k]->vexp(z + j, x, n - j);
+            assert_memory_equal(z + j, y, (size_t)(n - j) * sizeof(float));
+        }
+        ks[k]->vexp(z, x, 0); /* nothing */
+    }
+    free(x);
+    free(y);
+    free(z);
+}
+
 int main(void)
 {
     const mlp__gemm_kernel *ks[MAX_KERNELS];
@@ -628,6 +715,7 @@ int main(void)
         cmocka_unit_test(gemm__range_writes_only_its_block),
         cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),
         cmocka_unit_test(gemm__zero_steps_of_a_are_skipped_with_the_same_bits),
+        cmocka_unit_test(gemm__exp_is_within_two_ulps_and_the_same_bits_anywhere_in_a_vector),
     };
     int i, nk = kernels(ks, 0);
     /* say which kernels run here (the cross-architecture runs read it) */

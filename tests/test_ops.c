@@ -5,6 +5,7 @@
  * (ReLU at 0, huge logits), shape errors and NULL chains.
  */
 #include "testutil.h"
+#include "kern/gemm.h"
 #include "kern/vec.h"
 #include "kern/vec_fast.h"
 
@@ -968,6 +969,89 @@ static void kern__logsumexp_and_softmax_survive_huge_values(void **state)
     assert_close(y[2], -2000.6931471805599453, 1e-2, 0);
 }
 
+/* One call of mlp__ce_rows over rows x k random logits (a NaN in row 1
+ * when there are rows enough) against the formula in double, then the
+ * same rows in two calls split at `cut` and without a gradient: the same
+ * bits (the threads' parts, the forward without a tape). */
+static void ce_rows_case(const mlp__gemm_kernel *kern, int64_t rows, int64_t k, int64_t cut)
+{
+    float *x = (float *)malloc(sizeof(float) * (size_t)(rows * k));
+    float *lab = (float *)malloc(sizeof(float) * (size_t)rows);
+    float *g = (float *)malloc(sizeof(float) * (size_t)(rows * k));
+    float *g2 = (float *)malloc(sizeof(float) * (size_t)(rows * k));
+    float *ml = (float *)malloc(sizeof(float) * (size_t)(2 * rows));
+    float *ml2 = (float *)malloc(sizeof(float) * (size_t)(2 * rows));
+    const float inv = 1.0f / (float)rows;
+    uint32_t h = 12345u;
+    int64_t r, c;
+    assert_true(x && lab && g && g2 && ml && ml2);
+    for (r = 0; r < rows * k; r++) {
+        h = h * 1664525u + 1013904223u;
+        x[r] = (float)(h >> 8) / 16777216.0f * 16.0f - 8.0f; /* [-8, 8) */
+    }
+    for (r = 0; r < rows; r++)
+        lab[r] = (float)(r * 7 % k);
+    if (rows > 2)
+        x[k + k / 2] = NAN;
+    mlp__ce_rows(kern->vexp, ml, g, x, lab, rows, k, inv);
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * k;
+        double m = xr[0], s = 0.0, lse;
+        int nan = 0;
+        for (c = 0; c < k; c++) {
+            nan |= isnan(xr[c]);
+            m = xr[c] > m ? xr[c] : m;
+        }
+        if (nan) {
+            assert_true(isnan(ml[2 * r + 1]));
+            for (c = 0; c < k; c++)
+                assert_true(isnan(g[r * k + c]));
+            continue;
+        }
+        for (c = 0; c < k; c++)
+            s += exp((double)xr[c] - m);
+        lse = log(s);
+        assert_true(ml[2 * r] == (float)m);
+        assert_close(ml[2 * r + 1], lse, 2e-5, 1e-6);
+        for (c = 0; c < k; c++) {
+            const double want = (exp((double)xr[c] - m - lse) - (c == (int64_t)lab[r])) * inv;
+            assert_close(g[r * k + c], want, 1e-6 * inv, 1e-5);
+        }
+    }
+    mlp__ce_rows(kern->vexp, ml2, g2, x, lab, cut, k, inv);
+    mlp__ce_rows(kern->vexp, ml2 + 2 * cut, g2 + cut * k, x + cut * k, lab + cut, rows - cut, k,
+                 inv);
+    assert_memory_equal(ml2, ml, sizeof(float) * (size_t)(2 * rows));
+    assert_memory_equal(g2, g, sizeof(float) * (size_t)(rows * k));
+    mlp__ce_rows(kern->vexp, ml2, NULL, x, lab, rows, k, inv);
+    assert_memory_equal(ml2, ml, sizeof(float) * (size_t)(2 * rows));
+    free(x);
+    free(lab);
+    free(g);
+    free(g2);
+    free(ml);
+    free(ml2);
+}
+
+static void kern__ce_rows_are_the_formula_for_short_and_long_rows(void **state)
+{
+    /* rows shorter than, as long as and longer than the 1024-float
+     * buffer, groups of rows that fill it or not, a NaN row */
+    static const int64_t ks[] = {1, 3, 10, 1023, 1024, 1025, 2500};
+    static const int64_t rows[] = {1, 7, 300};
+    const mlp__gemm_kernel *kern[2];
+    size_t a, b;
+    int i;
+    (void)state;
+    kern[0] = mlp__gemm_find("generic");
+    kern[1] = mlp__gemm_best();
+    for (i = 0; i < 2; i++)
+        for (a = 0; a < sizeof ks / sizeof ks[0]; a++)
+            for (b = 0; b < sizeof rows / sizeof rows[0]; b++)
+                if (ks[a] * rows[b] <= 100000)
+                    ce_rows_case(kern[i], rows[b], ks[a], rows[b] / 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -999,6 +1083,7 @@ int main(void)
         cmocka_unit_test(kern__adam_is_the_formula_element_by_element),
         cmocka_unit_test(kern__sgd_is_the_formula_element_by_element),
         cmocka_unit_test(kern__logsumexp_and_softmax_survive_huge_values),
+        cmocka_unit_test(kern__ce_rows_are_the_formula_for_short_and_long_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

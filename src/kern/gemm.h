@@ -60,6 +60,11 @@ typedef void (*mlp__gemm_fused_fn)(int64_t k, const float *a, const float *b, in
                                    float *bd, float *c, int64_t ldc, int64_t n, float alpha,
                                    float beta);
 
+/* y[i] = exp(x[i]), i < n (y may equal x): exp.h's function in the
+ * kernel's vectors. Not a product, but the kernel table is where code
+ * built for an instruction set is chosen. */
+typedef void (*mlp__vexp_fn)(float *y, const float *x, int64_t n);
+
 typedef struct mlp__gemm_kernel {
     const char *name;
     int mr, nr;         /* register tile */
@@ -73,6 +78,7 @@ typedef struct mlp__gemm_kernel {
     mlp__gemm_finite_fn finite;
     mlp__gemm_skip_fn ukr_skip;
     mlp__gemm_fused_fn ukr_pack; /* NULL: B is packed before its tiles */
+    mlp__vexp_fn vexp;
 } mlp__gemm_kernel;
 
 /* Every kernel name, whether or not this build and CPU have it. */

@@ -248,27 +248,51 @@ float mlp__logsumexp(const float *x, int64_t n)
     return m + logf(s);
 }
 
-void mlp__ce_rows(float *ml, float *g, const float *x, const float *labels, int64_t rows, int64_t k,
-                  float inv)
+/* Floats of mlp__ce_rows' stack buffer: the exps of whole rows (or of
+ * pieces of one long row) go to vexp together, not ten at a time. */
+#define CE_BUF 1024
+
+void mlp__ce_rows(mlp__vexp_fn vexp, float *ml, float *g, const float *x, const float *labels,
+                  int64_t rows, int64_t k, float inv)
 {
-    int64_t r, c;
+    float e[CE_BUF];
+    const int64_t kp = k < CE_BUF ? k : CE_BUF;     /* columns a piece */
+    const int64_t rp = k < CE_BUF ? CE_BUF / k : 1; /* rows a group */
+    int64_t r, r0, c, c0, i, nr, nc;
     for (r = 0; r < rows; r++) {
         const float *xr = x + r * k;
-        float m = xr[0], sum = 0.0f, ls;
+        float m = xr[0];
         for (c = 1; c < k; c++) /* from x[r,0]: a NaN there is the max */
             m = xr[c] > m ? xr[c] : m;
-        for (c = 0; c < k; c++)
-            sum += expf(xr[c] - m);
-        ls = logf(sum);
         ml[2 * r] = m;
-        ml[2 * r + 1] = ls;
-        if (g) {
-            float *gr = g + r * k;
-            for (c = 0; c < k; c++)
-                gr[c] = expf((xr[c] - m) - ls) * inv;
-            gr[(int64_t)labels[r]] -= inv;
+        ml[2 * r + 1] = 0.0f;
+    }
+    /* each row's sum in column order, whatever the pieces */
+    for (r0 = 0; r0 < rows; r0 += rp) {
+        nr = rows - r0 < rp ? rows - r0 : rp;
+        for (c0 = 0; c0 < k; c0 += kp) {
+            nc = k - c0 < kp ? k - c0 : kp;
+            for (r = 0; r < nr; r++)
+                for (c = 0; c < nc; c++)
+                    e[r * nc + c] = x[(r0 + r) * k + c0 + c] - ml[2 * (r0 + r)];
+            vexp(e, e, nr * nc);
+            for (r = 0; r < nr; r++)
+                for (c = 0; c < nc; c++)
+                    ml[2 * (r0 + r) + 1] += e[r * nc + c];
         }
     }
+    for (r = 0; r < rows; r++)
+        ml[2 * r + 1] = logf(ml[2 * r + 1]);
+    if (!g)
+        return;
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < k; c++)
+            g[r * k + c] = (x[r * k + c] - ml[2 * r]) - ml[2 * r + 1];
+    vexp(g, g, rows * k);
+    for (i = 0; i < rows * k; i++)
+        g[i] *= inv;
+    for (r = 0; r < rows; r++)
+        g[r * k + (int64_t)labels[r]] -= inv;
 }
 
 void mlp__softmax_rows(float *y, const float *x, int64_t rows, int64_t cols)

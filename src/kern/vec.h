@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "kern/gemm.h" /* mlp__vexp_fn */
+
 /* 1 / (1 + exp(-x)) without overflow: exp of a non-positive number only. */
 float mlp__sigmoid(float x);
 /* y[i] = f(x[i]), i < n. y may equal x (in place). */
@@ -40,9 +42,9 @@ void mlp__log_softmax_rows(float *y, const float *x, int64_t rows, int64_t cols)
  * index in [0, k) held as a float: ml[2r] = max of row r, ml[2r+1] =
  * log(sum(exp(x[r,c] - max))), so the row's loss is (max - x[r,y]) +
  * ml[2r+1]; with g (may be NULL), g[r,c] = (softmax(x_r)[c] - [c == y]) *
- * inv. */
-void mlp__ce_rows(float *ml, float *g, const float *x, const float *labels, int64_t rows, int64_t k,
-                  float inv);
+ * inv. Every exp through vexp (a kernel's, exp.h), whole rows at a time. */
+void mlp__ce_rows(mlp__vexp_fn vexp, float *ml, float *g, const float *x, const float *labels,
+                  int64_t rows, int64_t k, float inv);
 /* log(sum(exp(x[i]))), stable. */
 float mlp__logsumexp(const float *x, int64_t n);
 
