@@ -27,9 +27,8 @@ ifneq ($(SAN),)
   SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 # kernels: let the compiler fuse a*b+c into FMA and vectorise harder (a
-# square root too: no kernel reads errno; and selects between values it
-# computes either way, as exp.h's: no kernel reads the exception flags)
-KERNFLAGS = -O3 -ffp-contract=fast -fno-math-errno -fno-trapping-math
+# square root too: no kernel reads errno)
+KERNFLAGS = -O3 -ffp-contract=fast -fno-math-errno
 
 LIBS    = $(THREADLIB) -lm
 ifeq ($(BUILD),build)
@@ -53,6 +52,11 @@ VERSION := $(shell sed -n 's/^\#define MLP_VERSION "\(.*\)"/\1/p' include/mlp.h)
         check-valgrind fuzz format
 
 all: $(LIBA) lib/mlp.pc
+
+# exp.c's loops vectorise only where the compiler may compute both sides
+# of a select (no kernel reads the exception flags); the flag stays off
+# the tuned kernels, whose code it changes (src/kern/exp.c)
+$(BUILD)/obj/src/kern/exp.o: KERNFLAGS += -fno-trapping-math
 
 $(BUILD)/obj/src/kern/%.o: src/kern/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -1,7 +1,7 @@
 /*
  * exp.h - exp(x) in single precision from arithmetic the compiler
  * vectorises (no call, no table), for the kernels' vexp loops
- * (gemm_simd.h, gemm_generic.c): within 2 units in the last place of
+ * (exp.c): within 2 units in the last place of
  * the correctly rounded result over the whole float range
  * (tests/test_gemm.c), subnormal results included; exp(-inf) = 0,
  * exp(+inf) and every x above about 88.72 = +inf, exp(NaN) = NaN.

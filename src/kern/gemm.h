@@ -61,8 +61,8 @@ typedef void (*mlp__gemm_fused_fn)(int64_t k, const float *a, const float *b, in
                                    float beta);
 
 /* y[i] = exp(x[i]), i < n (y may equal x): exp.h's function in the
- * kernel's vectors. Not a product, but the kernel table is where code
- * built for an instruction set is chosen. */
+ * kernel's vectors (exp.c). Not a product, but the kernel table is where
+ * code built for an instruction set is chosen. */
 typedef void (*mlp__vexp_fn)(float *y, const float *x, int64_t n);
 
 typedef struct mlp__gemm_kernel {
@@ -150,12 +150,22 @@ extern const mlp__gemm_kernel mlp__gemm_kernel_generic;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))                                \
     && !defined(MLP_GEMM_GENERIC_ONLY)
 #define MLP__GEMM_X86 1
+#define MLP__TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define MLP__TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx2;
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx512;
 #elif defined(__GNUC__) && defined(__aarch64__) && defined(__ARM_NEON)                             \
     && !defined(MLP_GEMM_GENERIC_ONLY)
 #define MLP__GEMM_NEON 1
 extern const mlp__gemm_kernel mlp__gemm_kernel_neon;
+#endif
+
+/* The kernels' exp loops (exp.c, built apart: see there); NEON's is the
+ * generic one, which AArch64's baseline vectorises. */
+void mlp__vexp_generic(float *y, const float *x, int64_t n);
+#if defined(MLP__GEMM_X86)
+void mlp__vexp_avx2(float *y, const float *x, int64_t n);
+void mlp__vexp_avx512(float *y, const float *x, int64_t n);
 #endif
 
 #endif

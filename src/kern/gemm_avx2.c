@@ -13,7 +13,8 @@
 
 #define SIMD_KERNEL mlp__gemm_kernel_avx2
 #define SIMD_NAME "avx2"
-#define SIMD_TARGET __attribute__((target("avx2,fma")))
+#define SIMD_TARGET MLP__TARGET_AVX2
+#define SIMD_VEXP mlp__vexp_avx2
 #define SIMD_VW 8
 #define MR 6
 #define NR 16

@@ -14,7 +14,8 @@
 
 #define SIMD_KERNEL mlp__gemm_kernel_avx512
 #define SIMD_NAME "avx512"
-#define SIMD_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma")))
+#define SIMD_TARGET MLP__TARGET_AVX512
+#define SIMD_VEXP mlp__vexp_avx512
 #define SIMD_VW 16
 #define MR 12
 #define NR 32

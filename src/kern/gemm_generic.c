@@ -7,8 +7,6 @@
 
 #include <stddef.h>
 
-#include "kern/exp.h"
-
 #define GMR 4
 #define GNR 8
 
@@ -146,13 +144,6 @@ static void ukr_generic(int64_t k, const float *a, int64_t rsa, int64_t csa, con
     }
 }
 
-static void vexp_generic(float *y, const float *x, int64_t n)
-{
-    int64_t i;
-    for (i = 0; i < n; i++)
-        y[i] = mlp__exp_poly(x[i]);
-}
-
 const mlp__gemm_kernel mlp__gemm_kernel_generic = {
-    "generic",      GMR,  GNR,  128,  256,  1024, ukr_generic, pack_a_generic,
-    pack_b_generic, NULL, NULL, NULL, NULL, NULL, vexp_generic};
+    "generic",      GMR,  GNR,  128,  256,  1024, ukr_generic,      pack_a_generic,
+    pack_b_generic, NULL, NULL, NULL, NULL, NULL, mlp__vexp_generic};

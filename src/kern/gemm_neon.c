@@ -15,6 +15,7 @@
 #define SIMD_KERNEL mlp__gemm_kernel_neon
 #define SIMD_NAME "neon"
 #define SIMD_TARGET
+#define SIMD_VEXP mlp__vexp_generic
 #define SIMD_VW 4
 #define MR 8
 #define NR 8

@@ -3,8 +3,7 @@
  * once for every instruction set. A kernel file (gemm_avx2.c,
  * gemm_avx512.c, gemm_neon.c) defines a short block of vector macros and
  * includes this file once; it expands to that set's micro-kernel, M == 1
- * row kernel, packers (and the tile that packs B as it reads it), exp
- * loop (exp.h's function, vectorised by the compiler for the set) and
+ * row kernel, packers (and the tile that packs B as it reads it) and
  * kernel table, all static but the table.
  *
  * The micro-kernel is an inlined template specialised on the row count
@@ -19,6 +18,7 @@
  *   SIMD_KERNEL            the table's name (mlp__gemm_kernel_avx2)
  *   SIMD_NAME              its name for MLP_GEMM_KERNEL ("avx2")
  *   SIMD_TARGET            function attribute enabling the set, or nothing
+ *   SIMD_VEXP              the set's exp loop (exp.c)
  *   SIMD_VW                floats per vector
  *   MR, NR                 the register tile: MR <= 12, NR == 2 * SIMD_VW
  *   SIMD_MC, SIMD_KC, SIMD_NC  cache blocks (multiples of MR, 8 and NR)
@@ -48,8 +48,6 @@
 #ifndef SIMD_KERNEL
 #error "gemm_simd.h is included by a kernel file after its vector macros"
 #endif
-
-#include "kern/exp.h"
 
 #define INL static inline __attribute__((always_inline))
 #define VW SIMD_VW
@@ -535,19 +533,8 @@ static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, const float *b,
         ukr_t(MR, 1, A_PACKED, 0, k, a, 1, MR, b, rsb, NULL, bd, c, ldc, n, alpha, beta);
 }
 
-/* ---- exp ------------------------------------------------------------------------ */
-
-/* exp.h's function, inlined into a loop the compiler vectorises for
- * this set */
-static SIMD_TARGET void vexp_simd(float *y, const float *x, int64_t n)
-{
-    int64_t i;
-    for (i = 0; i < n; i++)
-        y[i] = mlp__exp_poly(x[i]);
-}
-
 const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
                                       SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
                                       ROW_FN,      steps_simd,  finite_simd, ukr_skip_simd,
-                                      ukr_pack_simd, vexp_simd};
+                                      ukr_pack_simd, SIMD_VEXP};
 /* clang-format on */
