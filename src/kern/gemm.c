@@ -203,24 +203,25 @@ typedef struct tiles {
 
 /* In a fused block whose B rows are a page or more apart (FETCH_LD
  * floats), tile q > 0 of a column of tiles (of nq) fetches its share of
- * the rows of the next B panel, columns j0 .. j1-1 of B in place, toward
- * the L2: the tile that packs that panel then finds them there. Its own
- * fetches run 32 rows ahead, too late for rows in the L3 (a weight after
- * the update): 784-1024-1024-10 1-4 % faster at 1 thread, 1-3 % at 2.
+ * the rows of the B panel at column j0 (nr wide or to the block's edge),
+ * in place, toward the L2: the tile that packs that panel then finds them
+ * there. Its own fetches run 32 rows ahead, too late for rows in the L3
+ * (a weight after the update): 784-1024-1024-10 1-4 % faster at 1
+ * thread, 1-3 % at 2.
  * Rows closer together gained at 2 threads (4-5 % on 784-256-10) but
  * lost 1-2 % at 1 thread and on operands already in the caches. */
 #define FETCH_LD 1024
-static void fetch_next_panel(const tiles *t, int64_t j0, int64_t j1, int64_t q, int64_t nq)
+static void fetch_next_panel(const tiles *t, int64_t nr, int64_t j0, int64_t q, int64_t nq)
 {
 #if defined(__GNUC__)
-    const int64_t p1 = q * t->kc / (nq - 1);
+    const int64_t j1 = t->nc - j0 < nr ? t->nc : j0 + nr, p1 = q * t->kc / (nq - 1);
     int64_t p;
     for (p = (q - 1) * t->kc / (nq - 1); p < p1; p++) {
         __builtin_prefetch(t->bsrc + p * t->ldb + j0, 0, 2);
         __builtin_prefetch(t->bsrc + p * t->ldb + j1 - 1, 0, 2);
     }
 #else
-    (void)t, (void)j0, (void)j1, (void)q, (void)nq;
+    (void)t, (void)nr, (void)j0, (void)q, (void)nq;
 #endif
 }
 
@@ -245,8 +246,7 @@ static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
                 continue;
             }
             if (t->bsrc && t->ldb >= FETCH_LD && jr + nb < t->nc)
-                fetch_next_panel(t, jr + nb,
-                                 jr + nb + (t->nc - jr - nb < nr ? t->nc - jr - nb : nr), q, nq);
+                fetch_next_panel(t, nr, jr + nb, q, nq);
             if (t->plan && mb == mr && t->plan[q] >= 0) {
                 if (t->bfin[j] < 0)
                     t->bfin[j] = k->finite(bp, t->kc * nr);
