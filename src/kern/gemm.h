@@ -151,7 +151,8 @@ extern const mlp__gemm_kernel mlp__gemm_kernel_generic;
     && !defined(MLP_GEMM_GENERIC_ONLY)
 #define MLP__GEMM_X86 1
 #define MLP__TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define MLP__TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma")))
+/* prfchw: prefetchw, which every AVX-512 CPU has (and older x86 run as a no-op) */
+#define MLP__TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma,prfchw")))
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx2;
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx512;
 #elif defined(__GNUC__) && defined(__aarch64__) && defined(__ARM_NEON)                             \
