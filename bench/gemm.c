@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "kern/gemm.h"
 
 #ifdef MLP_HAVE_OPENBLAS
@@ -136,7 +137,7 @@ static void measure(run_fn f, run_fn g, const job *j, double min_total, int min_
 
 static float *alloc_floats(size_t n)
 {
-    float *p = (float *)malloc(n * sizeof(float));
+    float *p = bench_floats(n);
     if (!p) {
         fprintf(stderr, "out of memory\n");
         exit(1);
@@ -149,7 +150,6 @@ static void bench_shape(const mlp__gemm_kernel *k, shape s)
     const double flops = 2.0 * (double)s.M * (double)s.N * (double)s.K;
     const char *ops[4] = {"NN", "TN", "NT", "TT"};
     job j;
-    void *raw;
     float *A, *B, *C;
     double t_mlp, t_naive, t_ob = 0.0;
     size_t i;
@@ -164,15 +164,10 @@ static void bench_shape(const mlp__gemm_kernel *k, shape s)
         A[i] = (float)((i * 7919u) % 1000u) * 1e-3f - 0.5f;
     for (i = 0; i < (size_t)(s.K * s.N); i++)
         B[i] = (float)((i * 104729u) % 1000u) * 1e-3f - 0.5f;
-    raw = malloc(mlp__gemm_workspace_floats(k) * sizeof(float) + 64);
-    if (!raw) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
     j.A = A;
     j.B = B;
     j.C = C;
-    j.work = (float *)(void *)((char *)raw + (64 - (uintptr_t)raw % 64) % 64);
+    j.work = alloc_floats(mlp__gemm_workspace_floats(k));
 
 #ifdef MLP_HAVE_OPENBLAS
     measure(run_mlp, run_openblas, &j, 0.2, 5, &t_mlp, &t_ob);
@@ -194,7 +189,7 @@ static void bench_shape(const mlp__gemm_kernel *k, shape s)
 #endif
     printf("\n");
     fflush(stdout);
-    free(raw);
+    free(j.work);
     free(A);
     free(B);
     free(C);

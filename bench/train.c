@@ -233,9 +233,9 @@ static int time_products(mlp_ctx *ctx, const net_spec *ns, int64_t nbatches, dou
     rows = maxw > b ? maxw : b; /* of A and C: a layer's width or the batch */
     if (mlp__gemm_ready(ctx, "bench/train") != MLP_OK)
         return 0;
-    A = (float *)calloc((size_t)(maxw * rows), sizeof(float));
-    B = (float *)calloc((size_t)(maxw * maxw), sizeof(float));
-    C = (float *)calloc((size_t)(maxw * rows), sizeof(float));
+    A = bench_floats((size_t)(maxw * rows));
+    B = bench_floats((size_t)(maxw * maxw));
+    C = bench_floats((size_t)(maxw * rows));
     if (!A || !B || !C) {
         free(A);
         free(B);
