@@ -2,9 +2,9 @@
  * bench/bench.h - what every benchmark program prints beside its figures:
  * a monotonic clock, the CPU's model name, the machine's measured FMA peak
  * of one core, a median, and the time one core takes to read an array
- * (the floor of any product that reads it once). Header-only (static
- * inline), shared by bench/train.c, bench/infer.c and
- * bench/peers/ort_bench.c.
+ * (the floor of any product that reads it once); and buffers aligned as
+ * libmlp's tensors are. Header-only (static inline), shared by
+ * bench/train.c, bench/infer.c, bench/gemm.c and bench/peers/ort_bench.c.
  */
 #ifndef MLP_BENCH_H
 #define MLP_BENCH_H
