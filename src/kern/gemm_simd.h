@@ -116,12 +116,20 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
      * lines), with intent to write: a line another core wrote last then
      * moves once, not twice. dW = x^T dy of 784-1024-1024-10, whose 4 MB
      * of C stays out of the L2, 7-11 % faster than with the first line
-     * read-prefetched; that net's epoch 3 % at 1 and 2 threads */
-    if (SIMD_PREFETCH_C)
+     * read-prefetched; that net's epoch 3 % at 1 and 2 threads. Rows
+     * narrower than a vector lie within a few lines: each line once (24
+     * prefetches of the same 1-4 lines made 2-4-1's predict 8-10 %
+     * slower at batch 256) */
+    if (SIMD_PREFETCH_C && ldc >= VW) {
         for (i = 0; i < MROWS; i++) {
             __builtin_prefetch(c + i * ldc, 1, 3);
             __builtin_prefetch(c + i * ldc + n - 1, 1, 3);
         }
+    } else if (SIMD_PREFETCH_C) {
+        for (i = 0; i < MROWS * ldc; i += VW)
+            __builtin_prefetch(c + i, 1, 3);
+        __builtin_prefetch(c + (MROWS - 1) * ldc + n - 1, 1, 3);
+    }
 
 /* k counts the steps left when a group of four starts (it drops after the
  * group), so a row SIMD_B_AHEAD ahead is prefetched only while it is
