@@ -306,6 +306,97 @@ static void model__dropout_acts_only_in_training_mode(void **state)
     mlp_model_free(m);
 }
 
+/* predict of x [n,in] row by row (each call one row: the row layout) */
+static void predict_alone(mlp_ctx *ctx, mlp_model *m, const float *x, int64_t n, int64_t in,
+                          int64_t out, float *y)
+{
+    int64_t i;
+    for (i = 0; i < n; i++)
+        assert_ok(ctx, mlp_model_predict(m, x + i * in, 1, y + i * out));
+}
+
+/* A net of narrow layers (every width below a vector) runs a batch
+ * transposed, feature by feature: the same sums in the same order, so the
+ * vector kernels give each row the bits it has alone; the portable kernel
+ * (whose compiler may fuse multiply-adds in one loop and not another)
+ * agrees to rounding. */
+static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
+{
+    mlp_ctx *ctx = tu_ctx_of(state);
+    static const int64_t ns[] = {1000, 300, 64, 40, 33, 32, 31, 5};
+    const int exact = strcmp(mlp_ctx_gemm_kernel(ctx), "generic") != 0;
+    int net, k;
+    mlp_ctx_seed(ctx, 11);
+    for (net = 0; net < 2; net++) {
+        mlp_model *m = mlp_model_new(ctx);
+        const int64_t in = net ? 3 : 2, out = net ? 2 : 1;
+        int64_t shape[2] = {1000, 0}, i;
+        mlp_tensor *x;
+        float *got = (float *)malloc(1000 * 2 * sizeof(float));
+        float *ref = (float *)malloc(1000 * 2 * sizeof(float));
+        shape[1] = in;
+        if (net == 0) { /* 2-4-1, ReLU */
+            assert_ok(ctx, mlp_model_add_linear(m, 2, 4));
+            assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+            assert_ok(ctx, mlp_model_add_linear(m, 4, 1));
+        } else { /* 3-8-5-2: leaky ReLU, dropout, no bias, tanh, sigmoid */
+            assert_ok(ctx, mlp_model_add_linear(m, 3, 8));
+            assert_ok(ctx, mlp_model_add_leaky_relu(m, 0.1f));
+            assert_ok(ctx, mlp_model_add_dropout(m, 0.3f));
+            assert_ok(ctx, mlp_model_add_linear_nobias(m, 8, 5, MLP_INIT_DEFAULT));
+            assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
+            assert_ok(ctx, mlp_model_add_linear(m, 5, 2));
+            assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_SIGMOID));
+        }
+        x = mlp_tensor_rand_uniform(ctx, 2, shape, -2.0f, 2.0f);
+        assert_handle(ctx, x);
+        predict_alone(ctx, m, mlp_tensor_cdata(x), 1000, in, out, ref);
+        for (k = 0; k < (int)(sizeof ns / sizeof ns[0]); k++) {
+            assert_ok(ctx, mlp_model_predict(m, mlp_tensor_cdata(x), ns[k], got));
+            for (i = 0; i < ns[k] * out; i++) {
+                if (exact)
+                    assert_memory_equal(&got[i], &ref[i], sizeof(float));
+                else
+                    assert_close(got[i], ref[i], 1e-6, 1e-6);
+            }
+        }
+        /* the rows are not all alike: the net is not constant */
+        assert_true(ref[0] != ref[out] || ref[out] != ref[2 * out]);
+        mlp_tensor_free(x);
+        mlp_model_free(m);
+        free(got);
+        free(ref);
+    }
+}
+
+/* Finite checks name the row of a non-finite output in a transposed
+ * block as in the row layout. */
+static void predict__narrow_layers_name_a_nonfinite_output_row(void **state)
+{
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_model *m = mlp_model_new(ctx);
+    float x[100 * 2], y[100];
+    int64_t i;
+    assert_ok(ctx, mlp_model_add_linear_init(m, 2, 4, MLP_INIT_ZEROS));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear_init(m, 4, 1, MLP_INIT_ZEROS));
+    for (i = 0; i < 8; i++)
+        mlp_tensor_data(mlp_model_param(m, 0))[i] = 1.0f;
+    for (i = 0; i < 4; i++)
+        mlp_tensor_data(mlp_model_param(m, 2))[i] = 1e30f;
+    for (i = 0; i < 200; i++)
+        x[i] = 1.0f;
+    x[37 * 2] = 1e20f; /* row 37: 4 x 1e20 x 1e30 overflows; the others 8e30 */
+    assert_ok(ctx, mlp_model_predict(m, x, 100, y));
+    assert_true(isinf(y[37]));
+    assert_close(y[36], 8e30f, 0, 1e-6);
+    mlp_ctx_set_check_finite(ctx, 1);
+    assert_int_equal(mlp_model_predict(m, x, 100, y), MLP_ERR_NONFINITE);
+    assert_non_null(strstr(mlp_ctx_errmsg(ctx), "row 37, column 0"));
+    mlp_ctx_set_check_finite(ctx, 0);
+    mlp_model_free(m);
+}
+
 static void predict__agrees_with_forward_and_allocates_nothing_after_warmup(void **state)
 {
     tu_alloc a;
@@ -635,6 +726,8 @@ int main(void)
         cmocka_unit_test(model__summary_lists_layers_shapes_and_counts),
         TU_TEST(model__dropout_acts_only_in_training_mode),
         cmocka_unit_test(predict__agrees_with_forward_and_allocates_nothing_after_warmup),
+        TU_TEST(predict__narrow_layers_give_each_row_its_bits_alone),
+        TU_TEST(predict__narrow_layers_name_a_nonfinite_output_row),
         cmocka_unit_test(predict__packed_weights_give_the_same_bits_until_the_weights_change),
         cmocka_unit_test(predict__packing_without_memory_fails_cleanly_and_predict_still_works),
         cmocka_unit_test(model__building_without_memory_fails_cleanly),

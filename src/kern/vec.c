@@ -166,6 +166,39 @@ static void bias_relu(float *restrict y, const float *restrict b, int64_t rows, 
     add_relu(y + r * cols, pat, (rows - r) * cols, relu);
 }
 
+/* y[r,c] += b[r]: a bias per row (activations held feature by feature). */
+void mlp__bias_rows(float *restrict y, const float *restrict b, int64_t rows, int64_t cols)
+{
+    int64_t r, c;
+    for (r = 0; r < rows; r++) {
+        const float v = b[r];
+        float *restrict yr = y + r * cols;
+        for (c = 0; c < cols; c++)
+            yr[c] += v;
+    }
+}
+
+/* dst [cols,rows] = src [rows,cols] transposed, in blocks of 16 x 16 so
+ * that both sides stay within a few lines; each column of a block is one
+ * contiguous run of dst. */
+void mlp__transpose(float *restrict dst, const float *restrict src, int64_t rows, int64_t cols)
+{
+    int64_t r0, c0, r, c;
+    if (rows == 1 || cols == 1) {
+        memcpy(dst, src, (size_t)(rows * cols) * sizeof(float));
+        return;
+    }
+    for (r0 = 0; r0 < rows; r0 += 16) {
+        const int64_t r1 = rows - r0 < 16 ? rows : r0 + 16;
+        for (c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t c1 = cols - c0 < 16 ? cols : c0 + 16;
+            for (c = c0; c < c1; c++)
+                for (r = r0; r < r1; r++)
+                    dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
 void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param)
 {
     int64_t r, c;

@@ -45,6 +45,9 @@ void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, con
 /* Linear layer L's weights as mlp_model_pack packed them, or NULL when
  * they are not packed or have changed since. */
 const float *mlp__infer_packed(const mlp__infer *run, const mlp__layer *L);
+int mlp__narrow_net(const mlp_model *m, const mlp__gemm_kernel *k);
+const float *mlp__predict_narrow(const mlp__infer *run, const float *x, int64_t n, int64_t in,
+                                 float *buf0, float *buf1);
 
 /* One setting of a layer as a field of its model-file record: which
  * member of mlp__layer, its width in the file, the first format version

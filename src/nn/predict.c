@@ -13,7 +13,8 @@
  * on the calling thread, where a second thread would only add its wake-up.
  * Every row is computed in the same order whatever block or thread holds
  * it (blocks are whole register tiles and never a single row unless n is
- * 1), so results do not depend on the thread count.
+ * 1), so results do not depend on the thread count. A network of narrow
+ * layers (2-4-1) runs its blocks transposed instead (predict_narrow.c).
  *
  * With finite checks on (mlp_ctx_set_check_finite) a NaN or Inf in x or
  * in the output is MLP_ERR_NONFINITE naming its row and column (the input
@@ -52,6 +53,7 @@ typedef struct run_job {
     int64_t block, unit;          /* rows per block (a multiple of unit), tile height */
     size_t per_thread;            /* activation floats a thread owns in s->buf */
     int check_finite, by_columns; /* few rows: products split by columns */
+    int narrow;                   /* narrow layers: blocks run transposed */
     /* per thread: the first non-finite output of its rows (row -1: none) */
     int64_t bad_row[MLP__MAX_THREADS], bad_col[MLP__MAX_THREADS];
     float bad_val[MLP__MAX_THREADS];
@@ -161,14 +163,14 @@ static void note_nonfinite(run_job *j, const float *v, int64_t r0, int64_t n, in
         }
 }
 
-/* Rows r0..r1-1 of x through the model into the job's output. */
-static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *run, int64_t r0,
-                      int64_t r1, int tid)
+/* x [n,width] through the layers' predict functions, between buf0 and
+ * buf1; returns the rows of the result. */
+static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n, int64_t width,
+                                float *buf0, float *buf1)
 {
-    const mlp_model *m = j->m;
-    const float *cur = j->x + r0 * j->in;
+    const mlp_model *m = run->m;
+    const float *cur = x;
     float *buf[2];
-    int64_t n = r1 - r0, width = j->in, r, c;
     int which = 0, used;
     size_t i, k;
     buf[0] = buf0;
@@ -186,6 +188,18 @@ static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *ru
         cur = buf[which];
         which ^= 1;
     }
+    return cur;
+}
+
+/* Rows r0..r1-1 of x through the model into the job's output; a block of
+ * at least one panel of samples through narrow layers runs transposed. */
+static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *run, int64_t r0,
+                      int64_t r1, int tid)
+{
+    const float *x = j->x + r0 * j->in, *cur;
+    int64_t n = r1 - r0, r, c;
+    cur = j->narrow && n >= run->gemm->nr ? mlp__predict_narrow(run, x, n, j->in, buf0, buf1)
+                                          : walk_layers(run, x, n, j->in, buf0, buf1);
     if (j->check_finite)
         note_nonfinite(j, cur, r0, n, tid);
     if (j->out) {
@@ -275,6 +289,7 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
                                 "%s: a block of %lld rows of width %lld is too large", fn,
                                 (long long)rows, (long long)j.width);
     j.check_finite = ctx->check_finite;
+    j.narrow = mlp__narrow_net(m, ctx->gemm);
     if (j.check_finite && (st = finite_rows(ctx, fn, "x", x, n, j.in)) != MLP_OK)
         return st;
     for (t = 0; t < MLP__MAX_THREADS; t++)

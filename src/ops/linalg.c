@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kern/vec.h"
 #include "ops/ops.h"
 
 void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, int64_t K,
@@ -380,7 +381,7 @@ mlp_tensor *mlp_transpose(mlp_tensor *a)
 {
     mlp_ctx *ctx;
     mlp_tensor *c;
-    int64_t shape[2], i, j;
+    int64_t shape[2];
     char sa[64];
     if (!(ctx = one_arg(__func__, a)))
         return NULL;
@@ -393,9 +394,7 @@ mlp_tensor *mlp_transpose(mlp_tensor *a)
     shape[1] = a->shape[0];
     if (!(c = mlp__result(ctx, __func__, 2, shape)))
         return NULL;
-    for (i = 0; i < a->shape[0]; i++)
-        for (j = 0; j < a->shape[1]; j++)
-            c->data[j * a->shape[0] + i] = a->data[i * a->shape[1] + j];
+    mlp__transpose(c->data, a->data, a->shape[0], a->shape[1]);
     if (!record1(ctx, __func__, &op_transpose, c, a, 0.0f))
         return NULL;
     return mlp__op_done(ctx, __func__, c);
