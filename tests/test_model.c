@@ -339,12 +339,16 @@ static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
             assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
             assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
             assert_ok(ctx, mlp_model_add_linear(m, 3, 1));
-        } else { /* 3-7-5-2 (AVX2, AVX-512): leaky ReLU, dropout, no bias, tanh, sigmoid */
+        } else { /* 3-7-5-2 (AVX2, AVX-512): leaky ReLU, dropout, no bias,
+                    tanh, a pReLU alpha per feature, sigmoid */
             assert_ok(ctx, mlp_model_add_linear(m, 3, 7));
             assert_ok(ctx, mlp_model_add_leaky_relu(m, 0.1f));
             assert_ok(ctx, mlp_model_add_dropout(m, 0.3f));
             assert_ok(ctx, mlp_model_add_linear_nobias(m, 7, 5, MLP_INIT_DEFAULT));
             assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_TANH));
+            assert_ok(ctx, mlp_model_add_prelu(m, 5));
+            for (i = 0; i < 5; i++) /* parameters: W, b, W, alphas, ... */
+                mlp_tensor_data(mlp_model_param(m, 3))[i] = 0.1f * (float)(i + 1);
             assert_ok(ctx, mlp_model_add_linear(m, 5, 2));
             assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_SIGMOID));
         }

@@ -65,6 +65,19 @@ static int linear_predict(const mlp__infer *run, const mlp__layer *L, const mlp_
     return used;
 }
 
+/* transposed: y [out,n] = Wᵀ [out,in] · x [in,n], + b[j] along row j */
+static int linear_predict_t(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
+                            const float *x, float *y, int64_t n, int64_t width)
+{
+    (void)next;
+    (void)width;
+    mlp__sgemm_range(run->gemm, 1, 0, L->in, 1.0f, L->t[0]->data, L->out, x, n, 0.0f, y, n, 0,
+                     L->out, 0, n, run->work);
+    if (L->t[1])
+        mlp__bias_rows(y, L->t[1]->data, L->out, n);
+    return 1;
+}
+
 /* u64 in, u64 out, u32 has_bias (1 exactly when t[1] is there); "linear(784 -> 256)" */
 static const mlp__field linear_fields[] = {
     MLP__FIELD(in, MLP__FIELD_SIZE, 1, 0, ""),
@@ -131,6 +144,18 @@ static int act_predict(const mlp__infer *run, const mlp__layer *L, const mlp__la
         mlp__prelu_fwd(y, x, L->t[0]->data, L->t[0]->numel, n, width);
     else
         mlp__act_fwd(L->act, y, x, n * width, L->param);
+    return 1;
+}
+
+/* transposed: element-wise as in the row layout; a pReLU's alpha per row */
+static int act_predict_t(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
+                         const float *x, float *y, int64_t n, int64_t width)
+{
+    int64_t j;
+    if (L->act != MLP_ACT_PRELU || L->t[0]->numel == 1)
+        return act_predict(run, L, next, x, y, 1, n * width);
+    for (j = 0; j < width; j++)
+        mlp__prelu_fwd(y + j * n, x + j * n, L->t[0]->data + j, 1, 1, n);
     return 1;
 }
 
@@ -270,6 +295,7 @@ static const mlp__kind kind_linear = {.kind = MLP_LAYER_LINEAR,
                                       .init = linear_init,
                                       .forward = linear_forward,
                                       .predict = linear_predict,
+                                      .predict_t = linear_predict_t,
                                       .since = 1,
                                       MLP__FIELDS(linear_fields),
                                       .onnx_export = mlp__linear_onnx_export,
@@ -282,6 +308,7 @@ static const mlp__kind kind_act = {.kind = MLP_LAYER_ACT,
                                    .init = act_init,
                                    .forward = act_forward,
                                    .predict = act_predict,
+                                   .predict_t = act_predict_t,
                                    .pointwise = act_pointwise,
                                    .since = 1,
                                    MLP__FIELDS(act_fields),
@@ -297,6 +324,7 @@ static const mlp__kind kind_dropout = {.kind = MLP_LAYER_DROPOUT,
                                        .init = no_init,
                                        .forward = dropout_forward,
                                        .predict = identity_predict,
+                                       .predict_t = identity_predict,
                                        .since = 1,
                                        MLP__FIELDS(dropout_fields),
                                        .onnx_export = mlp__dropout_onnx_export,

@@ -107,6 +107,12 @@ typedef struct mlp__kind {
      * inference and y was not written. Never fails or allocates. */
     int (*predict)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                    const float *x, float *y, int64_t n, int64_t width);
+    /* The same on activations held transposed, x [width,n] and y [out,n]
+     * (a row per feature; src/nn/predict_narrow.c), next unused: the
+     * row layout's sums and element-wise operations in the same order.
+     * NULL: the kind runs only in the row layout. */
+    int (*predict_t)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
+                     const float *x, float *y, int64_t n, int64_t width);
     /* For an element-wise layer another may fold in: 1 with its mlp_act and
      * parameter; 0 when it cannot be folded. NULL: never. */
     int (*pointwise)(const mlp__layer *L, int *act, float *param);
