@@ -334,6 +334,8 @@ static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
         mlp_tensor *x;
         float *got = (float *)malloc(1000 * 2 * sizeof(float));
         float *ref = (float *)malloc(1000 * 2 * sizeof(float));
+        assert_non_null(got);
+        assert_non_null(ref);
         shape[1] = in;
         if (net == 0) { /* 2-3-1, ReLU: narrow for every kernel (4 floats) */
             assert_ok(ctx, mlp_model_add_linear(m, 2, 3));
