@@ -166,15 +166,27 @@ static void bias_relu(float *restrict y, const float *restrict b, int64_t rows, 
     add_relu(y + r * cols, pat, (rows - r) * cols, relu);
 }
 
-/* y[r,c] += b[r]: a bias per row (activations held feature by feature). */
-void mlp__bias_rows(float *restrict y, const float *restrict b, int64_t rows, int64_t cols)
+/* y[r,c] = f(y[r,c] + b[r]) (b may be NULL): mlp__bias_act_fwd with a
+ * bias per row, for activations held feature by feature; the same
+ * operations on each element. */
+void mlp__bias_act_rows(int act, float *y, const float *b, int64_t rows, int64_t cols, float param)
 {
     int64_t r, c;
     for (r = 0; r < rows; r++) {
-        const float v = b[r];
         float *restrict yr = y + r * cols;
-        for (c = 0; c < cols; c++)
-            yr[c] += v;
+        const float v = b ? b[r] : 0.0f;
+        if (b && act == MLP_ACT_RELU) {
+            for (c = 0; c < cols; c++) {
+                const float s = yr[c] + v;
+                yr[c] = s <= 0.0f ? 0.0f : s; /* as add_relu */
+            }
+            continue;
+        }
+        if (b)
+            for (c = 0; c < cols; c++)
+                yr[c] += v;
+        if (act != MLP_ACT_IDENTITY && act != MLP_ACT_PRELU)
+            mlp__act_fwd(act, yr, yr, cols, param);
     }
 }
 

@@ -27,9 +27,10 @@ void mlp__act_bwd(int act, int set, float *dx, const float *dy, const float *x, 
 /* y[r,c] = f(y[r,c] + b[c]) over rows x cols (b may be NULL): the bias add
  * fused with the activation, in place on the product x·W. */
 void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param);
-/* y[r,c] += b[r] over rows x cols: a bias per row (activations held
- * transposed, a row per feature). */
-void mlp__bias_rows(float *y, const float *b, int64_t rows, int64_t cols);
+/* y[r,c] = f(y[r,c] + b[r]) over rows x cols (b may be NULL): as
+ * mlp__bias_act_fwd with a bias per row (activations held transposed, a
+ * row per feature). */
+void mlp__bias_act_rows(int act, float *y, const float *b, int64_t rows, int64_t cols, float param);
 /* dst [cols,rows] = src [rows,cols] transposed (not aliasing). */
 void mlp__transpose(float *dst, const float *src, int64_t rows, int64_t cols);
 /* pReLU: y = x > 0 ? x : a x, a = alpha[0] (nalpha == 1) or alpha[c]

@@ -65,17 +65,20 @@ static int linear_predict(const mlp__infer *run, const mlp__layer *L, const mlp_
     return used;
 }
 
-/* transposed: y [out,n] = Wᵀ [out,in] · x [in,n], + b[j] along row j */
+/* transposed: y [out,n] = Wᵀ [out,in] · x [in,n], then f(y + b[j]) along
+ * row j with next's f */
 static int linear_predict_t(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                             const float *x, float *y, int64_t n, int64_t width)
 {
-    (void)next;
+    int act = MLP_ACT_IDENTITY, used = 1;
+    float param = 0.0f;
     (void)width;
     mlp__sgemm_range(run->gemm, 1, 0, L->in, 1.0f, L->t[0]->data, L->out, x, n, 0.0f, y, n, 0,
                      L->out, 0, n, run->work);
-    if (L->t[1])
-        mlp__bias_rows(y, L->t[1]->data, L->out, n);
-    return 1;
+    if (next && next->k->pointwise && next->k->pointwise(next, &act, &param))
+        used = 2;
+    mlp__bias_act_rows(act, y, L->t[1] ? L->t[1]->data : NULL, L->out, n, param);
+    return used;
 }
 
 /* u64 in, u64 out, u32 has_bias (1 exactly when t[1] is there); "linear(784 -> 256)" */

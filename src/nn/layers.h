@@ -45,9 +45,6 @@ void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, con
 /* Linear layer L's weights as mlp_model_pack packed them, or NULL when
  * they are not packed or have changed since. */
 const float *mlp__infer_packed(const mlp__infer *run, const mlp__layer *L);
-int mlp__narrow_net(const mlp_model *m, const mlp__gemm_kernel *k);
-const float *mlp__predict_narrow(const mlp__infer *run, const float *x, int64_t n, int64_t in,
-                                 float *buf0, float *buf1);
 
 /* One setting of a layer as a field of its model-file record: which
  * member of mlp__layer, its width in the file, the first format version
@@ -108,9 +105,9 @@ typedef struct mlp__kind {
     int (*predict)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                    const float *x, float *y, int64_t n, int64_t width);
     /* The same on activations held transposed, x [width,n] and y [out,n]
-     * (a row per feature; src/nn/predict_narrow.c), next unused: the
-     * row layout's sums and element-wise operations in the same order.
-     * NULL: the kind runs only in the row layout. */
+     * (a row per feature; src/nn/predict.c, narrow_net): the row layout's sums
+     * and element-wise operations in the same order. NULL: the kind runs
+     * only in the row layout. */
     int (*predict_t)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                      const float *x, float *y, int64_t n, int64_t width);
     /* For an element-wise layer another may fold in: 1 with its mlp_act and

@@ -14,7 +14,7 @@
  * Every row is computed in the same order whatever block or thread holds
  * it (blocks are whole register tiles and never a single row unless n is
  * 1), so results do not depend on the thread count. A network of narrow
- * layers (2-4-1) runs its blocks transposed instead (predict_narrow.c).
+ * layers (2-4-1) runs its blocks transposed instead (narrow_net below).
  *
  * With finite checks on (mlp_ctx_set_check_finite) a NaN or Inf in x or
  * in the output is MLP_ERR_NONFINITE naming its row and column (the input
@@ -30,6 +30,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kern/vec.h"
 #include "nn/layers.h"
 #include "parallel.h"
 
@@ -163,10 +164,11 @@ static void note_nonfinite(run_job *j, const float *v, int64_t r0, int64_t n, in
         }
 }
 
-/* x [n,width] through the layers' predict functions, between buf0 and
- * buf1; returns the rows of the result. */
+/* x [n,width] through the layers' predict functions (transposed: their
+ * predict_t, x [width,n]), between buf0 and buf1 (neither aliasing x);
+ * returns the result. */
 static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n, int64_t width,
-                                float *buf0, float *buf1)
+                                float *buf0, float *buf1, int transposed)
 {
     const mlp_model *m = run->m;
     const float *cur = x;
@@ -177,7 +179,8 @@ static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n
     buf[1] = buf1;
     for (i = 0; i < m->nlayers; i += (size_t)used) {
         const mlp__layer *L = &m->layers[i], *next = i + 1 < m->nlayers ? L + 1 : NULL;
-        used = L->k->predict(run, L, next, cur, buf[which], n, width);
+        used =
+            (transposed ? L->k->predict_t : L->k->predict)(run, L, next, cur, buf[which], n, width);
         if (used == 0) {
             used = 1; /* the identity at inference: cur stays */
             continue;
@@ -191,15 +194,44 @@ static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n
     return cur;
 }
 
+/* 1 if every layer of m has predict_t and every width is below the
+ * kernel's vector (nr / 2 floats): a network of narrow layers (2-4-1).
+ * In the row layout such a layer's product puts one sample's few outputs
+ * in a vector of 16 lanes and runs a register tile per 12 samples, most
+ * of it overhead; held transposed, a row per feature, the layer is Wᵀ·h
+ * with the samples as the long side, 32 to a tile with every lane used
+ * (or the row kernel when out is 1). Each kind's predict_t keeps the row
+ * layout's sums and element-wise operations in the same order, so the
+ * results are the row layout's bits wherever the kernel fuses its
+ * multiply-adds explicitly (the vector kernels). */
+static int narrow_net(const mlp_model *m, const mlp__gemm_kernel *k)
+{
+    const int64_t vw = k->nr / 2;
+    size_t i;
+    for (i = 0; i < m->nlayers; i++) {
+        const mlp__layer *L = &m->layers[i];
+        if (!L->k->predict_t || L->in >= vw || L->out >= vw)
+            return 0;
+    }
+    return m->nlayers > 0;
+}
+
 /* Rows r0..r1-1 of x through the model into the job's output; a block of
- * at least one panel of samples through narrow layers runs transposed. */
+ * at least one panel of samples through narrow layers runs transposed
+ * (buf0 holds x transposed, the result is transposed back). */
 static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *run, int64_t r0,
                       int64_t r1, int tid)
 {
     const float *x = j->x + r0 * j->in, *cur;
     int64_t n = r1 - r0, r, c;
-    cur = j->narrow && n >= run->gemm->nr ? mlp__predict_narrow(run, x, n, j->in, buf0, buf1)
-                                          : walk_layers(run, x, n, j->in, buf0, buf1);
+    if (j->narrow && n >= run->gemm->nr) {
+        mlp__transpose(buf0, x, n, j->in);
+        cur = walk_layers(run, buf0, n, j->in, buf1, buf0, 1);
+        mlp__transpose(cur == buf0 ? buf1 : buf0, cur, j->outw, n);
+        cur = cur == buf0 ? buf1 : buf0;
+    } else {
+        cur = walk_layers(run, x, n, j->in, buf0, buf1, 0);
+    }
     if (j->check_finite)
         note_nonfinite(j, cur, r0, n, tid);
     if (j->out) {
@@ -289,7 +321,7 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
                                 "%s: a block of %lld rows of width %lld is too large", fn,
                                 (long long)rows, (long long)j.width);
     j.check_finite = ctx->check_finite;
-    j.narrow = mlp__narrow_net(m, ctx->gemm);
+    j.narrow = narrow_net(m, ctx->gemm);
     if (j.check_finite && (st = finite_rows(ctx, fn, "x", x, n, j.in)) != MLP_OK)
         return st;
     for (t = 0; t < MLP__MAX_THREADS; t++)
