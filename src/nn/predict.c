@@ -225,10 +225,12 @@ static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *ru
     const float *x = j->x + r0 * j->in, *cur;
     int64_t n = r1 - r0, r, c;
     if (j->narrow && n >= run->gemm->nr) {
+        float *rows;
         mlp__transpose(buf0, x, n, j->in);
         cur = walk_layers(run, buf0, n, j->in, buf1, buf0, 1);
-        mlp__transpose(cur == buf0 ? buf1 : buf0, cur, j->outw, n);
-        cur = cur == buf0 ? buf1 : buf0;
+        rows = cur == buf0 ? buf1 : buf0; /* the buffer the walk ended off */
+        mlp__transpose(rows, cur, j->outw, n);
+        cur = rows;
     } else {
         cur = walk_layers(run, x, n, j->in, buf0, buf1, 0);
     }
