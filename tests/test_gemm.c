@@ -459,8 +459,9 @@ static void gemm__range_writes_only_its_block(void **state)
 static void gemm__prepacked_operands_give_the_same_bits_as_packing_per_block(void **state)
 {
     /* op(A) or op(B) packed whole beforehand (as mlp_model_pack packs
-     * weights), with blocks small enough that every MC, KC and NC offset
-     * into the packed copy is taken: the same bits as mlp__sgemm_range */
+     * weights; A is then read in place, through ukr_bp's tiles), with
+     * blocks small enough that every MC, KC and NC offset into the packed
+     * copy is taken: the same bits as mlp__sgemm_range */
     const mlp__gemm_kernel *ks[MAX_KERNELS];
     int nk = kernels(ks, 1), i;
     const int64_t M = 53, N = 83, K = 75;

@@ -8,7 +8,11 @@
  * read once per NR-panel of B, a packed B block once per MR-panel of A. So
  * A is used in place when N <= 2*NR (one or two B panels: measured faster
  * at 64^3 and N = 10), B in place when M <= MR and B is not transposed (the
- * micro-kernels read both through strides).
+ * micro-kernels read both through strides). A is also read in place when
+ * B was packed beforehand and A was not (a packed model's predict): its
+ * rows are the caller's input, often in the L3 or memory, and the pass
+ * that packs them cost more than the tiles' in-place reads (256 x 256 x
+ * 784: 3-4 %), while the zero steps it could list saved no more on images.
  * A single row of A with B not transposed is a vector-matrix product: the
  * kernel's row function streams B once, in place.
  */
@@ -191,6 +195,7 @@ typedef struct tiles {
     int64_t rsa, csa, astep;
     const float *b; /* the B block: panels bstep apart, rows rsb apart */
     int64_t rsb, bstep;
+    int bpacked;       /* 1: packed panels (rsb NR), read through ukr_bp */
     const float *bsrc; /* non-NULL: B in place (rows ldb apart), packed to */
     float *bdst;       /* bdst (laid out as b) by the first row of tiles */
     int64_t ldb;
@@ -256,7 +261,8 @@ static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
                     continue;
                 }
             }
-            k->ukr(t->kc, ap, t->rsa, t->csa, bp, t->rsb, ct, t->ldc, mb, nb, t->alpha, t->beta);
+            (t->bpacked ? k->ukr_bp : k->ukr)(t->kc, ap, t->rsa, t->csa, bp, t->rsb, ct, t->ldc, mb,
+                                              nb, t->alpha, t->beta);
         }
     }
 }
@@ -267,7 +273,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                       float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
-    const int pack_a = N > 2 * nr;
+    const int pack_a = N > 2 * nr && (apre || !bpre);
     const int pack_b = tb || M > mr;
     const int skip = k->ukr_skip && pack_a && pack_b && !apre;
     /* B packed by its first row of tiles: a copy (not transposed) of a B
@@ -306,6 +312,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                 t.b = bpre + jc * K + pc * nr;
                 t.rsb = nr;
                 t.bstep = nr * K;
+                t.bpacked = 1;
             } else if (pack_b) {
                 if (fuse)
                     bsrc = B + pc * ldb + jc;
@@ -315,10 +322,12 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                 t.b = bbuf;
                 t.rsb = nr;
                 t.bstep = nr * t.kc;
+                t.bpacked = 1;
             } else {
                 t.b = B + pc * ldb + jc;
                 t.rsb = ldb;
                 t.bstep = nr;
+                t.bpacked = 0;
             }
             for (j = 0; skip && j < t.nc; j += nr)
                 t.bfin[j / nr] = -1;

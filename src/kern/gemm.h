@@ -78,6 +78,9 @@ typedef struct mlp__gemm_kernel {
     mlp__gemm_finite_fn finite;
     mlp__gemm_skip_fn ukr_skip;
     mlp__gemm_fused_fn ukr_pack; /* NULL: B is packed before its tiles */
+    /* ukr where b is a packed panel (rsb == NR, 64-byte aligned, zero past
+     * n, as pack_b writes): full-height tiles on any A read it unmasked */
+    mlp__gemm_ukr_fn ukr_bp;
     mlp__vexp_fn vexp;
 } mlp__gemm_kernel;
 

@@ -324,6 +324,28 @@ static SIMD_TARGET void ukr_simd(int64_t k, const float *a, int64_t rsa, int64_t
     ukr_rows(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
 }
 
+/* B a packed panel: a full-height tile reads it with aligned loads and
+ * no masks whatever A's addressing (A in place: a packed model's predict,
+ * or a product too narrow to pack A); other heights as ukr_simd. */
+#define UKR_BP(AS, NV) ukr_t(MR, NV, AS, 1, k, a, rsa, csa, b, NR, NULL, NULL, c, ldc, n, alpha, beta)
+static SIMD_TARGET void ukr_bp_simd(int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                    const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m,
+                                    int64_t n, float alpha, float beta)
+{
+    if (m != MR || (rsa == 1 && csa == MR))
+        ukr_rows(k, a, rsa, csa, b, rsb, c, ldc, m, n, alpha, beta);
+    else if (csa == 1) {
+        if (n > VW)
+            UKR_BP(A_ROWS, 2);
+        else
+            UKR_BP(A_ROWS, 1);
+    } else if (n > VW)
+        UKR_BP(A_COLS, 2);
+    else
+        UKR_BP(A_COLS, 1);
+}
+#undef UKR_BP
+
 /* ---- the M == 1 row kernel -------------------------------------------------- */
 
 #if SIMD_ROW_NV > 0
@@ -552,5 +574,5 @@ static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, const float *b,
 const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
                                       SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
                                       ROW_FN,      steps_simd,  finite_simd, ukr_skip_simd,
-                                      ukr_pack_simd, SIMD_VEXP};
+                                      ukr_pack_simd, ukr_bp_simd, SIMD_VEXP};
 /* clang-format on */
