@@ -9,10 +9,13 @@
  * A is used in place when N <= 2*NR (one or two B panels: measured faster
  * at 64^3 and N = 10), B in place when M <= MR and B is not transposed (the
  * micro-kernels read both through strides). A is also read in place when
- * B was packed beforehand and A was not (a packed model's predict): its
- * rows are the caller's input, often in the L3 or memory, and the pass
- * that packs them cost more than the tiles' in-place reads (256 x 256 x
- * 784: 3-4 %), while the zero steps it could list saved no more on images.
+ * B was packed beforehand and A was not (a packed model's predict) and
+ * its rows do not share cache sets (rows_apart): its rows are the
+ * caller's input, often in the L3 or memory, and the pass that packs them
+ * cost more than the tiles' in-place reads (256 x 256 x 784: 3-4 %),
+ * while the zero steps it could list saved no more on images. K keeps
+ * the blocks of packing, so that a packed model predicts the bits of an
+ * unpacked one (784 in one block was 2-3 % faster still).
  * A single row of A with B not transposed is a vector-matrix product: the
  * kernel's row function streams B once, in place.
  */
@@ -267,13 +270,32 @@ static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
     }
 }
 
+/* 1 if the MR rows of an A panel read in place fall in different sets of
+ * a 4 KiB cache way (an L1 indexed by the page offset): no two of them a
+ * multiple of 4 KiB apart, give or take a line. Rows 1, 2 or 4 KiB apart
+ * (a 256-, 512- or 1024-wide input) would evict each other and the B
+ * panel: 256 x 256 x 1024 read in place took 1.22x its packed time.
+ * Transposed, a step's values lie side by side. */
+static int rows_apart(int64_t mr, int ta, int64_t lda)
+{
+    int64_t d;
+    for (d = 1; !ta && d < mr; d++) {
+        const int64_t off = d * lda * (int64_t)sizeof(float) % 4096;
+        if (off < 64 || off > 4096 - 64)
+            return 0;
+    }
+    return 1;
+}
+
 static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *apre, const float *B,
                       int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
                       float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
-    const int pack_a = N > 2 * nr && (apre || !bpre);
+    /* A in place beside a B packed beforehand (see the top) */
+    const int a_beside = N > 2 * nr && bpre && !apre && rows_apart(k->mr, ta, lda);
+    const int pack_a = N > 2 * nr && !a_beside;
     const int pack_b = tb || M > mr;
     const int skip = k->ukr_skip && pack_a && pack_b && !apre;
     /* B packed by its first row of tiles: a copy (not transposed) of a B
