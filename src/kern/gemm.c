@@ -198,9 +198,9 @@ typedef struct tiles {
     int64_t rsa, csa, astep;
     const float *b; /* the B block: panels bstep apart, rows rsb apart */
     int64_t rsb, bstep;
-    int bpacked;       /* 1: packed panels (rsb NR), read through ukr_bp */
-    const float *bsrc; /* non-NULL: B in place (rows ldb apart), packed to */
-    float *bdst;       /* bdst (laid out as b) by the first row of tiles */
+    mlp__gemm_ukr_fn ukr; /* k->ukr, or k->ukr_bp when B is packed */
+    const float *bsrc;    /* non-NULL: B in place (rows ldb apart), packed to */
+    float *bdst;          /* bdst (laid out as b) by the first row of tiles */
     int64_t ldb;
     int32_t *plan; /* zero steps of the A panels; NULL: none skipped */
     int32_t *bfin; /* per B panel: 1 finite, 0 not, -1 not looked at */
@@ -264,8 +264,7 @@ static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
                     continue;
                 }
             }
-            (t->bpacked ? k->ukr_bp : k->ukr)(t->kc, ap, t->rsa, t->csa, bp, t->rsb, ct, t->ldc, mb,
-                                              nb, t->alpha, t->beta);
+            t->ukr(t->kc, ap, t->rsa, t->csa, bp, t->rsb, ct, t->ldc, mb, nb, t->alpha, t->beta);
         }
     }
 }
@@ -279,7 +278,9 @@ static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
 static int rows_apart(int64_t mr, int ta, int64_t lda)
 {
     int64_t d;
-    for (d = 1; !ta && d < mr; d++) {
+    if (ta)
+        return 1;
+    for (d = 1; d < mr; d++) {
         const int64_t off = d * lda * (int64_t)sizeof(float) % 4096;
         if (off < 64 || off > 4096 - 64)
             return 0;
@@ -294,7 +295,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
 {
     const int64_t mr = k->mr, nr = k->nr;
     /* A in place beside a B packed beforehand (see the top) */
-    const int a_beside = N > 2 * nr && bpre && !apre && rows_apart(k->mr, ta, lda);
+    const int a_beside = bpre && !apre && rows_apart(mr, ta, lda);
     const int pack_a = N > 2 * nr && !a_beside;
     const int pack_b = tb || M > mr;
     const int skip = k->ukr_skip && pack_a && pack_b && !apre;
@@ -319,6 +320,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     NC = even_block(N, k->nc, nr);
     KC = even_block(K, k->kc, 8);
     MC = even_block(M, k->mc, mr);
+    t.ukr = pack_b ? k->ukr_bp : k->ukr;
     t.bfin = plan + plan_ints(k);
     t.bdst = bbuf;
     t.ldb = ldb;
@@ -334,7 +336,6 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                 t.b = bpre + jc * K + pc * nr;
                 t.rsb = nr;
                 t.bstep = nr * K;
-                t.bpacked = 1;
             } else if (pack_b) {
                 if (fuse)
                     bsrc = B + pc * ldb + jc;
@@ -344,12 +345,10 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
                 t.b = bbuf;
                 t.rsb = nr;
                 t.bstep = nr * t.kc;
-                t.bpacked = 1;
             } else {
                 t.b = B + pc * ldb + jc;
                 t.rsb = ldb;
                 t.bstep = nr;
-                t.bpacked = 0;
             }
             for (j = 0; skip && j < t.nc; j += nr)
                 t.bfin[j / nr] = -1;
