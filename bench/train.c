@@ -30,7 +30,9 @@
  *          other_fwd_s other_bwd_s alone_fwd_s alone_bwd_s
  *          in_situ_over_alone over_products=total/alone products
  * other_* is a phase less its products in situ (element-wise passes, the
- * loss, the tape, hand-offs); in_situ_over_alone > 1 is what the step's
+ * loss, the tape, hand-offs; a linear layer's bias and ReLU, which the
+ * product's threads apply to the blocks they wrote, count with its
+ * product in situ, not alone); in_situ_over_alone > 1 is what the step's
  * other work costs the products (cold caches, a sleeping worker), < 1 what
  * the products skip on real data (zero steps: pixels that are 0) and not
  * on the scratch they are timed alone on.

@@ -284,5 +284,18 @@ mlp_status mlp__gemm_ready(mlp_ctx *ctx, const char *fn);
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                int64_t ldc);
+/* What a product applies to C once its sums are done: C = f(C + b), b
+ * [N] (or NULL) added along rows, f the mlp_act (mlp__bias_act_fwd). */
+typedef struct mlp__epilogue {
+    const float *b;
+    int act;
+    float param;
+} mlp__epilogue;
+/* mlp__gemm, then ep (NULL: none) on C, each thread on the block of C it
+ * wrote while that block is in its caches: the bits of the product
+ * followed by a pass of mlp__bias_act_fwd. */
+void mlp__gemm_ep(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc, const mlp__epilogue *ep);
 
 #endif

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "kern/vec.h"
 #include "parallel.h"
 
 /* Rounds a waiting thread spins before it sleeps: with atomics each is a
@@ -469,7 +470,23 @@ typedef struct {
     float alpha, beta;
     const float *A, *B;
     float *C;
+    const mlp__epilogue *ep;
 } gemm_job;
+
+/* ep on rows [m0, m1) x columns [n0, n1) of C: one call over whole rows,
+ * else one a row (the same operations on each element either way) */
+static void epilogue(const mlp__epilogue *ep, float *C, int64_t ldc, int64_t m0, int64_t m1,
+                     int64_t n0, int64_t n1)
+{
+    int64_t r;
+    if (n0 == 0 && n1 == ldc) {
+        mlp__bias_act_fwd(ep->act, C + m0 * ldc, ep->b, m1 - m0, n1, ep->param);
+        return;
+    }
+    for (r = m0; r < m1; r++)
+        mlp__bias_act_fwd(ep->act, C + r * ldc + n0, ep->b ? ep->b + n0 : NULL, 1, n1 - n0,
+                          ep->param);
+}
 
 static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
 {
@@ -481,11 +498,15 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
             b = j->M;
         mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
                          j->beta, j->C, j->ldc, a, b, 0, j->N, work);
+        if (j->ep)
+            epilogue(j->ep, j->C, j->ldc, a, b, 0, j->N);
     } else {
         if (b > j->N)
             b = j->N;
         mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
                          j->beta, j->C, j->ldc, 0, j->M, a, b, work);
+        if (j->ep)
+            epilogue(j->ep, j->C, j->ldc, 0, j->M, a, b);
     }
 }
 
@@ -494,13 +515,15 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
 
 static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
-                     int64_t ldc)
+                     int64_t ldc, const mlp__epilogue *ep)
 {
     gemm_job j;
     int64_t units;
     int nt = ctx->threads < ctx->gemm_work_threads ? ctx->threads : ctx->gemm_work_threads;
     if (nt < 2 || !ctx->pool || M * N * K < MLP__GEMM_SPLIT_MIN) {
         mlp__sgemm(ctx->gemm, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ctx->gemm_work);
+        if (ep)
+            epilogue(ep, C, ldc, 0, M, 0, N);
         return;
     }
     memset(&j, 0, sizeof j);
@@ -518,6 +541,7 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     j.lda = lda;
     j.ldb = ldb;
     j.ldc = ldc;
+    j.ep = ep;
     /* split the longer side, in whole register tiles */
     j.split_rows = M >= N;
     j.unit = j.split_rows ? ctx->gemm->mr : ctx->gemm->nr;
@@ -527,13 +551,20 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     mlp__parallel_for(ctx, units, units / nt, gemm_part, &j);
 }
 
+void mlp__gemm_ep(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc, const mlp__epilogue *ep)
+{
+    if (ctx->gemm_hook)
+        ctx->gemm_hook(ctx->gemm_hook_user, 0);
+    gemm_run(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
+    if (ctx->gemm_hook)
+        ctx->gemm_hook(ctx->gemm_hook_user, 1);
+}
+
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                int64_t ldc)
 {
-    if (ctx->gemm_hook)
-        ctx->gemm_hook(ctx->gemm_hook_user, 0);
-    gemm_run(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (ctx->gemm_hook)
-        ctx->gemm_hook(ctx->gemm_hook_user, 1);
+    mlp__gemm_ep(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
 }

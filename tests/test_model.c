@@ -119,6 +119,87 @@ static void model__backward_passes_gradcheck_for_every_layer(void **state)
     }
 }
 
+/* One backward of sum(out * out) from out, the gradients of m's
+ * parameters and of x copied into g (x requires grad), out into y. */
+static void grads_of(mlp_ctx *ctx, mlp_model *m, mlp_tensor *x, mlp_tensor *out, float *y, float *g)
+{
+    int i, n = mlp_model_num_params(m);
+    int64_t at = 0;
+    assert_non_null(out);
+    memcpy(y, mlp_tensor_data(out), (size_t)mlp_tensor_numel(out) * sizeof(float));
+    assert_ok(ctx, mlp_backward(mlp_sum(mlp_mul(out, out)), NULL, 0));
+    for (i = 0; i <= n; i++) {
+        mlp_tensor *p = i < n ? mlp_model_param(m, i) : x;
+        mlp_tensor *gr = mlp_tensor_grad(p);
+        int64_t k = mlp_tensor_numel(p);
+        if (!mlp_tensor_requires_grad(p))
+            continue;
+        assert_non_null(gr);
+        memcpy(g + at, mlp_tensor_data(gr), (size_t)k * sizeof(float));
+        at += k;
+        assert_ok(ctx, mlp_tensor_zero_grad(p));
+    }
+    mlp_tape_reset(ctx);
+}
+
+/* The model runs a linear layer and the ReLU after it as one op: its
+ * output and every gradient have the bits of mlp_linear then mlp_relu,
+ * at 1 and 2 threads, with a bias, without one, and with a frozen one. */
+static void model__linear_then_relu_gives_the_bits_of_the_two_ops(void **state)
+{
+    enum { N = 130, IN = 37, H1 = 300, H2 = 70, OUT = 9 };
+    int threads, frozen;
+    (void)state;
+    for (threads = 1; threads <= 2; threads++)
+        for (frozen = 0; frozen <= 1; frozen++) {
+            mlp_ctx *ctx = mlp_ctx_new(NULL);
+            mlp_model *m = mlp_model_new(ctx);
+            int64_t shape[2] = {N, IN}, total = N * IN, ny = N * OUT;
+            mlp_tensor *x, *h, *w[3], *b[3];
+            float *y1, *y2, *g1, *g2;
+            int i, zeros = 0;
+            assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+            mlp_ctx_seed(ctx, 5 + threads + frozen);
+            assert_ok(ctx, mlp_model_add_linear(m, IN, H1));
+            assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+            assert_ok(ctx, mlp_model_add_linear_nobias(m, H1, H2, MLP_INIT_DEFAULT));
+            assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+            assert_ok(ctx, mlp_model_add_linear(m, H2, OUT));
+            w[0] = mlp_model_param(m, 0);
+            b[0] = mlp_model_param(m, 1);
+            w[1] = mlp_model_param(m, 2);
+            b[1] = NULL;
+            w[2] = mlp_model_param(m, 3);
+            b[2] = mlp_model_param(m, 4);
+            if (frozen)
+                assert_ok(ctx, mlp_tensor_set_requires_grad(b[0], 0));
+            total += IN * H1 + H1 * H2 + H2 * OUT + OUT + (frozen ? 0 : H1);
+            x = mlp_tensor_rand_uniform(ctx, 2, shape, -2.0f, 2.0f);
+            assert_ok(ctx, mlp_tensor_set_requires_grad(x, 1));
+            y1 = (float *)malloc((size_t)ny * sizeof(float));
+            y2 = (float *)malloc((size_t)ny * sizeof(float));
+            g1 = (float *)malloc((size_t)total * sizeof(float));
+            g2 = (float *)malloc((size_t)total * sizeof(float));
+            assert_true(y1 && y2 && g1 && g2);
+            grads_of(ctx, m, x, mlp_model_forward(m, x), y1, g1);
+            h = mlp_relu(mlp_linear(x, w[0], b[0]));
+            for (i = 0; h && i < N * H1; i++)
+                zeros += mlp_tensor_data(h)[i] == 0.0f;
+            assert_in_range(zeros, N * H1 / 10, N * H1 - N * H1 / 10); /* both sides of the kink */
+            h = mlp_relu(mlp_linear(h, w[1], b[1]));
+            grads_of(ctx, m, x, mlp_linear(h, w[2], b[2]), y2, g2);
+            assert_memory_equal(y1, y2, (size_t)ny * sizeof(float));
+            assert_memory_equal(g1, g2, (size_t)total * sizeof(float));
+            free(y1);
+            free(y2);
+            free(g1);
+            free(g2);
+            mlp_tensor_free(x);
+            mlp_model_free(m);
+            mlp_ctx_free(ctx);
+        }
+}
+
 static void init__default_and_chosen_initialisations_keep_their_bounds(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
@@ -726,6 +807,7 @@ int main(void)
         TU_TEST(model__linear_forward_matches_hand_values),
         cmocka_unit_test(model__activation_layers_match_hand_values),
         cmocka_unit_test(model__backward_passes_gradcheck_for_every_layer),
+        cmocka_unit_test(model__linear_then_relu_gives_the_bits_of_the_two_ops),
         TU_TEST(init__default_and_chosen_initialisations_keep_their_bounds),
         cmocka_unit_test(model__bad_layers_and_inputs_are_refused),
         TU_TEST(model__parameters_are_listed_in_layer_order),

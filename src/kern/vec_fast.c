@@ -116,3 +116,14 @@ void mlp__relu_bwd(float *restrict dx, const float *restrict dy, const float *re
             dx[i] += u <= 0.0f ? 0.0f : g;
         }
 }
+
+void mlp__relu_mask(float *restrict g, const float *restrict v, int64_t n)
+{
+    volatile float zero_v = 0.0f; /* as in mlp__relu_bwd */
+    const float zero = zero_v;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float x = g[i], u = v[i];
+        g[i] = zero + (u <= 0.0f ? zero : x);
+    }
+}

@@ -21,6 +21,9 @@ void mlp__col_sums_acc(float *db, const float *g, int64_t rows, int64_t cols, in
  * output; with set, dx[i] = 0 + that (a fresh buffer: the same bits as
  * adding into zeros, without reading dx). */
 void mlp__relu_bwd(float *dx, const float *dy, const float *v, int64_t n, int set);
+/* ReLU's backward in place: g[i] = 0 + (v[i] <= 0 ? 0 : g[i]), v the
+ * output (mlp__relu_bwd's set, with dy and dx one array). */
+void mlp__relu_mask(float *g, const float *v, int64_t n);
 /* The constants of one SGD update with momentum or weight decay. */
 typedef struct mlp__sgd_k {
     float lr, wd, mu; /* learning rate, weight decay, momentum (0: none) */

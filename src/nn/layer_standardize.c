@@ -105,10 +105,13 @@ static void standardize_bwd(mlp_ctx *ctx, mlp__node *nd, const float *gout, floa
 
 static const mlp__op op_standardize = {standardize_bwd, 2u, 0, 0u};
 
-static mlp_tensor *standardize_forward(const mlp__layer *L, mlp_tensor *h, int training)
+static mlp_tensor *standardize_forward(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h,
+                                       int training, int *used)
 {
     mlp_ctx *ctx = h->ctx;
     mlp_tensor *in[2], *y;
+    (void)next;
+    (void)used;
     (void)training;
     in[0] = h;
     in[1] = L->t[1];

@@ -13,6 +13,7 @@
 #include "base/num.h"
 #include "kern/vec.h"
 #include "nn/layers.h"
+#include "ops/ops.h"
 
 /* ---- linear: y [n,out] = x [n,in] · W [in,out] + b [out] ------------------
  * uses in, out, has_bias; t[0] = W, t[1] = b (NULL without bias) */
@@ -45,9 +46,18 @@ static void linear_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init
                      L->out);
 }
 
-static mlp_tensor *linear_forward(const mlp__layer *L, mlp_tensor *h, int training)
+static mlp_tensor *linear_forward(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h,
+                                  int training, int *used)
 {
+    int act = MLP_ACT_IDENTITY;
+    float param = 0.0f;
     (void)training;
+    /* a ReLU after it in the same op, as predict does (linear_predict) */
+    if (next && next->k->pointwise && next->k->pointwise(next, &act, &param)
+        && act == MLP_ACT_RELU) {
+        *used = 2;
+        return mlp__linear_relu(h, L->t[0], L->t[1]);
+    }
     return mlp_linear(h, L->t[0], L->t[1]);
 }
 
@@ -128,8 +138,11 @@ static void act_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init in
             L->t[0]->data[i] = 0.25f;
 }
 
-static mlp_tensor *act_forward(const mlp__layer *L, mlp_tensor *h, int training)
+static mlp_tensor *act_forward(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h,
+                               int training, int *used)
 {
+    (void)next;
+    (void)used;
     (void)training;
     if (L->act == MLP_ACT_PRELU)
         return mlp_prelu(h, L->t[0]);
@@ -220,8 +233,11 @@ static void no_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init ini
     (void)init;
 }
 
-static mlp_tensor *dropout_forward(const mlp__layer *L, mlp_tensor *h, int training)
+static mlp_tensor *dropout_forward(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h,
+                                   int training, int *used)
 {
+    (void)next;
+    (void)used;
     if (!training || L->param == 0.0f)
         return h;
     return mlp_dropout(h, L->param);
@@ -255,15 +271,21 @@ static mlp_status any_width(mlp_ctx *ctx, mlp_status code, const char *where, ml
     return MLP_OK;
 }
 
-static mlp_tensor *softmax_forward(const mlp__layer *L, mlp_tensor *h, int training)
+static mlp_tensor *softmax_forward(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h,
+                                   int training, int *used)
 {
+    (void)next;
+    (void)used;
     (void)L;
     (void)training;
     return mlp_softmax(h);
 }
 
-static mlp_tensor *log_softmax_forward(const mlp__layer *L, mlp_tensor *h, int training)
+static mlp_tensor *log_softmax_forward(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h,
+                                       int training, int *used)
 {
+    (void)next;
+    (void)used;
     (void)L;
     (void)training;
     return mlp_log_softmax(h);

@@ -93,8 +93,11 @@ typedef struct mlp__kind {
 
     /* Forward on the tape: L applied to h [n,width]. training is the
      * model's mode. Returns a step-owned result, h itself for a layer that
-     * changes nothing, or NULL with ctx's error set. */
-    mlp_tensor *(*forward)(const mlp__layer *L, mlp_tensor *h, int training);
+     * changes nothing, or NULL with ctx's error set. `next` is the layer
+     * after L (or NULL); *used is 1 on entry, and a kind that applies next
+     * too in one op (linear, a ReLU after it) sets it to 2. */
+    mlp_tensor *(*forward)(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h, int training,
+                           int *used);
 
     /* Tape-free forward: y [n,out] = L(x [n,width]), y never aliasing x.
      * `next` is the layer after L (or NULL); a kind may apply it in the

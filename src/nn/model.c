@@ -238,6 +238,7 @@ static mlp_tensor *forward(mlp_model *m, mlp_tensor *x, const char *fn, int logi
     mlp_tensor *h;
     int64_t in, shape[2];
     size_t i, upto;
+    int used;
     if (!m)
         return NULL;
     if (!x) {
@@ -268,8 +269,11 @@ static mlp_tensor *forward(mlp_model *m, mlp_tensor *x, const char *fn, int logi
         shape[1] = x->shape[0];
         h = mlp_reshape(x, 2, shape);
     }
-    for (i = 0; i < upto && h; i++)
-        h = m->layers[i].k->forward(&m->layers[i], h, m->training);
+    for (i = 0; i < upto && h; i += (size_t)used) {
+        used = 1;
+        h = m->layers[i].k->forward(&m->layers[i], i + 1 < upto ? &m->layers[i + 1] : NULL, h,
+                                    m->training, &used);
+    }
     if (h && x->ndim == 1) {
         shape[0] = h->shape[1];
         h = mlp_reshape(h, 1, shape);

@@ -88,26 +88,41 @@ static void linear_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *con
 
 static const mlp__op op_linear = {linear_bwd, 3u, 0, 3u};
 
-mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
+/* h = relu(x w + b): the gradient of x w + b is gout masked where h is 0,
+ * formed in gout itself (the node's own buffer, which the walk drops right
+ * after this call). */
+static void linear_relu_bwd(mlp_ctx *ctx, mlp__node *n, const float *gout, float *const *gin)
+{
+    float *g = n->out->gbuf->data; /* gout */
+    (void)gout;
+    mlp__par_relu_mask(ctx, g, n->out->data, n->out->numel);
+    linear_bwd(ctx, n, g, gin);
+}
+
+static const mlp__op op_linear_relu = {linear_relu_bwd, 3u, 1, 3u};
+
+/* y = f(x w + b) as fn, f IDENTITY (mlp_linear) or RELU */
+static mlp_tensor *linear_act(const char *fn, mlp_tensor *x, mlp_tensor *w, mlp_tensor *b, int act)
 {
     static const char *const names[3] = {"x", "w", "b"};
     mlp_tensor *in[3];
     mlp_ctx *ctx;
     mlp_tensor *y;
     mlp__op_params p;
+    mlp__epilogue ep;
     int64_t rows, nin, nout, shape[2];
     int nd = 0, n = b ? 3 : 2;
     in[0] = x;
     in[1] = w;
     in[2] = b;
-    if (!(ctx = mlp__args(__func__, in, names, n)))
+    if (!(ctx = mlp__args(fn, in, names, n)))
         return NULL;
     if (x->ndim < 1 || x->ndim > 2 || w->ndim != 2 || x->shape[x->ndim - 1] != w->shape[0]) {
-        mlp__fail_shapes(ctx, __func__, "x", x, "w", w, "do not fit (need [n,in] and [in,out])");
+        mlp__fail_shapes(ctx, fn, "x", x, "w", w, "do not fit (need [n,in] and [in,out])");
         return NULL;
     }
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[1])) {
-        mlp__fail_shapes(ctx, __func__, "b", b, "w", w, "do not fit (need b [out])");
+        mlp__fail_shapes(ctx, fn, "b", b, "w", w, "do not fit (need b [out])");
         return NULL;
     }
     rows = x->ndim == 2 ? x->shape[0] : 1;
@@ -116,22 +131,33 @@ mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
     if (x->ndim == 2)
         shape[nd++] = rows;
     shape[nd++] = nout;
-    if (mlp__gemm_ready(ctx, __func__) != MLP_OK)
+    if (mlp__gemm_ready(ctx, fn) != MLP_OK)
         return NULL;
-    if (!(y = mlp__result(ctx, __func__, nd, shape)))
+    if (!(y = mlp__result(ctx, fn, nd, shape)))
         return NULL;
-    if (rows && nout) {
-        mlp__gemm(ctx, 0, 0, rows, nout, nin, 1.0f, x->data, nin, w->data, nout, 0.0f, y->data,
-                  nout);
-        if (b)
-            mlp__par_bias_act_fwd(ctx, MLP_ACT_IDENTITY, y->data, b->data, rows, nout, 0.0f);
-    }
+    ep.b = b ? b->data : NULL;
+    ep.act = act;
+    ep.param = 0.0f;
+    if (rows && nout)
+        mlp__gemm_ep(ctx, 0, 0, rows, nout, nin, 1.0f, x->data, nin, w->data, nout, 0.0f, y->data,
+                     nout, b || act != MLP_ACT_IDENTITY ? &ep : NULL);
     p.matmul.m = rows;
     p.matmul.n = nout;
     p.matmul.k = nin;
-    if (!mlp__record_params(ctx, __func__, &op_linear, y, in, n, p))
+    if (!mlp__record_params(ctx, fn, act == MLP_ACT_RELU ? &op_linear_relu : &op_linear, y, in, n,
+                            p))
         return NULL;
-    return mlp__op_done(ctx, __func__, y);
+    return mlp__op_done(ctx, fn, y);
+}
+
+mlp_tensor *mlp_linear(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
+{
+    return linear_act(__func__, x, w, b, MLP_ACT_IDENTITY);
+}
+
+mlp_tensor *mlp__linear_relu(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b)
+{
+    return linear_act("mlp_linear", x, w, b, MLP_ACT_RELU);
 }
 
 /* ---- add / sub / mul: c [.., n] = a op b, b the same shape, [n], [1,n] or one element ---- */

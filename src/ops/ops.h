@@ -67,6 +67,11 @@ static inline void mlp__rows_cols(const mlp_tensor *t, int64_t *rows, int64_t *c
 void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, int64_t K,
                    const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc);
 
+/* relu(mlp_linear(x, w, b)) as one op, the same bits as the two: the
+ * activation applied by each thread to the block of the product it wrote,
+ * its backward masking and summing the bias gradient in one pass. */
+mlp_tensor *mlp__linear_relu(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b);
+
 /* The element-wise passes of a step split across ctx's threads (par.c):
  * each runs the vec.h / vec_fast.h kernel of the same name, on the caller
  * alone below the size where a hand-off to the pool pays, else on parts
@@ -77,8 +82,7 @@ void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, 
 void mlp__par_act_fwd(mlp_ctx *ctx, int act, float *y, const float *x, int64_t n, float param);
 void mlp__par_act_bwd(mlp_ctx *ctx, int act, int set, float *dx, const float *dy, const float *x,
                       const float *y, int64_t n, float param);
-void mlp__par_bias_act_fwd(mlp_ctx *ctx, int act, float *y, const float *b, int64_t rows,
-                           int64_t cols, float param);
+void mlp__par_relu_mask(mlp_ctx *ctx, float *g, const float *y, int64_t n);
 void mlp__par_col_sums_acc(mlp_ctx *ctx, float *db, const float *g, int64_t rows, int64_t cols);
 void mlp__par_ce_rows(mlp_ctx *ctx, float *ml, float *g, const float *x, const float *labels,
                       int64_t rows, int64_t k, float inv);

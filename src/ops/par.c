@@ -1,6 +1,6 @@
 /*
  * par.c - the element-wise passes of a training step (an activation and
- * its derivative, the bias add after a product, the bias gradient, the
+ * its derivative, ReLU's derivative in place, the bias gradient, the
  * rows of softmax cross-entropy) split across the context's threads: one
  * job type names the kernel and its arrays, mlp__parallel_for hands out
  * parts of the range, each part calls the serial kernel on its slice.
@@ -23,7 +23,7 @@
 #define PAR_MIN_TRANSC ((int64_t)1 << 10)
 #define PAR_MIN_CE ((int64_t)1 << 12)
 
-enum { PAR_ACT_FWD, PAR_ACT_BWD, PAR_BIAS_ACT, PAR_COL_SUMS, PAR_CE_ROWS };
+enum { PAR_ACT_FWD, PAR_ACT_BWD, PAR_RELU_MASK, PAR_COL_SUMS, PAR_CE_ROWS };
 
 /* out (and out2) from a (and b, c): the kernel's arrays in its order */
 typedef struct {
@@ -40,10 +40,6 @@ static void par_part(void *arg, int64_t lo, int64_t hi, int tid)
     const par_job *j = (const par_job *)arg;
     int64_t end = j->kind == PAR_COL_SUMS ? j->cols : j->n, k = j->cols;
     (void)tid;
-    if (j->kind == PAR_BIAS_ACT) { /* [lo, hi) rows */
-        mlp__bias_act_fwd(j->act, j->out + lo * k, j->a, hi - lo, k, j->param);
-        return;
-    }
     if (j->kind == PAR_CE_ROWS) {
         mlp__ce_rows(j->vexp, j->out + 2 * lo, j->out2 ? j->out2 + lo * k : NULL, j->a + lo * k,
                      j->b + lo, hi - lo, k, j->param);
@@ -53,6 +49,8 @@ static void par_part(void *arg, int64_t lo, int64_t hi, int tid)
     hi = hi * PAR_BLOCK < end ? hi * PAR_BLOCK : end;
     if (j->kind == PAR_COL_SUMS)
         mlp__col_sums_acc(j->out + lo, j->a + lo, j->rows, hi - lo, k);
+    else if (j->kind == PAR_RELU_MASK)
+        mlp__relu_mask(j->out + lo, j->a + lo, hi - lo);
     else if (j->kind == PAR_ACT_FWD)
         mlp__act_fwd(j->act, j->out + lo, j->a + lo, hi - lo, j->param);
     else
@@ -93,11 +91,10 @@ void mlp__par_act_bwd(mlp_ctx *ctx, int act, int set, float *dx, const float *dy
     par_run(ctx, &j, (n + PAR_BLOCK - 1) / PAR_BLOCK, PAR_BLOCK, par_min(act, 1, y));
 }
 
-void mlp__par_bias_act_fwd(mlp_ctx *ctx, int act, float *y, const float *b, int64_t rows,
-                           int64_t cols, float param)
+void mlp__par_relu_mask(mlp_ctx *ctx, float *g, const float *y, int64_t n)
 {
-    par_job j = {PAR_BIAS_ACT, act, 0, param, y, NULL, b, NULL, NULL, 0, rows, cols, NULL};
-    par_run(ctx, &j, rows, cols, par_min(act, 0, NULL));
+    par_job j = {PAR_RELU_MASK, MLP_ACT_RELU, 1, 0.0f, g, NULL, y, NULL, NULL, n, 0, 0, NULL};
+    par_run(ctx, &j, (n + PAR_BLOCK - 1) / PAR_BLOCK, PAR_BLOCK, PAR_MIN_STREAM);
 }
 
 void mlp__par_col_sums_acc(mlp_ctx *ctx, float *db, const float *g, int64_t rows, int64_t cols)
