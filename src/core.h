@@ -291,9 +291,10 @@ typedef struct mlp__epilogue {
     int act;
     float param;
 } mlp__epilogue;
-/* mlp__gemm, then ep (NULL: none) on C, each thread on the block of C it
- * wrote while that block is in its caches: the bits of the product
- * followed by a pass of mlp__bias_act_fwd. */
+/* mlp__gemm, then ep (NULL: none) on C: the bits of the product followed
+ * by a pass of mlp__bias_act_fwd. A product split by rows has each thread
+ * apply ep to the rows it wrote while they are in its caches; one split
+ * by columns is followed by a pass split by rows (parallel.c says why). */
 void mlp__gemm_ep(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc, const mlp__epilogue *ep);

@@ -67,9 +67,9 @@ static inline void mlp__rows_cols(const mlp_tensor *t, int64_t *rows, int64_t *c
 void mlp__gemm_acc(mlp_ctx *ctx, int set, int ta, int tb, int64_t M, int64_t N, int64_t K,
                    const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc);
 
-/* relu(mlp_linear(x, w, b)) as one op, the same bits as the two: the
- * activation applied by each thread to the block of the product it wrote,
- * its backward masking and summing the bias gradient in one pass. */
+/* relu(mlp_linear(x, w, b)) as one op, the same bits as the two: bias
+ * and ReLU applied as the product's epilogue (mlp__gemm_ep), ReLU's
+ * derivative formed in place in the node's gradient buffer. */
 mlp_tensor *mlp__linear_relu(mlp_tensor *x, mlp_tensor *w, mlp_tensor *b);
 
 /* The element-wise passes of a step split across ctx's threads (par.c):
