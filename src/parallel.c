@@ -473,25 +473,26 @@ typedef struct {
     const mlp__epilogue *ep;
 } gemm_job;
 
-/* ep on rows [m0, m1) of C: one call, or one a row when C's rows are
- * apart (the same operations on each element either way) */
-static void epilogue(const gemm_job *j, int64_t m0, int64_t m1)
+/* ep on rows [m0, m1) of C [.., N]: one call, or one a row when C's rows
+ * are apart (the same operations on each element either way) */
+static void epilogue(const mlp__epilogue *ep, float *C, int64_t ldc, int64_t N, int64_t m0,
+                     int64_t m1)
 {
-    const mlp__epilogue *ep = j->ep;
     int64_t r;
-    if (j->ldc == j->N) {
-        mlp__bias_act_fwd(ep->act, j->C + m0 * j->ldc, ep->b, m1 - m0, j->N, ep->param);
+    if (ldc == N) {
+        mlp__bias_act_fwd(ep->act, C + m0 * ldc, ep->b, m1 - m0, N, ep->param);
         return;
     }
     for (r = m0; r < m1; r++)
-        mlp__bias_act_fwd(ep->act, j->C + r * j->ldc, ep->b, 1, j->N, ep->param);
+        mlp__bias_act_fwd(ep->act, C + r * ldc, ep->b, 1, N, ep->param);
 }
 
 /* mlp__parallel_for's part: [lo, hi) rows of C */
 static void epilogue_part(void *varg, int64_t lo, int64_t hi, int tid)
 {
+    const gemm_job *j = (const gemm_job *)varg;
     (void)tid;
-    epilogue((const gemm_job *)varg, lo, hi);
+    epilogue(j->ep, j->C, j->ldc, j->N, lo, hi);
 }
 
 static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
@@ -505,7 +506,7 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
         mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
                          j->beta, j->C, j->ldc, a, b, 0, j->N, work);
         if (j->ep)
-            epilogue(j, a, b);
+            epilogue(j->ep, j->C, j->ldc, j->N, a, b);
     } else {
         if (b > j->N)
             b = j->N;
@@ -513,9 +514,6 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
                          j->beta, j->C, j->ldc, 0, j->M, a, b, work);
     }
 }
-
-/* Elements of C a part of ep's pass by rows needs (as ops/par.c's). */
-#define EP_MIN ((int64_t)1 << 14)
 
 /* Below this many multiply-adds a product stays on one thread. */
 #define MLP__GEMM_SPLIT_MIN ((int64_t)1 << 18)
@@ -529,13 +527,8 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     int nt = ctx->threads < ctx->gemm_work_threads ? ctx->threads : ctx->gemm_work_threads;
     if (nt < 2 || !ctx->pool || M * N * K < MLP__GEMM_SPLIT_MIN) {
         mlp__sgemm(ctx->gemm, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ctx->gemm_work);
-        if (ep) {
-            j.C = C;
-            j.ldc = ldc;
-            j.N = N;
-            j.ep = ep;
-            epilogue(&j, 0, M);
-        }
+        if (ep)
+            epilogue(ep, C, ldc, N, 0, M);
         return;
     }
     memset(&j, 0, sizeof j);
@@ -564,7 +557,7 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     /* a part of columns leaves ep to a pass by rows: a thread walking its
        segment of every row in place draws the other's next lines over */
     if (ep && !j.split_rows)
-        mlp__parallel_for(ctx, M, (EP_MIN + N - 1) / N, epilogue_part, &j);
+        mlp__parallel_for(ctx, M, (MLP__PAR_MIN_STREAM + N - 1) / N, epilogue_part, &j);
 }
 
 void mlp__gemm_ep(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,

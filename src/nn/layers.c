@@ -46,6 +46,13 @@ static void linear_init(mlp_ctx *ctx, const char *where, mlp__layer *L, mlp_init
                      L->out);
 }
 
+/* 1 with next's activation in *act and *param when next is an element-wise
+ * layer a linear layer can apply with its bias; 0 otherwise */
+static int folds(const mlp__layer *next, int *act, float *param)
+{
+    return next && next->k->pointwise && next->k->pointwise(next, act, param);
+}
+
 static mlp_tensor *linear_forward(const mlp__layer *L, const mlp__layer *next, mlp_tensor *h,
                                   int training, int *used)
 {
@@ -53,8 +60,7 @@ static mlp_tensor *linear_forward(const mlp__layer *L, const mlp__layer *next, m
     float param = 0.0f;
     (void)training;
     /* a ReLU after it in the same op, as predict does (linear_predict) */
-    if (next && next->k->pointwise && next->k->pointwise(next, &act, &param)
-        && act == MLP_ACT_RELU) {
+    if (folds(next, &act, &param) && act == MLP_ACT_RELU) {
         *used = 2;
         return mlp__linear_relu(h, L->t[0], L->t[1]);
     }
@@ -69,7 +75,7 @@ static int linear_predict(const mlp__infer *run, const mlp__layer *L, const mlp_
     float param = 0.0f;
     (void)width;
     mlp__infer_gemm(run, n, L->out, L->in, x, L->t[0]->data, mlp__infer_packed(run, L), y);
-    if (next && next->k->pointwise && next->k->pointwise(next, &act, &param))
+    if (folds(next, &act, &param))
         used = 2;
     mlp__bias_act_fwd(act, y, L->t[1] ? L->t[1]->data : NULL, n, L->out, param);
     return used;
@@ -85,7 +91,7 @@ static int linear_predict_t(const mlp__infer *run, const mlp__layer *L, const ml
     (void)width;
     mlp__sgemm_range(run->gemm, 1, 0, L->in, 1.0f, L->t[0]->data, L->out, x, n, 0.0f, y, n, 0,
                      L->out, 0, n, run->work);
-    if (next && next->k->pointwise && next->k->pointwise(next, &act, &param))
+    if (folds(next, &act, &param))
         used = 2;
     mlp__bias_act_rows(act, y, L->t[1] ? L->t[1]->data : NULL, L->out, n, param);
     return used;

@@ -19,7 +19,7 @@
  * nanosecond an element; an exp, tanh or erf per element from the C
  * library costs tens of times more; cross-entropy's rows, two vectorised
  * exps an element (exp.h), about 2 ns (256 x 10 stays on one thread). */
-#define PAR_MIN_STREAM ((int64_t)1 << 14)
+#define PAR_MIN_STREAM MLP__PAR_MIN_STREAM
 #define PAR_MIN_TRANSC ((int64_t)1 << 10)
 #define PAR_MIN_CE ((int64_t)1 << 12)
 
