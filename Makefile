@@ -48,7 +48,7 @@ HEADERS  := include/mlp.h $(shell find src -name '*.h')
 
 VERSION := $(shell sed -n 's/^\#define MLP_VERSION "\(.*\)"/\1/p' include/mlp.h)
 
-.PHONY: all lib examples check test-run check-asan deps data demo bench install uninstall clean \
+.PHONY: all lib examples check test-build test-run check-asan deps data demo bench install uninstall clean \
         check-valgrind fuzz format
 
 all: $(LIBA) lib/mlp.pc
@@ -94,12 +94,21 @@ $(BUILD)/examples/%: examples/%.c $(wildcard examples/*.h) $(LIBA)
 examples: $(EXAMPLES)
 
 # `make check`: every cmocka test, then the same built with sanitizers.
+# Each build and the test programs use JOBS processes (the online CPUs);
+# `make check JOBS=1` does one thing at a time.
+JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+
 check: deps
+	$(MAKE) -j$(JOBS) test-build
 	$(MAKE) test-run
+	$(MAKE) -j$(JOBS) BUILD=build/san SAN=1 OPT=-O1 test-build
 	$(MAKE) BUILD=build/san SAN=1 OPT=-O1 test-run
 
-test-run: all $(TESTS) $(EXAMPLES)
-	BUILD=$(BUILD) LIBA=$(LIBA) SAN=$(SAN) CC="$(CC)" RUNNER="$(RUNNER)" sh tests/run.sh $(TESTS)
+test-build: all $(TESTS) $(EXAMPLES)
+
+test-run: test-build
+	BUILD=$(BUILD) LIBA=$(LIBA) SAN=$(SAN) CC="$(CC)" RUNNER="$(RUNNER)" JOBS=$(JOBS) \
+	    sh tests/run.sh $(TESTS)
 
 deps:
 	@sh tools/deps.sh check

@@ -13,15 +13,16 @@
 .PHONY: check-cross portable-fixtures
 
 CROSS_TRIPLET = $(ARCH)-linux-gnu
+CROSS_VARS = BUILD=build/cross-$(ARCH) CC=$(CROSS_TRIPLET)-gcc AR=$(CROSS_TRIPLET)-ar MPICC= \
+             CMOCKA_LIBS="-L/usr/lib/$(CROSS_TRIPLET) -lcmocka"
 
 check-cross:
 	@case "$(ARCH)" in aarch64|s390x) ;; \
 	 *) echo "check-cross: say ARCH=aarch64 or ARCH=s390x"; exit 2 ;; esac
 	@sh tools/deps.sh cross $(ARCH)
 	@echo "check-cross: $(ARCH) with $(CROSS_TRIPLET)-gcc, run under qemu-$(ARCH)"
-	QEMU_LD_PREFIX=/ $(MAKE) --no-print-directory BUILD=build/cross-$(ARCH) \
-	    CC=$(CROSS_TRIPLET)-gcc AR=$(CROSS_TRIPLET)-ar RUNNER=qemu-$(ARCH) MPICC= \
-	    CMOCKA_LIBS="-L/usr/lib/$(CROSS_TRIPLET) -lcmocka" test-run
+	$(MAKE) --no-print-directory -j$(JOBS) $(CROSS_VARS) test-build
+	QEMU_LD_PREFIX=/ $(MAKE) --no-print-directory $(CROSS_VARS) RUNNER=qemu-$(ARCH) test-run
 
 # The libmlp-written fixtures of tests/test_portable.c, made on x86-64 (the
 # numpy- and hand-written ones: /usr/bin/python3 tools/gen_portable.py).

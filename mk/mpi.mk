@@ -28,7 +28,7 @@ ifneq ($(MPICC),)
 ifeq ($(SAN),)
 all: $(MPI_LIBA) lib/mlp-mpi.pc
 examples: $(MPI_EXAMPLES)
-test-run: $(MPI_TESTS)
+test-build: $(MPI_TESTS)
 install: install-mpi
 uninstall: uninstall-mpi
 endif

@@ -15,7 +15,7 @@
 #                        four threads predicting on one shared model
 # The corpus replay (tests/test_fuzz_replay.c) is part of `make check`.
 
-.PHONY: fuzz fuzz-short fuzz-long fuzz-build fuzz-probe check-valgrind check-tsan
+.PHONY: fuzz fuzz-short fuzz-long fuzz-build fuzz-probe check-valgrind valgrind-examples check-tsan
 
 # ---- fuzzing ----------------------------------------------------------------
 
@@ -53,7 +53,7 @@ fuzz-probe:
 	    exit 1; }
 
 fuzz-build: fuzz-probe
-	$(MAKE) $(FUZZ_BINS)
+	$(MAKE) -j$(JOBS) $(FUZZ_BINS)
 
 # New inputs go to build/fuzz/corpus/<t> (the repository keeps its small
 # seed corpus); crashes to build/fuzz/crashes/<t>, then into fuzz/crashes/<t>.
@@ -138,19 +138,28 @@ VALGRIND_ARGS_infer ?= --model $(VALGRIND_OUT)/fashion.mlp --count 5
 VALGRIND_ARGS_onnx_fashion ?= train --out $(VALGRIND_OUT)/fashion.onnx --limit 500 --epochs 1 \
                               --count 50
 
+# Test programs under valgrind JOBS at a time (valgrind runs a program's
+# threads one at a time), beside the examples, which run in order (infer
+# reads the model fashion_mnist writes).
 check-valgrind: all $(TESTS) $(EXAMPLES) data
 	@sh tools/deps.sh valgrind
 	@command -v $(VALGRIND) >/dev/null 2>&1 || { \
 	    echo "check-valgrind: valgrind missing. Install with:"; \
 	    echo "    sudo apt-get install -y valgrind"; exit 1; }
-	@mkdir -p $(VALGRIND_OUT); status=0; \
-	for t in $(TESTS); do \
-	    if $(VALGRIND) $(VALGRIND_FLAGS) $$t > $$t.valgrind.log 2>&1; then \
-	        echo "check-valgrind: $$t: clean"; \
-	    else \
-	        status=1; cat $$t.valgrind.log; echo "check-valgrind: $$t: FAILED"; \
-	    fi; \
-	done; \
+	@mkdir -p $(VALGRIND_OUT)
+	@if $(MAKE) --no-print-directory -k -j$(JOBS) valgrind-examples $(TESTS:%=%.valgrind); then \
+	    echo "check-valgrind: no error, no leak"; \
+	else echo "check-valgrind: FAILED"; exit 1; fi
+
+%.valgrind: %
+	@if $(VALGRIND) $(VALGRIND_FLAGS) $< > $<.valgrind.log 2>&1; then \
+	    echo "check-valgrind: $<: clean"; \
+	else \
+	    cat $<.valgrind.log; echo "check-valgrind: $<: FAILED"; exit 1; \
+	fi
+
+valgrind-examples: $(EXAMPLES)
+	@status=0; \
 	$(foreach e,$(EXAMPLES),\
 	if MLP_EXAMPLE_SMALL=1 $(VALGRIND) $(VALGRIND_FLAGS) $(e) $(VALGRIND_ARGS_$(notdir $(e))) \
 	       > $(e).valgrind.log 2>&1; then \
@@ -158,7 +167,7 @@ check-valgrind: all $(TESTS) $(EXAMPLES) data
 	else \
 	    status=1; tail -n 60 $(e).valgrind.log; echo "check-valgrind: $(e): FAILED"; \
 	fi; ) \
-	[ $$status -eq 0 ] && echo "check-valgrind: no error, no leak" || { echo "check-valgrind: FAILED"; exit 1; }
+	exit $$status
 
 # ---- ThreadSanitizer ----------------------------------------------------------
 
