@@ -68,8 +68,8 @@ def regression(first, n):
     y = np.sin(x[:, 0]) + x[:, 1] * x[:, 2] - 0.5 * x[:, 3] ** 2 + 0.25 * x[:, 4]
     return torch.tensor(x), torch.tensor(y.astype(np.float32)).reshape(n, 1)
 if net == "20-64-64-1":
-    xtr, ytr = regression(0, 16384)
-    xte, yte = regression(16384, 4096)
+    xtr, ytr = regression(0, 65536)
+    xte, yte = regression(65536, 4096)
     batch, lr, lossf = 32, 0.05, torch.nn.MSELoss()
 else:
     limit = 10000 if net == "784-1024-1024-10" else None

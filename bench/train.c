@@ -4,7 +4,7 @@
  *   784-256-10, 784-512-256-10   Fashion-MNIST, 60000 images, batch 256,
  *                                softmax cross-entropy, lr 0.1
  *   784-1024-1024-10             the first 10000 images (products dominate)
- *   20-64-64-1                   a synthetic regression, 16384 rows, batch
+ *   20-64-64-1                   a synthetic regression, 65536 rows, batch
  *                                32, MSE, lr 0.05 (overhead dominates)
  * One line per net and thread count: the median epoch time of
  * MLP_BENCH_EPOCHS epochs (default 3), the epoch's matrix-product FLOPs,
@@ -70,10 +70,10 @@ static const net_spec nets[] = {
 };
 #define NNETS ((int)(sizeof nets / sizeof nets[0]))
 
-/* The synthetic regression: 16384 training and 4096 test rows of 20
+/* The synthetic regression: 65536 training and 4096 test rows of 20
  * inputs in [-1,1) from an integer hash (bench/compare.py makes the same
  * numbers), target sin(x0) + x1 x2 - x3^2 / 2 + x4 / 4. */
-#define REG_TRAIN 16384
+#define REG_TRAIN 65536
 #define REG_TEST 4096
 static void regression_rows(float *x, float *y, int64_t first, int64_t n)
 {
