@@ -97,6 +97,8 @@ examples: $(EXAMPLES)
 # Each build and the test programs use JOBS processes (the online CPUs);
 # `make check JOBS=1` does one thing at a time.
 JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+# (an empty JOBS would be -j without a limit)
+override JOBS := $(or $(strip $(JOBS)),1)
 
 check: deps
 	$(MAKE) -j$(JOBS) test-build
