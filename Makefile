@@ -100,11 +100,13 @@ JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 # (an empty JOBS would be -j without a limit)
 override JOBS := $(or $(strip $(JOBS)),1)
 
+SAN_VARS = BUILD=build/san SAN=1 OPT=-O1
+
 check: deps
 	$(MAKE) -j$(JOBS) test-build
 	$(MAKE) test-run
-	$(MAKE) -j$(JOBS) BUILD=build/san SAN=1 OPT=-O1 test-build
-	$(MAKE) BUILD=build/san SAN=1 OPT=-O1 test-run
+	$(MAKE) -j$(JOBS) $(SAN_VARS) test-build
+	$(MAKE) $(SAN_VARS) test-run
 
 test-build: all $(TESTS) $(EXAMPLES)
 

@@ -10,6 +10,12 @@
 /* Most threads a context may have (mlp_ctx_set_threads). */
 #define MLP__MAX_THREADS 64
 
+/* Elements a streaming pass (a few operations an element, in the caches)
+ * must give each part before it is split: a hand-off to the pool costs a
+ * few microseconds, such a pass about a tenth of a nanosecond an element
+ * (ops/par.c, and the epilogue of a product in parallel.c). */
+#define MLP__PAR_MIN_STREAM ((int64_t)1 << 14)
+
 /* fn(arg, lo, hi, tid) is called on disjoint [lo, hi) covering [0, n)
  * (at most ctx->threads ranges, each of at least min_per_thread indices:
  * range i is [n * i / parts, n * (i + 1) / parts)), tid in
@@ -18,12 +24,6 @@
  * range 0); the ranges do not. Runs fn(arg, 0, n, 0) on the caller when
  * there is no pool or n is below 2 * min_per_thread. fn must not call
  * mlp__parallel_for itself. */
-/* Elements a streaming pass (a few operations an element, in the caches)
- * must give each part before it is split: a hand-off to the pool costs a
- * few microseconds, such a pass about a tenth of a nanosecond an element
- * (ops/par.c, and the epilogue of a product in parallel.c). */
-#define MLP__PAR_MIN_STREAM ((int64_t)1 << 14)
-
 typedef void (*mlp__range_fn)(void *arg, int64_t lo, int64_t hi, int tid);
 void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn,
                        void *arg);
