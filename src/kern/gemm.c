@@ -276,14 +276,14 @@ static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
  * does (the first block with beta, the others adding to C), so every
  * element gets the same operations in the same order, and the same
  * bits; but the tile's rows of A are read once, start to end, and its C
- * stays in L1 (784-256-10 at batch 256: 1-3 % faster). t holds the packed
- * B panels of this block of columns (all K rows) and C at its first
- * column; MC blocks of rows keep A's rows within the L2. */
-static void tiles_beside(const mlp__gemm_kernel *k, tiles *t, const float *A, int64_t lda,
-                         int64_t M, int64_t MC, int64_t K, int64_t KC, float beta)
+ * stays in L1 (784-256-10 at batch 256: 1-3 % faster). t holds A (at
+ * row 0, as run_tiles reads it in place), the packed B panels of this
+ * block of columns (all K rows) and C at its first column; MC blocks of
+ * rows keep A's rows within the L2. */
+static void tiles_beside(const mlp__gemm_kernel *k, const tiles *t, int64_t M, int64_t MC,
+                         int64_t K, int64_t KC, float beta)
 {
     const int64_t mr = k->mr, nr = k->nr;
-    float *const c0 = t->c;
     int64_t ic, jr, ir, pc;
     for (ic = 0; ic < M; ic += MC) {
         const int64_t mc = M - ic < MC ? M - ic : MC;
@@ -292,11 +292,12 @@ static void tiles_beside(const mlp__gemm_kernel *k, tiles *t, const float *A, in
             const float *bp = t->b + jr / nr * t->bstep;
             for (ir = 0; ir < mc; ir += mr) {
                 const int64_t mb = mc - ir < mr ? mc - ir : mr;
-                const float *ap = A + (ic + ir) * lda;
-                float *ct = c0 + (ic + ir) * t->ldc + jr;
+                const float *ap = t->a + (ic + ir) / mr * t->astep;
+                float *ct = t->c + (ic + ir) * t->ldc + jr;
                 for (pc = 0; pc < K; pc += KC)
-                    t->ukr(K - pc < KC ? K - pc : KC, ap + pc, lda, 1, bp + pc * nr, nr, ct, t->ldc,
-                           mb, nb, t->alpha, pc == 0 ? beta : 1.0f);
+                    t->ukr(K - pc < KC ? K - pc : KC, ap + pc * t->csa, t->rsa, t->csa,
+                           bp + pc * t->rsb, t->rsb, ct, t->ldc, mb, nb, t->alpha,
+                           pc == 0 ? beta : 1.0f);
             }
         }
     }
@@ -362,10 +363,15 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     for (jc = 0; jc < N; jc += t.nc) {
         t.nc = N - jc < NC ? N - jc : NC;
         if (a_beside && pack_b && !ta) { /* see tiles_beside */
+            t.a = A;
+            t.rsa = lda;
+            t.csa = 1;
+            t.astep = mr * lda;
             t.b = bpre + jc * K;
+            t.rsb = nr;
             t.bstep = nr * K;
             t.c = C + jc;
-            tiles_beside(k, &t, A, lda, M, MC, K, KC, beta);
+            tiles_beside(k, &t, M, MC, K, KC, beta);
             continue;
         }
         for (pc = 0; pc < K; pc += t.kc) {
