@@ -20,7 +20,7 @@
 #define MR 12
 #define NR 32
 #define SIMD_MC 192
-#define SIMD_KC 384
+#define SIMD_KC 512
 #define SIMD_NC 1024
 #define SIMD_MASKED 1
 #define SIMD_PREFETCH_C 1
