@@ -25,7 +25,10 @@
  *
  * Results do not depend on the thread count: mlp__gemm splits C[M x N] into
  * row or column blocks aligned to the kernel's register tile, and each
- * element's sum over K is formed in the same order whatever block holds it.
+ * element's sum over K is formed in the same order whatever block holds it;
+ * or, at two threads, a layer's product over K at the boundary of the two
+ * blocks of K the kernel runs it in (below), adding the second block's
+ * sums as the kernel would.
  */
 #ifndef MLP_NO_THREADS
 #define _POSIX_C_SOURCE 200809L
@@ -37,6 +40,7 @@
 
 #include "core.h"
 #include "kern/vec.h"
+#include "kern/vec_fast.h"
 #include "parallel.h"
 
 /* Rounds a waiting thread spins before it sleeps: with atomics each is a
@@ -518,6 +522,110 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
 /* Below this many multiply-adds a product stays on one thread. */
 #define MLP__GEMM_SPLIT_MIN ((int64_t)1 << 18)
 
+/* ---- two threads: a product split over K ----
+ * A layer's product X W (W [K, N], K > the batch M) split by rows or
+ * columns of C has each thread read all of W, or all of its rows: in a
+ * training step each thread then updates part of a W the other has in
+ * its cache, and every line of it crosses between the cores twice a step
+ * (the update's write, the next forward's read). Split over K instead,
+ * each thread reads only its own rows of W, the rows the update gives it
+ * (whole elements in order: the first half of W to the first part), and
+ * what crosses is half of an M x N sum. The sums keep their order: a
+ * product runs K in blocks (mlp__gemm_kblock), storing the first and
+ * adding each next one to C; when there are exactly two, the first
+ * thread stores the first block's sums into C, the second the last
+ * block's into a buffer, and a pass adds that buffer to C as the last
+ * block would have, then applies the epilogue. */
+
+typedef struct {
+    mlp_ctx *ctx;
+    int64_t M, N, K, K0, lda, ldb, ldc;
+    float beta;
+    const float *A, *B;
+    float *C, *P;
+    const mlp__epilogue *ep;
+} ksplit_job;
+
+/* part 0: the first block of K into C; part 1: the last into P */
+static void ksplit_part(void *varg, int64_t lo, int64_t hi, int tid)
+{
+    const ksplit_job *j = (const ksplit_job *)varg;
+    float *work = j->ctx->gemm_work + (size_t)tid * j->ctx->gemm_work_floats;
+    int64_t h;
+    for (h = lo; h < hi; h++)
+        if (h == 0)
+            mlp__sgemm(j->ctx->gemm, 0, 0, j->M, j->N, j->K0, 1.0f, j->A, j->lda, j->B, j->ldb,
+                       j->beta, j->C, j->ldc, work);
+        else
+            mlp__sgemm(j->ctx->gemm, 0, 0, j->M, j->N, j->K - j->K0, 1.0f, j->A + j->K0, j->lda,
+                       j->B + j->K0 * j->ldb, j->ldb, 0.0f, j->P, j->N, work);
+}
+
+/* rows [lo, hi) of C: the last block's sums added, then ep */
+static void ksplit_add(void *varg, int64_t lo, int64_t hi, int tid)
+{
+    const ksplit_job *j = (const ksplit_job *)varg;
+    int64_t r;
+    (void)tid;
+    for (r = lo; r < hi; r++)
+        mlp__vec_acc(j->C + r * j->ldc, j->P + r * j->N, j->N);
+    if (j->ep)
+        epilogue(j->ep, j->C, j->ldc, j->N, lo, hi);
+}
+
+/* The buffer for M x N sums, 64-byte aligned; NULL when the allocator
+ * refuses it (the product is then split as any other: nothing fails). */
+static float *part_buffer(mlp_ctx *ctx, int64_t M, int64_t N)
+{
+    size_t floats, bytes;
+    unsigned char *p;
+    if (!mlp__mul_size((size_t)M, (size_t)N, &floats)
+        || !mlp__mul_size(floats, sizeof(float), &bytes) || bytes > MLP__MAX_BYTES - MLP__ALIGN)
+        return NULL;
+    if (ctx->gemm_part_floats < floats) {
+        mlp__free(ctx, ctx->gemm_part);
+        ctx->gemm_part_floats = 0;
+        ctx->gemm_part = ctx->a.alloc(ctx->a.user, bytes + MLP__ALIGN);
+        if (!ctx->gemm_part)
+            return NULL;
+        ctx->gemm_part_floats = floats;
+    }
+    p = (unsigned char *)ctx->gemm_part;
+    return (float *)(p + (MLP__ALIGN - (size_t)((uintptr_t)p % MLP__ALIGN)) % MLP__ALIGN);
+}
+
+/* Split over K when that pays and keeps the bits: two threads, a plain
+ * product (B's rows are K) with more rows of B than of A, K in exactly
+ * two blocks, alpha 1 (the last block's sums are then added unscaled),
+ * and more than one row (one row runs K in one pass, not in blocks). */
+static int ksplit_run(mlp_ctx *ctx, int nt, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, const mlp__epilogue *ep)
+{
+    ksplit_job j;
+    const int64_t K0 = mlp__gemm_kblock(ctx->gemm, K);
+    if (nt != 2 || ta || tb || alpha != 1.0f || M < 2 || K <= M || (K + K0 - 1) / K0 != 2)
+        return 0;
+    if (!(j.P = part_buffer(ctx, M, N)))
+        return 0;
+    j.ctx = ctx;
+    j.M = M;
+    j.N = N;
+    j.K = K;
+    j.K0 = K0;
+    j.lda = lda;
+    j.ldb = ldb;
+    j.ldc = ldc;
+    j.beta = beta;
+    j.A = A;
+    j.B = B;
+    j.C = C;
+    j.ep = ep;
+    mlp__parallel_for(ctx, 2, 1, ksplit_part, &j);
+    mlp__parallel_for(ctx, M, (MLP__PAR_MIN_STREAM + N - 1) / N, ksplit_add, &j);
+    return 1;
+}
+
 static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                      const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                      int64_t ldc, const mlp__epilogue *ep)
@@ -531,6 +639,8 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
             epilogue(ep, C, ldc, N, 0, M);
         return;
     }
+    if (ksplit_run(ctx, nt, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep))
+        return;
     memset(&j, 0, sizeof j);
     j.ctx = ctx;
     j.ta = ta;
@@ -547,8 +657,11 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     j.ldb = ldb;
     j.ldc = ldc;
     j.ep = ep;
-    /* split the longer side, in whole register tiles */
-    j.split_rows = M >= N;
+    /* split the longer side, in whole register tiles; at two threads a
+       weight's gradient A^T B with more rows than the batch K (the weight
+       of a product split over K, above) by rows: each thread writes the
+       gradient of the rows of W it reads in the forward and updates */
+    j.split_rows = M >= N || (nt == 2 && ta && !tb && M > K);
     j.unit = j.split_rows ? ctx->gemm->mr : ctx->gemm->nr;
     units = ((j.split_rows ? M : N) + j.unit - 1) / j.unit;
     /* one block per thread: every block packs its own copy of the other

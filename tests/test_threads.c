@@ -158,6 +158,83 @@ static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void
         }
 }
 
+/* C = A B + C at `threads` as gemm_at, the allocator refusing every
+ * block after the context's workspace when `refuse`; checks the refusals:
+ * one exactly when the product is split over K (2 threads, K in two of
+ * the kernel's blocks), whose buffer for the last block's sums is then
+ * the one refused. */
+static void ksplit_at(int threads, int refuse, int64_t M, int64_t N, int64_t K, const float *a,
+                      const float *b, const float *c0, float *c)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t kb;
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    assert_ok(ctx, mlp__gemm_ready(ctx, "test"));
+    kb = mlp__gemm_kblock(ctx->gemm, K);
+    if (refuse)
+        al.fail_at = al.calls;
+    memcpy(c, c0, (size_t)(M * N) * sizeof(float));
+    mlp__gemm(ctx, 0, 0, M, N, K, 1.0f, a, K, b, N, 1.0f, c, N);
+    assert_int_equal(al.failures, refuse && threads == 2 && (K + kb - 1) / kb == 2 ? 1 : 0);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
+static void threads__product_split_over_k_same_bits_and_survives_refusal(void **state)
+{
+    /* K in two of the kernel's blocks, the second shorter, and more than
+     * the rows of A (a layer's X W at 2 threads); and a gradient of such a
+     * W, A^T B with more rows than K, split by rows though wider */
+    static const int64_t dims[3][2] = {{37, 131}, {200, 67}, {2, 400}};
+    mlp_ctx *probe = mlp_ctx_new(NULL);
+    const int64_t K = probe->gemm->kc + probe->gemm->kc / 2 + 3;
+    int d, i, j, p;
+    (void)state;
+    mlp_ctx_free(probe);
+    need_threads();
+    for (d = 0; d < 4; d++) {
+        int64_t M = d < 3 ? dims[d][0] : 333, N = d < 3 ? dims[d][1] : 700;
+        int64_t KK = d < 3 ? K : 80;
+        size_t cn = (size_t)(M * N) * sizeof(float);
+        float *a = (float *)malloc((size_t)(M * KK) * sizeof(float));
+        float *b = (float *)malloc((size_t)(KK * N) * sizeof(float));
+        float *c0 = (float *)malloc(cn), *c1 = (float *)malloc(cn), *c2 = (float *)malloc(cn);
+        float *c3 = (float *)malloc(cn), *c4 = (float *)malloc(cn);
+        fill(a, M * KK, 7u + (uint32_t)d);
+        fill(b, KK * N, 8u);
+        fill(c0, M * N, 9u);
+        if (d < 3) {
+            ksplit_at(1, 0, M, N, KK, a, b, c0, c1);
+            ksplit_at(2, 0, M, N, KK, a, b, c0, c2);
+            ksplit_at(3, 0, M, N, KK, a, b, c0, c3);
+            ksplit_at(2, 1, M, N, KK, a, b, c0, c4);
+        } else { /* the gradient's shape: A stored K x M */
+            gemm_at(1, 1, 0, M, N, KK, a, b, c0, c1);
+            gemm_at(2, 1, 0, M, N, KK, a, b, c0, c2);
+            gemm_at(3, 1, 0, M, N, KK, a, b, c0, c3);
+            memcpy(c4, c2, cn);
+        }
+        assert_memory_equal(c1, c2, cn);
+        assert_memory_equal(c1, c3, cn);
+        assert_memory_equal(c1, c4, cn);
+        for (i = 0; i < M; i += 7)
+            for (j = 0; j < N; j += 5) {
+                double s = (double)c0[i * N + j];
+                for (p = 0; p < KK; p++)
+                    s += (double)(d < 3 ? a[i * KK + p] : a[p * M + i]) * (double)b[p * N + j];
+                assert_close(c2[i * N + j], s, 1e-4, 1e-4);
+            }
+        free(a);
+        free(b);
+        free(c0);
+        free(c1);
+        free(c2);
+        free(c3);
+        free(c4);
+    }
+}
+
 /* The optimizers train_at steps with: plain SGD; SGD with momentum,
  * Nesterov and weight decay; Adam with weight decay; AdamW with amsgrad
  * (every state buffer and branch of the updates). */
@@ -700,6 +777,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads__matmul_same_bits_at_1_and_2_threads),
         cmocka_unit_test(threads__products_of_every_transpose_same_bits_at_1_2_3_threads),
+        cmocka_unit_test(threads__product_split_over_k_same_bits_and_survives_refusal),
         cmocka_unit_test(threads__training_steps_same_bits_at_1_2_3_threads),
         cmocka_unit_test(threads__steady_state_step_allocates_nothing),
         TU_TEST(threads__set_threads_rejects_bad_counts),

@@ -119,6 +119,11 @@ static int64_t even_block(int64_t total, int64_t maxblk, int64_t unit)
     return b < maxblk ? b : maxblk;
 }
 
+int64_t mlp__gemm_kblock(const mlp__gemm_kernel *k, int64_t K)
+{
+    return even_block(K, k->kc, 8);
+}
+
 static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc)
 {
     int64_t i, j;
@@ -352,7 +357,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
         return;
     }
     NC = even_block(N, k->nc, nr);
-    KC = even_block(K, k->kc, 8);
+    KC = mlp__gemm_kblock(k, K);
     MC = even_block(M, k->mc, mr);
     t.ukr = pack_b ? k->ukr_bp : k->ukr;
     t.bfin = plan + plan_ints(k);

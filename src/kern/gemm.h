@@ -101,6 +101,10 @@ const mlp__gemm_kernel *mlp__gemm_find(const char *name);
 const char *mlp__gemm_name(const mlp__gemm_kernel *k);
 /* Floats of packing workspace one call needs (independent of M, N, K). */
 size_t mlp__gemm_workspace_floats(const mlp__gemm_kernel *k);
+/* The length of the blocks of K a product runs in (the last may be
+ * shorter): each element's sum is formed block by block, in this order,
+ * the first block stored (with beta) and each next one added to C. */
+int64_t mlp__gemm_kblock(const mlp__gemm_kernel *k, int64_t K);
 
 /* Row-major C[M x N] = alpha * op(A) * op(B) + beta * C.
  * op(A) is M x K: A is M x K (lda >= K) when ta == 0, K x M (lda >= M) when
