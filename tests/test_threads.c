@@ -115,6 +115,22 @@ static void gemm_at(int threads, int ta, int tb, int64_t M, int64_t N, int64_t K
     assert_int_equal(al.live, 0);
 }
 
+/* c = op(A) op(B) + c0, as gemm_at takes them: every 13th row and 11th
+ * column against a double-precision triple loop here. */
+static void assert_product(int ta, int tb, int64_t M, int64_t N, int64_t K, const float *a,
+                           const float *b, const float *c0, const float *c)
+{
+    int64_t i, j, p;
+    for (i = 0; i < M; i += 13)
+        for (j = 0; j < N; j += 11) {
+            double s = (double)c0[i * N + j];
+            for (p = 0; p < K; p++)
+                s += (double)(ta ? a[p * M + i] : a[i * K + p])
+                     * (double)(tb ? b[j * K + p] : b[p * N + j]);
+            assert_close(c[i * N + j], s, 1e-4, 1e-4);
+        }
+}
+
 static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void **state)
 {
     /* tall (rows split across the threads) and wide (columns split),
@@ -126,7 +142,7 @@ static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void
     for (d = 0; d < 2; d++)
         for (t = 0; t < 4; t++) {
             int ta = t & 1, tb = t >> 1;
-            int64_t M = dims[d][0], N = dims[d][1], K = dims[d][2], i, j, p;
+            int64_t M = dims[d][0], N = dims[d][1], K = dims[d][2];
             size_t cn = (size_t)(M * N) * sizeof(float);
             float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
             float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
@@ -140,15 +156,7 @@ static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void
             gemm_at(3, ta, tb, M, N, K, a, b, c0, c3);
             assert_memory_equal(c1, c2, cn);
             assert_memory_equal(c1, c3, cn);
-            /* and right: a double-precision triple loop here */
-            for (i = 0; i < M; i += 13)
-                for (j = 0; j < N; j += 11) {
-                    double s = (double)c0[i * N + j];
-                    for (p = 0; p < K; p++)
-                        s += (double)(ta ? a[p * M + i] : a[i * K + p])
-                             * (double)(tb ? b[j * K + p] : b[p * N + j]);
-                    assert_close(c2[i * N + j], s, 1e-4, 1e-4);
-                }
+            assert_product(ta, tb, M, N, K, a, b, c0, c2);
             free(a);
             free(b);
             free(c0);
@@ -189,7 +197,7 @@ static void threads__product_split_over_k_same_bits_and_survives_refusal(void **
     static const int64_t dims[3][2] = {{37, 131}, {200, 67}, {2, 400}};
     mlp_ctx *probe = mlp_ctx_new(NULL);
     const int64_t K = probe->gemm->kc + probe->gemm->kc / 2 + 3;
-    int d, i, j, p;
+    int d;
     (void)state;
     mlp_ctx_free(probe);
     need_threads();
@@ -199,8 +207,8 @@ static void threads__product_split_over_k_same_bits_and_survives_refusal(void **
         size_t cn = (size_t)(M * N) * sizeof(float);
         float *a = (float *)malloc((size_t)(M * KK) * sizeof(float));
         float *b = (float *)malloc((size_t)(KK * N) * sizeof(float));
-        float *c0 = (float *)malloc(cn), *c1 = (float *)malloc(cn), *c2 = (float *)malloc(cn);
-        float *c3 = (float *)malloc(cn), *c4 = (float *)malloc(cn);
+        float *c0 = (float *)malloc(5 * cn); /* c0 .. c4, M x N each */
+        float *c1 = c0 + M * N, *c2 = c1 + M * N, *c3 = c2 + M * N, *c4 = c3 + M * N;
         fill(a, M * KK, 7u + (uint32_t)d);
         fill(b, KK * N, 8u);
         fill(c0, M * N, 9u);
@@ -218,20 +226,10 @@ static void threads__product_split_over_k_same_bits_and_survives_refusal(void **
         assert_memory_equal(c1, c2, cn);
         assert_memory_equal(c1, c3, cn);
         assert_memory_equal(c1, c4, cn);
-        for (i = 0; i < M; i += 7)
-            for (j = 0; j < N; j += 5) {
-                double s = (double)c0[i * N + j];
-                for (p = 0; p < KK; p++)
-                    s += (double)(d < 3 ? a[i * KK + p] : a[p * M + i]) * (double)b[p * N + j];
-                assert_close(c2[i * N + j], s, 1e-4, 1e-4);
-            }
+        assert_product(d == 3, 0, M, N, KK, a, b, c0, c2);
         free(a);
         free(b);
         free(c0);
-        free(c1);
-        free(c2);
-        free(c3);
-        free(c4);
     }
 }
 
