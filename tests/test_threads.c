@@ -1,7 +1,9 @@
 /*
  * test_threads.c - the context's worker pool: mlp_ctx_set_threads, matrix
- * products and training steps identical at 1 and 2 threads, the internal
- * mlp__parallel_for covering its range, a pool freed with its context,
+ * products (split by rows, by columns, or over K at 2 threads, also with
+ * that split's buffer refused) and training steps identical at 1 and 2
+ * threads, the internal mlp__parallel_for covering its range, a pool
+ * freed with its context,
  * predict/classify called from four threads at once on one model, and the
  * element-wise passes of a step (activations, bias add, bias gradient,
  * softmax cross-entropy) identical at 1, 2 and 3 threads.
