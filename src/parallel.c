@@ -573,15 +573,21 @@ static void ksplit_add(void *varg, int64_t lo, int64_t hi, int tid)
         epilogue(j->ep, j->C, j->ldc, j->N, lo, hi);
 }
 
-/* The buffer for M x N sums, 64-byte aligned; NULL when the allocator
- * refuses it (the product is then split as any other: nothing fails). */
+/* The largest buffer of sums a context keeps for a split over K (16 MiB):
+ * a larger product is split by rows or columns, where what crosses
+ * between the cores weighs less against its arithmetic. */
+#define KSPLIT_MAX_FLOATS ((size_t)1 << 22)
+
+/* The buffer for M x N sums, 64-byte aligned; NULL when it would be
+ * larger than that or the allocator refuses it (the product is then split
+ * as any other: nothing fails). */
 static float *part_buffer(mlp_ctx *ctx, int64_t M, int64_t N)
 {
     size_t floats, bytes;
     unsigned char *p;
-    if (!mlp__mul_size((size_t)M, (size_t)N, &floats)
-        || !mlp__mul_size(floats, sizeof(float), &bytes) || bytes > MLP__MAX_BYTES - MLP__ALIGN)
+    if (!mlp__mul_size((size_t)M, (size_t)N, &floats) || floats > KSPLIT_MAX_FLOATS)
         return NULL;
+    bytes = floats * sizeof(float);
     if (ctx->gemm_part_floats < floats) {
         mlp__free(ctx, ctx->gemm_part);
         ctx->gemm_part_floats = 0;
