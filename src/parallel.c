@@ -573,9 +573,9 @@ static void ksplit_add(void *varg, int64_t lo, int64_t hi, int tid)
         epilogue(j->ep, j->C, j->ldc, j->N, lo, hi);
 }
 
-/* The largest buffer of sums a context keeps for a split over K (16 MiB):
- * a larger product is split by rows or columns, where what crosses
- * between the cores weighs less against its arithmetic. */
+/* The largest buffer of sums a context keeps for a split over K (16 MiB),
+ * so that it never holds a second copy of a large layer's output for its
+ * lifetime: a larger product is split by rows or columns as before. */
 #define KSPLIT_MAX_FLOATS ((size_t)1 << 22)
 
 /* The buffer for M x N sums, 64-byte aligned; NULL when it would be
