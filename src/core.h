@@ -143,9 +143,9 @@ struct mlp_ctx {
     float *gemm_work;        /* packing workspace, one per thread; once made it */
     size_t gemm_work_floats; /* per thread, always >= what ctx->gemm needs */
     int gemm_work_threads;
-    /* a product split over K: the second part's sums (parallel.c), from
-     * the allocator unaligned; NULL until needed */
-    void *gemm_part;
+    /* a product split over K: the second part's sums (parallel.c);
+     * NULL until needed */
+    float *gemm_part;
     size_t gemm_part_floats;
     /* tape-free calls, which may run on many threads at once: the lock
      * (a mutex in the context's own allocation) guards the scratch list,

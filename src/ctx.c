@@ -107,7 +107,7 @@ void mlp_ctx_free(mlp_ctx *ctx)
     mlp__pool_destroy(ctx);
     mlp__scratch_destroy(ctx);
     mlp__free_aligned(ctx, ctx->gemm_work);
-    mlp__free(ctx, ctx->gemm_part);
+    mlp__free_aligned(ctx, ctx->gemm_part);
     mlp__lock_destroy(ctx->lock);
     ctx->a.free(ctx->a.user, ctx);
 }

@@ -475,6 +475,8 @@ typedef struct {
     const float *A, *B;
     float *C;
     const mlp__epilogue *ep;
+    int64_t K0; /* split over K (below): the first block's length */
+    float *P;   /* and the buffer of the last block's sums */
 } gemm_job;
 
 /* ep on rows [m0, m1) of C [.., N]: one call, or one a row when C's rows
@@ -537,19 +539,10 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
  * block's into a buffer, and a pass adds that buffer to C as the last
  * block would have, then applies the epilogue. */
 
-typedef struct {
-    mlp_ctx *ctx;
-    int64_t M, N, K, K0, lda, ldb, ldc;
-    float beta;
-    const float *A, *B;
-    float *C, *P;
-    const mlp__epilogue *ep;
-} ksplit_job;
-
 /* part 0: the first block of K into C; part 1: the last into P */
 static void ksplit_part(void *varg, int64_t lo, int64_t hi, int tid)
 {
-    const ksplit_job *j = (const ksplit_job *)varg;
+    const gemm_job *j = (const gemm_job *)varg;
     float *work = j->ctx->gemm_work + (size_t)tid * j->ctx->gemm_work_floats;
     int64_t h;
     for (h = lo; h < hi; h++)
@@ -564,13 +557,12 @@ static void ksplit_part(void *varg, int64_t lo, int64_t hi, int tid)
 /* rows [lo, hi) of C: the last block's sums added, then ep */
 static void ksplit_add(void *varg, int64_t lo, int64_t hi, int tid)
 {
-    const ksplit_job *j = (const ksplit_job *)varg;
+    const gemm_job *j = (const gemm_job *)varg;
     int64_t r;
-    (void)tid;
     for (r = lo; r < hi; r++)
         mlp__vec_acc(j->C + r * j->ldc, j->P + r * j->N, j->N);
     if (j->ep)
-        epilogue(j->ep, j->C, j->ldc, j->N, lo, hi);
+        epilogue_part(varg, lo, hi, tid);
 }
 
 /* The largest buffer of sums a context keeps for a split over K (16 MiB),
@@ -578,58 +570,37 @@ static void ksplit_add(void *varg, int64_t lo, int64_t hi, int tid)
  * lifetime: a larger product is split by rows or columns as before. */
 #define KSPLIT_MAX_FLOATS ((size_t)1 << 22)
 
-/* The buffer for M x N sums, 64-byte aligned; NULL when it would be
- * larger than that or the allocator refuses it (the product is then split
- * as any other: nothing fails). */
+/* The buffer for M x N sums; NULL when it would be larger than that or
+ * the allocator refuses it (the product is then split as any other:
+ * nothing fails). */
 static float *part_buffer(mlp_ctx *ctx, int64_t M, int64_t N)
 {
-    size_t floats, bytes;
-    unsigned char *p;
+    size_t floats;
     if (!mlp__mul_size((size_t)M, (size_t)N, &floats) || floats > KSPLIT_MAX_FLOATS)
         return NULL;
-    bytes = floats * sizeof(float);
     if (ctx->gemm_part_floats < floats) {
-        mlp__free(ctx, ctx->gemm_part);
+        mlp__free_aligned(ctx, ctx->gemm_part);
         ctx->gemm_part_floats = 0;
-        ctx->gemm_part = ctx->a.alloc(ctx->a.user, bytes + MLP__ALIGN);
+        ctx->gemm_part = (float *)mlp__alloc_aligned_quiet(ctx, floats * sizeof(float));
         if (!ctx->gemm_part)
             return NULL;
         ctx->gemm_part_floats = floats;
     }
-    p = (unsigned char *)ctx->gemm_part;
-    return (float *)(p + (MLP__ALIGN - (size_t)((uintptr_t)p % MLP__ALIGN)) % MLP__ALIGN);
+    return ctx->gemm_part;
 }
 
-/* Split over K when that pays and keeps the bits: two threads, a plain
- * product (B's rows are K) with more rows of B than of A, K in exactly
- * two blocks, alpha 1 (the last block's sums are then added unscaled),
- * and more than one row (one row runs K in one pass, not in blocks). */
-static int ksplit_run(mlp_ctx *ctx, int nt, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                      float beta, float *C, int64_t ldc, const mlp__epilogue *ep)
+/* The first block's length when j's product is split over K, else 0:
+ * two threads, a plain product (B's rows are K) with more rows of B than
+ * of A, K in exactly two blocks, alpha 1 (the last block's sums are then
+ * added unscaled), and more than one row (one row runs K in one pass,
+ * not in blocks). */
+static int64_t ksplit_k0(const gemm_job *j, int nt)
 {
-    ksplit_job j;
-    const int64_t K0 = mlp__gemm_kblock(ctx->gemm, K);
-    if (nt != 2 || ta || tb || alpha != 1.0f || M < 2 || K <= M || (K + K0 - 1) / K0 != 2)
+    const int64_t K0 = mlp__gemm_kblock(j->ctx->gemm, j->K);
+    if (nt != 2 || j->ta || j->tb || j->alpha != 1.0f || j->M < 2 || j->K <= j->M
+        || (j->K + K0 - 1) / K0 != 2)
         return 0;
-    if (!(j.P = part_buffer(ctx, M, N)))
-        return 0;
-    j.ctx = ctx;
-    j.M = M;
-    j.N = N;
-    j.K = K;
-    j.K0 = K0;
-    j.lda = lda;
-    j.ldb = ldb;
-    j.ldc = ldc;
-    j.beta = beta;
-    j.A = A;
-    j.B = B;
-    j.C = C;
-    j.ep = ep;
-    mlp__parallel_for(ctx, 2, 1, ksplit_part, &j);
-    mlp__parallel_for(ctx, M, (MLP__PAR_MIN_STREAM + N - 1) / N, ksplit_add, &j);
-    return 1;
+    return K0;
 }
 
 static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -645,8 +616,6 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
             epilogue(ep, C, ldc, N, 0, M);
         return;
     }
-    if (ksplit_run(ctx, nt, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep))
-        return;
     memset(&j, 0, sizeof j);
     j.ctx = ctx;
     j.ta = ta;
@@ -663,6 +632,11 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     j.ldb = ldb;
     j.ldc = ldc;
     j.ep = ep;
+    if ((j.K0 = ksplit_k0(&j, nt)) > 0 && (j.P = part_buffer(ctx, M, N))) {
+        mlp__parallel_for(ctx, 2, 1, ksplit_part, &j);
+        mlp__parallel_for(ctx, M, (MLP__PAR_MIN_STREAM + N - 1) / N, ksplit_add, &j);
+        return;
+    }
     /* split the longer side, in whole register tiles; at two threads a
        weight's gradient A^T B with more rows than the batch K (the weight
        of a product split over K, above) by rows: each thread writes the

@@ -68,20 +68,34 @@ void mlp__free(mlp_ctx *ctx, void *ptr)
         ctx->a.free(ctx->a.user, ptr);
 }
 
+/* The aligned block inside raw (size + MLP__ALIGN + a pointer bytes),
+ * with raw stored just before it for mlp__free_aligned. */
+static void *carve_aligned(unsigned char *raw)
+{
+    unsigned char *p = raw + sizeof(void *);
+    p += (MLP__ALIGN - (size_t)((uintptr_t)p % MLP__ALIGN)) % MLP__ALIGN;
+    memcpy(p - sizeof(void *), &raw, sizeof(void *));
+    return p;
+}
+
 void *mlp__alloc_aligned(mlp_ctx *ctx, const char *fn, size_t size)
 {
-    unsigned char *raw, *p;
+    unsigned char *raw;
     if (size > MLP__MAX_BYTES - MLP__ALIGN - sizeof(void *)) {
         mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: allocation of %zu bytes is too large", fn, size);
         return NULL;
     }
     raw = (unsigned char *)mlp__alloc(ctx, fn, size + MLP__ALIGN + sizeof(void *));
-    if (!raw)
+    return raw ? carve_aligned(raw) : NULL;
+}
+
+void *mlp__alloc_aligned_quiet(mlp_ctx *ctx, size_t size)
+{
+    unsigned char *raw;
+    if (size > MLP__MAX_BYTES - MLP__ALIGN - sizeof(void *))
         return NULL;
-    p = raw + sizeof(void *);
-    p += (MLP__ALIGN - (size_t)((uintptr_t)p % MLP__ALIGN)) % MLP__ALIGN;
-    memcpy(p - sizeof(void *), &raw, sizeof(void *));
-    return p;
+    raw = (unsigned char *)ctx->a.alloc(ctx->a.user, size + MLP__ALIGN + sizeof(void *));
+    return raw ? carve_aligned(raw) : NULL;
 }
 
 void mlp__free_aligned(mlp_ctx *ctx, void *ptr)

@@ -69,6 +69,9 @@ void *mlp__realloc(mlp_ctx *ctx, const char *fn, void *ptr, size_t size);
 void mlp__free(mlp_ctx *ctx, void *ptr);
 /* 64-byte aligned block; free with mlp__free_aligned. */
 void *mlp__alloc_aligned(mlp_ctx *ctx, const char *fn, size_t size);
+/* The same for a block the caller can do without: NULL on failure
+ * without recording an error on ctx. */
+void *mlp__alloc_aligned_quiet(mlp_ctx *ctx, size_t size);
 void mlp__free_aligned(mlp_ctx *ctx, void *ptr);
 /* a * b into *out; 0 on overflow. */
 int mlp__mul_size(size_t a, size_t b, size_t *out);
