@@ -103,18 +103,23 @@ static void threads__matmul_same_bits_at_1_and_2_threads(void **state)
 }
 
 /* C = op(A) op(B) + C through the context at `threads` (C starts as c0),
- * with A stored transposed when ta, B when tb. */
-static void gemm_at(int threads, int ta, int tb, int64_t M, int64_t N, int64_t K, const float *a,
-                    const float *b, const float *c0, float *c)
+ * with A stored transposed when ta, B when tb; with `refuse` the
+ * allocator refuses every block after the context's workspace. Returns
+ * the allocations refused. */
+static long gemm_at(int threads, int refuse, int ta, int tb, int64_t M, int64_t N, int64_t K,
+                    const float *a, const float *b, const float *c0, float *c)
 {
     tu_alloc al;
     mlp_ctx *ctx = tu_ctx(&al, -1);
     assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
     assert_ok(ctx, mlp__gemm_ready(ctx, "test"));
+    if (refuse)
+        al.fail_at = al.calls;
     memcpy(c, c0, (size_t)(M * N) * sizeof(float));
     mlp__gemm(ctx, ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 1.0f, c, N);
     mlp_ctx_free(ctx);
     assert_int_equal(al.live, 0);
+    return al.failures;
 }
 
 /* c = op(A) op(B) + c0, as gemm_at takes them: every 13th row and 11th
@@ -153,9 +158,9 @@ static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void
             fill(a, M * K, 3u + (uint32_t)t);
             fill(b, K * N, 4u);
             fill(c0, M * N, 5u);
-            gemm_at(1, ta, tb, M, N, K, a, b, c0, c1);
-            gemm_at(2, ta, tb, M, N, K, a, b, c0, c2);
-            gemm_at(3, ta, tb, M, N, K, a, b, c0, c3);
+            gemm_at(1, 0, ta, tb, M, N, K, a, b, c0, c1);
+            gemm_at(2, 0, ta, tb, M, N, K, a, b, c0, c2);
+            gemm_at(3, 0, ta, tb, M, N, K, a, b, c0, c3);
             assert_memory_equal(c1, c2, cn);
             assert_memory_equal(c1, c3, cn);
             assert_product(ta, tb, M, N, K, a, b, c0, c2);
@@ -168,67 +173,41 @@ static void threads__products_of_every_transpose_same_bits_at_1_2_3_threads(void
         }
 }
 
-/* C = A B + C at `threads` as gemm_at, the allocator refusing every
- * block after the context's workspace when `refuse`; checks the refusals:
- * one exactly when the product is split over K (2 threads, K in two of
- * the kernel's blocks), whose buffer for the last block's sums is then
- * the one refused. */
-static void ksplit_at(int threads, int refuse, int64_t M, int64_t N, int64_t K, const float *a,
-                      const float *b, const float *c0, float *c)
-{
-    tu_alloc al;
-    mlp_ctx *ctx = tu_ctx(&al, -1);
-    int64_t kb;
-    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
-    assert_ok(ctx, mlp__gemm_ready(ctx, "test"));
-    kb = mlp__gemm_kblock(ctx->gemm, K);
-    if (refuse)
-        al.fail_at = al.calls;
-    memcpy(c, c0, (size_t)(M * N) * sizeof(float));
-    mlp__gemm(ctx, 0, 0, M, N, K, 1.0f, a, K, b, N, 1.0f, c, N);
-    assert_int_equal(al.failures, refuse && threads == 2 && (K + kb - 1) / kb == 2 ? 1 : 0);
-    mlp_ctx_free(ctx);
-    assert_int_equal(al.live, 0);
-}
-
 static void threads__product_split_over_k_same_bits_and_survives_refusal(void **state)
 {
     /* K in two of the kernel's blocks, the second shorter, and more than
-     * the rows of A (a layer's X W at 2 threads); and a gradient of such a
-     * W, A^T B with more rows than K, split by rows though wider */
-    static const int64_t dims[3][2] = {{37, 131}, {200, 67}, {2, 400}};
+     * the rows of A (a layer's X W at 2 threads): split over K, and with
+     * its buffer refused (the one refusal), by rows or columns; and a
+     * gradient of such a W, A^T B with more rows than K, split by rows
+     * though wider (no buffer, no refusal) */
+    static const int64_t dims[4][3] = {{37, 131, 0}, {200, 67, 0}, {2, 400, 0}, {333, 700, 80}};
     mlp_ctx *probe = mlp_ctx_new(NULL);
-    const int64_t K = probe->gemm->kc + probe->gemm->kc / 2 + 3;
+    const int64_t K2 = probe->gemm->kc + probe->gemm->kc / 2 + 3;
+    const int64_t kb = mlp__gemm_kblock(probe->gemm, K2);
     int d;
     (void)state;
     mlp_ctx_free(probe);
     need_threads();
+    assert_int_equal((K2 + kb - 1) / kb, 2);
     for (d = 0; d < 4; d++) {
-        int64_t M = d < 3 ? dims[d][0] : 333, N = d < 3 ? dims[d][1] : 700;
-        int64_t KK = d < 3 ? K : 80;
+        const int ta = d == 3;
+        const int64_t M = dims[d][0], N = dims[d][1], K = ta ? dims[d][2] : K2;
         size_t cn = (size_t)(M * N) * sizeof(float);
-        float *a = (float *)malloc((size_t)(M * KK) * sizeof(float));
-        float *b = (float *)malloc((size_t)(KK * N) * sizeof(float));
+        float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
+        float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
         float *c0 = (float *)malloc(5 * cn); /* c0 .. c4, M x N each */
         float *c1 = c0 + M * N, *c2 = c1 + M * N, *c3 = c2 + M * N, *c4 = c3 + M * N;
-        fill(a, M * KK, 7u + (uint32_t)d);
-        fill(b, KK * N, 8u);
+        fill(a, M * K, 7u + (uint32_t)d);
+        fill(b, K * N, 8u);
         fill(c0, M * N, 9u);
-        if (d < 3) {
-            ksplit_at(1, 0, M, N, KK, a, b, c0, c1);
-            ksplit_at(2, 0, M, N, KK, a, b, c0, c2);
-            ksplit_at(3, 0, M, N, KK, a, b, c0, c3);
-            ksplit_at(2, 1, M, N, KK, a, b, c0, c4);
-        } else { /* the gradient's shape: A stored K x M */
-            gemm_at(1, 1, 0, M, N, KK, a, b, c0, c1);
-            gemm_at(2, 1, 0, M, N, KK, a, b, c0, c2);
-            gemm_at(3, 1, 0, M, N, KK, a, b, c0, c3);
-            memcpy(c4, c2, cn);
-        }
+        gemm_at(1, 0, ta, 0, M, N, K, a, b, c0, c1);
+        gemm_at(2, 0, ta, 0, M, N, K, a, b, c0, c2);
+        gemm_at(3, 0, ta, 0, M, N, K, a, b, c0, c3);
+        assert_int_equal(gemm_at(2, 1, ta, 0, M, N, K, a, b, c0, c4), ta ? 0 : 1);
         assert_memory_equal(c1, c2, cn);
         assert_memory_equal(c1, c3, cn);
         assert_memory_equal(c1, c4, cn);
-        assert_product(d == 3, 0, M, N, KK, a, b, c0, c2);
+        assert_product(ta, 0, M, N, K, a, b, c0, c2);
         free(a);
         free(b);
         free(c0);
