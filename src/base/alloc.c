@@ -68,8 +68,18 @@ void mlp__free(mlp_ctx *ctx, void *ptr)
         ctx->a.free(ctx->a.user, ptr);
 }
 
-/* The aligned block inside raw (size + MLP__ALIGN + a pointer bytes),
- * with raw stored just before it for mlp__free_aligned. */
+/* Bytes of the raw block an aligned block of size bytes is carved from
+ * (room to align it and to keep the raw pointer before it); 0 when that
+ * is more than MLP__MAX_BYTES. */
+static size_t aligned_raw_bytes(size_t size)
+{
+    if (size > MLP__MAX_BYTES - MLP__ALIGN - sizeof(void *))
+        return 0;
+    return size + MLP__ALIGN + sizeof(void *);
+}
+
+/* The aligned block inside raw (aligned_raw_bytes of its size), with raw
+ * stored just before it for mlp__free_aligned. */
 static void *carve_aligned(unsigned char *raw)
 {
     unsigned char *p = raw + sizeof(void *);
@@ -80,21 +90,20 @@ static void *carve_aligned(unsigned char *raw)
 
 void *mlp__alloc_aligned(mlp_ctx *ctx, const char *fn, size_t size)
 {
+    const size_t bytes = aligned_raw_bytes(size);
     unsigned char *raw;
-    if (size > MLP__MAX_BYTES - MLP__ALIGN - sizeof(void *)) {
+    if (!bytes) {
         mlp__fail(ctx, MLP_ERR_OVERFLOW, "%s: allocation of %zu bytes is too large", fn, size);
         return NULL;
     }
-    raw = (unsigned char *)mlp__alloc(ctx, fn, size + MLP__ALIGN + sizeof(void *));
+    raw = (unsigned char *)mlp__alloc(ctx, fn, bytes);
     return raw ? carve_aligned(raw) : NULL;
 }
 
 void *mlp__alloc_aligned_quiet(mlp_ctx *ctx, size_t size)
 {
-    unsigned char *raw;
-    if (size > MLP__MAX_BYTES - MLP__ALIGN - sizeof(void *))
-        return NULL;
-    raw = (unsigned char *)ctx->a.alloc(ctx->a.user, size + MLP__ALIGN + sizeof(void *));
+    const size_t bytes = aligned_raw_bytes(size);
+    unsigned char *raw = bytes ? (unsigned char *)ctx->a.alloc(ctx->a.user, bytes) : NULL;
     return raw ? carve_aligned(raw) : NULL;
 }
 
