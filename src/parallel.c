@@ -501,11 +501,17 @@ static void epilogue_part(void *varg, int64_t lo, int64_t hi, int tid)
     epilogue(j->ep, j->C, j->ldc, j->N, lo, hi);
 }
 
+/* Thread tid's packing workspace in ctx. */
+static float *thread_work(const mlp_ctx *ctx, int tid)
+{
+    return ctx->gemm_work + (size_t)tid * ctx->gemm_work_floats;
+}
+
 static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
 {
     const gemm_job *j = (const gemm_job *)varg;
     int64_t a = lo * j->unit, b = hi * j->unit;
-    float *work = j->ctx->gemm_work + (size_t)tid * j->ctx->gemm_work_floats;
+    float *work = thread_work(j->ctx, tid);
     if (j->split_rows) {
         if (b > j->M)
             b = j->M;
@@ -543,7 +549,7 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
 static void ksplit_part(void *varg, int64_t lo, int64_t hi, int tid)
 {
     const gemm_job *j = (const gemm_job *)varg;
-    float *work = j->ctx->gemm_work + (size_t)tid * j->ctx->gemm_work_floats;
+    float *work = thread_work(j->ctx, tid);
     int64_t h;
     for (h = lo; h < hi; h++)
         if (h == 0)
