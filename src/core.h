@@ -143,7 +143,7 @@ struct mlp_ctx {
     float *gemm_work;        /* packing workspace, one per thread; once made it */
     size_t gemm_work_floats; /* per thread, always >= what ctx->gemm needs */
     int gemm_work_threads;
-    /* a product split over K: the second part's sums (parallel.c);
+    /* a product split over K: the second part's sums (product.c);
      * NULL until needed */
     float *gemm_part;
     size_t gemm_part_floats;
@@ -284,7 +284,7 @@ void mlp__scratch_destroy(mlp_ctx *ctx);
  * recording, so backward never allocates) (ctx.c). */
 mlp_status mlp__gemm_ready(mlp_ctx *ctx, const char *fn);
 /* C = alpha op(A) op(B) + beta C with ctx's kernel, workspace and threads.
- * mlp__gemm_ready must have succeeded (parallel.c, which splits it). */
+ * mlp__gemm_ready must have succeeded (product.c, which splits it). */
 void mlp__gemm(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                int64_t ldc);
@@ -298,7 +298,7 @@ typedef struct mlp__epilogue {
 /* mlp__gemm, then ep (NULL: none) on C: the bits of the product followed
  * by a pass of mlp__bias_act_fwd. A product split by rows has each thread
  * apply ep to the rows it wrote while they are in its caches; one split
- * by columns is followed by a pass split by rows (parallel.c says why). */
+ * by columns is followed by a pass split by rows (product.c says why). */
 void mlp__gemm_ep(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc, const mlp__epilogue *ep);

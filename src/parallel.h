@@ -13,7 +13,7 @@
 /* Elements a streaming pass (a few operations an element, in the caches)
  * must give each part before it is split: a hand-off to the pool costs a
  * few microseconds, such a pass about a tenth of a nanosecond an element
- * (ops/par.c, and the epilogue of a product in parallel.c). */
+ * (ops/par.c, and the epilogue of a product in product.c). */
 #define MLP__PAR_MIN_STREAM ((int64_t)1 << 14)
 
 /* fn(arg, lo, hi, tid) is called on disjoint [lo, hi) covering [0, n)
