@@ -327,6 +327,75 @@ static int rows_apart(int64_t mr, int ta, int64_t lda)
     return 1;
 }
 
+/* The operands of one product and how its blocks read them. */
+typedef struct operands {
+    int ta, tb;
+    const float *A, *apre, *B, *bpre;
+    int64_t lda, ldb, K;
+    int pack_a, pack_b, fuse;
+} operands;
+
+/* t's A block: op(A)'s rows ic .. ic + t->mc, K from pc (t->kc): panels
+ * packed beforehand, packed here into abuf, or A read in place. */
+static void block_a(const mlp__gemm_kernel *k, const operands *o, tiles *t, int64_t ic, int64_t pc,
+                    float *abuf)
+{
+    const int64_t mr = k->mr;
+    if (o->apre && o->pack_a) { /* panels of K: this block's steps start at pc */
+        t->a = o->apre + ic * o->K + pc * mr;
+        t->rsa = 1;
+        t->csa = mr;
+        t->astep = mr * o->K;
+    } else if (o->pack_a) {
+        k->pack_a(o->ta, o->ta ? o->A + pc * o->lda + ic : o->A + ic * o->lda + pc, o->lda, t->mc,
+                  t->kc, abuf);
+        t->a = abuf;
+        t->rsa = 1;
+        t->csa = mr;
+        t->astep = mr * t->kc;
+    } else if (o->ta) {
+        t->a = o->A + pc * o->lda + ic;
+        t->rsa = 1;
+        t->csa = o->lda;
+        t->astep = mr;
+    } else {
+        t->a = o->A + ic * o->lda + pc;
+        t->rsa = o->lda;
+        t->csa = 1;
+        t->astep = mr * o->lda;
+    }
+}
+
+/* t's B block: op(B)'s columns jc .. jc + t->nc, K from pc (t->kc):
+ * panels packed beforehand, packed here into bbuf, or B read in place.
+ * Fused, the block's first row of tiles packs it: returns the source it
+ * packs from (else NULL). */
+static const float *block_b(const mlp__gemm_kernel *k, const operands *o, tiles *t, int64_t jc,
+                            int64_t pc, float *bbuf)
+{
+    const int64_t nr = k->nr;
+    if (o->bpre && o->pack_b) { /* panels of K rows: this block's rows start at pc */
+        t->b = o->bpre + jc * o->K + pc * nr;
+        t->rsb = nr;
+        t->bstep = nr * o->K;
+        return NULL;
+    }
+    if (!o->pack_b) {
+        t->b = o->B + pc * o->ldb + jc;
+        t->rsb = o->ldb;
+        t->bstep = nr;
+        return NULL;
+    }
+    t->b = bbuf;
+    t->rsb = nr;
+    t->bstep = nr * t->kc;
+    if (o->fuse)
+        return o->B + pc * o->ldb + jc;
+    k->pack_b(o->tb, o->tb ? o->B + jc * o->ldb + pc : o->B + pc * o->ldb + jc, o->ldb, t->kc,
+              t->nc, bbuf);
+    return NULL;
+}
+
 static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *apre, const float *B,
                       int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
@@ -341,6 +410,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     /* B packed by its first row of tiles: a copy (not transposed) of a B
      * not packed before, in blocks with at least one full A panel */
     const int fuse = k->ukr_pack && pack_a && pack_b && !tb && !bpre;
+    const operands o = {ta, tb, A, apre, B, bpre, lda, ldb, K, pack_a, pack_b, fuse};
     float *abuf = work, *bbuf = work + round_up(k->mc * k->kc, 16);
     int32_t *plan = (int32_t *)(work + steps_offset(k));
     int64_t jc, pc, ic, j, NC, KC, MC;
@@ -368,66 +438,22 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     for (jc = 0; jc < N; jc += t.nc) {
         t.nc = N - jc < NC ? N - jc : NC;
         if (a_beside && pack_b && !ta) { /* see tiles_beside */
-            t.a = A;
-            t.rsa = lda;
-            t.csa = 1;
-            t.astep = mr * lda;
-            t.b = bpre + jc * K;
-            t.rsb = nr;
-            t.bstep = nr * K;
+            block_a(k, &o, &t, 0, 0, abuf);
+            block_b(k, &o, &t, jc, 0, bbuf);
             t.c = C + jc;
             tiles_beside(k, &t, M, MC, K, KC, beta);
             continue;
         }
         for (pc = 0; pc < K; pc += t.kc) {
-            const float *bsrc = NULL;
+            const float *bsrc;
             t.kc = K - pc < KC ? K - pc : KC;
             t.beta = pc == 0 ? beta : 1.0f;
-            if (bpre && pack_b) { /* panels of K rows: this block's rows start at pc */
-                t.b = bpre + jc * K + pc * nr;
-                t.rsb = nr;
-                t.bstep = nr * K;
-            } else if (pack_b) {
-                if (fuse)
-                    bsrc = B + pc * ldb + jc;
-                else
-                    k->pack_b(tb, tb ? B + jc * ldb + pc : B + pc * ldb + jc, ldb, t.kc, t.nc,
-                              bbuf);
-                t.b = bbuf;
-                t.rsb = nr;
-                t.bstep = nr * t.kc;
-            } else {
-                t.b = B + pc * ldb + jc;
-                t.rsb = ldb;
-                t.bstep = nr;
-            }
+            bsrc = block_b(k, &o, &t, jc, pc, bbuf);
             for (j = 0; skip && j < t.nc; j += nr)
                 t.bfin[j / nr] = -1;
             for (ic = 0; ic < M; ic += t.mc) {
                 t.mc = M - ic < MC ? M - ic : MC;
-                if (apre && pack_a) {
-                    t.a = apre + ic * K + pc * mr;
-                    t.rsa = 1;
-                    t.csa = mr;
-                    t.astep = mr * K;
-                } else if (pack_a) {
-                    k->pack_a(ta, ta ? A + pc * lda + ic : A + ic * lda + pc, lda, t.mc, t.kc,
-                              abuf);
-                    t.a = abuf;
-                    t.rsa = 1;
-                    t.csa = mr;
-                    t.astep = mr * t.kc;
-                } else if (ta) {
-                    t.a = A + pc * lda + ic;
-                    t.rsa = 1;
-                    t.csa = lda;
-                    t.astep = mr;
-                } else {
-                    t.a = A + ic * lda + pc;
-                    t.rsa = lda;
-                    t.csa = 1;
-                    t.astep = mr * lda;
-                }
+                block_a(k, &o, &t, ic, pc, abuf);
                 t.plan = skip && plan_steps(k, t.mc, t.kc, t.a, plan) ? plan : NULL;
                 t.bsrc = ic == 0 ? bsrc : NULL;
                 t.c = C + ic * ldc + jc;
