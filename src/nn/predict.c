@@ -279,20 +279,93 @@ static void run_part(void *arg, int64_t lo, int64_t hi, int tid)
     run_rows(j, lo * j->unit, r1 < j->n ? r1 : j->n, tid);
 }
 
+/* j's sizes for n rows of x through m: the widths, the rows of a block
+ * and each thread's activation floats; MLP_ERR_OVERFLOW when they cannot
+ * fit in memory, MLP_ERR_NONFINITE for a non-finite x under finite
+ * checks. */
+static mlp_status job_init(run_job *j, const mlp_model *m, const char *fn, const float *x,
+                           int64_t n, float *out, int32_t *classes)
+{
+    mlp_ctx *ctx = m->ctx;
+    int64_t rows;
+    size_t floats;
+    int t;
+    j->m = m;
+    j->x = x;
+    j->out = out;
+    j->classes = classes;
+    j->n = n;
+    j->in = mlp_model_in_features(m);
+    j->outw = mlp_model_out_features(m);
+    j->width = max_width(m);
+    /* the caller's arrays must fit in memory; larger n cannot be real */
+    if (!mlp__mul_size((size_t)n, (size_t)j->width, &floats)
+        || !mlp__mul_size(floats, sizeof(float), &floats))
+        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
+                                "%s: n = %lld rows of width %lld are too large", fn, (long long)n,
+                                (long long)j->width);
+    j->unit = ctx->gemm->mr;
+    j->block = BLOCK_ROWS / j->unit * j->unit;
+    rows = n < j->block + j->unit ? n : j->block + j->unit;
+    if (!mlp__mul_size((size_t)rows, (size_t)j->width, &floats)
+        || !mlp__mul_size(floats, 2, &j->per_thread))
+        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
+                                "%s: a block of %lld rows of width %lld is too large", fn,
+                                (long long)rows, (long long)j->width);
+    j->check_finite = ctx->check_finite;
+    j->narrow = narrow_net(m, ctx->gemm);
+    for (t = 0; t < MLP__MAX_THREADS; t++)
+        j->bad_row[t] = -1;
+    return j->check_finite ? finite_rows(ctx, fn, "x", x, n, j->in) : MLP_OK;
+}
+
+/* Runs j's rows on a scratch: split across the pool by rows when there
+ * are at least two tiles of them a thread, through a wide layer by
+ * columns when there are fewer, else on the calling thread. */
+static mlp_status dispatch(run_job *j, const char *fn)
+{
+    mlp_ctx *ctx = j->m->ctx;
+    int64_t widest, cost = row_cost(j->m, &widest), min_units;
+    const int64_t n = j->n;
+    mlp__scratch *s;
+    mlp_status st;
+    j->by_columns = ctx->threads > 1 && n < 2 * j->unit * ctx->threads
+                    && (double)n * (double)widest >= (double)COL_SPLIT_MIN;
+    if ((st = mlp__scratch_take(ctx, fn,
+                                j->by_columns || (double)n * (double)cost >= (double)SPLIT_MIN,
+                                j->per_thread, &s))
+        != MLP_OK)
+        return st;
+    j->s = s;
+    j->by_columns = j->by_columns && s->pool;
+    if (s->pool && !j->by_columns) {
+        /* one part per thread (each packs the weights once for its rows),
+           each at least half the split threshold and two tiles */
+        int64_t units = (n + j->unit - 1) / j->unit;
+        min_units = SPLIT_MIN / 2 / ((cost ? cost : 1) * j->unit) + 1;
+        if (min_units < 2)
+            min_units = 2;
+        if (min_units < units / ctx->threads)
+            min_units = units / ctx->threads;
+        mlp__parallel_for(ctx, units, min_units, run_part, j);
+    } else {
+        run_rows(j, 0, n, 0);
+    }
+    mlp__scratch_give(ctx, s);
+    return MLP_OK;
+}
+
+/* n rows of x through m into out (predict) or classes (classify). */
 static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_t n, float *out,
                       int32_t *classes)
 {
     mlp_ctx *ctx = m->ctx;
     static run_job zero;
     run_job j = zero;
-    mlp__scratch *s;
-    int64_t cost, widest, rows, min_units;
-    size_t floats;
     mlp_status st;
     int t, worst = -1;
 
-    j.in = mlp_model_in_features(m);
-    if (j.in == 0)
+    if (mlp_model_in_features(m) == 0)
         return mlp__fail_shared(ctx, MLP_ERR_STATE,
                                 "%s: the model's input width is not fixed (no linear, "
                                 "standardize or per-feature pReLU layer)",
@@ -301,59 +374,9 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
         return mlp__fail_shared(ctx, MLP_ERR_ARG, "%s: n = %lld is negative", fn, (long long)n);
     if (n == 0)
         return MLP_OK;
-    j.m = m;
-    j.x = x;
-    j.out = out;
-    j.classes = classes;
-    j.n = n;
-    j.outw = mlp_model_out_features(m);
-    j.width = max_width(m);
-    /* the caller's arrays must fit in memory; larger n cannot be real */
-    if (!mlp__mul_size((size_t)n, (size_t)j.width, &floats)
-        || !mlp__mul_size(floats, sizeof(float), &floats))
-        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
-                                "%s: n = %lld rows of width %lld are too large", fn, (long long)n,
-                                (long long)j.width);
-    j.unit = ctx->gemm->mr;
-    j.block = BLOCK_ROWS / j.unit * j.unit;
-    rows = n < j.block + j.unit ? n : j.block + j.unit;
-    if (!mlp__mul_size((size_t)rows, (size_t)j.width, &floats)
-        || !mlp__mul_size(floats, 2, &j.per_thread))
-        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
-                                "%s: a block of %lld rows of width %lld is too large", fn,
-                                (long long)rows, (long long)j.width);
-    j.check_finite = ctx->check_finite;
-    j.narrow = narrow_net(m, ctx->gemm);
-    if (j.check_finite && (st = finite_rows(ctx, fn, "x", x, n, j.in)) != MLP_OK)
+    if ((st = job_init(&j, m, fn, x, n, out, classes)) != MLP_OK
+        || (st = dispatch(&j, fn)) != MLP_OK)
         return st;
-    for (t = 0; t < MLP__MAX_THREADS; t++)
-        j.bad_row[t] = -1;
-    cost = row_cost(m, &widest);
-    /* rows split across threads when there are at least two tiles of them
-       a thread; fewer rows through a wide layer: its product by columns */
-    j.by_columns = ctx->threads > 1 && n < 2 * j.unit * ctx->threads
-                   && (double)n * (double)widest >= (double)COL_SPLIT_MIN;
-    if ((st = mlp__scratch_take(ctx, fn,
-                                j.by_columns || (double)n * (double)cost >= (double)SPLIT_MIN,
-                                j.per_thread, &s))
-        != MLP_OK)
-        return st;
-    j.s = s;
-    j.by_columns = j.by_columns && s->pool;
-    if (s->pool && !j.by_columns) {
-        /* one part per thread (each packs the weights once for its rows),
-           each at least half the split threshold and two tiles */
-        int64_t units = (n + j.unit - 1) / j.unit;
-        min_units = SPLIT_MIN / 2 / ((cost ? cost : 1) * j.unit) + 1;
-        if (min_units < 2)
-            min_units = 2;
-        if (min_units < units / ctx->threads)
-            min_units = units / ctx->threads;
-        mlp__parallel_for(ctx, units, min_units, run_part, &j);
-    } else {
-        run_rows(&j, 0, n, 0);
-    }
-    mlp__scratch_give(ctx, s);
     for (t = 0; t < MLP__MAX_THREADS; t++)
         if (j.bad_row[t] >= 0 && (worst < 0 || j.bad_row[t] < j.bad_row[worst]))
             worst = t;
