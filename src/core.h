@@ -126,7 +126,8 @@ typedef struct mlp__scratch {
     float *work;        /* packing workspaces, work_floats each */
     size_t work_floats; /* per thread */
     int work_threads;
-    float *buf; /* buf_floats activation floats */
+    const struct mlp__gemm_kernel *work_for; /* the kernel they were sized for */
+    float *buf;                              /* buf_floats activation floats */
     size_t buf_floats;
 } mlp__scratch;
 

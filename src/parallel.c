@@ -372,11 +372,15 @@ mlp_status mlp__fail_shared(mlp_ctx *ctx, mlp_status code, const char *fmt, ...)
 static mlp_status scratch_fit(mlp_ctx *ctx, const char *fn, mlp__scratch *s, int nt,
                               size_t per_thread)
 {
-    size_t per = mlp__gemm_workspace_floats(ctx->gemm), floats, bytes;
-    if (!s->work || s->work_floats != per || s->work_threads < nt) {
+    size_t floats, bytes;
+    /* sized again only for another kernel or more threads (the size
+       computed on every call was a few percent of a one-row predict) */
+    if (!s->work || s->work_for != ctx->gemm || s->work_threads < nt) {
+        const size_t per = mlp__gemm_workspace_floats(ctx->gemm);
         mlp__free_aligned(ctx, s->work);
         s->work_floats = 0;
         s->work_threads = 0;
+        s->work_for = NULL;
         if (!mlp__mul_size(per * sizeof(float), (size_t)nt, &bytes))
             return MLP_ERR_OVERFLOW;
         s->work = (float *)mlp__alloc_aligned(ctx, fn, bytes);
@@ -384,6 +388,7 @@ static mlp_status scratch_fit(mlp_ctx *ctx, const char *fn, mlp__scratch *s, int
             return MLP_ERR_NOMEM;
         s->work_floats = per;
         s->work_threads = nt;
+        s->work_for = ctx->gemm;
     }
     if (!mlp__mul_size(per_thread, (size_t)nt, &floats)
         || !mlp__mul_size(floats, sizeof(float), &bytes))

@@ -484,6 +484,51 @@ static void predict__narrow_layers_name_a_nonfinite_output_row(void **state)
     mlp_model_free(m);
 }
 
+/* Finite checks name the first non-finite output row whichever thread
+ * ran it: 240 rows split across 1, 2 and 3 threads, the bad rows (170
+ * and 230) in the later parts only, run by a worker when the pool has
+ * one. */
+static void predict__names_the_first_nonfinite_row_at_any_thread_count(void **state)
+{
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_model *m = mlp_model_new(ctx);
+    const int64_t n = 240, in = 64;
+    float *x = (float *)malloc((size_t)(n * in) * sizeof(float));
+    float *y = (float *)malloc((size_t)(n * 32) * sizeof(float));
+    int64_t i;
+    int threads;
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_ok(ctx, mlp_model_add_linear_init(m, in, 256, MLP_INIT_ZEROS));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear_init(m, 256, 32, MLP_INIT_ZEROS));
+    for (i = 0; i < in * 256; i++)
+        mlp_tensor_data(mlp_model_param(m, 0))[i] = 1.0f;
+    for (i = 0; i < 256 * 32; i++)
+        mlp_tensor_data(mlp_model_param(m, 2))[i] = 1e30f;
+    for (i = 0; i < n * in; i++)
+        x[i] = 1.0f;
+    x[170 * in] = x[230 * in] = 1e20f; /* 256 x 1e20 x 1e30 overflows */
+    for (threads = 1; threads <= 3; threads++) {
+        mlp_status s = mlp_ctx_set_threads(ctx, threads);
+        if (s == MLP_ERR_UNSUPPORTED) /* a build without threads */
+            break;
+        assert_int_equal(s, MLP_OK);
+        mlp_ctx_set_check_finite(ctx, 0);
+        assert_ok(ctx, mlp_model_predict(m, x, n, y));
+        assert_true(isinf(y[170 * 32]) && isinf(y[230 * 32 + 31]));
+        assert_close(y[169 * 32], 256.0f * 64.0f * 1e30f, 0, 1e-5);
+        mlp_ctx_set_check_finite(ctx, 1);
+        assert_int_equal(mlp_model_predict(m, x, n, y), MLP_ERR_NONFINITE);
+        assert_non_null(strstr(mlp_ctx_errmsg(ctx), "row 170, column 0"));
+    }
+    mlp_ctx_set_check_finite(ctx, 0);
+    assert_int_equal(mlp_ctx_set_threads(ctx, 1), MLP_OK);
+    mlp_model_free(m);
+    free(x);
+    free(y);
+}
+
 static void predict__agrees_with_forward_and_allocates_nothing_after_warmup(void **state)
 {
     tu_alloc a;
@@ -816,6 +861,7 @@ int main(void)
         cmocka_unit_test(predict__agrees_with_forward_and_allocates_nothing_after_warmup),
         TU_TEST(predict__narrow_layers_give_each_row_its_bits_alone),
         TU_TEST(predict__narrow_layers_name_a_nonfinite_output_row),
+        TU_TEST(predict__names_the_first_nonfinite_row_at_any_thread_count),
         cmocka_unit_test(predict__packed_weights_give_the_same_bits_until_the_weights_change),
         cmocka_unit_test(predict__packing_without_memory_fails_cleanly_and_predict_still_works),
         cmocka_unit_test(model__building_without_memory_fails_cleanly),

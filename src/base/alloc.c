@@ -7,14 +7,6 @@
 
 #include "core.h"
 
-int mlp__mul_size(size_t a, size_t b, size_t *out)
-{
-    if (a != 0 && b > MLP__MAX_BYTES / a)
-        return 0;
-    *out = a * b;
-    return *out <= MLP__MAX_BYTES;
-}
-
 void *mlp__alloc(mlp_ctx *ctx, const char *fn, size_t size)
 {
     void *p;

@@ -73,8 +73,17 @@ void *mlp__alloc_aligned(mlp_ctx *ctx, const char *fn, size_t size);
  * without recording an error on ctx. */
 void *mlp__alloc_aligned_quiet(mlp_ctx *ctx, size_t size);
 void mlp__free_aligned(mlp_ctx *ctx, void *ptr);
-/* a * b into *out; 0 on overflow. */
-int mlp__mul_size(size_t a, size_t b, size_t *out);
+/* a * b into *out; 0 on overflow (past MLP__MAX_BYTES). Inline: a few
+ * run in every call, predict's on one row too. */
+static inline int mlp__mul_size(size_t a, size_t b, size_t *out)
+{
+    /* both below 2^(bits/2): the product cannot wrap, and no division */
+    const size_t half = (size_t)1 << (sizeof(size_t) * 4);
+    if ((a >= half || b >= half) && a != 0 && b > MLP__MAX_BYTES / a)
+        return 0;
+    *out = a * b;
+    return *out <= MLP__MAX_BYTES;
+}
 
 /* Grow an array of elem-sized items to hold at least `need` (capacity in
  * *cap, doubled). MLP_OK or MLP_ERR_NOMEM (array untouched). */

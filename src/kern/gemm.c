@@ -396,40 +396,34 @@ static const float *block_b(const mlp__gemm_kernel *k, const operands *o, tiles 
     return NULL;
 }
 
+/* The blocked product: M, N, K > 0 and alpha != 0, and not one row by a B
+ * read as it is (mlp__sgemm_prepacked runs those cases itself). */
 static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
                       float alpha, const float *A, int64_t lda, const float *apre, const float *B,
                       int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
                       float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
-    /* A in place beside a B packed beforehand (see the top) */
-    const int a_beside = bpre && !apre && rows_apart(mr, ta, lda);
-    const int pack_a = N > 2 * nr && !a_beside;
-    const int pack_b = tb || M > mr;
-    const int skip = k->ukr_skip && pack_a && pack_b && !apre;
-    /* B packed by its first row of tiles: a copy (not transposed) of a B
-     * not packed before, in blocks with at least one full A panel */
-    const int fuse = k->ukr_pack && pack_a && pack_b && !tb && !bpre;
-    const operands o = {ta, tb, A, apre, B, bpre, lda, ldb, K, pack_a, pack_b, fuse};
+    int a_beside, skip;
+    operands o;
     float *abuf = work, *bbuf = work + round_up(k->mc * k->kc, 16);
     int32_t *plan = (int32_t *)(work + steps_offset(k));
     int64_t jc, pc, ic, j, NC, KC, MC;
     tiles t;
 
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    if (M == 1 && !tb && k->row) {
-        k->row(K, A, ta ? lda : 1, B, ldb, C, N, alpha, beta);
-        return;
-    }
+    /* A in place beside a B packed beforehand (see the top) */
+    a_beside = bpre && !apre && rows_apart(mr, ta, lda);
+    o = (operands){ta, tb, A, apre, B, bpre, lda, ldb, K, 0, 0, 0};
+    o.pack_a = N > 2 * nr && !a_beside;
+    o.pack_b = tb || M > mr;
+    skip = k->ukr_skip && o.pack_a && o.pack_b && !apre;
+    /* B packed by its first row of tiles: a copy (not transposed) of a B
+     * not packed before, in blocks with at least one full A panel */
+    o.fuse = k->ukr_pack && o.pack_a && o.pack_b && !tb && !bpre;
     NC = even_block(N, k->nc, nr);
     KC = mlp__gemm_kblock(k, K);
     MC = even_block(M, k->mc, mr);
-    t.ukr = pack_b ? k->ukr_bp : k->ukr;
+    t.ukr = o.pack_b ? k->ukr_bp : k->ukr;
     t.bfin = plan + plan_ints(k);
     t.bdst = bbuf;
     t.ldb = ldb;
@@ -437,7 +431,7 @@ static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int6
     t.alpha = alpha;
     for (jc = 0; jc < N; jc += t.nc) {
         t.nc = N - jc < NC ? N - jc : NC;
-        if (a_beside && pack_b && !ta) { /* see tiles_beside */
+        if (a_beside && o.pack_b && !ta) { /* see tiles_beside */
             block_a(k, &o, &t, 0, 0, abuf);
             block_b(k, &o, &t, jc, 0, bbuf);
             t.c = C + jc;
@@ -468,14 +462,23 @@ void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
                           int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
                           int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *work)
 {
+    /* the cases without blocks here, before gemm_core's frame: a model's
+       predict on one row comes this way with each layer's product */
     if (m1 <= m0 || n1 <= n0)
         return;
-    if (K > 0) {
-        A += ta ? m0 : m0 * lda;
-        B += tb ? n0 * ldb : n0;
+    C += m0 * ldc + n0;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(m1 - m0, n1 - n0, beta, C, ldc);
+        return;
     }
-    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta,
-              C + m0 * ldc + n0, ldc, work);
+    A += ta ? m0 : m0 * lda;
+    B += tb ? n0 * ldb : n0;
+    if (m1 - m0 == 1 && !tb && k->row) {
+        k->row(K, A, ta ? lda : 1, B, ldb, C, n1 - n0, alpha, beta);
+        return;
+    }
+    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc,
+              work);
 }
 
 void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,

@@ -14,7 +14,7 @@
  * Every row is computed in the same order whatever block or thread holds
  * it (blocks are whole register tiles and never a single row unless n is
  * 1), so results do not depend on the thread count. A network of narrow
- * layers (2-4-1) runs its blocks transposed instead (narrow_net below).
+ * layers (2-4-1) runs its blocks transposed instead (model_facts below).
  *
  * With finite checks on (mlp_ctx_set_check_finite) a NaN or Inf in x or
  * in the output is MLP_ERR_NONFINITE naming its row and column (the input
@@ -51,44 +51,17 @@ typedef struct run_job {
     float *out;       /* predict: n x out_features, or NULL */
     int32_t *classes; /* classify: n, or NULL */
     int64_t n, in, outw, width;
+    int64_t cost, widest;         /* multiply-adds of a row, of its largest product */
     int64_t block, unit;          /* rows per block (a multiple of unit), tile height */
     size_t per_thread;            /* activation floats a thread owns in s->buf */
     int check_finite, by_columns; /* few rows: products split by columns */
     int narrow;                   /* narrow layers: blocks run transposed */
-    /* per thread: the first non-finite output of its rows (row -1: none) */
+    /* per thread, the first nt: the first non-finite output of its rows
+     * (row -1: none) */
+    int nt;
     int64_t bad_row[MLP__MAX_THREADS], bad_col[MLP__MAX_THREADS];
     float bad_val[MLP__MAX_THREADS];
 } run_job;
-
-static int64_t max_width(const mlp_model *m)
-{
-    int64_t w = 0;
-    size_t i;
-    for (i = 0; i < m->nlayers; i++) {
-        const mlp__layer *L = &m->layers[i];
-        if (L->in > w)
-            w = L->in;
-        if (L->out > w)
-            w = L->out;
-    }
-    return w;
-}
-
-/* Multiply-adds of one row through the model; *widest: those of its
- * largest product. */
-static int64_t row_cost(const mlp_model *m, int64_t *widest)
-{
-    int64_t c = 0, p;
-    size_t i;
-    *widest = 0;
-    for (i = 0; i < m->nlayers; i++) {
-        p = m->layers[i].in * m->layers[i].out;
-        c += p;
-        if (p > *widest)
-            *widest = p;
-    }
-    return c;
-}
 
 /* ---- products split by columns: few rows through wide layers ---- */
 
@@ -194,8 +167,12 @@ static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n
     return cur;
 }
 
-/* 1 if every layer of m has predict_t and every width is below the
- * kernel's vector (nr / 2 floats): a network of narrow layers (2-4-1).
+/* What a call needs of m's layers, in one walk (a call on one row of a
+ * small net is a few hundred cycles): the input width (the first layer
+ * that fixes one), the output width, the widest activation, the
+ * multiply-adds of a row and of its largest product, and whether the
+ * net is narrow: every layer has predict_t and every width is below the
+ * kernel's vector (nr / 2 floats), as 2-4-1.
  * In the row layout such a layer's product puts one sample's few outputs
  * in a vector of 16 lanes and runs a register tile per 12 samples, most
  * of it overhead; held transposed, a row per feature, the layer is Wᵀ·h
@@ -204,16 +181,28 @@ static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n
  * layout's sums and element-wise operations in the same order, so the
  * results are the row layout's bits wherever the kernel fuses its
  * multiply-adds explicitly (the vector kernels). */
-static int narrow_net(const mlp_model *m, const mlp__gemm_kernel *k)
+static void model_facts(run_job *j, const mlp_model *m, const mlp__gemm_kernel *k)
 {
-    const int64_t vw = k->nr / 2;
+    int all_t = 1;
     size_t i;
+    j->in = j->outw = j->width = j->cost = j->widest = 0;
     for (i = 0; i < m->nlayers; i++) {
         const mlp__layer *L = &m->layers[i];
-        if (!L->k->predict_t || L->in >= vw || L->out >= vw)
-            return 0;
+        const int64_t p = L->in * L->out;
+        if (!j->in)
+            j->in = L->in;
+        if (L->out)
+            j->outw = L->out;
+        if (L->in > j->width)
+            j->width = L->in;
+        if (L->out > j->width)
+            j->width = L->out;
+        j->cost += p;
+        if (p > j->widest)
+            j->widest = p;
+        all_t = all_t && L->k->predict_t;
     }
-    return m->nlayers > 0;
+    j->narrow = all_t && m->nlayers > 0 && j->width < k->nr / 2;
 }
 
 /* Rows r0..r1-1 of x through the model into the job's output; a block of
@@ -279,8 +268,8 @@ static void run_part(void *arg, int64_t lo, int64_t hi, int tid)
     run_rows(j, lo * j->unit, r1 < j->n ? r1 : j->n, tid);
 }
 
-/* j's sizes for n rows of x through m: the widths, the rows of a block
- * and each thread's activation floats; MLP_ERR_OVERFLOW when they cannot
+/* j's sizes for n rows of x through m (its widths from model_facts): the
+ * rows of a block and each thread's activation floats; MLP_ERR_OVERFLOW when they cannot
  * fit in memory, MLP_ERR_NONFINITE for a non-finite x under finite
  * checks. */
 static mlp_status job_init(run_job *j, const mlp_model *m, const char *fn, const float *x,
@@ -295,9 +284,6 @@ static mlp_status job_init(run_job *j, const mlp_model *m, const char *fn, const
     j->out = out;
     j->classes = classes;
     j->n = n;
-    j->in = mlp_model_in_features(m);
-    j->outw = mlp_model_out_features(m);
-    j->width = max_width(m);
     /* the caller's arrays must fit in memory; larger n cannot be real */
     if (!mlp__mul_size((size_t)n, (size_t)j->width, &floats)
         || !mlp__mul_size(floats, sizeof(float), &floats))
@@ -313,8 +299,13 @@ static mlp_status job_init(run_job *j, const mlp_model *m, const char *fn, const
                                 "%s: a block of %lld rows of width %lld is too large", fn,
                                 (long long)rows, (long long)j->width);
     j->check_finite = ctx->check_finite;
-    j->narrow = narrow_net(m, ctx->gemm);
-    for (t = 0; t < MLP__MAX_THREADS; t++)
+    j->s = NULL;
+    j->by_columns = 0;
+    /* a part's tid is below ctx->threads; only those entries are set and
+       read (not all MLP__MAX_THREADS: a call on one row is a few hundred
+       cycles, and the whole table is more than a kilobyte) */
+    j->nt = ctx->threads;
+    for (t = 0; t < j->nt; t++)
         j->bad_row[t] = -1;
     return j->check_finite ? finite_rows(ctx, fn, "x", x, n, j->in) : MLP_OK;
 }
@@ -325,7 +316,8 @@ static mlp_status job_init(run_job *j, const mlp_model *m, const char *fn, const
 static mlp_status dispatch(run_job *j, const char *fn)
 {
     mlp_ctx *ctx = j->m->ctx;
-    int64_t widest, cost = row_cost(j->m, &widest), min_units;
+    const int64_t cost = j->cost, widest = j->widest;
+    int64_t min_units;
     const int64_t n = j->n;
     mlp__scratch *s;
     mlp_status st;
@@ -360,12 +352,12 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
                       int32_t *classes)
 {
     mlp_ctx *ctx = m->ctx;
-    static run_job zero;
-    run_job j = zero;
+    run_job j; /* set by model_facts and job_init */
     mlp_status st;
     int t, worst = -1;
 
-    if (mlp_model_in_features(m) == 0)
+    model_facts(&j, m, ctx->gemm);
+    if (j.in == 0)
         return mlp__fail_shared(ctx, MLP_ERR_STATE,
                                 "%s: the model's input width is not fixed (no linear, "
                                 "standardize or per-feature pReLU layer)",
@@ -377,7 +369,7 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
     if ((st = job_init(&j, m, fn, x, n, out, classes)) != MLP_OK
         || (st = dispatch(&j, fn)) != MLP_OK)
         return st;
-    for (t = 0; t < MLP__MAX_THREADS; t++)
+    for (t = 0; t < j.nt; t++)
         if (j.bad_row[t] >= 0 && (worst < 0 || j.bad_row[t] < j.bad_row[worst]))
             worst = t;
     if (worst >= 0)
