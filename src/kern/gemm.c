@@ -396,12 +396,20 @@ static const float *block_b(const mlp__gemm_kernel *k, const operands *o, tiles 
     return NULL;
 }
 
+/* Kept out of line (GNU compilers): its frame, a dozen saved registers
+ * and the tiles, would otherwise be set up for the row path too. */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
 /* The blocked product: M, N, K > 0 and alpha != 0, and not one row by a B
  * read as it is (mlp__sgemm_prepacked runs those cases itself). */
-static void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, const float *apre, const float *B,
-                      int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
-                      float *work)
+static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
+                               int64_t K, float alpha, const float *A, int64_t lda,
+                               const float *apre, const float *B, int64_t ldb, const float *bpre,
+                               float beta, float *C, int64_t ldc, float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
     int a_beside, skip;
