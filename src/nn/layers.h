@@ -108,7 +108,7 @@ typedef struct mlp__kind {
     int (*predict)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                    const float *x, float *y, int64_t n, int64_t width);
     /* The same on activations held transposed, x [width,n] and y [out,n]
-     * (a row per feature; src/nn/predict.c, narrow_net): the row layout's sums
+     * (a row per feature; src/nn/predict.c, model_facts): the row layout's sums
      * and element-wise operations in the same order. NULL: the kind runs
      * only in the row layout. */
     int (*predict_t)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
