@@ -269,9 +269,9 @@ static void run_part(void *arg, int64_t lo, int64_t hi, int tid)
 }
 
 /* j's sizes for n rows of x through m (its widths from model_facts): the
- * rows of a block and each thread's activation floats; MLP_ERR_OVERFLOW when they cannot
- * fit in memory, MLP_ERR_NONFINITE for a non-finite x under finite
- * checks. */
+ * rows of a block and each thread's activation floats. MLP_ERR_OVERFLOW
+ * when they cannot fit in memory, MLP_ERR_NONFINITE for a non-finite x
+ * under finite checks. */
 static mlp_status job_init(run_job *j, const mlp_model *m, const char *fn, const float *x,
                            int64_t n, float *out, int32_t *classes)
 {
