@@ -412,26 +412,24 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
                                float beta, float *C, int64_t ldc, float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
-    int a_beside, skip;
-    operands o;
+    /* A in place beside a B packed beforehand (see the top) */
+    const int a_beside = bpre && !apre && rows_apart(mr, ta, lda);
+    const int pack_a = N > 2 * nr && !a_beside;
+    const int pack_b = tb || M > mr;
+    const int skip = k->ukr_skip && pack_a && pack_b && !apre;
+    /* B packed by its first row of tiles: a copy (not transposed) of a B
+     * not packed before, in blocks with at least one full A panel */
+    const int fuse = k->ukr_pack && pack_a && pack_b && !tb && !bpre;
+    const operands o = {ta, tb, A, apre, B, bpre, lda, ldb, K, pack_a, pack_b, fuse};
     float *abuf = work, *bbuf = work + round_up(k->mc * k->kc, 16);
     int32_t *plan = (int32_t *)(work + steps_offset(k));
     int64_t jc, pc, ic, j, NC, KC, MC;
     tiles t;
 
-    /* A in place beside a B packed beforehand (see the top) */
-    a_beside = bpre && !apre && rows_apart(mr, ta, lda);
-    o = (operands){ta, tb, A, apre, B, bpre, lda, ldb, K, 0, 0, 0};
-    o.pack_a = N > 2 * nr && !a_beside;
-    o.pack_b = tb || M > mr;
-    skip = k->ukr_skip && o.pack_a && o.pack_b && !apre;
-    /* B packed by its first row of tiles: a copy (not transposed) of a B
-     * not packed before, in blocks with at least one full A panel */
-    o.fuse = k->ukr_pack && o.pack_a && o.pack_b && !tb && !bpre;
     NC = even_block(N, k->nc, nr);
     KC = mlp__gemm_kblock(k, K);
     MC = even_block(M, k->mc, mr);
-    t.ukr = o.pack_b ? k->ukr_bp : k->ukr;
+    t.ukr = pack_b ? k->ukr_bp : k->ukr;
     t.bfin = plan + plan_ints(k);
     t.bdst = bbuf;
     t.ldb = ldb;
@@ -439,7 +437,7 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
     t.alpha = alpha;
     for (jc = 0; jc < N; jc += t.nc) {
         t.nc = N - jc < NC ? N - jc : NC;
-        if (a_beside && o.pack_b && !ta) { /* see tiles_beside */
+        if (a_beside && pack_b && !ta) { /* see tiles_beside */
             block_a(k, &o, &t, 0, 0, abuf);
             block_b(k, &o, &t, jc, 0, bbuf);
             t.c = C + jc;
