@@ -169,9 +169,9 @@ static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n
 
 /* What a call needs of m's layers, in one walk (a call on one row of a
  * small net is a few hundred cycles): the input width (the first layer
- * that fixes one), the output width, the widest activation, the
- * multiply-adds of a row and of its largest product, and whether the
- * net is narrow: every layer has predict_t and every width is below the
+ * that fixes one, as mlp_model_in_features), the output width (the last,
+ * as mlp__model_width), the widest activation, the multiply-adds of a
+ * row and of its largest product, and whether the net is narrow: every layer has predict_t and every width is below the
  * kernel's vector (nr / 2 floats), as 2-4-1.
  * In the row layout such a layer's product puts one sample's few outputs
  * in a vector of 16 lanes and runs a register tile per 12 samples, most
