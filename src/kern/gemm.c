@@ -480,7 +480,7 @@ void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
     A += ta ? m0 : m0 * lda;
     B += tb ? n0 * ldb : n0;
     if (m1 - m0 == 1 && !tb && k->row) {
-        k->row(K, A, ta ? lda : 1, B, ldb, C, n1 - n0, alpha, beta);
+        k->row(K, A, ta ? lda : 1, B, ldb, C, n1 - n0, alpha, beta, NULL, 0);
         return;
     }
     gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc,

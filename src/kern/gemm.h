@@ -32,9 +32,15 @@ typedef void (*mlp__gemm_pack_fn)(int trans, const float *src, int64_t ld, int64
 
 /* Row kernel for M == 1 with B not transposed (a vector-matrix product, no
  * packing): c[j] = alpha * sum_p a[p*csa] * b[p*ldb + j] + beta * c[j],
- * j < n, p < k (any n, k >= 1); beta == 0: c is not read. */
+ * j < n, p < k (any n, k >= 1); beta == 0: c is not read. Then, before
+ * c[j] is stored, bias[j] is added when bias is not NULL, and ReLU
+ * (v <= 0 ? 0 : v) is applied when relu is set: the bits of the separate
+ * passes mlp__bias_act_fwd makes when alpha is 1 and beta 0 (a linear
+ * layer's one-row predict, whose result then never leaves the kernel to
+ * be read back). */
 typedef void (*mlp__gemm_row_fn)(int64_t k, const float *a, int64_t csa, const float *b,
-                                 int64_t ldb, float *c, int64_t n, float alpha, float beta);
+                                 int64_t ldb, float *c, int64_t n, float alpha, float beta,
+                                 const float *bias, int relu);
 
 /* Zero steps. A step p of a packed A panel whose MR values are all zeros
  * (+0 or -0) adds exactly nothing to any tile as long as row p of B is

@@ -82,6 +82,7 @@ static inline SIMD_TARGET void tr8(__m256 r[8])
 #define V_STOREN(p, v, nl) storen8(p, v, nl)
 #define V_TRANSPOSE(r) tr8(r)
 #define V_NONZERO(v) _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ))
+#define V_RELU(v) _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NLE_UQ))
 
 #include "kern/gemm_simd.h"
 

@@ -84,6 +84,7 @@ static inline SIMD_TARGET void tr16(__m512 r[16])
 #define V_STOREN(p, v, nl) _mm512_mask_storeu_ps(p, lanes16(nl), v)
 #define V_TRANSPOSE(r) tr16(r)
 #define V_NONZERO(v) (_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ) != 0)
+#define V_RELU(v) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v)
 
 #include "kern/gemm_simd.h"
 

@@ -84,6 +84,7 @@ static inline void tr4(float32x4_t r[4])
 #define V_STOREN(p, v, nl) storen4(p, nl, v)
 #define V_TRANSPOSE(r) tr4(r)
 #define V_NONZERO(v) vmaxvq_u32(vmvnq_u32(vceqq_f32(v, vdupq_n_f32(0.0f))))
+#define V_RELU(v) vbslq_f32(vcleq_f32(v, vdupq_n_f32(0.0f)), vdupq_n_f32(0.0f), v)
 
 #include "kern/gemm_simd.h"
 

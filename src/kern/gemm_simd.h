@@ -44,6 +44,7 @@
  *   V_STOREN(p, v, nl)     writes lanes 0 .. nl-1 (nl a constant < SIMD_VW)
  *   V_TRANSPOSE(r)         r[i] lane j becomes r[j] lane i, SIMD_VW vectors
  *   V_NONZERO(v)           nonzero if a lane of v is neither +0 nor -0 (NaN is)
+ *   V_RELU(v)              each lane v <= 0 ? +0 : v (NaN stays NaN)
  */
 /* clang-format off */
 #ifndef SIMD_KERNEL
@@ -366,18 +367,39 @@ static SIMD_TARGET void ukr_bp_simd(int64_t k, const float *a, int64_t rsa, int6
         if (NV == (v) + 1 && ragged) {                               \
             if (beta != 0.0f)                                        \
                 r = V_FMA(vbeta, V_LOADM(mk, c + VW * (v)), r);      \
-            V_STOREM(c + VW * (v), mk, r);                           \
+            if (bias)                                                \
+                r = V_ADD(r, V_LOADM(mk, bias + VW * (v)));          \
+            if (relu)                                                \
+                r = V_RELU(r);                                       \
+            row_tail(c + VW * (v), r, n - VW * (NV - 1));            \
         } else {                                                     \
             if (beta != 0.0f)                                        \
                 r = V_FMA(vbeta, V_LOAD(c + VW * (v)), r);           \
+            if (bias)                                                \
+                r = V_ADD(r, V_LOAD(bias + VW * (v)));               \
+            if (relu)                                                \
+                r = V_RELU(r);                                       \
             V_STORE(c + VW * (v), r);                                \
         }                                                            \
     }
 
-/* Columns 0 .. n-1 of the row of C (NV - 1 < n / VW <= NV) */
+/* Lanes 0 .. nl-1 of v to c, through a whole-vector store to the stack and
+ * scalar copies: a masked store that the next layer's loads read at once
+ * stalls them (it cannot be forwarded), where these forward. */
+INL SIMD_TARGET void row_tail(float *c, vf v, int64_t nl)
+{
+    float t[VW];
+    int64_t i;
+    V_STORE(t, v);
+    for (i = 0; i < nl; i++)
+        c[i] = t[i];
+}
+
+/* Columns 0 .. n-1 of the row of C (NV - 1 < n / VW <= NV), with the
+ * bias of those columns (or NULL) */
 INL SIMD_TARGET void row_block(const int NV, int64_t k, const float *a, int64_t csa,
                                const float *b, int64_t ldb, float *c, int64_t n, float alpha,
-                               float beta)
+                               float beta, const float *bias, int relu)
 {
     const vf valpha = V_SET1(alpha), vbeta = V_SET1(beta);
     const int ragged = n < NV * VW;
@@ -399,27 +421,30 @@ INL SIMD_TARGET void row_block(const int NV, int64_t k, const float *a, int64_t 
 }
 
 static SIMD_TARGET void row_simd(int64_t k, const float *a, int64_t csa, const float *b,
-                                 int64_t ldb, float *c, int64_t n, float alpha, float beta)
+                                 int64_t ldb, float *c, int64_t n, float alpha, float beta,
+                                 const float *bias, int relu)
 {
     int64_t j0 = 0;
     while (j0 < n) {
         const int64_t left = n - j0;
+        const float *bj = bias ? bias + j0 : NULL;
         int64_t w;
         if (left >= SIMD_ROW_NV * VW) {
             w = SIMD_ROW_NV * VW;
-            row_block(SIMD_ROW_NV, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+            row_block(SIMD_ROW_NV, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
         } else if (SIMD_ROW_NV > 8 && left >= 8 * VW) {
             w = 8 * VW;
-            row_block(SIMD_ROW_NV > 8 ? 8 : 1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+            row_block(SIMD_ROW_NV > 8 ? 8 : 1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj,
+                      relu);
         } else if (left >= 4 * VW) {
             w = 4 * VW;
-            row_block(4, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+            row_block(4, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
         } else if (left >= 2 * VW) {
             w = 2 * VW;
-            row_block(2, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+            row_block(2, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
         } else {
             w = left < VW ? left : VW;
-            row_block(1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta);
+            row_block(1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
         }
         j0 += w;
     }
