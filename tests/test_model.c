@@ -456,6 +456,79 @@ static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
     }
 }
 
+/* One row goes through the row kernel, which adds a linear layer's bias
+ * and ReLU before its store (other activations after it): the bits of
+ * the same row in a batch, whose products run as tiles with the bias and
+ * activation in a pass of their own, for every kernel this CPU has (the
+ * portable one, which has no row kernel, to rounding). Widths leave
+ * ragged vectors at every kernel's width; layers with and without bias;
+ * a NaN stays NaN through ReLU; a layer wider than a one-row call keeps
+ * on the stack (300) agrees too. */
+static void predict__one_row_gets_the_bits_of_its_row_in_a_batch(void **state)
+{
+    static const char *const kernels[4] = {"generic", "avx2", "neon", "avx512"};
+    mlp_ctx *ctx = tu_ctx_of(state);
+    mlp_model *m[2];
+    float x[40 * 30], got[40 * 7], ref[40 * 7];
+    int64_t i, r, c;
+    int net, kn;
+    mlp_ctx_seed(ctx, 23);
+    for (net = 0; net < 2; net++)
+        m[net] = mlp_model_new(ctx);
+    assert_ok(ctx, mlp_model_add_linear(m[0], 30, 37));
+    assert_ok(ctx, mlp_model_add_act(m[0], MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear(m[0], 37, 19));
+    assert_ok(ctx, mlp_model_add_leaky_relu(m[0], 0.05f));
+    assert_ok(ctx, mlp_model_add_linear_nobias(m[0], 19, 21, MLP_INIT_DEFAULT));
+    assert_ok(ctx, mlp_model_add_act(m[0], MLP_ACT_SIGMOID));
+    assert_ok(ctx, mlp_model_add_linear(m[0], 21, 17));
+    assert_ok(ctx, mlp_model_add_act(m[0], MLP_ACT_GELU));
+    assert_ok(ctx, mlp_model_add_linear(m[0], 17, 5));
+    assert_ok(ctx, mlp_model_add_prelu(m[0], 5));
+    assert_ok(ctx, mlp_model_add_linear_nobias(m[0], 5, 7, MLP_INIT_DEFAULT));
+    assert_ok(ctx, mlp_model_add_act(m[0], MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear(m[1], 30, 300));
+    assert_ok(ctx, mlp_model_add_act(m[1], MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear(m[1], 300, 7));
+    assert_ok(ctx, mlp_model_add_act(m[1], MLP_ACT_TANH));
+    for (i = 0; i < 40 * 30; i++)
+        x[i] = (float)((i * 7919) % 1000) / 250.0f - 2.0f;
+    x[3 * 30 + 4] = NAN; /* row 3 */
+    for (kn = 0; kn < 4; kn++) {
+        int exact;
+        if (mlp_ctx_set_gemm_kernel(ctx, kernels[kn]) != MLP_OK)
+            continue;
+        exact = strcmp(kernels[kn], "generic") != 0;
+        for (net = 0; net < 2; net++) {
+            assert_ok(ctx, mlp_model_predict(m[net], x, 40, ref));
+            predict_alone(ctx, m[net], x, 40, 30, 7, got);
+            for (r = 0; r < 40; r++)
+                for (c = 0; c < 7; c++) {
+                    const float g = got[r * 7 + c], f = ref[r * 7 + c];
+                    if (r == 3) {
+                        assert_true(isnan(g) && isnan(f));
+                    } else if (exact && net == 0) {
+                        assert_memory_equal(&g, &f, sizeof g);
+                    } else {
+                        assert_false(isnan(g));
+                        assert_close(g, f, 1e-5, 1e-5);
+                    }
+                }
+            /* the last ReLU zeroes some outputs and passes others */
+            if (net == 0) {
+                int zeros = 0, positive = 0;
+                for (i = 0; i < 40 * 7; i++) {
+                    zeros += ref[i] == 0.0f;
+                    positive += ref[i] > 0.0f;
+                }
+                assert_true(zeros > 0 && positive > 0);
+            }
+        }
+    }
+    for (net = 0; net < 2; net++)
+        mlp_model_free(m[net]);
+}
+
 /* Finite checks name the row of a non-finite output in a transposed
  * block as in the row layout. */
 static void predict__narrow_layers_name_a_nonfinite_output_row(void **state)
@@ -860,6 +933,7 @@ int main(void)
         TU_TEST(model__dropout_acts_only_in_training_mode),
         cmocka_unit_test(predict__agrees_with_forward_and_allocates_nothing_after_warmup),
         TU_TEST(predict__narrow_layers_give_each_row_its_bits_alone),
+        TU_TEST(predict__one_row_gets_the_bits_of_its_row_in_a_batch),
         TU_TEST(predict__narrow_layers_name_a_nonfinite_output_row),
         TU_TEST(predict__names_the_first_nonfinite_row_at_any_thread_count),
         cmocka_unit_test(predict__packed_weights_give_the_same_bits_until_the_weights_change),

@@ -74,10 +74,9 @@ static int linear_predict(const mlp__infer *run, const mlp__layer *L, const mlp_
     int act = MLP_ACT_IDENTITY, used = 1;
     float param = 0.0f;
     (void)width;
-    mlp__infer_gemm(run, n, L->out, L->in, x, L->t[0]->data, mlp__infer_packed(run, L), y);
     if (folds(next, &act, &param))
         used = 2;
-    mlp__bias_act_fwd(act, y, L->t[1] ? L->t[1]->data : NULL, n, L->out, param);
+    mlp__infer_linear(run, L, n, x, y, act, param);
     return used;
 }
 

@@ -38,10 +38,11 @@ typedef struct mlp__infer {
     size_t work_floats;
 } mlp__infer;
 
-/* y [n,N] = x [n,K] . W [K,N] for a layer pass (see mlp__infer); Wp: W
- * packed beforehand (mlp__infer_packed), or NULL. */
-void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, const float *x,
-                     const float *W, const float *Wp, float *y);
+/* y [n,out] = f(x [n,in] . W + b) for linear layer L in a layer pass (see
+ * mlp__infer), f the activation act with param (mlp__bias_act_fwd's
+ * arguments); W as mlp_model_pack packed it when it is. */
+void mlp__infer_linear(const mlp__infer *run, const mlp__layer *L, int64_t n, const float *x,
+                       float *y, int act, float param);
 /* Linear layer L's weights as mlp_model_pack packed them, or NULL when
  * they are not packed or have changed since. */
 const float *mlp__infer_packed(const mlp__infer *run, const mlp__layer *L);

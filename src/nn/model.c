@@ -72,6 +72,31 @@ int64_t mlp__model_width(const mlp_model *m, size_t upto, int64_t in)
     return in;
 }
 
+/* m->shape after a layer is added or taken back */
+static void reshape(mlp_model *m)
+{
+    mlp__shape *s = &m->shape;
+    size_t i;
+    memset(s, 0, sizeof *s);
+    s->all_t = 1;
+    for (i = 0; i < m->nlayers; i++) {
+        const mlp__layer *L = &m->layers[i];
+        const int64_t p = L->in * L->out;
+        if (!s->in)
+            s->in = L->in;
+        if (L->out)
+            s->out = L->out;
+        if (L->in > s->width)
+            s->width = L->in;
+        if (L->out > s->width)
+            s->width = L->out;
+        s->cost += p;
+        if (p > s->widest)
+            s->widest = p;
+        s->all_t = s->all_t && L->k->predict_t;
+    }
+}
+
 mlp__layer *mlp__model_push(mlp_model *m, const char *where, const mlp__layer *desc, mlp_init init)
 {
     mlp_ctx *ctx = m->ctx;
@@ -106,6 +131,7 @@ mlp__layer *mlp__model_push(mlp_model *m, const char *where, const mlp__layer *d
     L.k->init(ctx, where, &L, init);
     dst = &m->layers[m->nlayers++];
     *dst = L;
+    reshape(m);
     for (j = 0; j < nt; j++)
         if (ts[j].learnable)
             m->params[m->nparams++] = L.t[j];
@@ -212,6 +238,7 @@ mlp_status mlp_model_add_standardize(mlp_model *m, int64_t n, const float *mean,
         mlp_tensor_free(L->t[0]);
         mlp_tensor_free(L->t[1]);
         m->nlayers--;
+        reshape(m);
         return m->ctx->err.code;
     }
     return MLP_OK;
@@ -342,16 +369,10 @@ int64_t mlp_model_param_numel(const mlp_model *m)
 
 int64_t mlp_model_in_features(const mlp_model *m)
 {
-    size_t i;
-    if (!m)
-        return 0;
-    for (i = 0; i < m->nlayers; i++)
-        if (m->layers[i].in)
-            return m->layers[i].in;
-    return 0;
+    return m ? m->shape.in : 0;
 }
 
 int64_t mlp_model_out_features(const mlp_model *m)
 {
-    return m ? mlp__model_width(m, m->nlayers, 0) : 0;
+    return m ? m->shape.out : 0;
 }

@@ -27,6 +27,19 @@ typedef struct mlp__layer {
     mlp_tensor *t[MLP__LAYER_TENSORS];
 } mlp__layer;
 
+/* What a pass through the whole model needs of its layers, in one walk
+ * made whenever a layer is added or taken back (model.c), so that a call
+ * on one row of a small net (a few dozen nanoseconds) does not walk them
+ * again. */
+typedef struct mlp__shape {
+    int64_t in;     /* input width: the first layer's that fixes one; 0: none does */
+    int64_t out;    /* output width: the last layer's that fixes one; 0: the input's */
+    int64_t width;  /* the widest fixed width of any layer's input or output */
+    int64_t cost;   /* multiply-adds of a row: the layers' in x out */
+    int64_t widest; /* multiply-adds of a row's largest product */
+    int all_t;      /* every layer has predict_t (nn/layers.h) */
+} mlp__shape;
+
 /* A linear layer's weights packed once for predict (mlp_model_pack,
  * predict.c): used while the weight tensor has the data and version they
  * were packed from, with the kernel that packed them. */
@@ -40,6 +53,7 @@ struct mlp_model {
     mlp_ctx *ctx;
     mlp__layer *layers;
     size_t nlayers, cap_layers;
+    mlp__shape shape;    /* of layers[0 .. nlayers-1] */
     mlp_tensor **params; /* borrowed views of the layers' learnable tensors, in order */
     size_t nparams, cap_params;
     int training;

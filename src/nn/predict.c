@@ -14,7 +14,7 @@
  * Every row is computed in the same order whatever block or thread holds
  * it (blocks are whole register tiles and never a single row unless n is
  * 1), so results do not depend on the thread count. A network of narrow
- * layers (2-4-1) runs its blocks transposed instead (model_facts below).
+ * layers (2-4-1) runs its blocks transposed instead (narrow_net below).
  *
  * With finite checks on (mlp_ctx_set_check_finite) a NaN or Inf in x or
  * in the output is MLP_ERR_NONFINITE naming its row and column (the input
@@ -43,15 +43,16 @@
  * costs what the second core saves: 784 x 256 at one row (about 200000)
  * stays on the calling thread, 784 x 512 is split (about 2x faster). */
 #define COL_SPLIT_MIN ((int64_t)1 << 18)
+#define ONE_ROW_FLOATS 256
 
 typedef struct run_job {
     const mlp_model *m;
     const mlp__scratch *s;
     const float *x;
-    float *out;       /* predict: n x out_features, or NULL */
-    int32_t *classes; /* classify: n, or NULL */
-    int64_t n, in, outw, width;
-    int64_t cost, widest;         /* multiply-adds of a row, of its largest product */
+    float *out;           /* predict: n x out_features, or NULL */
+    int32_t *classes;     /* classify: n, or NULL */
+    const mlp__shape *sh; /* m's widths and costs */
+    int64_t n;
     int64_t block, unit;          /* rows per block (a multiple of unit), tile height */
     size_t per_thread;            /* activation floats a thread owns in s->buf */
     int check_finite, by_columns; /* few rows: products split by columns */
@@ -82,9 +83,12 @@ static void col_part(void *arg, int64_t lo, int64_t hi, int tid)
                          c->run->works + (size_t)tid * c->run->work_floats);
 }
 
-void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, const float *x,
-                     const float *W, const float *Wp, float *y)
+/* y [n,N] = x [n,K] . W [K,N] for a layer pass */
+static void infer_gemm(const mlp__infer *run, const mlp__layer *L, int64_t n, const float *x,
+                       float *y)
 {
+    const int64_t N = L->out, K = L->in;
+    const float *W = L->t[0]->data, *Wp = mlp__infer_packed(run, L);
     col_job c;
     if (!run->ctx || n * N * K < COL_SPLIT_MIN) {
         mlp__sgemm_prepacked(run->gemm, 0, 0, K, 1.0f, x, K, NULL, W, N, Wp, 0.0f, y, N, 0, n, 0, N,
@@ -105,6 +109,28 @@ void mlp__infer_gemm(const mlp__infer *run, int64_t n, int64_t N, int64_t K, con
     c.Wp = Wp;
     c.y = y;
     mlp__parallel_for(run->ctx, (N + c.unit - 1) / c.unit, 1, col_part, &c);
+}
+
+void mlp__infer_linear(const mlp__infer *run, const mlp__layer *L, int64_t n, const float *x,
+                       float *y, int act, float param)
+{
+    const float *b = L->t[1] ? L->t[1]->data : NULL;
+    if (n == 1 && run->gemm->row && !run->ctx) {
+        /* one row: the row kernel reads W as it is (as mlp__sgemm_prepacked
+           would) and adds the bias and ReLU (the passes mlp__bias_act_fwd
+           would make) before its store: the few outputs of a small layer
+           are not stored and read back at once, which costs more than the
+           product */
+        const int in_kernel =
+            act == MLP_ACT_IDENTITY || act == MLP_ACT_PRELU || act == MLP_ACT_RELU;
+        run->gemm->row(L->in, x, 1, L->t[0]->data, L->out, y, L->out, 1.0f, 0.0f, b,
+                       act == MLP_ACT_RELU);
+        if (!in_kernel)
+            mlp__bias_act_fwd(act, y, NULL, 1, L->out, param);
+        return;
+    }
+    infer_gemm(run, L, n, x, y);
+    mlp__bias_act_fwd(act, y, b, n, L->out, param);
 }
 
 /* With finite checks on: MLP_ERR_NONFINITE at the first NaN or Inf of
@@ -128,10 +154,10 @@ static void note_nonfinite(run_job *j, const float *v, int64_t r0, int64_t n, in
     int64_t i;
     if (j->bad_row[tid] >= 0)
         return;
-    for (i = 0; i < n * j->outw; i++)
+    for (i = 0; i < n * j->sh->out; i++)
         if (!isfinite(v[i])) {
-            j->bad_row[tid] = r0 + i / j->outw;
-            j->bad_col[tid] = i % j->outw;
+            j->bad_row[tid] = r0 + i / j->sh->out;
+            j->bad_col[tid] = i % j->sh->out;
             j->bad_val[tid] = v[i];
             return;
         }
@@ -167,12 +193,9 @@ static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n
     return cur;
 }
 
-/* What a call needs of m's layers, in one walk (a call on one row of a
- * small net is a few hundred cycles): the input width (the first layer
- * that fixes one, as mlp_model_in_features), the output width (the last,
- * as mlp__model_width), the widest activation, the multiply-adds of a
- * row and of its largest product, and whether the net is narrow: every layer has predict_t and every width is below the
- * kernel's vector (nr / 2 floats), as 2-4-1.
+/* Whether m (its shape sh) is a network of narrow layers: every layer
+ * has predict_t and every width is below the kernel's vector (nr / 2
+ * floats), as 2-4-1.
  * In the row layout such a layer's product puts one sample's few outputs
  * in a vector of 16 lanes and runs a register tile per 12 samples, most
  * of it overhead; held transposed, a row per feature, the layer is Wᵀ·h
@@ -181,28 +204,9 @@ static const float *walk_layers(const mlp__infer *run, const float *x, int64_t n
  * layout's sums and element-wise operations in the same order, so the
  * results are the row layout's bits wherever the kernel fuses its
  * multiply-adds explicitly (the vector kernels). */
-static void model_facts(run_job *j, const mlp_model *m, const mlp__gemm_kernel *k)
+static int narrow_net(const mlp_model *m, const mlp__shape *sh, const mlp__gemm_kernel *k)
 {
-    int all_t = 1;
-    size_t i;
-    j->in = j->outw = j->width = j->cost = j->widest = 0;
-    for (i = 0; i < m->nlayers; i++) {
-        const mlp__layer *L = &m->layers[i];
-        const int64_t p = L->in * L->out;
-        if (!j->in)
-            j->in = L->in;
-        if (L->out)
-            j->outw = L->out;
-        if (L->in > j->width)
-            j->width = L->in;
-        if (L->out > j->width)
-            j->width = L->out;
-        j->cost += p;
-        if (p > j->widest)
-            j->widest = p;
-        all_t = all_t && L->k->predict_t;
-    }
-    j->narrow = all_t && m->nlayers > 0 && j->width < k->nr / 2;
+    return sh->all_t && m->nlayers > 0 && sh->width < k->nr / 2;
 }
 
 /* Rows r0..r1-1 of x through the model into the job's output; a block of
@@ -211,28 +215,28 @@ static void model_facts(run_job *j, const mlp_model *m, const mlp__gemm_kernel *
 static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *run, int64_t r0,
                       int64_t r1, int tid)
 {
-    const float *x = j->x + r0 * j->in, *cur;
+    const float *x = j->x + r0 * j->sh->in, *cur;
     int64_t n = r1 - r0, r, c;
     if (j->narrow && n >= run->gemm->nr) {
         float *rows;
-        mlp__transpose(buf0, x, n, j->in);
-        cur = walk_layers(run, buf0, n, j->in, buf1, buf0, 1);
+        mlp__transpose(buf0, x, n, j->sh->in);
+        cur = walk_layers(run, buf0, n, j->sh->in, buf1, buf0, 1);
         rows = cur == buf0 ? buf1 : buf0; /* the buffer the walk ended off */
-        mlp__transpose(rows, cur, j->outw, n);
+        mlp__transpose(rows, cur, j->sh->out, n);
         cur = rows;
     } else {
-        cur = walk_layers(run, x, n, j->in, buf0, buf1, 0);
+        cur = walk_layers(run, x, n, j->sh->in, buf0, buf1, 0);
     }
     if (j->check_finite)
         note_nonfinite(j, cur, r0, n, tid);
     if (j->out) {
-        memmove(j->out + r0 * j->outw, cur, (size_t)(n * j->outw) * sizeof(float));
+        memmove(j->out + r0 * j->sh->out, cur, (size_t)(n * j->sh->out) * sizeof(float));
         return;
     }
     for (r = 0; r < n; r++) {
-        const float *row = cur + r * j->outw;
+        const float *row = cur + r * j->sh->out;
         int32_t best = 0;
-        for (c = 1; c < j->outw; c++)
+        for (c = 1; c < j->sh->out; c++)
             if (row[c] > row[best])
                 best = (int32_t)c;
         j->classes[r0 + r] = best;
@@ -268,59 +272,92 @@ static void run_part(void *arg, int64_t lo, int64_t hi, int tid)
     run_rows(j, lo * j->unit, r1 < j->n ? r1 : j->n, tid);
 }
 
-/* j's sizes for n rows of x through m (its widths from model_facts): the
- * rows of a block and each thread's activation floats. MLP_ERR_OVERFLOW
- * when they cannot fit in memory, MLP_ERR_NONFINITE for a non-finite x
- * under finite checks. */
+/* j for n rows of x through m into out or classes. MLP_ERR_NONFINITE for
+ * a non-finite x under finite checks. */
 static mlp_status job_init(run_job *j, const mlp_model *m, const char *fn, const float *x,
                            int64_t n, float *out, int32_t *classes)
 {
     mlp_ctx *ctx = m->ctx;
-    int64_t rows;
-    size_t floats;
     int t;
     j->m = m;
+    j->sh = &m->shape;
     j->x = x;
     j->out = out;
     j->classes = classes;
     j->n = n;
-    /* the caller's arrays must fit in memory; larger n cannot be real */
-    if (!mlp__mul_size((size_t)n, (size_t)j->width, &floats)
-        || !mlp__mul_size(floats, sizeof(float), &floats))
-        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
-                                "%s: n = %lld rows of width %lld are too large", fn, (long long)n,
-                                (long long)j->width);
-    j->unit = ctx->gemm->mr;
-    j->block = BLOCK_ROWS / j->unit * j->unit;
-    rows = n < j->block + j->unit ? n : j->block + j->unit;
-    if (!mlp__mul_size((size_t)rows, (size_t)j->width, &floats)
-        || !mlp__mul_size(floats, 2, &j->per_thread))
-        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
-                                "%s: a block of %lld rows of width %lld is too large", fn,
-                                (long long)rows, (long long)j->width);
     j->check_finite = ctx->check_finite;
+    j->narrow = narrow_net(m, j->sh, ctx->gemm);
     j->s = NULL;
     j->by_columns = 0;
     /* a part's tid is below ctx->threads; only those entries are set and
-       read (not all MLP__MAX_THREADS: a call on one row is a few hundred
-       cycles, and the whole table is more than a kilobyte) */
+       read (not all MLP__MAX_THREADS: a call on one row is a few dozen
+       nanoseconds, and the whole table is more than a kilobyte) */
     j->nt = ctx->threads;
     for (t = 0; t < j->nt; t++)
         j->bad_row[t] = -1;
-    return j->check_finite ? finite_rows(ctx, fn, "x", x, n, j->in) : MLP_OK;
+    return j->check_finite ? finite_rows(ctx, fn, "x", x, n, j->sh->in) : MLP_OK;
 }
 
-/* Runs j's rows on a scratch: split across the pool by rows when there
- * are at least two tiles of them a thread, through a wide layer by
- * columns when there are fewer, else on the calling thread. */
+/* j's sizes: the rows of a block and each thread's activation floats.
+ * MLP_ERR_OVERFLOW when they cannot fit in memory. */
+static mlp_status job_size(run_job *j, const char *fn)
+{
+    mlp_ctx *ctx = j->m->ctx;
+    const int64_t n = j->n, width = j->sh->width;
+    int64_t rows;
+    size_t floats;
+    /* the caller's arrays must fit in memory; larger n cannot be real */
+    if (!mlp__mul_size((size_t)n, (size_t)width, &floats)
+        || !mlp__mul_size(floats, sizeof(float), &floats))
+        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
+                                "%s: n = %lld rows of width %lld are too large", fn, (long long)n,
+                                (long long)width);
+    j->unit = ctx->gemm->mr;
+    j->block = BLOCK_ROWS / j->unit * j->unit;
+    rows = n < j->block + j->unit ? n : j->block + j->unit;
+    if (!mlp__mul_size((size_t)rows, (size_t)width, &floats)
+        || !mlp__mul_size(floats, 2, &j->per_thread))
+        return mlp__fail_shared(ctx, MLP_ERR_OVERFLOW,
+                                "%s: a block of %lld rows of width %lld is too large", fn,
+                                (long long)rows, (long long)width);
+    return MLP_OK;
+}
+
+/* One row through layers no wider than ONE_ROW_FLOATS: on the caller's
+ * stack, without a scratch (its lock and its list), on the calling thread
+ * as dispatch would run it (such layers are never split by columns), so
+ * the same bits. */
+static void one_row(run_job *j)
+{
+    float buf[2 * ONE_ROW_FLOATS];
+    mlp__infer r;
+    r.m = j->m;
+    r.gemm = j->m->ctx->gemm;
+    r.work = NULL; /* one row uses the row kernel, which packs nothing */
+    r.ctx = NULL;
+    r.works = NULL;
+    r.work_floats = 0;
+    run_block(j, buf, buf + ONE_ROW_FLOATS, &r, 0, 1, 0);
+}
+
+/* Runs j's rows: one row of a small net on the stack; else on a scratch,
+ * split across the pool by rows when there are at least two tiles of them
+ * a thread, through a wide layer by columns when there are fewer, else on
+ * the calling thread. */
 static mlp_status dispatch(run_job *j, const char *fn)
 {
     mlp_ctx *ctx = j->m->ctx;
-    const int64_t cost = j->cost, widest = j->widest;
+    const int64_t cost = j->sh->cost, widest = j->sh->widest;
     int64_t min_units;
     const int64_t n = j->n;
     mlp__scratch *s;
     mlp_status st;
+    if (n == 1 && j->sh->width <= ONE_ROW_FLOATS && ctx->gemm->row) {
+        one_row(j);
+        return MLP_OK;
+    }
+    if ((st = job_size(j, fn)) != MLP_OK)
+        return st;
     j->by_columns = ctx->threads > 1 && n < 2 * j->unit * ctx->threads
                     && (double)n * (double)widest >= (double)COL_SPLIT_MIN;
     if ((st = mlp__scratch_take(ctx, fn,
@@ -352,12 +389,11 @@ static mlp_status run(const mlp_model *m, const char *fn, const float *x, int64_
                       int32_t *classes)
 {
     mlp_ctx *ctx = m->ctx;
-    run_job j; /* set by model_facts and job_init */
+    run_job j; /* set by job_init */
     mlp_status st;
     int t, worst = -1;
 
-    model_facts(&j, m, ctx->gemm);
-    if (j.in == 0)
+    if (m->shape.in == 0)
         return mlp__fail_shared(ctx, MLP_ERR_STATE,
                                 "%s: the model's input width is not fixed (no linear, "
                                 "standardize or per-feature pReLU layer)",
