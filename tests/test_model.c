@@ -462,8 +462,8 @@ static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
  * activation in a pass of their own, for every kernel this CPU has (the
  * portable one, which has no row kernel, to rounding). Widths leave
  * ragged vectors at every kernel's width; layers with and without bias;
- * a NaN stays NaN through ReLU; a layer wider than a one-row call keeps
- * on the stack (300) agrees too. */
+ * a NaN stays NaN through ReLU (and is named under finite checks); a
+ * layer wider than a one-row call keeps on the stack (300) agrees too. */
 static void predict__one_row_gets_the_bits_of_its_row_in_a_batch(void **state)
 {
     static const char *const kernels[4] = {"generic", "avx2", "neon", "avx512"};
@@ -525,6 +525,17 @@ static void predict__one_row_gets_the_bits_of_its_row_in_a_batch(void **state)
             }
         }
     }
+    /* with finite checks on, the row's NaN is named, and out is not
+       written */
+    mlp_ctx_set_check_finite(ctx, 1);
+    for (net = 0; net < 2; net++) {
+        got[0] = 42.0f;
+        assert_int_equal(mlp_model_predict(m[net], x + 3 * 30, 1, got), MLP_ERR_NONFINITE);
+        assert_non_null(strstr(mlp_ctx_errmsg(ctx), "x at row 0, column 4"));
+        assert_true(got[0] == 42.0f);
+        assert_ok(ctx, mlp_model_predict(m[net], x, 1, got));
+    }
+    mlp_ctx_set_check_finite(ctx, 0);
     for (net = 0; net < 2; net++)
         mlp_model_free(m[net]);
 }

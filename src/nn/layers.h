@@ -23,10 +23,11 @@ typedef struct mlp__tshape {
 } mlp__tshape;
 
 /* What a tape-free layer pass runs with: the context's kernel and one
- * thread's packing workspace. The pass reads the layer's tensors only, so
+ * thread's packing workspace (NULL for one row through small layers,
+ * which the row kernel runs without packing). The pass reads the layer's tensors only, so
  * passes on many threads may run at once. Predict splits large batches
  * across threads by rows itself; for a few rows through wide layers it
- * sets ctx instead, and mlp__infer_gemm splits each large product by
+ * sets ctx instead, and mlp__infer_linear splits each large product by
  * columns across the context's pool, part t packing into works + t *
  * work_floats. */
 typedef struct mlp__infer {
@@ -109,9 +110,9 @@ typedef struct mlp__kind {
     int (*predict)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                    const float *x, float *y, int64_t n, int64_t width);
     /* The same on activations held transposed, x [width,n] and y [out,n]
-     * (a row per feature; src/nn/predict.c, model_facts): the row layout's sums
-     * and element-wise operations in the same order. NULL: the kind runs
-     * only in the row layout. */
+     * (a row per feature; src/nn/predict.c, narrow_net): the row layout's
+     * sums and element-wise operations in the same order. NULL: the kind
+     * runs only in the row layout. */
     int (*predict_t)(const mlp__infer *run, const mlp__layer *L, const mlp__layer *next,
                      const float *x, float *y, int64_t n, int64_t width);
     /* For an element-wise layer another may fold in: 1 with its mlp_act and
