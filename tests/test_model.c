@@ -404,7 +404,7 @@ static void predict_alone(mlp_ctx *ctx, mlp_model *m, const float *x, int64_t n,
 static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
 {
     mlp_ctx *ctx = tu_ctx_of(state);
-    static const int64_t ns[] = {1000, 300, 64, 40, 33, 32, 31, 5};
+    static const int64_t ns[] = {1000, 300, 64, 40, 33, 32, 31, 5, 3, 2};
     const int exact = strcmp(mlp_ctx_gemm_kernel(ctx), "generic") != 0;
     int net, k;
     mlp_ctx_seed(ctx, 11);

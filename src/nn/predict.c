@@ -210,14 +210,15 @@ static int narrow_net(const mlp_model *m, const mlp__shape *sh, const mlp__gemm_
 }
 
 /* Rows r0..r1-1 of x through the model into the job's output; a block of
- * at least one panel of samples through narrow layers runs transposed
- * (buf0 holds x transposed, the result is transposed back). */
+ * two rows or more through narrow layers runs transposed (buf0 holds x
+ * transposed, the result is transposed back): even a few samples fill
+ * more lanes that way than a row layout's 12-row tiles do. */
 static void run_block(run_job *j, float *buf0, float *buf1, const mlp__infer *run, int64_t r0,
                       int64_t r1, int tid)
 {
     const float *x = j->x + r0 * j->sh->in, *cur;
     int64_t n = r1 - r0, r, c;
-    if (j->narrow && n >= run->gemm->nr) {
+    if (j->narrow && n > 1) {
         float *rows;
         mlp__transpose(buf0, x, n, j->sh->in);
         cur = walk_layers(run, buf0, n, j->sh->in, buf1, buf0, 1);
