@@ -460,11 +460,12 @@ static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
  * and ReLU before its store (other activations after it): the bits of
  * the same row in a batch, whose products run as tiles with the bias and
  * activation in a pass of their own, for every kernel this CPU has (the
- * portable one, which has no row kernel, to rounding). Widths leave
+ * portable one, which has no row kernel, to rounding); two or three rows
+ * the bits of each alone. Widths leave
  * ragged vectors at every kernel's width; layers with and without bias;
  * a NaN stays NaN through ReLU (and is named under finite checks); a
  * layer wider than a one-row call keeps on the stack (300) agrees too. */
-static void predict__one_row_gets_the_bits_of_its_row_in_a_batch(void **state)
+static void predict__one_to_three_rows_get_the_bits_of_their_rows_in_a_batch(void **state)
 {
     static const char *const kernels[4] = {"generic", "avx2", "neon", "avx512"};
     mlp_ctx *ctx = tu_ctx_of(state);
@@ -514,6 +515,17 @@ static void predict__one_row_gets_the_bits_of_its_row_in_a_batch(void **state)
                         assert_close(g, f, 1e-5, 1e-5);
                     }
                 }
+            /* two and three rows share the row kernel's loads of W, and
+               each row keeps the bits it has alone */
+            if (exact) {
+                float few[3 * 7];
+                for (r = 0; r + 3 <= 40; r += 5) {
+                    assert_ok(ctx, mlp_model_predict(m[net], x + r * 30, 2, few));
+                    assert_memory_equal(few, got + r * 7, 2 * 7 * sizeof(float));
+                    assert_ok(ctx, mlp_model_predict(m[net], x + r * 30, 3, few));
+                    assert_memory_equal(few, got + r * 7, 3 * 7 * sizeof(float));
+                }
+            }
             /* the last ReLU zeroes some outputs and passes others */
             if (net == 0) {
                 int zeros = 0, positive = 0;
@@ -944,7 +956,7 @@ int main(void)
         TU_TEST(model__dropout_acts_only_in_training_mode),
         cmocka_unit_test(predict__agrees_with_forward_and_allocates_nothing_after_warmup),
         TU_TEST(predict__narrow_layers_give_each_row_its_bits_alone),
-        TU_TEST(predict__one_row_gets_the_bits_of_its_row_in_a_batch),
+        TU_TEST(predict__one_to_three_rows_get_the_bits_of_their_rows_in_a_batch),
         TU_TEST(predict__narrow_layers_name_a_nonfinite_output_row),
         TU_TEST(predict__names_the_first_nonfinite_row_at_any_thread_count),
         cmocka_unit_test(predict__packed_weights_give_the_same_bits_until_the_weights_change),

@@ -468,7 +468,7 @@ static void few_rows_at(int threads, int64_t n, const float *x, float *out, floa
 
 static void threads__predict_few_rows_same_bits_at_1_2_3_threads(void **state)
 {
-    static const int64_t ns[] = {1, 2, 5, 13, 47};
+    static const int64_t ns[] = {1, 2, 3, 5, 13, 47};
     const int64_t IN = 300, H = 700, OUT = 9;
     float *x = (float *)malloc((size_t)(47 * IN) * sizeof(float));
     float *w = (float *)malloc((size_t)(IN * H + H + H * OUT + OUT) * sizeof(float));

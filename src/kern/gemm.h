@@ -32,15 +32,22 @@ typedef void (*mlp__gemm_pack_fn)(int trans, const float *src, int64_t ld, int64
 
 /* Row kernel for M == 1 with B not transposed (a vector-matrix product, no
  * packing): c[j] = alpha * sum_p a[p*csa] * b[p*ldb + j] + beta * c[j],
- * j < n, p < k (any n, k >= 1); beta == 0: c is not read. Then, before
- * c[j] is stored, bias[j] is added when bias is not NULL, and ReLU
- * (v <= 0 ? 0 : v) is applied when relu is set: the bits of the separate
- * passes mlp__bias_act_fwd makes when alpha is 1 and beta 0 (a linear
- * layer's one-row predict, whose result then never leaves the kernel to
- * be read back). */
+ * j < n, p < k (any n, k >= 1); beta == 0: c is not read. Each element is
+ * one chain over p in order. Then, before c[j] is stored, bias[j] is
+ * added when bias is not NULL, and ReLU (v <= 0 ? 0 : v) is applied when
+ * relu is set: the bits of the separate passes mlp__bias_act_fwd makes
+ * when alpha is 1 and beta 0 (a linear layer's predict on a few rows,
+ * whose result then never leaves the kernel to be read back). */
 typedef void (*mlp__gemm_row_fn)(int64_t k, const float *a, int64_t csa, const float *b,
                                  int64_t ldb, float *c, int64_t n, float alpha, float beta,
                                  const float *bias, int relu);
+/* The same on m rows, 2 <= m <= MLP__GEMM_ROWS, each B vector loaded once
+ * for all of them: row i from a + i*rsa into c + i*ldc, with the bits the
+ * row kernel gives it alone. */
+#define MLP__GEMM_ROWS 3
+typedef void (*mlp__gemm_rows_fn)(int64_t m, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                  const float *b, int64_t ldb, float *c, int64_t ldc, int64_t n,
+                                  float alpha, float beta, const float *bias, int relu);
 
 /* Zero steps. A step p of a packed A panel whose MR values are all zeros
  * (+0 or -0) adds exactly nothing to any tile as long as row p of B is
@@ -78,7 +85,8 @@ typedef struct mlp__gemm_kernel {
     mlp__gemm_ukr_fn ukr;
     mlp__gemm_pack_fn pack_a;
     mlp__gemm_pack_fn pack_b;
-    mlp__gemm_row_fn row; /* NULL: M == 1 goes through the general path */
+    mlp__gemm_row_fn row;   /* NULL: M == 1 goes through the general path */
+    mlp__gemm_rows_fn rows; /* NULL exactly when row is */
     /* Skipping zero steps of A (all three NULL: never skipped). */
     mlp__gemm_steps_fn steps;
     mlp__gemm_finite_fn finite;

@@ -25,6 +25,7 @@
 #define SIMD_PREFETCH_C 0
 #define SIMD_B_AHEAD 32
 #define SIMD_ROW_NV 12
+#define SIMD_ROWS_ACC 12
 
 typedef __m256 vf;
 typedef __m256i vmask;

@@ -26,6 +26,7 @@
 #define SIMD_PREFETCH_C 1
 #define SIMD_B_AHEAD 32
 #define SIMD_ROW_NV 16
+#define SIMD_ROWS_ACC 24
 
 typedef __m512 vf;
 typedef __mmask16 vmask;

@@ -145,5 +145,5 @@ static void ukr_generic(int64_t k, const float *a, int64_t rsa, int64_t csa, con
 }
 
 const mlp__gemm_kernel mlp__gemm_kernel_generic = {
-    "generic",      GMR,  GNR,  128,  256,  1024, ukr_generic, pack_a_generic,
-    pack_b_generic, NULL, NULL, NULL, NULL, NULL, ukr_generic, mlp__vexp_generic};
+    "generic", GMR,  GNR,  128,  256,  1024, ukr_generic, pack_a_generic,   pack_b_generic,
+    NULL,      NULL, NULL, NULL, NULL, NULL, ukr_generic, mlp__vexp_generic};

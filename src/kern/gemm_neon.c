@@ -26,6 +26,7 @@
 #define SIMD_PREFETCH_C 0
 #define SIMD_B_AHEAD 0
 #define SIMD_ROW_NV 16
+#define SIMD_ROWS_ACC 24
 
 typedef float32x4_t vf;
 typedef int vmask; /* the number of leading lanes */

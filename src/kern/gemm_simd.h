@@ -22,8 +22,12 @@
  *   SIMD_VW                floats per vector
  *   MR, NR                 the register tile: MR <= 12, NR == 2 * SIMD_VW
  *   SIMD_MC, SIMD_KC, SIMD_NC  cache blocks (multiples of MR, 8 and NR)
- *   SIMD_ROW_NV            accumulators of the M == 1 row kernel (<= 16;
- *                          0: M == 1 goes through the micro-kernel)
+ *   SIMD_ROW_NV            accumulators of the row kernel on one row (<= 16;
+ *                          0: no row kernel, M == 1 goes through the
+ *                          micro-kernel)
+ *   SIMD_ROWS_ACC          accumulators of the row kernel on two or three
+ *                          rows (a multiple of 6, <= 24; with 4 more
+ *                          registers, they must fit the set's registers)
  *   SIMD_MASKED            1 when masked loads and stores cost what plain
  *                          ones do (AVX-512): tiles store through masks and
  *                          read a ragged B in place through masks; 0: plain
@@ -347,40 +351,60 @@ static SIMD_TARGET void ukr_bp_simd(int64_t k, const float *a, int64_t rsa, int6
 }
 #undef UKR_BP
 
-/* ---- the M == 1 row kernel -------------------------------------------------- */
+/* ---- the row kernel: M <= 3 ---------------------------------------------- */
 
 #if SIMD_ROW_NV > 0
-/* NV * VW columns of the row of C at a time stay in NV accumulators while
- * B streams through row by row (NV: SIMD_ROW_NV, then 8, 4, 2, 1 for what
- * is left; the last vector of a block with n < NV * VW goes through a
- * mask). Every column is one chain of multiply-adds over k in order,
- * whatever block holds it: a product split by columns across threads
- * gives the same bits as one call. */
-#define ROW_ACC(v) vf x##v = V_ZERO()
+/* NV * VW columns of R rows of C at a time stay in R * NV accumulators
+ * while B streams through row by row, each B vector loaded once for the R
+ * rows (NV: SIMD_ROW_NV for one row, SIMD_ROWS_ACC / R for two or three,
+ * then 8, 4, 2, 1 for what is left; the last vector of a block with
+ * n < NV * VW goes through a mask). Every element is one chain of multiply-adds over
+ * k in order, whatever block or row count holds it: a product split by
+ * columns across threads gives the same bits as one call, and a row the
+ * bits it has alone. Fewer rows in a register tile would leave too few
+ * chains to cover the multiply-add's latency. */
+#define ROW_ACC(v) vf x0##v = V_ZERO(), x1##v = V_ZERO(), x2##v = V_ZERO()
 #define ROW_FMA(v)                                                   \
-    if (NV > (v))                                                    \
-        x##v = V_FMA(av, NV == (v) + 1 && ragged ? V_LOADM(mk, bp + VW * (v)) \
-                                                 : V_LOAD(bp + VW * (v)), x##v)
-#define ROW_STORE(v)                                                 \
     if (NV > (v)) {                                                  \
-        vf r = V_MUL(valpha, x##v);                                  \
+        const vf bv = NV == (v) + 1 && ragged ? V_LOADM(mk, bp + VW * (v)) \
+                                              : V_LOAD(bp + VW * (v));    \
+        x0##v = V_FMA(a0, bv, x0##v);                                \
+        if (R > 1)                                                   \
+            x1##v = V_FMA(a1, bv, x1##v);                            \
+        if (R > 2)                                                   \
+            x2##v = V_FMA(a2, bv, x2##v);                            \
+    }
+/* one vector of C from its accumulator: alpha x + beta c, the bias (or
+ * NULL), ReLU when relu is set; the ragged last one through a mask */
+#define ROW_PUT(r, v)                                                \
+    {                                                                \
+        float *cv = c + (r) * ldc + VW * (v);                        \
+        vf t = V_MUL(valpha, x##r##v);                               \
         if (NV == (v) + 1 && ragged) {                               \
             if (beta != 0.0f)                                        \
-                r = V_FMA(vbeta, V_LOADM(mk, c + VW * (v)), r);      \
+                t = V_FMA(vbeta, V_LOADM(mk, cv), t);                \
             if (bias)                                                \
-                r = V_ADD(r, V_LOADM(mk, bias + VW * (v)));          \
+                t = V_ADD(t, V_LOADM(mk, bias + VW * (v)));          \
             if (relu)                                                \
-                r = V_RELU(r);                                       \
-            row_tail(c + VW * (v), r, n - VW * (NV - 1));            \
+                t = V_RELU(t);                                       \
+            row_tail(cv, t, n - VW * (NV - 1));                      \
         } else {                                                     \
             if (beta != 0.0f)                                        \
-                r = V_FMA(vbeta, V_LOAD(c + VW * (v)), r);           \
+                t = V_FMA(vbeta, V_LOAD(cv), t);                     \
             if (bias)                                                \
-                r = V_ADD(r, V_LOAD(bias + VW * (v)));               \
+                t = V_ADD(t, V_LOAD(bias + VW * (v)));               \
             if (relu)                                                \
-                r = V_RELU(r);                                       \
-            V_STORE(c + VW * (v), r);                                \
+                t = V_RELU(t);                                       \
+            V_STORE(cv, t);                                          \
         }                                                            \
+    }
+#define ROW_STORE(v)                                                 \
+    if (NV > (v)) {                                                  \
+        ROW_PUT(0, v)                                                \
+        if (R > 1)                                                   \
+            ROW_PUT(1, v)                                            \
+        if (R > 2)                                                   \
+            ROW_PUT(2, v)                                            \
     }
 
 /* Lanes 0 .. nl-1 of v to c, through a whole-vector store to the stack and
@@ -395,11 +419,11 @@ INL SIMD_TARGET void row_tail(float *c, vf v, int64_t nl)
         c[i] = t[i];
 }
 
-/* Columns 0 .. n-1 of the row of C (NV - 1 < n / VW <= NV), with the
- * bias of those columns (or NULL) */
-INL SIMD_TARGET void row_block(const int NV, int64_t k, const float *a, int64_t csa,
-                               const float *b, int64_t ldb, float *c, int64_t n, float alpha,
-                               float beta, const float *bias, int relu)
+/* Columns 0 .. n-1 of R rows of C (NV - 1 < n / VW <= NV), with the bias
+ * of those columns (or NULL) */
+INL SIMD_TARGET void row_block(const int R, const int NV, int64_t k, const float *a, int64_t rsa,
+                               int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc,
+                               int64_t n, float alpha, float beta, const float *bias, int relu)
 {
     const vf valpha = V_SET1(alpha), vbeta = V_SET1(beta);
     const int ragged = n < NV * VW;
@@ -410,7 +434,9 @@ INL SIMD_TARGET void row_block(const int NV, int64_t k, const float *a, int64_t 
     ROW_ACC(7); ROW_ACC(8); ROW_ACC(9); ROW_ACC(10); ROW_ACC(11); ROW_ACC(12);
     ROW_ACC(13); ROW_ACC(14); ROW_ACC(15);
     for (p = 0; p < k; p++, bp += ldb) {
-        const vf av = V_SET1(a[p * csa]);
+        const vf a0 = V_SET1(a[p * csa]);
+        const vf a1 = R > 1 ? V_SET1(a[rsa + p * csa]) : a0;
+        const vf a2 = R > 2 ? V_SET1(a[2 * rsa + p * csa]) : a0;
         ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
         ROW_FMA(6); ROW_FMA(7); ROW_FMA(8); ROW_FMA(9); ROW_FMA(10); ROW_FMA(11);
         ROW_FMA(12); ROW_FMA(13); ROW_FMA(14); ROW_FMA(15);
@@ -420,38 +446,60 @@ INL SIMD_TARGET void row_block(const int NV, int64_t k, const float *a, int64_t 
     ROW_STORE(12) ROW_STORE(13) ROW_STORE(14) ROW_STORE(15)
 }
 
-static SIMD_TARGET void row_simd(int64_t k, const float *a, int64_t csa, const float *b,
-                                 int64_t ldb, float *c, int64_t n, float alpha, float beta,
-                                 const float *bias, int relu)
+/* All n columns of R rows, NV0 vectors at a time, then fewer. */
+INL SIMD_TARGET void row_cols(const int R, const int NV0, int64_t k, const float *a, int64_t rsa,
+                              int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc,
+                              int64_t n, float alpha, float beta, const float *bias, int relu)
 {
     int64_t j0 = 0;
     while (j0 < n) {
         const int64_t left = n - j0;
         const float *bj = bias ? bias + j0 : NULL;
         int64_t w;
-        if (left >= SIMD_ROW_NV * VW) {
-            w = SIMD_ROW_NV * VW;
-            row_block(SIMD_ROW_NV, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
-        } else if (SIMD_ROW_NV > 8 && left >= 8 * VW) {
+#define ROW_BLOCK(nv)                                                                     \
+    row_block(R, nv, k, a, rsa, csa, b + j0, ldb, c + j0, ldc, w, alpha, beta, bj, relu)
+        if (left >= NV0 * VW) {
+            w = NV0 * VW;
+            ROW_BLOCK(NV0);
+        } else if (NV0 > 8 && left >= 8 * VW) {
             w = 8 * VW;
-            row_block(SIMD_ROW_NV > 8 ? 8 : 1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj,
-                      relu);
-        } else if (left >= 4 * VW) {
+            ROW_BLOCK(NV0 > 8 ? 8 : 1);
+        } else if (NV0 > 4 && left >= 4 * VW) {
             w = 4 * VW;
-            row_block(4, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
+            ROW_BLOCK(NV0 > 4 ? 4 : 1);
         } else if (left >= 2 * VW) {
             w = 2 * VW;
-            row_block(2, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
+            ROW_BLOCK(2);
         } else {
             w = left < VW ? left : VW;
-            row_block(1, k, a, csa, b + j0, ldb, c + j0, w, alpha, beta, bj, relu);
+            ROW_BLOCK(1);
         }
+#undef ROW_BLOCK
         j0 += w;
     }
 }
+
+static SIMD_TARGET void row_simd(int64_t k, const float *a, int64_t csa, const float *b,
+                                 int64_t ldb, float *c, int64_t n, float alpha, float beta,
+                                 const float *bias, int relu)
+{
+    row_cols(1, SIMD_ROW_NV, k, a, 0, csa, b, ldb, c, 0, n, alpha, beta, bias, relu);
+}
+
+static SIMD_TARGET void rows_simd(int64_t m, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                  const float *b, int64_t ldb, float *c, int64_t ldc, int64_t n,
+                                  float alpha, float beta, const float *bias, int relu)
+{
+    if (m == 2)
+        row_cols(2, SIMD_ROWS_ACC / 2, k, a, rsa, csa, b, ldb, c, ldc, n, alpha, beta, bias, relu);
+    else
+        row_cols(3, SIMD_ROWS_ACC / 3, k, a, rsa, csa, b, ldb, c, ldc, n, alpha, beta, bias, relu);
+}
 #define ROW_FN row_simd
+#define ROWS_FN rows_simd
 #else
 #define ROW_FN NULL
+#define ROWS_FN NULL
 #endif
 
 /* ---- packing ----------------------------------------------------------------- */
@@ -598,6 +646,7 @@ static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, const float *b,
 
 const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
                                       SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
-                                      ROW_FN,      steps_simd,  finite_simd, ukr_skip_simd,
+                                      ROW_FN,      ROWS_FN,     steps_simd,  finite_simd,
+                                      ukr_skip_simd,
                                       ukr_pack_simd, ukr_bp_simd, SIMD_VEXP};
 /* clang-format on */

@@ -73,10 +73,25 @@ typedef struct col_job {
     float *y;
 } col_job;
 
+/* Whether run splits the product of n rows through K x N weights by
+ * columns across the context's pool. */
+static int by_columns(const mlp__infer *run, int64_t n, int64_t N, int64_t K)
+{
+    return run->ctx && n * N * K >= COL_SPLIT_MIN;
+}
+
 static void col_part(void *arg, int64_t lo, int64_t hi, int tid)
 {
     const col_job *c = (const col_job *)arg;
     int64_t n0 = lo * c->unit, n1 = hi * c->unit < c->N ? hi * c->unit : c->N;
+    const mlp__gemm_kernel *k = c->run->gemm;
+    if (c->n > 1 && c->n <= MLP__GEMM_ROWS && k->rows) {
+        /* this part's columns as mlp__infer_linear runs all of them on
+           one thread (and mlp__sgemm_prepacked one row): the same bits */
+        k->rows(c->n, c->K, c->x, c->K, 1, c->W + n0, c->N, c->y + n0, c->N, n1 - n0, 1.0f, 0.0f,
+                NULL, 0);
+        return;
+    }
     /* packed panels of columns n0.. start at n0 * K */
     mlp__sgemm_prepacked(c->run->gemm, 0, 0, c->K, 1.0f, c->x, c->K, NULL, c->W, c->N,
                          c->Wp ? c->Wp + n0 * c->K : NULL, 0.0f, c->y, c->N, 0, c->n, n0, n1,
@@ -90,7 +105,7 @@ static void infer_gemm(const mlp__infer *run, const mlp__layer *L, int64_t n, co
     const int64_t N = L->out, K = L->in;
     const float *W = L->t[0]->data, *Wp = mlp__infer_packed(run, L);
     col_job c;
-    if (!run->ctx || n * N * K < COL_SPLIT_MIN) {
+    if (!by_columns(run, n, N, K)) {
         mlp__sgemm_prepacked(run->gemm, 0, 0, K, 1.0f, x, K, NULL, W, N, Wp, 0.0f, y, N, 0, n, 0, N,
                              run->work);
         return;
@@ -115,18 +130,24 @@ void mlp__infer_linear(const mlp__infer *run, const mlp__layer *L, int64_t n, co
                        float *y, int act, float param)
 {
     const float *b = L->t[1] ? L->t[1]->data : NULL;
-    if (n == 1 && run->gemm->row && !run->ctx) {
-        /* one row: the row kernel reads W as it is (as mlp__sgemm_prepacked
-           would) and adds the bias and ReLU (the passes mlp__bias_act_fwd
-           would make) before its store: the few outputs of a small layer
-           are not stored and read back at once, which costs more than the
-           product */
+    if (n <= MLP__GEMM_ROWS && run->gemm->row && !by_columns(run, n, L->out, L->in)) {
+        /* up to three rows: the row kernel reads W as it is, each vector
+           of it once for all the rows (tiles of so few rows would wait on
+           the multiply-adds' latency), and adds the bias and ReLU (the
+           passes mlp__bias_act_fwd would make) before its store: the few
+           outputs of a small layer are not stored and read back at once,
+           which costs more than the product. Each row gets the bits it
+           has alone. */
         const int in_kernel =
             act == MLP_ACT_IDENTITY || act == MLP_ACT_PRELU || act == MLP_ACT_RELU;
-        run->gemm->row(L->in, x, 1, L->t[0]->data, L->out, y, L->out, 1.0f, 0.0f, b,
-                       act == MLP_ACT_RELU);
+        const float *W = L->t[0]->data;
+        if (n == 1)
+            run->gemm->row(L->in, x, 1, W, L->out, y, L->out, 1.0f, 0.0f, b, act == MLP_ACT_RELU);
+        else
+            run->gemm->rows(n, L->in, x, L->in, 1, W, L->out, y, L->out, L->out, 1.0f, 0.0f, b,
+                            act == MLP_ACT_RELU);
         if (!in_kernel)
-            mlp__bias_act_fwd(act, y, NULL, 1, L->out, param);
+            mlp__bias_act_fwd(act, y, NULL, n, L->out, param);
         return;
     }
     infer_gemm(run, L, n, x, y);
