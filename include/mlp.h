@@ -643,8 +643,11 @@ MLP_API size_t mlp_model_summary(const mlp_model *m, char *buf, size_t size);
  *  semantics (dropout off) whatever the mode. Large batches are split across the
  *  context's threads (mlp_ctx_set_threads); results are the same at any
  *  thread count. After its first call with a given n (or a larger one)
- *  nothing is allocated. With mlp_ctx_set_check_finite on, a NaN or Inf
- *  in x or in the output is MLP_ERR_NONFINITE naming its row and column.
+ *  nothing is allocated; one row through layers no wider than 256 (a
+ *  small controller net) allocates nothing even on the first call, takes
+ *  no lock but to record an error, and uses about 2 KB of the calling
+ *  thread's stack. With mlp_ctx_set_check_finite on, a NaN or Inf in x
+ *  or in the output is MLP_ERR_NONFINITE naming its row and column.
  *  Thread-safety: many threads may call mlp_model_predict and
  *  mlp_model_classify at once on one model (a service answering requests
  *  from a pool of threads): each call in flight gets its own scratch from

@@ -682,6 +682,61 @@ static void predict__agrees_with_forward_and_allocates_nothing_after_warmup(void
     free(out);
 }
 
+/* One row through a small net allocates nothing, even on the model's
+ * first call (mlp.h): with every allocation failing from then on, at 1
+ * and 2 threads, predict and classify still give the net's values. */
+static void predict__one_row_of_a_small_net_needs_no_allocation(void **state)
+{
+    tu_alloc a;
+    mlp_ctx *ctx = tu_ctx(&a, -1);
+    mlp_model *m = mlp_model_new(ctx);
+    const float x[3] = {0.5f, -1.25f, 2.0f};
+    const float *W1, *b1, *W2, *b2;
+    float y[2];
+    double h[40], want[2];
+    int32_t cls;
+    int t, i, j;
+    mlp_status s;
+    (void)state;
+    mlp_ctx_seed(ctx, 3);
+    assert_ok(ctx, mlp_model_add_linear(m, 3, 40));
+    assert_ok(ctx, mlp_model_add_act(m, MLP_ACT_RELU));
+    assert_ok(ctx, mlp_model_add_linear(m, 40, 2));
+    W1 = mlp_tensor_cdata(mlp_model_param(m, 0));
+    b1 = mlp_tensor_cdata(mlp_model_param(m, 1));
+    W2 = mlp_tensor_cdata(mlp_model_param(m, 2));
+    b2 = mlp_tensor_cdata(mlp_model_param(m, 3));
+    for (j = 0; j < 40; j++) {
+        h[j] = b1[j];
+        for (i = 0; i < 3; i++)
+            h[j] += (double)x[i] * W1[i * 40 + j];
+        h[j] = h[j] > 0.0 ? h[j] : 0.0;
+    }
+    for (j = 0; j < 2; j++) {
+        want[j] = b2[j];
+        for (i = 0; i < 40; i++)
+            want[j] += h[i] * W2[i * 2 + j];
+    }
+    for (t = 1; t <= 2; t++) {
+        s = mlp_ctx_set_threads(ctx, t);
+        if (s == MLP_ERR_UNSUPPORTED) /* a build without threads */
+            continue;
+        assert_ok(ctx, s);
+        a.fail_at = a.calls; /* every allocation from here fails */
+        assert_ok(ctx, mlp_model_predict(m, x, 1, y));
+        assert_ok(ctx, mlp_model_classify(m, x, 1, &cls));
+        assert_int_equal(a.failures, 0);
+        for (j = 0; j < 2; j++)
+            assert_close(y[j], want[j], 1e-5, 1e-5);
+        assert_int_equal(cls, y[1] > y[0] ? 1 : 0);
+        a.fail_at = -1;
+    }
+    assert_true(want[0] != want[1]);
+    mlp_model_free(m);
+    mlp_ctx_free(ctx);
+    assert_int_equal(a.live, 0);
+}
+
 /* predict of x [n,784] through m at `threads` into out */
 static void predict_at(mlp_model *m, int threads, const float *x, int64_t n, float *out)
 {
@@ -959,6 +1014,7 @@ int main(void)
         TU_TEST(predict__one_to_three_rows_get_the_bits_of_their_rows_in_a_batch),
         TU_TEST(predict__narrow_layers_name_a_nonfinite_output_row),
         TU_TEST(predict__names_the_first_nonfinite_row_at_any_thread_count),
+        cmocka_unit_test(predict__one_row_of_a_small_net_needs_no_allocation),
         cmocka_unit_test(predict__packed_weights_give_the_same_bits_until_the_weights_change),
         cmocka_unit_test(predict__packing_without_memory_fails_cleanly_and_predict_still_works),
         cmocka_unit_test(model__building_without_memory_fails_cleanly),
