@@ -387,6 +387,9 @@ static void model__dropout_acts_only_in_training_mode(void **state)
     mlp_model_free(m);
 }
 
+/* every kernel name; a CPU or build has some of them */
+static const char *const kernels[4] = {"generic", "avx2", "neon", "avx512"};
+
 /* predict of x [n,in] row by row (each call one row: the row layout) */
 static void predict_alone(mlp_ctx *ctx, mlp_model *m, const float *x, int64_t n, int64_t in,
                           int64_t out, float *y)
@@ -467,7 +470,6 @@ static void predict__narrow_layers_give_each_row_its_bits_alone(void **state)
  * layer wider than a one-row call keeps on the stack (300) agrees too. */
 static void predict__one_to_three_rows_get_the_bits_of_their_rows_in_a_batch(void **state)
 {
-    static const char *const kernels[4] = {"generic", "avx2", "neon", "avx512"};
     mlp_ctx *ctx = tu_ctx_of(state);
     mlp_model *m[2];
     float x[40 * 30], got[40 * 7], ref[40 * 7];
@@ -762,7 +764,6 @@ static void predict__packed_weights_give_the_same_bits_until_the_weights_change(
     mlp_tensor *x = mlp_tensor_rand_uniform(ctx, 2, xs, 0.0f, 1.0f), *y;
     float *ref = (float *)malloc(700 * 10 * sizeof(float));
     float *got = (float *)malloc(700 * 10 * sizeof(float));
-    static const char *const kernels[4] = {"generic", "avx2", "neon", "avx512"};
     int k, t, kn;
     (void)state;
     assert_non_null(ref);

@@ -25,7 +25,9 @@
  * Many threads may call predict on one model at once: the buffers and
  * packing workspaces come from the context's scratch list (parallel.c),
  * one scratch per call in flight, and the layers are only read. After the
- * first call with a given n (or a larger one) nothing is allocated.
+ * first call with a given n (or a larger one) nothing is allocated. One
+ * row through small layers (ONE_ROW_FLOATS) needs no scratch: its two
+ * buffers are on the caller's stack, so it neither allocates nor locks.
  */
 #include <math.h>
 #include <string.h>
@@ -43,6 +45,8 @@
  * costs what the second core saves: 784 x 256 at one row (about 200000)
  * stays on the calling thread, 784 x 512 is split (about 2x faster). */
 #define COL_SPLIT_MIN ((int64_t)1 << 18)
+/* Widest layer of a net whose one-row calls run on the caller's stack
+ * (two buffers of this many floats: 2 KB) */
 #define ONE_ROW_FLOATS 256
 
 typedef struct run_job {
