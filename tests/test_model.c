@@ -686,7 +686,8 @@ static void predict__agrees_with_forward_and_allocates_nothing_after_warmup(void
 
 /* One row through a small net allocates nothing, even on the model's
  * first call (mlp.h): with every allocation failing from then on, at 1
- * and 2 threads, predict and classify still give the net's values. */
+ * and 2 threads and with every kernel this CPU has, the portable one
+ * too, predict and classify still give the net's values. */
 static void predict__one_row_of_a_small_net_needs_no_allocation(void **state)
 {
     tu_alloc a;
@@ -697,7 +698,7 @@ static void predict__one_row_of_a_small_net_needs_no_allocation(void **state)
     float y[2];
     double h[40], want[2];
     int32_t cls;
-    int t, i, j;
+    int kt, i, j;
     mlp_status s;
     (void)state;
     mlp_ctx_seed(ctx, 3);
@@ -719,8 +720,10 @@ static void predict__one_row_of_a_small_net_needs_no_allocation(void **state)
         for (i = 0; i < 40; i++)
             want[j] += h[i] * W2[i * 2 + j];
     }
-    for (t = 1; t <= 2; t++) {
-        s = mlp_ctx_set_threads(ctx, t);
+    for (kt = 0; kt < 4 * 2; kt++) { /* kernel kt / 2 at kt % 2 + 1 threads */
+        if (mlp_ctx_set_gemm_kernel(ctx, kernels[kt / 2]) != MLP_OK)
+            continue;
+        s = mlp_ctx_set_threads(ctx, kt % 2 + 1);
         if (s == MLP_ERR_UNSUPPORTED) /* a build without threads */
             continue;
         assert_ok(ctx, s);

@@ -144,6 +144,47 @@ static void ukr_generic(int64_t k, const float *a, int64_t rsa, int64_t csa, con
     }
 }
 
+/* The row kernel (gemm.h) on m rows, GROW columns at a time: each
+ * element one chain over k in order, whatever block holds it, so a
+ * product split by columns gives the bits of one call. Predict's one row
+ * of a small net runs through it without a workspace (nn/predict.c). */
+#define GROW 64
+static void rows_generic(int64_t m, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                         const float *b, int64_t ldb, float *c, int64_t ldc, int64_t n, float alpha,
+                         float beta, const float *bias, int relu)
+{
+    int64_t i, j, j0, p;
+    for (i = 0; i < m; i++)
+        for (j0 = 0; j0 < n; j0 += GROW) {
+            const int64_t w = n - j0 < GROW ? n - j0 : GROW;
+            float acc[GROW], *cr = c + i * ldc + j0;
+            for (j = 0; j < w; j++)
+                acc[j] = 0.0f;
+            for (p = 0; p < k; p++) {
+                const float ai = a[i * rsa + p * csa], *bp = b + p * ldb + j0;
+                for (j = 0; j < w; j++)
+                    acc[j] += ai * bp[j];
+            }
+            for (j = 0; j < w; j++) {
+                float v = alpha * acc[j];
+                if (beta != 0.0f)
+                    v += beta * cr[j];
+                if (bias)
+                    v += bias[j0 + j];
+                if (relu)
+                    v = v <= 0.0f ? 0.0f : v; /* NaN stays NaN */
+                cr[j] = v;
+            }
+        }
+}
+
+static void row_generic(int64_t k, const float *a, int64_t csa, const float *b, int64_t ldb,
+                        float *c, int64_t n, float alpha, float beta, const float *bias, int relu)
+{
+    rows_generic(1, k, a, 0, csa, b, ldb, c, 0, n, alpha, beta, bias, relu);
+}
+
 const mlp__gemm_kernel mlp__gemm_kernel_generic = {
-    "generic", GMR,  GNR,  128,  256,  1024, ukr_generic, pack_a_generic,   pack_b_generic,
-    NULL,      NULL, NULL, NULL, NULL, NULL, ukr_generic, mlp__vexp_generic};
+    "generic",        GMR,         GNR,          128,  256,  1024, ukr_generic, pack_a_generic,
+    pack_b_generic,   row_generic, rows_generic, NULL, NULL, NULL, NULL,        ukr_generic,
+    mlp__vexp_generic};
