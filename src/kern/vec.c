@@ -214,7 +214,7 @@ void mlp__transpose(float *restrict dst, const float *restrict src, int64_t rows
 void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param)
 {
     int64_t r, c;
-    if (b && (act == MLP_ACT_IDENTITY || act == MLP_ACT_PRELU || act == MLP_ACT_RELU)) {
+    if (b && mlp__act_bias_relu(act)) {
         bias_relu(y, b, rows, cols, act == MLP_ACT_RELU);
         return;
     }

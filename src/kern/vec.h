@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "kern/gemm.h" /* mlp__vexp_fn */
+#include "mlp.h"       /* mlp_act */
 
 /* 1 / (1 + exp(-x)) without overflow: exp of a non-positive number only. */
 float mlp__sigmoid(float x);
@@ -27,6 +28,13 @@ void mlp__act_bwd(int act, int set, float *dx, const float *dy, const float *x, 
 /* y[r,c] = f(y[r,c] + b[c]) over rows x cols (b may be NULL): the bias add
  * fused with the activation, in place on the product x·W. */
 void mlp__bias_act_fwd(int act, float *y, const float *b, int64_t rows, int64_t cols, float param);
+/* Whether mlp__bias_act_fwd with act is the bias add and then ReLU (act
+ * MLP_ACT_RELU) or nothing more (pReLU's alphas are a pass of their own):
+ * the operations a row kernel can apply before its store. */
+static inline int mlp__act_bias_relu(int act)
+{
+    return act == MLP_ACT_IDENTITY || act == MLP_ACT_PRELU || act == MLP_ACT_RELU;
+}
 /* y[r,c] = f(y[r,c] + b[r]) over rows x cols (b may be NULL): as
  * mlp__bias_act_fwd with a bias per row (activations held transposed, a
  * row per feature). */

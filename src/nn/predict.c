@@ -142,8 +142,7 @@ void mlp__infer_linear(const mlp__infer *run, const mlp__layer *L, int64_t n, co
            outputs of a small layer are not stored and read back at once,
            which costs more than the product. Each row gets the bits it
            has alone. */
-        const int in_kernel =
-            act == MLP_ACT_IDENTITY || act == MLP_ACT_PRELU || act == MLP_ACT_RELU;
+        const int in_kernel = mlp__act_bias_relu(act);
         const float *W = L->t[0]->data;
         if (n == 1)
             run->gemm->row(L->in, x, 1, W, L->out, y, L->out, 1.0f, 0.0f, b, act == MLP_ACT_RELU);
