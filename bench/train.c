@@ -14,10 +14,11 @@
  *   train net=784-256-10 batch=256 threads=1 seed=1 epoch_s=... gflop=...
  *         efficiency=... test_acc=... round_trip_ns=... cpu="..." kernel=avx512
  * round_trip_ns is a cache line passed from one of the context's threads
- * to another and back, right after the epochs (best of 7 loops of 20000;
- * 0 at one thread): every product or pass split across threads hands its
- * operands over at about this cost a line, and it tells how far apart
- * the cores are (on one chiplet about 60-150 ns, across chiplets or
+ * to another and back, right after the epochs (mlp__round_trip_ns: the
+ * best of up to 16 loops of 100; 0 at one thread): every product or pass
+ * split across threads hands its operands over at about this cost a
+ * line, and it tells how far apart the cores are (on one chiplet or an
+ * Intel die about 60-160 ns, across chiplets or
  * sockets several times that; a VM's host may move its vCPUs between
  * the two from one minute to the next).
  * Then, unless MLP_BENCH_PHASES=0, one more epoch run phase by phase (the
@@ -49,7 +50,7 @@
 #include "bench.h"
 #include "comm.h"     /* mlp__zero_grad_backward: what mlp_fit calls */
 #include "core.h"     /* mlp__gemm: the products timed alone */
-#include "parallel.h" /* mlp__parallel_for: the round trip timed */
+#include "parallel.h" /* mlp__round_trip_ns */
 #include "mlp.h"
 
 typedef struct net_spec {
@@ -280,42 +281,6 @@ typedef struct insitu {
     double t0, sum;
 } insitu;
 
-#define PING_ROUNDS 20000
-
-/* Part 0 (the caller, which claims first) and part 1 (a worker: the caller
- * is busy in part 0 until part 1 has run) pass the count back and forth. */
-static void ping_part(void *arg, int64_t lo, int64_t hi, int tid)
-{
-    int64_t *count = (int64_t *)arg, i;
-    (void)hi;
-    (void)tid;
-    for (i = 0; i < PING_ROUNDS; i++) {
-        const int64_t want = 2 * i + lo;
-        while (__atomic_load_n(count, __ATOMIC_ACQUIRE) != want)
-            ;
-        __atomic_store_n(count, want + 1, __ATOMIC_RELEASE);
-    }
-}
-
-/* Nanoseconds a cache line takes from one thread of ctx to another and
- * back; 0 with one thread. */
-static double round_trip_ns(mlp_ctx *ctx)
-{
-    double best = 1e30;
-    int r;
-    if (mlp_ctx_threads(ctx) < 2)
-        return 0.0;
-    for (r = 0; r < 7; r++) {
-        int64_t count = 0;
-        double t0 = bench_now(), dt;
-        mlp__parallel_for(ctx, 2, 1, ping_part, &count);
-        dt = (bench_now() - t0) / PING_ROUNDS;
-        if (dt < best)
-            best = dt;
-    }
-    return best * 1e9;
-}
-
 static void insitu_hook(void *user, int end)
 {
     insitu *s = (insitu *)user;
@@ -435,7 +400,7 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
            (double)mlp_dataset_size(train) / epoch, flops * 1e-9,
            flops * 1e-9 / ((double)threads * peak * epoch),
            ns->regression ? "test_mse" : "test_acc", ns->regression ? (double)tloss : (double)acc,
-           round_trip_ns(ctx), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+           mlp__round_trip_ns(ctx, 0.0), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
     fflush(stdout);
     if (phases) {
         double pf, pb, inf, inb, total = 0.0;

@@ -226,7 +226,10 @@ MLP_API void mlp_ctx_clear_error(mlp_ctx *ctx);
  *  optimizer updates and batch gathers (n >= 1). Results are the same bits
  *  at any thread count: no sum changes its order (docs/performance.md). In
  *  a build without threads (MLP_NO_THREADS) any n > 1 gives
- *  MLP_ERR_UNSUPPORTED. */
+ *  MLP_ERR_UNSUPPORTED. With n > 1 the call starts the threads, then times
+ *  a cache line passed between two of them (well under 1 ms; up to about
+ *  12 ms while the OS places a new thread): where the cores share a cache,
+ *  mlp_model_predict splits smaller layers across them. */
 MLP_API mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n);
 /** The thread count set on ctx (1 by default; 0 for NULL). */
 MLP_API int mlp_ctx_threads(const mlp_ctx *ctx);

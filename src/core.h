@@ -140,6 +140,9 @@ struct mlp_ctx {
     int allow_nonfinite_data; /* readers accept NaN, Inf and out-of-range numbers */
     int threads;
     mlp__pool *pool;
+    /* the pool's cores are near (mlp_ctx_set_threads times a cache line
+     * between two of them: parallel.c): smaller products pay to split */
+    int near_cores;
     const mlp__gemm_kernel *gemm;
     float *gemm_work;        /* packing workspace, one per thread; once made it */
     size_t gemm_work_floats; /* per thread, always >= what ctx->gemm needs */

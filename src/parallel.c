@@ -30,6 +30,7 @@
 #endif
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core.h"
 #include "parallel.h"
@@ -63,7 +64,8 @@ struct mlp__pool {
     pthread_t *tids;
     int nworkers; /* threads - 1 */
     int quit;
-    int busy; /* a job is running (nested calls run inline) */
+    int busy;         /* a job is running (nested calls run inline) */
+    uint64_t running; /* workers started (pool_start waits for all) */
     uint64_t gen;
     /* the job: parts are claimed in order under mu by whoever is free, so
      * a worker the OS has not woken yet delays nothing */
@@ -130,6 +132,8 @@ static void *worker_main(void *varg)
     struct mlp__pool *p = wa->p;
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
+    STORE(p->running, p->running + 1);
+    pthread_cond_signal(&p->done);
     for (;;) {
         spin_while(p, &p->gen, seen, 1);
         while (!p->quit && p->gen == seen)
@@ -204,6 +208,17 @@ static mlp_status pool_start(mlp_ctx *ctx, const char *fn, int nworkers, struct 
         }
     }
     p->nworkers = nworkers;
+    /* every worker running before the first job (mlp__round_trip_ns's
+       count needs one to answer the caller), the caller spinning first:
+       woken from a sleep, Linux may put it on the core of the worker
+       that woke it, where the two then take turns for milliseconds */
+    pthread_mutex_lock(&p->mu);
+    while (p->running < (uint64_t)nworkers) {
+        spin_while(p, &p->running, p->running, 0);
+        if (p->running < (uint64_t)nworkers)
+            pthread_cond_wait(&p->done, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
     *out = p;
     return MLP_OK;
 }
@@ -230,6 +245,7 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
     if (n == 1) {
         mlp__pool_destroy(ctx);
         ctx->threads = 1;
+        ctx->near_cores = 0;
         return MLP_OK;
     }
     st = pool_start(ctx, __func__, n - 1, &p);
@@ -238,8 +254,104 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
     mlp__pool_destroy(ctx);
     ctx->pool = p;
     ctx->threads = n;
+    {
+        const double ns = mlp__round_trip_ns(ctx, MLP__NEAR_NS);
+        ctx->near_cores = ns > 0.0 && ns < MLP__NEAR_NS;
+    }
     return MLP_OK;
 }
+
+/* ---- how far apart the pool's cores are ----
+ * Part 0 runs on the caller (it claims first, and stays in part 0 until
+ * part 1 has run), part 1 on a worker; they pass a count back and forth.
+ * A part that waits PING_PATIENCE spins (about 0.3 ms) for an answer
+ * stops both. Short runs warm up until one has rounds under PING_SLOW_NS,
+ * for at most PING_SETTLE_S: a new thread often starts on its creator's
+ * core, where the two take turns until the OS moves one (a few ms). If
+ * none does (an overloaded machine, or a checker such as valgrind that
+ * runs one thread at a time), nothing is measured. */
+#define PING_ROUNDS 100
+#define PING_WARM 8
+#define PING_SETTLE_S 0.01
+#define PING_RUNS 16
+#define PING_PATIENCE 20000
+#define PING_SLOW_NS 10000.0
+
+typedef struct {
+    uint64_t count;
+    int64_t rounds;
+    int quit;
+} ping_job;
+
+#if defined(__GNUC__)
+static void ping_part(void *arg, int64_t lo, int64_t hi, int tid)
+{
+    ping_job *j = (ping_job *)arg;
+    int64_t i, spins;
+    (void)hi;
+    (void)tid;
+    for (i = 0; i < j->rounds; i++) {
+        const uint64_t want = (uint64_t)(2 * i + lo);
+        for (spins = 0; LOAD(j->count) != want; spins++) {
+            if (LOAD(j->quit) || spins > PING_PATIENCE) {
+                STORE(j->quit, 1);
+                return;
+            }
+            RELAX();
+        }
+        STORE(j->count, want + 1);
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ns a round of `rounds` passes took, or 0 if the passing stopped */
+static double ping(mlp_ctx *ctx, int64_t rounds)
+{
+    ping_job j;
+    double t0;
+    j.count = 0;
+    j.rounds = rounds;
+    j.quit = 0;
+    t0 = now_s();
+    mlp__parallel_for(ctx, 2, 1, ping_part, &j);
+    return j.quit ? 0.0 : (now_s() - t0) / (double)rounds * 1e9;
+}
+
+double mlp__round_trip_ns(mlp_ctx *ctx, double enough)
+{
+    double best, dt, t_end;
+    int r;
+    if (!ctx->pool)
+        return 0.0;
+    t_end = now_s() + PING_SETTLE_S;
+    do {
+        best = ping(ctx, PING_WARM);
+    } while (!(best > 0.0 && best <= PING_SLOW_NS) && now_s() < t_end);
+    if (!(best > 0.0 && best <= PING_SLOW_NS))
+        return 0.0;
+    for (r = 0; r < PING_RUNS && best >= enough; r++) {
+        dt = ping(ctx, PING_ROUNDS);
+        if (dt == 0.0 || dt > PING_SLOW_NS)
+            break;
+        if (dt < best)
+            best = dt;
+    }
+    return best;
+}
+#else
+double mlp__round_trip_ns(mlp_ctx *ctx, double enough)
+{
+    (void)ctx;
+    (void)enough;
+    return 0.0; /* no atomics to pass the count with */
+}
+#endif
 
 void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)
 {
@@ -296,6 +408,13 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
 void mlp__pool_destroy(mlp_ctx *ctx)
 {
     (void)ctx;
+}
+
+double mlp__round_trip_ns(mlp_ctx *ctx, double enough)
+{
+    (void)ctx;
+    (void)enough;
+    return 0.0;
 }
 
 void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)

@@ -28,4 +28,16 @@ typedef void (*mlp__range_fn)(void *arg, int64_t lo, int64_t hi, int tid);
 void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn,
                        void *arg);
 
+/* Nanoseconds a cache line takes from the calling thread to one of the
+ * pool's workers and back, measured now: the least of a few runs, which
+ * stop early once one is below `enough` (0: all of them, about 1 ms
+ * between far cores). 0 with no pool, or when the threads did not run
+ * side by side (a worker that did not answer, or rounds slower than 10
+ * us: an overloaded machine, or valgrind). */
+double mlp__round_trip_ns(mlp_ctx *ctx, double enough);
+
+/* Round trips shorter than this (ns) make a pool's cores near: seen 65-160
+ * ns between cores that share a cache, 360-720 between two chiplets. */
+#define MLP__NEAR_NS 250.0
+
 #endif

@@ -384,6 +384,29 @@ static void threads__many_changes_keep_count_and_leak_nothing(void **state)
     assert_int_equal(al.live, 0);
 }
 
+/* mlp_ctx_set_threads times a cache line between two of the pool's
+ * threads: none with one thread; with two, a time a line can take (a few
+ * ns at least, at most 10 us), or 0 where the threads did not run side by
+ * side (a machine too busy, or valgrind). */
+static void threads__round_trip_measured_with_a_pool_only(void **state)
+{
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    double ns;
+    (void)state;
+    need_threads();
+    assert_true(mlp__round_trip_ns(ctx, 0.0) == 0.0);
+    assert_int_equal(ctx->near_cores, 0);
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, 2));
+    ns = mlp__round_trip_ns(ctx, 0.0);
+    assert_true(ns == 0.0 || (ns > 5.0 && ns <= 10000.0));
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, 1));
+    assert_true(mlp__round_trip_ns(ctx, 0.0) == 0.0);
+    assert_int_equal(ctx->near_cores, 0);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+}
+
 static void threads__failed_pool_allocation_keeps_previous_count(void **state)
 {
     tu_alloc *al = &tu_fix(state)->alloc;
@@ -445,7 +468,10 @@ static void threads__parallel_for_covers_range_once(void **state)
  * columns across the pool. Same bits at 1, 2 and 3 threads, and right
  * against a double-precision forward pass here (hidden width 700: not a
  * multiple of any register tile). */
-static void few_rows_at(int threads, int64_t n, const float *x, float *out, float *params)
+/* near: the pool's cores taken as near (1) or far (0), whatever
+ * mlp_ctx_set_threads measured: a row of 300 x 700 (210000 multiply-adds)
+ * is split by columns between near cores only */
+static void few_rows_at(int threads, int near, int64_t n, const float *x, float *out, float *params)
 {
     tu_alloc al;
     mlp_ctx *ctx = tu_ctx(&al, -1);
@@ -454,6 +480,7 @@ static void few_rows_at(int threads, int64_t n, const float *x, float *out, floa
     int64_t off = 0;
     mlp_ctx_seed(ctx, 7);
     assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    ctx->near_cores = near;
     m = tu_mlp(ctx, 300, 700, 9);
     assert_ok(ctx, mlp_model_predict(m, x, n, out));
     for (p = 0; params && p < mlp_model_num_params(m); p++) {
@@ -482,9 +509,13 @@ static void threads__predict_few_rows_same_bits_at_1_2_3_threads(void **state)
     for (t = 0; t < sizeof ns / sizeof ns[0]; t++) {
         const int64_t n = ns[t];
         const float *W1 = w, *b1 = w + IN * H, *W2 = b1 + H, *b2 = W2 + H * OUT;
-        few_rows_at(1, n, x, o1, w);
-        few_rows_at(2, n, x, o2, NULL);
-        few_rows_at(3, n, x, o3, NULL);
+        few_rows_at(1, 0, n, x, o1, w);
+        few_rows_at(2, 0, n, x, o2, NULL);
+        few_rows_at(3, 0, n, x, o3, NULL);
+        assert_memory_equal(o1, o2, (size_t)(n * OUT) * sizeof(float));
+        assert_memory_equal(o1, o3, (size_t)(n * OUT) * sizeof(float));
+        few_rows_at(2, 1, n, x, o2, NULL);
+        few_rows_at(3, 1, n, x, o3, NULL);
         assert_memory_equal(o1, o2, (size_t)(n * OUT) * sizeof(float));
         assert_memory_equal(o1, o3, (size_t)(n * OUT) * sizeof(float));
         for (r = 0; r < n; r++) {
@@ -761,6 +792,7 @@ int main(void)
         cmocka_unit_test(threads__steady_state_step_allocates_nothing),
         TU_TEST(threads__set_threads_rejects_bad_counts),
         cmocka_unit_test(threads__many_changes_keep_count_and_leak_nothing),
+        cmocka_unit_test(threads__round_trip_measured_with_a_pool_only),
         TU_TEST(threads__failed_pool_allocation_keeps_previous_count),
         TU_TEST(threads__parallel_for_covers_range_once),
         TU_TEST(threads__predict_from_four_threads_on_one_model_matches_alone),
