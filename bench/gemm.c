@@ -4,13 +4,15 @@
  * -lopenblas) OpenBLAS cblas_sgemm, on the shapes an MLP 784-256-10 at
  * batch 256 uses plus square and single-row ones. One line per shape:
  *   gemm M=.. N=.. K=.. op=NN kernel=avx512 mlp_gflops=.. naive_gflops=..
- *        openblas_gflops=.. ratio_openblas=..
+ *        openblas_gflops=.. ratio_openblas=.. openblas_core=SkylakeX
  * Each figure is the median of >= 5 samples and >= 0.2 s, mlp and OpenBLAS
  * samples interleaved. Usage: gemm [all] [M N K OP]
  *   all          every kernel this CPU supports, not only the chosen one
  *   M N K OP     one shape (OP in NN NT TN TT)
  * Environment: MLP_GEMM_KERNEL forces a kernel; MLP_GEMM_MC / _KC / _NC
- * override its cache blocks (for tuning).
+ * override its cache blocks (for tuning); OPENBLAS_CORETYPE names
+ * OpenBLAS's kernel (by default the one OpenBLAS picks, unless it takes
+ * the CPU for a Prescott: see main).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -185,7 +187,8 @@ static void bench_shape(const mlp__gemm_kernel *k, shape s)
            (long long)s.M, (long long)s.N, (long long)s.K, ops[s.ta + 2 * s.tb], mlp__gemm_name(k),
            flops / t_mlp * 1e-9, flops / t_naive * 1e-9);
 #ifdef MLP_HAVE_OPENBLAS
-    printf(" openblas_gflops=%.1f ratio_openblas=%.2f", flops / t_ob * 1e-9, t_ob / t_mlp);
+    printf(" openblas_gflops=%.1f ratio_openblas=%.2f openblas_core=%s", flops / t_ob * 1e-9,
+           t_ob / t_mlp, openblas_get_corename());
 #endif
     printf("\n");
     fflush(stdout);
@@ -220,6 +223,19 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
     }
     openblas_set_num_threads(1);
+    /* An OpenBLAS older than the CPU (Debian 12's 0.3.21 on Intel family 6
+     * model 207) takes it for a Prescott and runs its SSE3 kernel, at a
+     * fifth of the speed it has here: name the core it knows with the same
+     * vector width, once (OPENBLAS_CORETYPE set by hand is kept). */
+    if (!getenv("OPENBLAS_CORETYPE") && strcmp(openblas_get_corename(), "Prescott") == 0) {
+        const char *core = mlp__gemm_find("avx512") ? "SkylakeX"
+                           : mlp__gemm_find("avx2") ? "Haswell"
+                                                    : NULL;
+        if (core) {
+            setenv("OPENBLAS_CORETYPE", core, 1);
+            execv("/proc/self/exe", argv);
+        }
+    }
 #endif
     if (a < argc && strcmp(argv[a], "all") == 0) {
         all = 1;
