@@ -7,6 +7,7 @@
  * to zero errors, sin(x) on [-pi, pi] to MSE below 1e-3.
  */
 #include "testutil.h"
+#include "kern/gemm.h" /* MLP__GEMM_NAMES */
 
 static void model__linear_forward_matches_hand_values(void **state)
 {
@@ -388,7 +389,7 @@ static void model__dropout_acts_only_in_training_mode(void **state)
 }
 
 /* every kernel name; a CPU or build has some of them */
-static const char *const kernels[4] = {"generic", "avx2", "neon", "avx512"};
+static const char *const kernels[MLP__GEMM_NUM_NAMES] = MLP__GEMM_NAMES;
 
 /* predict of x [n,in] row by row (each call one row: the row layout) */
 static void predict_alone(mlp_ctx *ctx, mlp_model *m, const float *x, int64_t n, int64_t in,
@@ -497,7 +498,7 @@ static void predict__one_to_three_rows_get_the_bits_of_their_rows_in_a_batch(voi
     for (i = 0; i < 40 * 30; i++)
         x[i] = (float)((i * 7919) % 1000) / 250.0f - 2.0f;
     x[3 * 30 + 4] = NAN; /* row 3 */
-    for (kn = 0; kn < 4; kn++) {
+    for (kn = 0; kn < MLP__GEMM_NUM_NAMES; kn++) {
         int exact;
         if (mlp_ctx_set_gemm_kernel(ctx, kernels[kn]) != MLP_OK)
             continue;
@@ -720,7 +721,7 @@ static void predict__one_row_of_a_small_net_needs_no_allocation(void **state)
         for (i = 0; i < 40; i++)
             want[j] += h[i] * W2[i * 2 + j];
     }
-    for (kt = 0; kt < 4 * 2; kt++) { /* kernel kt / 2 at kt % 2 + 1 threads */
+    for (kt = 0; kt < 2 * MLP__GEMM_NUM_NAMES; kt++) { /* kernel kt / 2, kt % 2 + 1 threads */
         if (mlp_ctx_set_gemm_kernel(ctx, kernels[kt / 2]) != MLP_OK)
             continue;
         s = mlp_ctx_set_threads(ctx, kt % 2 + 1);
@@ -772,7 +773,7 @@ static void predict__packed_weights_give_the_same_bits_until_the_weights_change(
     assert_non_null(ref);
     assert_non_null(got);
     /* every kernel this CPU has (the best last, for what follows) */
-    for (kn = 0; kn < 4; kn++) {
+    for (kn = 0; kn < MLP__GEMM_NUM_NAMES; kn++) {
         if (mlp_ctx_set_gemm_kernel(ctx, kernels[kn]) != MLP_OK)
             continue;
         for (k = 0; k < 6; k++)

@@ -361,8 +361,8 @@ static SIMD_TARGET void ukr_bp_simd(int64_t k, const float *a, int64_t rsa, int6
  * n < NV * VW goes through a mask). Every element is one chain of
  * multiply-adds over k in order, whatever block or row count holds it: a
  * product split by columns across threads gives the same bits as one
- * call, and a row the bits it has alone. Fewer rows in a register tile would leave too few
- * chains to cover the multiply-add's latency. */
+ * call, and a row the bits it has alone. Fewer rows in a register tile
+ * would leave too few chains to cover the multiply-add's latency. */
 #define ROW_ACC(v) vf x0##v = V_ZERO(), x1##v = V_ZERO(), x2##v = V_ZERO()
 #define ROW_FMA(v)                                                   \
     if (NV > (v)) {                                                  \

@@ -25,11 +25,11 @@ typedef struct mlp__tshape {
 /* What a tape-free layer pass runs with: the context's kernel and one
  * thread's packing workspace (NULL for one row through small layers,
  * which the row kernel runs without packing). The pass reads the layer's
- * tensors only, so passes on many threads may run at once. Predict splits large batches
- * across threads by rows itself; for a few rows through wide layers it
- * sets ctx instead, and mlp__infer_linear splits each large product by
- * columns across the context's pool, part t packing into works + t *
- * work_floats. */
+ * tensors only, so passes on many threads may run at once. Predict splits
+ * large batches across threads by rows itself; for a few rows through
+ * wide layers it sets ctx instead, and mlp__infer_linear splits each
+ * large product by columns across the context's pool, part t packing
+ * into works + t * work_floats. */
 typedef struct mlp__infer {
     const mlp_model *m;
     const mlp__gemm_kernel *gemm;
