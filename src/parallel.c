@@ -310,17 +310,19 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* ns a round of `rounds` passes took, or 0 if the passing stopped */
+/* ns a round of `rounds` passes took, or 0 if the passing stopped or a
+ * round took more than PING_SLOW_NS */
 static double ping(mlp_ctx *ctx, int64_t rounds)
 {
     ping_job j;
-    double t0;
+    double t0, ns;
     j.count = 0;
     j.rounds = rounds;
     j.quit = 0;
     t0 = now_s();
     mlp__parallel_for(ctx, 2, 1, ping_part, &j);
-    return j.quit ? 0.0 : (now_s() - t0) / (double)rounds * 1e9;
+    ns = (now_s() - t0) / (double)rounds * 1e9;
+    return j.quit || ns > PING_SLOW_NS ? 0.0 : ns;
 }
 
 double mlp__round_trip_ns(mlp_ctx *ctx, double enough)
@@ -332,12 +334,10 @@ double mlp__round_trip_ns(mlp_ctx *ctx, double enough)
     t_end = now_s() + PING_SETTLE_S;
     do {
         best = ping(ctx, PING_WARM);
-    } while (!(best > 0.0 && best <= PING_SLOW_NS) && now_s() < t_end);
-    if (!(best > 0.0 && best <= PING_SLOW_NS))
-        return 0.0;
-    for (r = 0; r < PING_RUNS && best >= enough; r++) {
+    } while (best == 0.0 && now_s() < t_end);
+    for (r = 0; best > 0.0 && r < PING_RUNS && best >= enough; r++) {
         dt = ping(ctx, PING_ROUNDS);
-        if (dt == 0.0 || dt > PING_SLOW_NS)
+        if (dt == 0.0)
             break;
         if (dt < best)
             best = dt;
