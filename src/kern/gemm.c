@@ -8,15 +8,19 @@
  * read once per NR-panel of B, a packed B block once per MR-panel of A. So
  * A is used in place when N <= 2*NR (one or two B panels: measured faster
  * at 64^3 and N = 10), B in place when M <= MR and B is not transposed (the
- * micro-kernels read both through strides). A is also read in place when
- * B was packed beforehand and A was not (a packed model's predict) and
- * its rows do not share cache sets (rows_apart): its rows are the
- * caller's input, often in the L3 or memory, and the pass that packs them
- * cost more than the tiles' in-place reads (256 x 256 x 784: 3-4 %),
- * while the zero steps it could list saved no more on images. K keeps
- * the blocks of packing, so that a packed model predicts the bits of an
- * unpacked one (784 in one block was 2-3 % faster still); there each
- * tile runs through all its K blocks before the next (tiles_beside).
+ * micro-kernels read both through strides). A not transposed is also read
+ * in place, by rows, whenever its rows do not share cache sets
+ * (rows_apart): a tile's MR broadcasts from MR rows run as fast as from a
+ * packed panel (97-98 % of the FMA peak from the L2 either way), and the
+ * pass that packs them cost more than it saved: 256 x 256 x 784 (a
+ * 784-wide input's layer) 7 % faster in place, and the zero steps a
+ * packed panel lists saved less on images. The tiles then pack B as
+ * they go, as they do beside a packed A. A transposed stays packed: its
+ * packing is a copy, and dW = x^T dy skips x's zero steps. When B was
+ * packed beforehand (a packed model's predict), K keeps the blocks of
+ * packing, so that a packed model predicts the bits of an unpacked one
+ * (784 in one block was 2-3 % faster still); there each tile runs
+ * through all its K blocks before the next (tiles_beside).
  * A single row of A with B not transposed is a vector-matrix product: the
  * kernel's row function streams B once, in place.
  */
@@ -255,8 +259,8 @@ static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
             const float *ap = t->a + q * t->astep;
             float *ct = t->c + ir * t->ldc + jr;
             if (t->bsrc && ir == 0) {
-                k->ukr_pack(t->kc, ap, t->bsrc + jr, t->ldb, t->bdst + j * t->bstep, ct, t->ldc, nb,
-                            t->alpha, t->beta);
+                k->ukr_pack(t->kc, ap, t->rsa, t->csa, t->bsrc + jr, t->ldb, t->bdst + j * t->bstep,
+                            ct, t->ldc, nb, t->alpha, t->beta);
                 continue;
             }
             if (t->bsrc && t->ldb >= FETCH_LD && jr + nb < t->nc)
@@ -412,14 +416,17 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
                                float beta, float *C, int64_t ldc, float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
-    /* A in place beside a B packed beforehand (see the top) */
+    /* A read in place (see the top): beside a B packed beforehand, or
+     * by rows; by rows, the tiles pack B as they go */
     const int a_beside = bpre && !apre && rows_apart(mr, ta, lda);
-    const int pack_a = N > 2 * nr && !a_beside;
+    const int a_rows = !apre && !ta && rows_apart(mr, ta, lda);
+    const int pack_a = N > 2 * nr && !a_beside && !a_rows;
     const int pack_b = tb || M > mr;
     const int skip = k->ukr_skip && pack_a && pack_b && !apre;
     /* B packed by its first row of tiles: a copy (not transposed) of a B
-     * not packed before, in blocks with at least one full A panel */
-    const int fuse = k->ukr_pack && pack_a && pack_b && !tb && !bpre;
+     * not packed before, in blocks with at least one full A panel, packed
+     * or read by rows */
+    const int fuse = k->ukr_pack && (pack_a || a_rows) && pack_b && !tb && !bpre;
     const operands o = {ta, tb, A, apre, B, bpre, lda, ldb, K, pack_a, pack_b, fuse};
     float *abuf = work, *bbuf = work + round_up(k->mc * k->kc, 16);
     int32_t *plan = (int32_t *)(work + steps_offset(k));

@@ -65,13 +65,14 @@ typedef void (*mlp__gemm_skip_fn)(int64_t k, const float *a, const int32_t *idx,
                                   float *c, int64_t ldc, int64_t n, float alpha, float beta);
 
 /* Packing B inside the first tile that reads it: the full-height tile
- * (m == MR, n <= NR) on packed A and on B in place (b: k rows of n floats,
- * row stride rsb), like ukr, that also writes B's packed panel (k x NR,
- * zero-padded, as pack_b) to bd (64-byte aligned) as it reads it. The
- * loads pack_b would make anyway run among the tile's multiply-adds. */
-typedef void (*mlp__gemm_fused_fn)(int64_t k, const float *a, const float *b, int64_t rsb,
-                                   float *bd, float *c, int64_t ldc, int64_t n, float alpha,
-                                   float beta);
+ * (m == MR, n <= NR) on A packed (rsa 1, csa MR) or read in place by rows
+ * (csa 1), and on B in place (b: k rows of n floats, row stride rsb), like
+ * ukr, that also writes B's packed panel (k x NR, zero-padded, as pack_b)
+ * to bd (64-byte aligned) as it reads it. The loads pack_b would make
+ * anyway run among the tile's multiply-adds. */
+typedef void (*mlp__gemm_fused_fn)(int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                   const float *b, int64_t rsb, float *bd, float *c, int64_t ldc,
+                                   int64_t n, float alpha, float beta);
 
 /* y[i] = exp(x[i]), i < n (y may equal x): exp.h's function in the
  * kernel's vectors (exp.c). Not a product, but the kernel table is where

@@ -621,28 +621,32 @@ static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int
 
 /* ---- packing B in its first tile ----------------------------------------------- */
 
-/* The full tile on packed A with B read in place (row stride rsb, n <= NR
- * columns), writing B's packed panel (k x NR, zero-padded, as pack_b_simd)
- * to bd as it goes. Without cheap masks a ragged panel is packed first.
- * Its rows of B are often a page apart, where the hardware's prefetchers
- * stop, and in training B is a weight the step last wrote, in the L3 or
- * in another core's cache: each step waited on its row, so the tile
- * fetches SIMD_B_AHEAD rows ahead. */
-static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, const float *b, int64_t rsb,
-                                      float *bd, float *c, int64_t ldc, int64_t n, float alpha,
-                                      float beta)
+/* The full tile on A packed or read in place by rows (csa 1) with B read
+ * in place (row stride rsb, n <= NR columns), writing B's packed panel
+ * (k x NR, zero-padded, as pack_b_simd) to bd as it goes. Without cheap
+ * masks a ragged panel is packed first. Its rows of B are often a page
+ * apart, where the hardware's prefetchers stop, and in training B is a
+ * weight the step last wrote, in the L3 or in another core's cache: each
+ * step waited on its row, so the tile fetches SIMD_B_AHEAD rows ahead. */
+#define UKR_FUSED(AS, NV) ukr_t(MR, NV, AS, 0, k, a, rsa, csa, b, rsb, NULL, bd, c, ldc, n, alpha, beta)
+static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, int64_t rsa, int64_t csa,
+                                      const float *b, int64_t rsb, float *bd, float *c,
+                                      int64_t ldc, int64_t n, float alpha, float beta)
 {
     if (!SIMD_MASKED && n % VW != 0) {
         pack_b_simd(0, b, rsb, k, n, bd);
+        ukr_bp_simd(k, a, rsa, csa, bd, NR, c, ldc, MR, n, alpha, beta);
+    } else if (csa == 1) {
         if (n > VW)
-            ukr_t(MR, 2, A_PACKED, 1, k, a, 1, MR, bd, NR, NULL, NULL, c, ldc, n, alpha, beta);
+            UKR_FUSED(A_ROWS, 2);
         else
-            ukr_t(MR, 1, A_PACKED, 1, k, a, 1, MR, bd, NR, NULL, NULL, c, ldc, n, alpha, beta);
+            UKR_FUSED(A_ROWS, 1);
     } else if (n > VW)
-        ukr_t(MR, 2, A_PACKED, 0, k, a, 1, MR, b, rsb, NULL, bd, c, ldc, n, alpha, beta);
+        UKR_FUSED(A_PACKED, 2);
     else
-        ukr_t(MR, 1, A_PACKED, 0, k, a, 1, MR, b, rsb, NULL, bd, c, ldc, n, alpha, beta);
+        UKR_FUSED(A_PACKED, 1);
 }
+#undef UKR_FUSED
 
 const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
                                       SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
