@@ -300,9 +300,12 @@ typedef struct mlp__epilogue {
     float param;
 } mlp__epilogue;
 /* mlp__gemm, then ep (NULL: none) on C: the bits of the product followed
- * by a pass of mlp__bias_act_fwd. A product split by rows has each thread
- * apply ep to the rows it wrote while they are in its caches; one split
- * by columns is followed by a pass split by rows (product.c says why). */
+ * by a pass of mlp__bias_act_fwd. The bias and ReLU are added by each tile
+ * of C as it stores its last sums (mlp__sgemm_bias_relu); another
+ * activation is a pass: a product split by rows has each thread apply it
+ * to the rows it wrote while they are in its caches; one split by columns
+ * is followed by a pass split by rows (product.c says why). A product
+ * split over K applies ep in the pass that adds its two parts. */
 void mlp__gemm_ep(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                   const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                   int64_t ldc, const mlp__epilogue *ep);

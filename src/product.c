@@ -24,7 +24,9 @@ typedef struct {
     float alpha, beta;
     const float *A, *B;
     float *C;
-    const mlp__epilogue *ep;
+    const mlp__epilogue *ep; /* after the product; NULL: none */
+    const float *bias;       /* or the tiles' share of it (ep NULL) */
+    int relu;
     int64_t K0; /* split over K (below): the first block's length */
     float *P;   /* and the buffer of the last block's sums */
 } gemm_job;
@@ -65,15 +67,17 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
     if (j->split_rows) {
         if (b > j->M)
             b = j->M;
-        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
-                         j->beta, j->C, j->ldc, a, b, 0, j->N, work);
+        mlp__sgemm_bias_relu(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, NULL, j->B,
+                             j->ldb, NULL, j->beta, j->C, j->ldc, a, b, 0, j->N, j->bias, j->relu,
+                             work);
         if (j->ep)
             epilogue(j->ep, j->C, j->ldc, j->N, a, b);
     } else {
         if (b > j->N)
             b = j->N;
-        mlp__sgemm_range(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, j->B, j->ldb,
-                         j->beta, j->C, j->ldc, 0, j->M, a, b, work);
+        mlp__sgemm_bias_relu(j->ctx->gemm, j->ta, j->tb, j->K, j->alpha, j->A, j->lda, NULL, j->B,
+                             j->ldb, NULL, j->beta, j->C, j->ldc, 0, j->M, a, b, j->bias, j->relu,
+                             work);
     }
 }
 
@@ -166,10 +170,17 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     gemm_job j;
     int64_t units;
     int nt = ctx->threads < ctx->gemm_work_threads ? ctx->threads : ctx->gemm_work_threads;
+    /* the bias and ReLU by the tiles as they store, not a pass after
+       (the same bits): an activation other than ReLU stays a pass (rest) */
+    const int in_tiles = ep && mlp__act_bias_relu(ep->act);
+    const mlp__epilogue *rest = in_tiles ? NULL : ep;
+    const float *bias = in_tiles ? ep->b : NULL;
+    const int relu = in_tiles && ep->act == MLP_ACT_RELU;
     if (nt < 2 || !ctx->pool || M * N * K < MLP__GEMM_SPLIT_MIN) {
-        mlp__sgemm(ctx->gemm, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ctx->gemm_work);
-        if (ep)
-            epilogue(ep, C, ldc, N, 0, M);
+        mlp__sgemm_bias_relu(ctx->gemm, ta, tb, K, alpha, A, lda, NULL, B, ldb, NULL, beta, C, ldc,
+                             0, M, 0, N, bias, relu, ctx->gemm_work);
+        if (rest)
+            epilogue(rest, C, ldc, N, 0, M);
         return;
     }
     memset(&j, 0, sizeof j);
@@ -187,12 +198,15 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     j.lda = lda;
     j.ldb = ldb;
     j.ldc = ldc;
-    j.ep = ep;
+    j.ep = ep; /* split over K: the pass that adds the sums applies it */
     if ((j.K0 = ksplit_k0(&j, nt)) > 0 && (j.P = part_buffer(ctx, M, N))) {
         mlp__parallel_for(ctx, 2, 1, ksplit_part, &j);
         mlp__parallel_for(ctx, M, (MLP__PAR_MIN_STREAM + N - 1) / N, ksplit_add, &j);
         return;
     }
+    j.ep = rest;
+    j.bias = bias;
+    j.relu = relu;
     /* split the longer side, in whole register tiles; at two threads a
        weight's gradient A^T B with more rows than the batch K (the weight
        of a product split over K, above) by rows: each thread writes the
@@ -205,7 +219,7 @@ static void gemm_run(mlp_ctx *ctx, int ta, int tb, int64_t M, int64_t N, int64_t
     mlp__parallel_for(ctx, units, units / nt, gemm_part, &j);
     /* a part of columns leaves ep to a pass by rows: a thread walking its
        segment of every row in place draws the other's next lines over */
-    if (ep && !j.split_rows)
+    if (rest && !j.split_rows)
         mlp__parallel_for(ctx, M, (MLP__PAR_MIN_STREAM + N - 1) / N, epilogue_part, &j);
 }
 

@@ -516,6 +516,78 @@ static void gemm__prepacked_operands_give_the_same_bits_as_packing_per_block(voi
     }
 }
 
+/* One block of mlp__sgemm_bias_relu (B packed beforehand when bpre: all
+ * N columns from n0 = 0) against mlp__sgemm_prepacked and the reference
+ * pass after it: the same bits. */
+static void bias_relu_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
+                           int64_t K, float alpha, float beta, int64_t m0, int64_t n0, int bpre)
+{
+    const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+    const int64_t bp = (N + k->nr - 1) / k->nr * k->nr;
+    float *A = alloc_floats((size_t)(M * K + 1)), *B = alloc_floats((size_t)(K * N + 1));
+    float *b = alloc_floats((size_t)N), *R = alloc_floats((size_t)(M * N));
+    float *C = alloc_floats((size_t)(M * N)), *pb = alloc_floats((size_t)(bp * K + 16));
+    float *pb64 = align64(pb);
+    workbuf wb = work_new(k);
+    int64_t r;
+    int v;
+    for (r = 0; r < M * K; r++)
+        A[r] = rnd_unit();
+    for (r = 0; r < K * N; r++)
+        B[r] = rnd_unit();
+    if (M > 3 && K > 0) /* a NaN through row 3 of C: it stays NaN */
+        A[ta ? 3 : 3 * lda] = NAN;
+    for (r = 0; r < N; r++) /* about half the outputs below zero */
+        b[r] = 2.0f * rnd_unit();
+    if (bpre)
+        k->pack_b(tb, B, ldb, K, N, pb64);
+    for (v = 0; v < 4; v++) {
+        const float *bias = v & 1 ? b : NULL;
+        const int relu = v >> 1;
+        for (r = 0; r < M * N; r++)
+            R[r] = C[r] = r % 7 == 3 ? -0.0f : (float)(r % 5) - 2.0f;
+        mlp__sgemm_prepacked(k, ta, tb, K, alpha, A, lda, NULL, B, ldb, bpre ? pb64 : NULL, beta, R,
+                             N, m0, M, n0, N, wb.w);
+        mlp__gemm_bias_relu_ref(R + m0 * N + n0, N, M - m0, N - n0, bias ? bias + n0 : NULL, relu);
+        mlp__sgemm_bias_relu(k, ta, tb, K, alpha, A, lda, NULL, B, ldb, bpre ? pb64 : NULL, beta, C,
+                             N, m0, M, n0, N, bias, relu, wb.w);
+        assert_memory_equal(R, C, (size_t)(M * N) * sizeof(float));
+    }
+    free(wb.raw);
+    free(A);
+    free(B);
+    free(b);
+    free(R);
+    free(C);
+    free(pb);
+}
+
+static void gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after(void **state)
+{
+    /* each tile adds the bias and ReLU to its part of C once its sums are
+     * done (after the last block of K, not between), the row kernel in
+     * registers: the bits of the product followed by the pass, NaN and -0
+     * included, on every path: tiles with A packed or in place, B packed
+     * beforehand (one tile through all of K), one row (alpha 1: in the
+     * row kernel; else a pass), K = 0, blocks of C */
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, t;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (t = 0; t < 4; t++) {
+            const mlp__gemm_kernel *k = ks[i];
+            const int ta = t & 1, tb = t >> 1;
+            bias_relu_case(k, ta, tb, 53, 83, 75, 1.0f, 0.0f, 0, 0, 0);
+            bias_relu_case(k, ta, tb, 53, 83, 75, -0.5f, 0.75f, k->mr, 5, 0);
+            bias_relu_case(k, ta, tb, 29, 70, 2 * k->kc + 9, 1.0f, 0.0f, 0, 0, 0);
+            bias_relu_case(k, ta, tb, 40, 100, 21, 1.0f, 0.5f, 0, 0, 0);
+            bias_relu_case(k, ta, tb, 53, 83, k->kc + 40, 1.0f, 0.0f, 0, 0, 1);
+            bias_relu_case(k, ta, tb, 1, 83, 75, 1.0f, 0.0f, 0, 0, 0);
+            bias_relu_case(k, ta, tb, 1, 83, 75, -0.5f, 0.5f, 0, 3, 0);
+            bias_relu_case(k, ta, tb, 20, 40, 0, 1.0f, 0.5f, 0, 0, 0);
+        }
+}
+
 /* The kernel's ukr_skip, counted: a test that the skipping path ran, and
  * whether a skipping tile held column skip_col of C (skip_c0, ldc: C). */
 static mlp__gemm_skip_fn real_skip;
@@ -729,6 +801,7 @@ int main(void)
         cmocka_unit_test(gemm__range_writes_only_its_block),
         cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),
         cmocka_unit_test(gemm__zero_steps_of_a_are_skipped_with_the_same_bits),
+        cmocka_unit_test(gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after),
         cmocka_unit_test(gemm__exp_is_within_two_ulps_and_the_same_bits_anywhere_in_a_vector),
     };
     int i, nk = kernels(ks, 0);

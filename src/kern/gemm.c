@@ -217,7 +217,20 @@ typedef struct tiles {
     float *c;
     int64_t ldc;
     float alpha, beta;
+    /* applied by each tile as it writes its last sums (bias at the
+     * block's first column, or NULL) when ep is set */
+    const float *bias;
+    int relu, ep;
 } tiles;
+
+/* t's tile of mb x nb at row ir, column jr of its block, its sums done */
+static void tile_ep(const mlp__gemm_kernel *k, const tiles *t, int64_t ir, int64_t jr, int64_t mb,
+                    int64_t nb)
+{
+    if (t->ep)
+        k->bias_relu(t->c + ir * t->ldc + jr, t->ldc, mb, nb, t->bias ? t->bias + jr : NULL,
+                     t->relu);
+}
 
 /* In a fused block whose B rows are a page or more apart (FETCH_LD
  * floats), tile q > 0 of a column of tiles (of nq) fetches its share of
@@ -243,38 +256,47 @@ static void fetch_next_panel(const tiles *t, int64_t nr, int64_t j0, int64_t q, 
 #endif
 }
 
-/* The macro-kernel: the B micro-panel stays in L1 across ir. A tile skips
- * the zero steps of its A panel only when its B panel is finite (0 * inf
- * is NaN); the first row of tiles of a fused block reads B in place and
- * packs it, so it runs every step. */
+/* One tile of the macro-kernel: rows ir, columns jr (the B panel j) of
+ * t's block, mb x nb. It skips the zero steps of its A panel only when
+ * its B panel is finite (0 * inf is NaN); the first row of tiles of a
+ * fused block reads B in place and packs it, so it runs every step. */
+static void run_tile(const mlp__gemm_kernel *k, const tiles *t, int64_t ir, int64_t jr, int64_t mb,
+                     int64_t nb)
+{
+    const int64_t mr = k->mr, nr = k->nr, nq = (t->mc + mr - 1) / mr, q = ir / mr, j = jr / nr;
+    const float *ap = t->a + q * t->astep, *bp = t->b + j * t->bstep;
+    float *ct = t->c + ir * t->ldc + jr;
+    if (t->bsrc && ir == 0) {
+        k->ukr_pack(t->kc, ap, t->rsa, t->csa, t->bsrc + jr, t->ldb, t->bdst + j * t->bstep, ct,
+                    t->ldc, nb, t->alpha, t->beta);
+        return;
+    }
+    if (t->bsrc && t->ldb >= FETCH_LD && jr + nb < t->nc)
+        fetch_next_panel(t, nr, jr + nb, q, nq);
+    if (t->plan && mb == mr && t->plan[q] >= 0) {
+        if (t->bfin[j] < 0)
+            t->bfin[j] = k->finite(bp, t->kc * nr);
+        if (t->bfin[j]) {
+            k->ukr_skip(t->plan[q], ap, step_list(t->plan, t->mc / mr, t->kc, q), bp, ct, t->ldc,
+                        nb, t->alpha, t->beta);
+            return;
+        }
+    }
+    t->ukr(t->kc, ap, t->rsa, t->csa, bp, t->rsb, ct, t->ldc, mb, nb, t->alpha, t->beta);
+}
+
+/* The macro-kernel: the B micro-panel stays in L1 across ir; each tile
+ * applies the epilogue (if any) while it is in L1. */
 static void run_tiles(const mlp__gemm_kernel *k, const tiles *t)
 {
-    const int64_t mr = k->mr, nr = k->nr, nq = (t->mc + mr - 1) / mr;
+    const int64_t mr = k->mr, nr = k->nr;
     int64_t jr, ir;
     for (jr = 0; jr < t->nc; jr += nr) {
-        const int64_t nb = t->nc - jr < nr ? t->nc - jr : nr, j = jr / nr;
-        const float *bp = t->b + j * t->bstep;
+        const int64_t nb = t->nc - jr < nr ? t->nc - jr : nr;
         for (ir = 0; ir < t->mc; ir += mr) {
-            const int64_t mb = t->mc - ir < mr ? t->mc - ir : mr, q = ir / mr;
-            const float *ap = t->a + q * t->astep;
-            float *ct = t->c + ir * t->ldc + jr;
-            if (t->bsrc && ir == 0) {
-                k->ukr_pack(t->kc, ap, t->rsa, t->csa, t->bsrc + jr, t->ldb, t->bdst + j * t->bstep,
-                            ct, t->ldc, nb, t->alpha, t->beta);
-                continue;
-            }
-            if (t->bsrc && t->ldb >= FETCH_LD && jr + nb < t->nc)
-                fetch_next_panel(t, nr, jr + nb, q, nq);
-            if (t->plan && mb == mr && t->plan[q] >= 0) {
-                if (t->bfin[j] < 0)
-                    t->bfin[j] = k->finite(bp, t->kc * nr);
-                if (t->bfin[j]) {
-                    k->ukr_skip(t->plan[q], ap, step_list(t->plan, t->mc / mr, t->kc, q), bp, ct,
-                                t->ldc, nb, t->alpha, t->beta);
-                    continue;
-                }
-            }
-            t->ukr(t->kc, ap, t->rsa, t->csa, bp, t->rsb, ct, t->ldc, mb, nb, t->alpha, t->beta);
+            const int64_t mb = t->mc - ir < mr ? t->mc - ir : mr;
+            run_tile(k, t, ir, jr, mb, nb);
+            tile_ep(k, t, ir, jr, mb, nb);
         }
     }
 }
@@ -307,6 +329,7 @@ static void tiles_beside(const mlp__gemm_kernel *k, const tiles *t, int64_t M, i
                     t->ukr(K - pc < KC ? K - pc : KC, ap + pc * t->csa, t->rsa, t->csa,
                            bp + pc * t->rsb, t->rsb, ct, t->ldc, mb, nb, t->alpha,
                            pc == 0 ? beta : 1.0f);
+                tile_ep(k, t, ic + ir, jr, mb, nb);
             }
         }
     }
@@ -413,7 +436,8 @@ static const float *block_b(const mlp__gemm_kernel *k, const operands *o, tiles 
 static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
                                int64_t K, float alpha, const float *A, int64_t lda,
                                const float *apre, const float *B, int64_t ldb, const float *bpre,
-                               float beta, float *C, int64_t ldc, float *work)
+                               float beta, float *C, int64_t ldc, const float *bias, int relu,
+                               float *work)
 {
     const int64_t mr = k->mr, nr = k->nr;
     /* A read in place (see the top): beside a B packed beforehand, or
@@ -442,8 +466,11 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
     t.ldb = ldb;
     t.ldc = ldc;
     t.alpha = alpha;
+    t.relu = relu;
     for (jc = 0; jc < N; jc += t.nc) {
         t.nc = N - jc < NC ? N - jc : NC;
+        t.bias = bias ? bias + jc : NULL;
+        t.ep = bias || relu;
         if (a_beside && pack_b && !ta) { /* see tiles_beside */
             block_a(k, &o, &t, 0, 0, abuf);
             block_b(k, &o, &t, jc, 0, bbuf);
@@ -455,6 +482,7 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
             const float *bsrc;
             t.kc = K - pc < KC ? K - pc : KC;
             t.beta = pc == 0 ? beta : 1.0f;
+            t.ep = (bias || relu) && pc + t.kc >= K;
             bsrc = block_b(k, &o, &t, jc, pc, bbuf);
             for (j = 0; skip && j < t.nc; j += nr)
                 t.bfin[j / nr] = -1;
@@ -470,28 +498,48 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
     }
 }
 
-void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+void mlp__sgemm_bias_relu(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
                           const float *A, int64_t lda, const float *apre, const float *B,
                           int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
-                          int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *work)
+                          int64_t m0, int64_t m1, int64_t n0, int64_t n1, const float *bias,
+                          int relu, float *work)
 {
     /* the cases without blocks here, before gemm_core's frame: a model's
        predict on one row comes this way with each layer's product */
     if (m1 <= m0 || n1 <= n0)
         return;
     C += m0 * ldc + n0;
+    bias = bias ? bias + n0 : NULL;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(m1 - m0, n1 - n0, beta, C, ldc);
+        if (bias || relu)
+            k->bias_relu(C, ldc, m1 - m0, n1 - n0, bias, relu);
         return;
     }
     A += ta ? m0 : m0 * lda;
     B += tb ? n0 * ldb : n0;
     if (m1 - m0 == 1 && !tb && k->row) {
-        k->row(K, A, ta ? lda : 1, B, ldb, C, n1 - n0, alpha, beta, NULL, 0);
+        /* the row kernel adds the bias to alpha times its sums in
+           registers, which a compiler may contract into one rounding:
+           exact only with alpha 1 */
+        const int in_row = alpha == 1.0f;
+        k->row(K, A, ta ? lda : 1, B, ldb, C, n1 - n0, alpha, beta, in_row ? bias : NULL,
+               in_row && relu);
+        if (!in_row && (bias || relu))
+            k->bias_relu(C, ldc, 1, n1 - n0, bias, relu);
         return;
     }
-    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc,
-              work);
+    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc, bias,
+              relu, work);
+}
+
+void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+                          const float *A, int64_t lda, const float *apre, const float *B,
+                          int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
+                          int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *work)
+{
+    mlp__sgemm_bias_relu(k, ta, tb, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc, m0, m1, n0,
+                         n1, NULL, 0, work);
 }
 
 void mlp__sgemm_range(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
@@ -508,6 +556,17 @@ void mlp__sgemm(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
                 float *C, int64_t ldc, float *work)
 {
     mlp__sgemm_range(k, ta, tb, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, 0, N, work);
+}
+
+void mlp__gemm_bias_relu_ref(float *c, int64_t ldc, int64_t m, int64_t n, const float *bias,
+                             int relu)
+{
+    int64_t i, j;
+    for (i = 0; i < m; i++, c += ldc)
+        for (j = 0; j < n; j++) {
+            const float v = bias ? c[j] + bias[j] : c[j];
+            c[j] = relu && v <= 0.0f ? 0.0f : v; /* NaN stays NaN */
+        }
 }
 
 void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,

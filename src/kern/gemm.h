@@ -79,6 +79,13 @@ typedef void (*mlp__gemm_fused_fn)(int64_t k, const float *a, int64_t rsa, int64
  * code built for an instruction set is chosen. */
 typedef void (*mlp__vexp_fn)(float *y, const float *x, int64_t n);
 
+/* C[i][j] += bias[j] (bias NULL: nothing added), then ReLU (c <= 0: +0,
+ * NaN stays NaN) when relu is set, for i < m, j < n: a tile's share of the
+ * pass mlp__bias_act_fwd makes after a product, the same operations on
+ * each element, run while the tile is in L1. */
+typedef void (*mlp__gemm_bias_relu_fn)(float *c, int64_t ldc, int64_t m, int64_t n,
+                                       const float *bias, int relu);
+
 typedef struct mlp__gemm_kernel {
     const char *name;
     int mr, nr;         /* register tile */
@@ -97,6 +104,7 @@ typedef struct mlp__gemm_kernel {
      * n, as pack_b writes): full-height tiles on any A read it unmasked */
     mlp__gemm_ukr_fn ukr_bp;
     mlp__vexp_fn vexp;
+    mlp__gemm_bias_relu_fn bias_relu;
 } mlp__gemm_kernel;
 
 /* Every kernel name, whether or not this build and CPU have it. */
@@ -153,6 +161,22 @@ void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
                           const float *A, int64_t lda, const float *apre, const float *B,
                           int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
                           int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *work);
+
+/* mlp__sgemm_prepacked, then C[i][j] += bias[j] (bias: N floats, indexed
+ * by the column of the whole product; NULL: none) and ReLU when relu is
+ * set, on the block: each tile (or the row kernel, on one row) applies
+ * them to its part of C as it writes its last sums: the bits of
+ * mlp__bias_act_fwd's pass afterwards with act MLP_ACT_RELU or
+ * MLP_ACT_IDENTITY, without reading C back from beyond the L1. */
+void mlp__sgemm_bias_relu(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
+                          const float *A, int64_t lda, const float *apre, const float *B,
+                          int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
+                          int64_t m0, int64_t m1, int64_t n0, int64_t n1, const float *bias,
+                          int relu, float *work);
+
+/* The reference bias_relu (the generic kernel's). */
+void mlp__gemm_bias_relu_ref(float *c, int64_t ldc, int64_t m, int64_t n, const float *bias,
+                             int relu);
 
 /* Reference triple loop (double accumulation): the test oracle. */
 void mlp__sgemm_naive(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,

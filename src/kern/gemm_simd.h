@@ -648,9 +648,39 @@ static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, int64_t rsa, in
 }
 #undef UKR_FUSED
 
+/* ---- the epilogue on a tile ---------------------------------------------------- */
+
+/* c[i][j] += bias[j] (bias NULL: nothing added), then ReLU when relu is
+ * set: mlp__gemm_bias_relu_ref in vectors (the same operations on each
+ * element); a ragged end through a mask, or one float at a time. */
+static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t n,
+                                       const float *bias, int relu)
+{
+    int64_t i, j;
+    for (i = 0; i < m; i++, c += ldc) {
+        for (j = 0; j + VW <= n; j += VW) {
+            vf v = V_LOAD(c + j);
+            if (bias)
+                v = V_ADD(v, V_LOAD(bias + j));
+            V_STORE(c + j, relu ? V_RELU(v) : v);
+        }
+        if (j == n)
+            continue;
+        if (SIMD_MASKED) {
+            const vmask mk = V_MASK(n - j);
+            vf v = V_LOADM(mk, c + j);
+            if (bias)
+                v = V_ADD(v, V_LOADM(mk, bias + j));
+            V_STOREM(c + j, mk, relu ? V_RELU(v) : v);
+        } else
+            mlp__gemm_bias_relu_ref(c + j, ldc, 1, n - j, bias ? bias + j : NULL, relu);
+    }
+}
+
 const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
                                       SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
                                       ROW_FN,      ROWS_FN,     steps_simd,  finite_simd,
                                       ukr_skip_simd,
-                                      ukr_pack_simd, ukr_bp_simd, SIMD_VEXP};
+                                      ukr_pack_simd, ukr_bp_simd, SIMD_VEXP,
+                                      bias_relu_simd};
 /* clang-format on */
