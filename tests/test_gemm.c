@@ -588,6 +588,58 @@ static void gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after(void 
         }
 }
 
+static void gemm__narrow_transposed_products_give_the_tiles_bits(void **state)
+{
+    /* op(A) = A^T with at most one vector of columns (dW = H^T dY of a
+     * 10-wide layer) runs with lanes along M (tn_narrow): the bits of the
+     * tiles (the same kernel without it), every width up to a vector,
+     * heights around the 2-vector step, K over several blocks, alpha and
+     * beta, a NaN; and near the naive oracle */
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, c;
+    static const int64_t ms[] = {1, 15, 16, 17, 33, 70}, ks_[] = {1, 37, 600};
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        const mlp__gemm_kernel *k = ks[i];
+        mlp__gemm_kernel tiles = *k;
+        workbuf wb;
+        int64_t n, r;
+        if (!k->tn_narrow)
+            continue;
+        wb = work_new(k);
+        tiles.tn_narrow = NULL;
+        for (c = 0; c < 18; c++)
+            for (n = 1; n <= k->nr / 2; n++) {
+                const int64_t M = ms[c % 6],
+                              K = ks_[c / 6] < k->kc || c % 2 ? ks_[c / 6] : 2 * k->kc + 5;
+                const float alpha = c % 2 ? -0.5f : 1.0f, beta = c % 3 == 0 ? 0.0f : 0.75f;
+                float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * n));
+                float *C = alloc_floats((size_t)(M * n)), *R = alloc_floats((size_t)(M * n));
+                for (r = 0; r < M * K; r++)
+                    A[r] = rnd_unit();
+                for (r = 0; r < K * n; r++)
+                    B[r] = rnd_unit();
+                if (M > 3 && K > 1 && c % 4 == 1)
+                    A[M + 3] = NAN; /* row 3 of C, from step 1 */
+                for (r = 0; r < M * n; r++)
+                    C[r] = R[r] = beta == 0.0f ? NAN : rnd_unit();
+                mlp__sgemm(k, 1, 0, M, n, K, alpha, A, M, B, n, beta, C, n, wb.w);
+                mlp__sgemm(&tiles, 1, 0, M, n, K, alpha, A, M, B, n, beta, R, n, wb.w);
+                assert_memory_equal(C, R, (size_t)(M * n) * sizeof(float));
+                if (c % 4 != 1 && beta == 0.0f) {
+                    mlp__sgemm_naive(1, 0, M, n, K, alpha, A, M, B, n, 0.0f, R, n);
+                    for (r = 0; r < M * n; r++)
+                        assert_true(fabsf(C[r] - R[r]) <= 1e-4f * (1.0f + fabsf(R[r])) * (float)K);
+                }
+                free(A);
+                free(B);
+                free(C);
+                free(R);
+            }
+        free(wb.raw);
+    }
+}
+
 /* The kernel's ukr_skip, counted: a test that the skipping path ran, and
  * whether a skipping tile held column skip_col of C (skip_c0, ldc: C). */
 static mlp__gemm_skip_fn real_skip;
@@ -802,6 +854,7 @@ int main(void)
         cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),
         cmocka_unit_test(gemm__zero_steps_of_a_are_skipped_with_the_same_bits),
         cmocka_unit_test(gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after),
+        cmocka_unit_test(gemm__narrow_transposed_products_give_the_tiles_bits),
         cmocka_unit_test(gemm__exp_is_within_two_ulps_and_the_same_bits_anywhere_in_a_vector),
     };
     int i, nk = kernels(ks, 0);

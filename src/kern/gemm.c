@@ -529,6 +529,13 @@ void mlp__sgemm_bias_relu(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
             k->bias_relu(C, ldc, 1, n1 - n0, bias, relu);
         return;
     }
+    if (ta && !tb && k->tn_narrow && !apre && !bpre && n1 - n0 <= k->nr / 2) {
+        k->tn_narrow(m1 - m0, n1 - n0, K, mlp__gemm_kblock(k, K), alpha, A, lda, B, ldb, beta, C,
+                     ldc);
+        if (bias || relu)
+            k->bias_relu(C, ldc, m1 - m0, n1 - n0, bias, relu);
+        return;
+    }
     gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc, bias,
               relu, work);
 }

@@ -86,6 +86,15 @@ typedef void (*mlp__vexp_fn)(float *y, const float *x, int64_t n);
 typedef void (*mlp__gemm_bias_relu_fn)(float *c, int64_t ldc, int64_t m, int64_t n,
                                        const float *bias, int relu);
 
+/* C [m x n] = alpha op(A) B + beta C with A transposed (stored k x m, rows
+ * lda apart), B not (k x n, rows ldb apart) and n at most one vector
+ * (nr / 2): C held transposed, lanes along m, every lane used where a
+ * tile would use n of its row's. K in blocks of kc (mlp__gemm_kblock),
+ * stored as the tiles store them: the same bits as the blocked product. */
+typedef void (*mlp__gemm_tn_narrow_fn)(int64_t m, int64_t n, int64_t k, int64_t kc, float alpha,
+                                       const float *a, int64_t lda, const float *b, int64_t ldb,
+                                       float beta, float *c, int64_t ldc);
+
 typedef struct mlp__gemm_kernel {
     const char *name;
     int mr, nr;         /* register tile */
@@ -105,6 +114,7 @@ typedef struct mlp__gemm_kernel {
     mlp__gemm_ukr_fn ukr_bp;
     mlp__vexp_fn vexp;
     mlp__gemm_bias_relu_fn bias_relu;
+    mlp__gemm_tn_narrow_fn tn_narrow; /* NULL: the tiles run those too */
 } mlp__gemm_kernel;
 
 /* Every kernel name, whether or not this build and CPU have it. */

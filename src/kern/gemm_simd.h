@@ -648,6 +648,112 @@ static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, int64_t rsa, in
 }
 #undef UKR_FUSED
 
+/* ---- A transposed, B at most one vector wide --------------------------------- */
+
+#if SIMD_MASKED
+/* C [m x n] = alpha A^T B + beta C for n <= VW, A stored k x m (rows lda
+ * apart) and B k x n (rows ldb apart), as dW = H^T dY of a 10-wide layer
+ * needs it. A tile would broadcast 12 values of A's row p into one vector
+ * of C's row of which n lanes are used; here C is held transposed, lanes
+ * along m: each step loads A's row p at 2 * VW (or, n > 12, VW) rows of C
+ * and broadcasts B's n values, every lane used. The sums run over k in
+ * blocks of kc, stored (alpha, then beta; 1 after the first block) as
+ * the tiles store them, each element's multiply-adds in the same order:
+ * the same bits. */
+#define NT_ACC(j) vf t##j##_0 = V_ZERO(), t##j##_1 = V_ZERO()
+#define NT_STEP(j)                                                   \
+    if (NN > (j)) {                                                  \
+        const vf bj = V_BCAST(bq + (j));                             \
+        t##j##_0 = V_FMA(a0, bj, t##j##_0);                          \
+        if (MV == 2)                                                 \
+            t##j##_1 = V_FMA(a1, bj, t##j##_1);                      \
+    }
+#define NT_OUT(j, h) r[j] = NN > (j) ? t##j##_##h : V_ZERO()
+INL SIMD_TARGET void narrow_t(const int NN, const int MV, int64_t k, const float *a, int64_t lda,
+                              const float *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
+                              float alpha, float beta)
+{
+    const vmask m0 = V_MASK(m), m1 = V_MASK(m - VW), nm = V_MASK(NN);
+    const vf va = V_SET1(alpha), vb = V_SET1(beta);
+    vf r[VW];
+    int64_t p, i;
+    int h;
+    NT_ACC(0); NT_ACC(1); NT_ACC(2); NT_ACC(3); NT_ACC(4); NT_ACC(5); NT_ACC(6); NT_ACC(7);
+    NT_ACC(8); NT_ACC(9); NT_ACC(10); NT_ACC(11); NT_ACC(12); NT_ACC(13); NT_ACC(14); NT_ACC(15);
+    for (p = 0; p < k; p++, a += lda) {
+        const float *bq = b + p * ldb;
+        const vf a0 = V_LOADM(m0, a), a1 = MV == 2 ? V_LOADM(m1, a + VW) : a0;
+        NT_STEP(0) NT_STEP(1) NT_STEP(2) NT_STEP(3) NT_STEP(4) NT_STEP(5) NT_STEP(6) NT_STEP(7)
+        NT_STEP(8) NT_STEP(9) NT_STEP(10) NT_STEP(11) NT_STEP(12) NT_STEP(13) NT_STEP(14)
+        NT_STEP(15)
+    }
+    for (h = 0; h < MV && h * VW < m; h++) {
+        if (h == 0) {
+            NT_OUT(0, 0); NT_OUT(1, 0); NT_OUT(2, 0); NT_OUT(3, 0); NT_OUT(4, 0); NT_OUT(5, 0);
+            NT_OUT(6, 0); NT_OUT(7, 0); NT_OUT(8, 0); NT_OUT(9, 0); NT_OUT(10, 0); NT_OUT(11, 0);
+            NT_OUT(12, 0); NT_OUT(13, 0); NT_OUT(14, 0); NT_OUT(15, 0);
+        } else {
+            NT_OUT(0, 1); NT_OUT(1, 1); NT_OUT(2, 1); NT_OUT(3, 1); NT_OUT(4, 1); NT_OUT(5, 1);
+            NT_OUT(6, 1); NT_OUT(7, 1); NT_OUT(8, 1); NT_OUT(9, 1); NT_OUT(10, 1); NT_OUT(11, 1);
+            NT_OUT(12, 1); NT_OUT(13, 1); NT_OUT(14, 1); NT_OUT(15, 1);
+        }
+        V_TRANSPOSE(r);
+        for (i = 0; i < VW && h * VW + i < m; i++) {
+            float *cr = c + (h * VW + i) * ldc;
+            vf v = V_MUL(va, r[i]);
+            if (beta != 0.0f)
+                v = V_FMA(vb, V_LOADM(nm, cr), v);
+            V_STOREM(cr, nm, v);
+        }
+    }
+}
+#undef NT_ACC
+#undef NT_STEP
+#undef NT_OUT
+
+/* each n (1 .. VW) its own accumulators: named, not an array */
+#define NT_CASE(NN)                                                                  \
+    case NN:                                                                         \
+        if (NN <= 12 && m > VW) {                                                    \
+            narrow_t(NN, 2, k, a, lda, b, ldb, c, ldc, m, alpha, beta);              \
+            break;                                                                   \
+        }                                                                            \
+        narrow_t(NN, 1, k, a, lda, b, ldb, c, ldc, m < VW ? m : VW, alpha, beta);    \
+        if (m > VW)                                                                  \
+            narrow_t(NN, 1, k, a + VW, lda, b, ldb, c + VW * ldc, ldc, m - VW, alpha, \
+                     beta);                                                          \
+        break;
+static SIMD_TARGET void narrow_rows(int64_t k, const float *a, int64_t lda, const float *b,
+                                    int64_t ldb, float *c, int64_t ldc, int64_t m, int64_t n,
+                                    float alpha, float beta)
+{
+    switch (n) {
+        NT_CASE(1) NT_CASE(2) NT_CASE(3) NT_CASE(4) NT_CASE(5) NT_CASE(6) NT_CASE(7) NT_CASE(8)
+        NT_CASE(9) NT_CASE(10) NT_CASE(11) NT_CASE(12) NT_CASE(13) NT_CASE(14) NT_CASE(15)
+        NT_CASE(16)
+    default: break;
+    }
+}
+#undef NT_CASE
+
+/* The whole product, rows of C 2 * VW at a time, K in blocks of kc. */
+static SIMD_TARGET void tn_narrow_simd(int64_t m, int64_t n, int64_t k, int64_t kc, float alpha,
+                                       const float *a, int64_t lda, const float *b, int64_t ldb,
+                                       float beta, float *c, int64_t ldc)
+{
+    int64_t i0, pc;
+    for (i0 = 0; i0 < m; i0 += 2 * VW) {
+        const int64_t mb = m - i0 < 2 * VW ? m - i0 : 2 * VW;
+        for (pc = 0; pc < k; pc += kc)
+            narrow_rows(k - pc < kc ? k - pc : kc, a + pc * lda + i0, lda, b + pc * ldb, ldb,
+                        c + i0 * ldc, ldc, mb, n, alpha, pc == 0 ? beta : 1.0f);
+    }
+}
+#define TN_NARROW tn_narrow_simd
+#else
+#define TN_NARROW NULL
+#endif
+
 /* ---- the epilogue on a tile ---------------------------------------------------- */
 
 /* c[i][j] += bias[j] (bias NULL: nothing added), then ReLU when relu is
@@ -682,5 +788,5 @@ const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIM
                                       ROW_FN,      ROWS_FN,     steps_simd,  finite_simd,
                                       ukr_skip_simd,
                                       ukr_pack_simd, ukr_bp_simd, SIMD_VEXP,
-                                      bias_relu_simd};
+                                      bias_relu_simd, TN_NARROW};
 /* clang-format on */
