@@ -174,10 +174,11 @@ void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
 
 /* mlp__sgemm_prepacked, then C[i][j] += bias[j] (bias: N floats, indexed
  * by the column of the whole product; NULL: none) and ReLU when relu is
- * set, on the block: each tile (or the row kernel, on one row) applies
- * them to its part of C as it writes its last sums: the bits of
- * mlp__bias_act_fwd's pass afterwards with act MLP_ACT_RELU or
- * MLP_ACT_IDENTITY, without reading C back from beyond the L1. */
+ * set, on the block: each tile (or the row kernel, on one row, with alpha
+ * 1) applies them to its part of C as it writes its last sums, without
+ * reading C back from beyond the L1 (tn_narrow's product: a pass over its
+ * block after it): the bits of mlp__bias_act_fwd's pass afterwards with
+ * act MLP_ACT_RELU or MLP_ACT_IDENTITY. */
 void mlp__sgemm_bias_relu(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
                           const float *A, int64_t lda, const float *apre, const float *B,
                           int64_t ldb, const float *bpre, float beta, float *C, int64_t ldc,
