@@ -504,40 +504,37 @@ void mlp__sgemm_bias_relu(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
                           int64_t m0, int64_t m1, int64_t n0, int64_t n1, const float *bias,
                           int relu, float *work)
 {
+    const int64_t m = m1 - m0, n = n1 - n0;
+    int pass = bias || relu; /* the bias and ReLU still to apply, a pass */
     /* the cases without blocks here, before gemm_core's frame: a model's
        predict on one row comes this way with each layer's product */
-    if (m1 <= m0 || n1 <= n0)
+    if (m <= 0 || n <= 0)
         return;
     C += m0 * ldc + n0;
     bias = bias ? bias + n0 : NULL;
-    if (K <= 0 || alpha == 0.0f) {
-        scale_c(m1 - m0, n1 - n0, beta, C, ldc);
-        if (bias || relu)
-            k->bias_relu(C, ldc, m1 - m0, n1 - n0, bias, relu);
-        return;
+    if (K <= 0 || alpha == 0.0f)
+        scale_c(m, n, beta, C, ldc);
+    else {
+        A += ta ? m0 : m0 * lda;
+        B += tb ? n0 * ldb : n0;
+        if (m == 1 && !tb && k->row) {
+            /* the row kernel adds the bias to alpha times its sums in
+               registers, which a compiler may contract into one
+               rounding: exact only with alpha 1 */
+            const int in_row = alpha == 1.0f;
+            k->row(K, A, ta ? lda : 1, B, ldb, C, n, alpha, beta, in_row ? bias : NULL,
+                   in_row && relu);
+            pass = pass && !in_row;
+        } else if (ta && !tb && k->tn_narrow && !apre && !bpre && n <= k->nr / 2)
+            k->tn_narrow(m, n, K, mlp__gemm_kblock(k, K), alpha, A, lda, B, ldb, beta, C, ldc);
+        else {
+            gemm_core(k, ta, tb, m, n, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc, bias,
+                      relu, work);
+            pass = 0; /* its tiles applied them */
+        }
     }
-    A += ta ? m0 : m0 * lda;
-    B += tb ? n0 * ldb : n0;
-    if (m1 - m0 == 1 && !tb && k->row) {
-        /* the row kernel adds the bias to alpha times its sums in
-           registers, which a compiler may contract into one rounding:
-           exact only with alpha 1 */
-        const int in_row = alpha == 1.0f;
-        k->row(K, A, ta ? lda : 1, B, ldb, C, n1 - n0, alpha, beta, in_row ? bias : NULL,
-               in_row && relu);
-        if (!in_row && (bias || relu))
-            k->bias_relu(C, ldc, 1, n1 - n0, bias, relu);
-        return;
-    }
-    if (ta && !tb && k->tn_narrow && !apre && !bpre && n1 - n0 <= k->nr / 2) {
-        k->tn_narrow(m1 - m0, n1 - n0, K, mlp__gemm_kblock(k, K), alpha, A, lda, B, ldb, beta, C,
-                     ldc);
-        if (bias || relu)
-            k->bias_relu(C, ldc, m1 - m0, n1 - n0, bias, relu);
-        return;
-    }
-    gemm_core(k, ta, tb, m1 - m0, n1 - n0, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc, bias,
-              relu, work);
+    if (pass)
+        k->bias_relu(C, ldc, m, n, bias, relu);
 }
 
 void mlp__sgemm_prepacked(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, float alpha,
