@@ -261,6 +261,73 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
     return MLP_OK;
 }
 
+void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)
+{
+    struct mlp__pool *p = ctx->pool;
+    int64_t parts;
+    if (min_per_thread < 1)
+        min_per_thread = 1;
+    parts = p ? n / min_per_thread : 1;
+    /* one part a thread: the same core tends to get the same range in
+       every job over the same data (the caller claims first), and an
+       unclaimed part of a late thread is still taken by the others */
+    if (p && parts > (int64_t)(p->nworkers + 1))
+        parts = (int64_t)(p->nworkers + 1);
+    if (!p || parts < 2 || p->busy) {
+        if (n > 0)
+            fn(arg, 0, n, 0);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->busy = 1;
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    p->parts = (int)parts;
+    p->next = 0;
+    STORE(p->finished, 0);
+    STORE(p->gen, p->gen + 1);
+    pthread_cond_broadcast(&p->go);
+    run_parts(p, 0);
+    if (p->finished < (uint64_t)p->parts)
+        spin_while(p, &p->finished, p->finished, 0);
+    while (p->finished < (uint64_t)p->parts)
+        pthread_cond_wait(&p->done, &p->mu);
+    p->busy = 0;
+    pthread_mutex_unlock(&p->mu);
+}
+
+#else /* MLP_NO_THREADS */
+
+mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
+{
+    if (!ctx)
+        return MLP_ERR_NULL;
+    if (n < 1 || n > MLP__MAX_THREADS)
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: n = %d must be in 1..%d", __func__, n,
+                         MLP__MAX_THREADS);
+    if (n > 1)
+        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: this build has no thread support",
+                         __func__);
+    ctx->threads = n;
+    return MLP_OK;
+}
+
+void mlp__pool_destroy(mlp_ctx *ctx)
+{
+    (void)ctx;
+}
+
+void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)
+{
+    (void)ctx;
+    (void)min_per_thread;
+    if (n > 0)
+        fn(arg, 0, n, 0);
+}
+
+#endif
+
 /* ---- how far apart the pool's cores are ----
  * Part 0 runs on the caller (it claims first, and stays in part 0 until
  * part 1 has run), part 1 on a worker; they pass a count back and forth.
@@ -270,6 +337,7 @@ mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
  * core, where the two take turns until the OS moves one (a few ms). If
  * none does (an overloaded machine, or a checker such as valgrind that
  * runs one thread at a time), nothing is measured. */
+#if defined(__GNUC__) && !defined(MLP_NO_THREADS)
 #define PING_ROUNDS 100
 #define PING_WARM 8
 #define PING_SETTLE_S 0.01
@@ -283,7 +351,6 @@ typedef struct {
     int quit;
 } ping_job;
 
-#if defined(__GNUC__)
 static void ping_part(void *arg, int64_t lo, int64_t hi, int tid)
 {
     ping_job *j = (ping_job *)arg;
@@ -349,82 +416,8 @@ double mlp__round_trip_ns(mlp_ctx *ctx, double enough)
 {
     (void)ctx;
     (void)enough;
-    return 0.0; /* no atomics to pass the count with */
+    return 0.0; /* no threads, or no atomics to pass the count with */
 }
-#endif
-
-void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)
-{
-    struct mlp__pool *p = ctx->pool;
-    int64_t parts;
-    if (min_per_thread < 1)
-        min_per_thread = 1;
-    parts = p ? n / min_per_thread : 1;
-    /* one part a thread: the same core tends to get the same range in
-       every job over the same data (the caller claims first), and an
-       unclaimed part of a late thread is still taken by the others */
-    if (p && parts > (int64_t)(p->nworkers + 1))
-        parts = (int64_t)(p->nworkers + 1);
-    if (!p || parts < 2 || p->busy) {
-        if (n > 0)
-            fn(arg, 0, n, 0);
-        return;
-    }
-    pthread_mutex_lock(&p->mu);
-    p->busy = 1;
-    p->fn = fn;
-    p->arg = arg;
-    p->n = n;
-    p->parts = (int)parts;
-    p->next = 0;
-    STORE(p->finished, 0);
-    STORE(p->gen, p->gen + 1);
-    pthread_cond_broadcast(&p->go);
-    run_parts(p, 0);
-    if (p->finished < (uint64_t)p->parts)
-        spin_while(p, &p->finished, p->finished, 0);
-    while (p->finished < (uint64_t)p->parts)
-        pthread_cond_wait(&p->done, &p->mu);
-    p->busy = 0;
-    pthread_mutex_unlock(&p->mu);
-}
-
-#else /* MLP_NO_THREADS */
-
-mlp_status mlp_ctx_set_threads(mlp_ctx *ctx, int n)
-{
-    if (!ctx)
-        return MLP_ERR_NULL;
-    if (n < 1 || n > MLP__MAX_THREADS)
-        return mlp__fail(ctx, MLP_ERR_ARG, "%s: n = %d must be in 1..%d", __func__, n,
-                         MLP__MAX_THREADS);
-    if (n > 1)
-        return mlp__fail(ctx, MLP_ERR_UNSUPPORTED, "%s: this build has no thread support",
-                         __func__);
-    ctx->threads = n;
-    return MLP_OK;
-}
-
-void mlp__pool_destroy(mlp_ctx *ctx)
-{
-    (void)ctx;
-}
-
-double mlp__round_trip_ns(mlp_ctx *ctx, double enough)
-{
-    (void)ctx;
-    (void)enough;
-    return 0.0;
-}
-
-void mlp__parallel_for(mlp_ctx *ctx, int64_t n, int64_t min_per_thread, mlp__range_fn fn, void *arg)
-{
-    (void)ctx;
-    (void)min_per_thread;
-    if (n > 0)
-        fn(arg, 0, n, 0);
-}
-
 #endif
 
 /* ---- the context's lock and scratch for calls that may run at once ---- */
