@@ -669,6 +669,11 @@ static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, int64_t rsa, in
             t##j##_1 = V_FMA(a1, bj, t##j##_1);                      \
     }
 #define NT_OUT(j, h) r[j] = NN > (j) ? t##j##_##h : V_ZERO()
+#define NT_OUTS(h)                                                   \
+    NT_OUT(0, h); NT_OUT(1, h); NT_OUT(2, h); NT_OUT(3, h);          \
+    NT_OUT(4, h); NT_OUT(5, h); NT_OUT(6, h); NT_OUT(7, h);          \
+    NT_OUT(8, h); NT_OUT(9, h); NT_OUT(10, h); NT_OUT(11, h);        \
+    NT_OUT(12, h); NT_OUT(13, h); NT_OUT(14, h); NT_OUT(15, h)
 INL SIMD_TARGET void narrow_t(const int NN, const int MV, int64_t k, const float *a, int64_t lda,
                               const float *b, int64_t ldb, float *c, int64_t ldc, int64_t m,
                               float alpha, float beta)
@@ -689,13 +694,9 @@ INL SIMD_TARGET void narrow_t(const int NN, const int MV, int64_t k, const float
     }
     for (h = 0; h < MV && h * VW < m; h++) {
         if (h == 0) {
-            NT_OUT(0, 0); NT_OUT(1, 0); NT_OUT(2, 0); NT_OUT(3, 0); NT_OUT(4, 0); NT_OUT(5, 0);
-            NT_OUT(6, 0); NT_OUT(7, 0); NT_OUT(8, 0); NT_OUT(9, 0); NT_OUT(10, 0); NT_OUT(11, 0);
-            NT_OUT(12, 0); NT_OUT(13, 0); NT_OUT(14, 0); NT_OUT(15, 0);
+            NT_OUTS(0);
         } else {
-            NT_OUT(0, 1); NT_OUT(1, 1); NT_OUT(2, 1); NT_OUT(3, 1); NT_OUT(4, 1); NT_OUT(5, 1);
-            NT_OUT(6, 1); NT_OUT(7, 1); NT_OUT(8, 1); NT_OUT(9, 1); NT_OUT(10, 1); NT_OUT(11, 1);
-            NT_OUT(12, 1); NT_OUT(13, 1); NT_OUT(14, 1); NT_OUT(15, 1);
+            NT_OUTS(1);
         }
         V_TRANSPOSE(r);
         for (i = 0; i < VW && h * VW + i < m; i++) {
@@ -710,6 +711,7 @@ INL SIMD_TARGET void narrow_t(const int NN, const int MV, int64_t k, const float
 #undef NT_ACC
 #undef NT_STEP
 #undef NT_OUT
+#undef NT_OUTS
 
 /* each n (1 .. VW) its own accumulators: named, not an array */
 #define NT_CASE(NN)                                                                  \
