@@ -47,6 +47,9 @@
  *   V_STOREM(p, m, v)      writes only the lanes of m
  *   V_STOREN(p, v, nl)     writes lanes 0 .. nl-1 (nl a constant < SIMD_VW)
  *   V_TRANSPOSE(r)         r[i] lane j becomes r[j] lane i, SIMD_VW vectors
+ *   V_PACK4(d, c0..c3)     optional, where MR = 3 SIMD_VW / 4: lanes 0 .. MR-1
+ *                          of c0, c1, c2, c3 to d .. d + 4 MR - 1 (four
+ *                          columns of a packed A panel) as whole vectors
  *   V_NONZERO(v)           nonzero if a lane of v is neither +0 nor -0 (NaN is)
  *   V_RELU(v)              each lane v <= 0 ? +0 : v (NaN stays NaN)
  */
@@ -555,7 +558,13 @@ static SIMD_TARGET void pack_a_simd(int trans, const float *src, int64_t ld, int
             const float *s = src + i0;
             for (h = 0; h < ACHUNKS; h++)
                 mm[h] = V_MASK(mb - h * VW);
-            for (p = 0; p < k; p++, s += ld)
+            p = 0;
+#ifdef V_PACK4
+            for (; p + 4 <= k; p += 4, s += 4 * ld)
+                V_PACK4(dst + p * MR, V_LOADM(mm[0], s), V_LOADM(mm[0], s + ld),
+                        V_LOADM(mm[0], s + 2 * ld), V_LOADM(mm[0], s + 3 * ld));
+#endif
+            for (; p < k; p++, s += ld)
                 for (h = 0; h < ACHUNKS; h++)
                     STORE_PART(dst + p * MR + h * VW, V_LOADM(mm[h], s + h * VW), MR - h * VW);
         } else {
@@ -567,6 +576,14 @@ static SIMD_TARGET void pack_a_simd(int trans, const float *src, int64_t ld, int
                     float *d = dst + p0 * MR + h * VW;
                     load_block(r, src + (i0 + h * VW) * ld + p0, ld, mb - h * VW, kt);
                     V_TRANSPOSE(r);
+#ifdef V_PACK4
+                    if (kt == VW) {
+                        int j;
+                        for (j = 0; j < VW; j += 4)
+                            V_PACK4(d + j * MR, r[j], r[j + 1], r[j + 2], r[j + 3]);
+                        continue;
+                    }
+#endif
                     store_block(d, MR, r, kt, MR - h * VW);
                 }
         }
