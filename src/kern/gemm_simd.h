@@ -70,6 +70,17 @@
 
 /* ---- the micro-kernel ---------------------------------------------------- */
 
+/* alpha x, then beta c added by one multiply-add (c not read when beta is
+ * 0), to the lanes of mk at p: how a tile stores its sums through masks,
+ * and the narrow transposed product stores its own, for the same bits */
+INL SIMD_TARGET void put_c(float *p, vmask mk, vf x, vf va, vf vb, float beta)
+{
+    vf v = V_MUL(va, x);
+    if (beta != 0.0f)
+        v = V_FMA(vb, V_LOADM(mk, p), v);
+    V_STOREM(p, mk, v);
+}
+
 /* One accumulator pair per row r. */
 #define ACC_DECL(r) vf c##r##_0 = V_ZERO(), c##r##_1 = V_ZERO()
 #define ACC_ROW(r)                                                   \
@@ -82,8 +93,8 @@
 #define ACC_STORE(r)                                                 \
     if (MROWS > (r)) {                                               \
         float *cr = c + (r) * ldc;                                   \
-        vf r0 = V_MUL(va, c##r##_0), r1 = V_MUL(va, c##r##_1);       \
         if (full) {                                                  \
+            vf r0 = V_MUL(va, c##r##_0), r1 = V_MUL(va, c##r##_1);   \
             if (beta != 0.0f)                                        \
                 r0 = V_FMA(vb, V_LOAD(cr), r0);                      \
             V_STORE(cr, r0);                                         \
@@ -93,14 +104,9 @@
                 V_STORE(cr + VW, r1);                                \
             }                                                        \
         } else {                                                     \
-            if (beta != 0.0f)                                        \
-                r0 = V_FMA(vb, V_LOADM(k0, cr), r0);                 \
-            V_STOREM(cr, k0, r0);                                    \
-            if (NV == 2) {                                           \
-                if (beta != 0.0f)                                    \
-                    r1 = V_FMA(vb, V_LOADM(k1, cr + VW), r1);        \
-                V_STOREM(cr + VW, k1, r1);                           \
-            }                                                        \
+            put_c(cr, k0, c##r##_0, va, vb, beta);                   \
+            if (NV == 2)                                             \
+                put_c(cr + VW, k1, c##r##_1, va, vb, beta);          \
         }                                                            \
     }
 
@@ -716,13 +722,8 @@ INL SIMD_TARGET void narrow_t(const int NN, const int MV, int64_t k, const float
             NT_OUTS(1);
         }
         V_TRANSPOSE(r);
-        for (i = 0; i < VW && h * VW + i < m; i++) {
-            float *cr = c + (h * VW + i) * ldc;
-            vf v = V_MUL(va, r[i]);
-            if (beta != 0.0f)
-                v = V_FMA(vb, V_LOADM(nm, cr), v);
-            V_STOREM(cr, nm, v);
-        }
+        for (i = 0; i < VW && h * VW + i < m; i++)
+            put_c(c + (h * VW + i) * ldc, nm, r[i], va, vb, beta);
     }
 }
 #undef NT_ACC
