@@ -41,8 +41,9 @@ static int64_t rnd_below(int64_t n)
 }
 
 /* The kernels to test: every one this CPU runs, plus a copy of each with
- * tiny cache blocks so small shapes cross MC, KC and NC boundaries. */
-#define MAX_KERNELS (2 * MLP__GEMM_NUM_NAMES)
+ * tiny cache blocks so small shapes cross MC, KC and NC boundaries, and
+ * the AVX-512 table of the other CPU maker (the name finds this one's). */
+#define MAX_KERNELS (2 * MLP__GEMM_NUM_NAMES + 1)
 static mlp__gemm_kernel small_blocks[MLP__GEMM_NUM_NAMES];
 
 static int kernels(const mlp__gemm_kernel **out, int with_small)
@@ -62,6 +63,12 @@ static int kernels(const mlp__gemm_kernel **out, int with_small)
             out[n++] = &small_blocks[i];
         }
     }
+#if defined(MLP__GEMM_X86)
+    if (mlp__gemm_find("avx512"))
+        out[n++] = mlp__gemm_find("avx512") == &mlp__gemm_kernel_avx512
+                       ? &mlp__gemm_kernel_avx512_intel
+                       : &mlp__gemm_kernel_avx512;
+#endif
     return n;
 }
 

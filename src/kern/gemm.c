@@ -36,6 +36,12 @@ static int has_avx512(void)
            && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
+/* The AVX-512 table for this CPU's maker (the same code, tuned apart). */
+static const mlp__gemm_kernel *avx512_table(void)
+{
+    return __builtin_cpu_is("intel") ? &mlp__gemm_kernel_avx512_intel : &mlp__gemm_kernel_avx512;
+}
+
 static int has_avx2(void)
 {
     __builtin_cpu_init();
@@ -47,7 +53,7 @@ const mlp__gemm_kernel *mlp__gemm_best(void)
 {
 #if defined(MLP__GEMM_X86)
     if (has_avx512())
-        return &mlp__gemm_kernel_avx512;
+        return avx512_table();
     if (has_avx2())
         return &mlp__gemm_kernel_avx2;
 #elif defined(MLP__GEMM_NEON)
@@ -66,7 +72,7 @@ const mlp__gemm_kernel *mlp__gemm_find(const char *name)
     if (strcmp(name, "avx2") == 0)
         return has_avx2() ? &mlp__gemm_kernel_avx2 : NULL;
     if (strcmp(name, "avx512") == 0)
-        return has_avx512() ? &mlp__gemm_kernel_avx512 : NULL;
+        return has_avx512() ? avx512_table() : NULL;
 #elif defined(MLP__GEMM_NEON)
     if (strcmp(name, "neon") == 0)
         return &mlp__gemm_kernel_neon;

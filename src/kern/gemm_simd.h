@@ -37,6 +37,8 @@
  *                          for writing (SIMD_TARGET enables prefetchw)
  *   SIMD_B_AHEAD           rows ahead the tile that packs B (ukr_pack_simd)
  *                          prefetches B; 0: none
+ *   SIMD_B_AHEAD_INTEL     optional, with SIMD_KERNEL_INTEL: the same on
+ *                          Intel's CPUs, a second table with that distance
  *   vf, vmask              vector of floats, lane mask
  *   V_BCAST(p)             every lane *p
  *   V_ZERO()  V_SET1(x)  V_ADD(a, b)  V_MUL(a, b)  V_FMA(a, b, c) = a*b + c
@@ -115,10 +117,10 @@ INL SIMD_TARGET void put_c(float *p, vmask mk, vf x, vf va, vf vb, float beta)
  * or in place: read through masks (SIMD_MASKED), or else with n a
  * multiple of VW so that whole vectors may be read. bd non-NULL: each row
  * of B read is also stored there, a row of a packed panel (NR floats). */
-INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const int BP, int64_t k,
-                           const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb,
-                           const int32_t *ix, float *bd, float *c, int64_t ldc, int64_t n,
-                           float alpha, float beta)
+INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const int BP,
+                           const int AHEAD, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                           const float *b, int64_t rsb, const int32_t *ix, float *bd, float *c,
+                           int64_t ldc, int64_t n, float alpha, float beta)
 {
     const int64_t ra = AS == A_ROWS ? rsa : 1;
     const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
@@ -146,8 +148,8 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
     }
 
 /* k counts the steps left when a group of four starts (it drops after the
- * group), so a row SIMD_B_AHEAD ahead is prefetched only while it is
- * still one of B's k rows */
+ * group), so a row AHEAD ahead is prefetched only while it is still one
+ * of B's k rows */
 #define STEP()                                                       \
     do {                                                             \
         const int64_t pi = ix ? *ix++ : 0;                           \
@@ -161,10 +163,10 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
                       : SIMD_MASKED ? V_LOADM(V_MASK(n - VW), bq + VW) \
                                     : V_LOAD(bq + VW);               \
         if (bd) {                                                    \
-            if (SIMD_B_AHEAD && k > SIMD_B_AHEAD + 4) {              \
-                __builtin_prefetch(bq + SIMD_B_AHEAD * sb);          \
+            if (AHEAD && k > AHEAD + 4) {                            \
+                __builtin_prefetch(bq + AHEAD * sb);                 \
                 if (NV == 2)                                         \
-                    __builtin_prefetch(bq + SIMD_B_AHEAD * sb + VW); \
+                    __builtin_prefetch(bq + AHEAD * sb + VW);        \
             }                                                        \
             V_STOREA(bd, b0);                                        \
             V_STOREA(bd + VW, NV == 2 ? b1 : V_ZERO());              \
@@ -207,15 +209,15 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
                                  int64_t m, int64_t n, float alpha, float beta)           \
     {                                                                                      \
         if (m == 1)                                                                        \
-            ukr_t(1, NV, AS, 0, UKR_ARGS);                                                 \
+            ukr_t(1, NV, AS, 0, 0, UKR_ARGS);                                                 \
         else if (m == 2)                                                                   \
-            ukr_t(2, NV, AS, 0, UKR_ARGS);                                                 \
+            ukr_t(2, NV, AS, 0, 0, UKR_ARGS);                                                 \
         else if (m == 4)                                                                   \
-            ukr_t(4, NV, AS, 0, UKR_ARGS);                                                 \
+            ukr_t(4, NV, AS, 0, 0, UKR_ARGS);                                                 \
         else if (MR > 8 && m == 8)                                                         \
-            ukr_t(MROWS8, NV, AS, 0, UKR_ARGS);                                            \
+            ukr_t(MROWS8, NV, AS, 0, 0, UKR_ARGS);                                            \
         else                                                                               \
-            ukr_t(MR, NV, AS, 0, UKR_ARGS);                                                \
+            ukr_t(MR, NV, AS, 0, 0, UKR_ARGS);                                                \
     }
 
 /* the full tile on packed A and packed B (zero-padded to NR columns, so
@@ -226,7 +228,7 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
                                  int64_t m, int64_t n, float alpha, float beta)           \
     {                                                                                      \
         (void)m;                                                                           \
-        ukr_t(MR, NV, A_PACKED, 1, UKR_ARGS);                                              \
+        ukr_t(MR, NV, A_PACKED, 1, 0, UKR_ARGS);                                              \
     }
 
 UKR_PACKED(ukr_p2, 2)
@@ -243,9 +245,9 @@ static SIMD_TARGET void ukr_skip_simd(int64_t k, const float *a, const int32_t *
                                       float alpha, float beta)
 {
     if (n > VW)
-        ukr_t(MR, 2, A_PACKED, 1, k, a, 1, MR, b, NR, idx, NULL, c, ldc, n, alpha, beta);
+        ukr_t(MR, 2, A_PACKED, 1, 0, k, a, 1, MR, b, NR, idx, NULL, c, ldc, n, alpha, beta);
     else
-        ukr_t(MR, 1, A_PACKED, 1, k, a, 1, MR, b, NR, idx, NULL, c, ldc, n, alpha, beta);
+        ukr_t(MR, 1, A_PACKED, 1, 0, k, a, 1, MR, b, NR, idx, NULL, c, ldc, n, alpha, beta);
 }
 
 /* The steps p < k of a packed A panel (MR x k, [p*MR + i]) whose MR values
@@ -341,7 +343,7 @@ static SIMD_TARGET void ukr_simd(int64_t k, const float *a, int64_t rsa, int64_t
 /* B a packed panel: a full-height tile reads it with aligned loads and
  * no masks whatever A's addressing (A in place: a packed model's predict,
  * or a product too narrow to pack A); other heights as ukr_simd. */
-#define UKR_BP(AS, NV) ukr_t(MR, NV, AS, 1, k, a, rsa, csa, b, NR, NULL, NULL, c, ldc, n, alpha, beta)
+#define UKR_BP(AS, NV) ukr_t(MR, NV, AS, 1, 0, k, a, rsa, csa, b, NR, NULL, NULL, c, ldc, n, alpha, beta)
 static SIMD_TARGET void ukr_bp_simd(int64_t k, const float *a, int64_t rsa, int64_t csa,
                                     const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m,
                                     int64_t n, float alpha, float beta)
@@ -650,25 +652,34 @@ static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int
  * masks a ragged panel is packed first. Its rows of B are often a page
  * apart, where the hardware's prefetchers stop, and in training B is a
  * weight the step last wrote, in the L3 or in another core's cache: each
- * step waited on its row, so the tile fetches SIMD_B_AHEAD rows ahead. */
-#define UKR_FUSED(AS, NV) ukr_t(MR, NV, AS, 0, k, a, rsa, csa, b, rsb, NULL, bd, c, ldc, n, alpha, beta)
-static SIMD_TARGET void ukr_pack_simd(int64_t k, const float *a, int64_t rsa, int64_t csa,
-                                      const float *b, int64_t rsb, float *bd, float *c,
-                                      int64_t ldc, int64_t n, float alpha, float beta)
-{
-    if (!SIMD_MASKED && n % VW != 0) {
-        pack_b_simd(0, b, rsb, k, n, bd);
-        ukr_bp_simd(k, a, rsa, csa, bd, NR, c, ldc, MR, n, alpha, beta);
-    } else if (csa == 1) {
-        if (n > VW)
-            UKR_FUSED(A_ROWS, 2);
-        else
-            UKR_FUSED(A_ROWS, 1);
-    } else if (n > VW)
-        UKR_FUSED(A_PACKED, 2);
-    else
-        UKR_FUSED(A_PACKED, 1);
-}
+ * step waited on its row, so the tile fetches B AHEAD rows ahead. One
+ * function per distance (SIMD_B_AHEAD, and SIMD_B_AHEAD_INTEL where a
+ * kernel sets it): the kernel tables below choose. */
+#define UKR_FUSED(AS, NV, AHEAD)                                                              \
+    ukr_t(MR, NV, AS, 0, AHEAD, k, a, rsa, csa, b, rsb, NULL, bd, c, ldc, n, alpha, beta)
+#define UKR_PACK_FN(NAME, AHEAD)                                                              \
+    static SIMD_TARGET void NAME(int64_t k, const float *a, int64_t rsa, int64_t csa,        \
+                                 const float *b, int64_t rsb, float *bd, float *c,           \
+                                 int64_t ldc, int64_t n, float alpha, float beta)            \
+    {                                                                                         \
+        if (!SIMD_MASKED && n % VW != 0) {                                                    \
+            pack_b_simd(0, b, rsb, k, n, bd);                                                 \
+            ukr_bp_simd(k, a, rsa, csa, bd, NR, c, ldc, MR, n, alpha, beta);                  \
+        } else if (csa == 1) {                                                                \
+            if (n > VW)                                                                       \
+                UKR_FUSED(A_ROWS, 2, AHEAD);                                                  \
+            else                                                                              \
+                UKR_FUSED(A_ROWS, 1, AHEAD);                                                  \
+        } else if (n > VW)                                                                    \
+            UKR_FUSED(A_PACKED, 2, AHEAD);                                                    \
+        else                                                                                  \
+            UKR_FUSED(A_PACKED, 1, AHEAD);                                                    \
+    }
+UKR_PACK_FN(ukr_pack_simd, SIMD_B_AHEAD)
+#if defined(SIMD_B_AHEAD_INTEL)
+UKR_PACK_FN(ukr_pack_intel_simd, SIMD_B_AHEAD_INTEL)
+#endif
+#undef UKR_PACK_FN
 #undef UKR_FUSED
 
 /* ---- A transposed, B at most one vector wide --------------------------------- */
@@ -803,10 +814,15 @@ static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t
     }
 }
 
-const mlp__gemm_kernel SIMD_KERNEL = {SIMD_NAME,   MR,          NR,          SIMD_MC, SIMD_KC,
-                                      SIMD_NC,     ukr_simd,    pack_a_simd, pack_b_simd,
-                                      ROW_FN,      ROWS_FN,     steps_simd,  finite_simd,
-                                      ukr_skip_simd,
-                                      ukr_pack_simd, ukr_bp_simd, SIMD_VEXP,
-                                      bias_relu_simd, TN_NARROW};
+/* the table, with the tile that packs B given */
+#define KERNEL_TABLE(UKR_PACK)                                                              \
+    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, ukr_simd, pack_a_simd, pack_b_simd,      \
+     ROW_FN, ROWS_FN, steps_simd, finite_simd, ukr_skip_simd, UKR_PACK, ukr_bp_simd,        \
+     SIMD_VEXP, bias_relu_simd, TN_NARROW}
+const mlp__gemm_kernel SIMD_KERNEL = KERNEL_TABLE(ukr_pack_simd);
+#if defined(SIMD_B_AHEAD_INTEL)
+/* the same kernel on Intel's CPUs: all but the distance of B's fetch */
+const mlp__gemm_kernel SIMD_KERNEL_INTEL = KERNEL_TABLE(ukr_pack_intel_simd);
+#endif
+#undef KERNEL_TABLE
 /* clang-format on */
