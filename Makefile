@@ -63,6 +63,9 @@ $(BUILD)/obj/src/kern/exp.o: KERNFLAGS += -fno-trapping-math
 # where the linker happened to put them (2-4-1's predict at batch 256,
 # 0.0029 or 0.0037 us a row); the tuned kernels keep their own layout
 $(BUILD)/obj/src/kern/vec.o: KERNFLAGS += -falign-loops=64
+# the streaming passes: the same bits from every instruction set's copy
+# (src/kern/vec_fast.c), so no multiply and add fused into one rounding
+$(BUILD)/obj/src/kern/vec_fast.o: KERNFLAGS += -ffp-contract=off
 
 $(BUILD)/obj/src/kern/%.o: src/kern/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "comm.h" /* mlp__zero_grad_backward: mlp_fit's zero_grad and backward */
+#include "kern/gemm.h"
 #include "kern/vec.h"
 #include "kern/vec_fast.h"
 
@@ -152,6 +153,133 @@ static void step__sgd_update_kernel_subtracts_scaled_gradient(void **state)
     mlp__vec_acc(p, g, 19);
     for (i = 0; i < 19; i++)
         assert_true(p[i] == 2.5f + (float)(2 * i) - 5.0f);
+}
+
+/* ---- every copy of the streaming passes gives the base copy's bits ---- */
+
+#define PASS_MAX 300 /* floats an array: n up to 257 at offsets 0 .. 3 */
+
+/* A value of every kind: ordinary ones of both signs and many sizes, then
+ * now and again +-0, a subnormal, +-inf or NaN. */
+static float pass_value(unsigned *s, int specials)
+{
+    static const float odd[8] = {0.0f, -0.0f, 1e-40f, -3e-39f, INFINITY, -INFINITY, NAN, 1e30f};
+    float v;
+    *s = *s * 1664525u + 1013904223u;
+    if (specials && (*s >> 24) < 20)
+        return odd[(*s >> 8) & 7];
+    v = (float)((*s >> 8) & 0xFFFF) / 65536.0f - 0.5f;
+    return v * (float)(1 << ((*s >> 4) & 15)) / 64.0f;
+}
+
+static void pass_fill(float *a, unsigned *s, int specials, int positive)
+{
+    int i;
+    for (i = 0; i < PASS_MAX; i++) {
+        a[i] = pass_value(s, specials);
+        if (positive)
+            a[i] = fabsf(a[i]);
+    }
+}
+
+/* Runs pass `which` of table t on copies of in[0..4] at offset off, n
+ * floats, and leaves its outputs in out[0..4] (the all-zero test's
+ * answer in out[4][0]). */
+static void pass_run(const mlp__vec_passes *t, int which, int variant, float in[5][PASS_MAX],
+                     float out[5][PASS_MAX], int off, int64_t n)
+{
+    mlp__sgd_k sk;
+    mlp__adam_k ak;
+    int i;
+    for (i = 0; i < 5; i++)
+        memcpy(out[i], in[i], sizeof in[i]);
+    memset(&sk, 0, sizeof sk);
+    memset(&ak, 0, sizeof ak);
+    switch (which) {
+    case 0: t->sub_scaled(out[0] + off, 0.37f, out[1] + off, n); break;
+    case 1: t->acc(out[0] + off, out[1] + off, n); break;
+    case 2: /* n columns of 3 rows, rows n + 1 apart when they fit */
+        t->col_sums_acc(out[0] + off, out[1] + off, n < 95 ? 3 : 1, n, n + 1);
+        break;
+    case 3:
+        sk.lr = 0.05f;
+        sk.wd = variant & 1 ? 1e-2f : 0.0f;
+        sk.mu = variant & 2 ? 0.9f : 0.0f;
+        sk.damp = variant & 4 ? 0.75f : 1.0f;
+        sk.nesterov = (variant & 8) != 0;
+        sk.first = (variant & 16) != 0;
+        t->sgd(out[0] + off, out[1] + off, out[2] + off, n, &sk);
+        break;
+    case 4:
+        ak.decoupled = variant & 1;
+        ak.amsgrad = (variant & 2) != 0;
+        ak.wd = variant & 4 ? 1e-2f : 0.0f;
+        ak.decay = 1.0f - 1e-3f * 1e-2f;
+        ak.b1 = 0.9f;
+        ak.omb1 = 0.1f;
+        ak.b2 = 0.999f;
+        ak.omb2 = 1.0f - 0.999f;
+        ak.bc2_sqrt = sqrtf(1.0f - 0.999f * 0.999f * 0.999f);
+        ak.eps = 1e-8f;
+        ak.step_size = 1e-3f / (1.0f - 0.9f * 0.9f * 0.9f);
+        t->adam(out[0] + off, out[1] + off, out[2] + off, out[3] + off, out[4] + off, n, &ak);
+        break;
+    case 5: out[4][0] = (float)t->all_zero(out[0] + off, n); break;
+    case 6: t->relu_bwd(out[0] + off, out[1] + off, out[2] + off, n, variant & 1); break;
+    default: t->relu_mask(out[0] + off, out[1] + off, n); break;
+    }
+}
+
+static void step__every_copy_of_the_streaming_passes_gives_the_base_bits(void **state)
+{
+    static float in[5][PASS_MAX], want[5][PASS_MAX], got[5][PASS_MAX];
+    static const int64_t lens[] = {0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 47, 64, 100, 129, 257};
+    static const int variants[8] = {1, 1, 1, 32, 8, 2, 2, 1};
+    const mlp__vec_passes *tables[2];
+    unsigned seed = 12345u;
+    int nt = 0, k, which, variant, off, l, i, compared = 0;
+    (void)state;
+#if defined(MLP__GEMM_X86)
+    if (mlp__cpu_avx2())
+        tables[nt++] = &mlp__vec_passes_avx2;
+    if (mlp__cpu_avx512())
+        tables[nt++] = &mlp__vec_passes_avx512;
+    /* the widest copy this CPU runs is the one the passes call */
+    assert_ptr_equal(mlp__vec_passes_best(), nt ? tables[nt - 1] : &mlp__vec_passes_base);
+#else
+    assert_ptr_equal(mlp__vec_passes_best(), &mlp__vec_passes_base);
+#endif
+    if (nt == 0) {
+        print_message("streaming passes: no copy but the base one on this CPU\n");
+        skip();
+    }
+    for (which = 0; which < 8; which++)
+        for (variant = 0; variant < variants[which]; variant++)
+            for (l = 0; l < (int)(sizeof lens / sizeof lens[0]); l++)
+                for (off = 0; off < 4; off++) {
+                    /* moments of Adam (in[2], in[3], in[4]) are >= 0 and
+                       finite; the all-zero test gets zeros but for one */
+                    for (i = 0; i < 5; i++)
+                        pass_fill(in[i], &seed, which != 4 || i < 2, which == 4 && i >= 2);
+                    if (which == 5) {
+                        memset(in[0], 0, sizeof in[0]);
+                        if (lens[l] > 0 && (seed & 1))
+                            in[0][off + (int)(seed >> 3) % (int)lens[l]] = 1e-40f;
+                    }
+                    pass_run(&mlp__vec_passes_base, which, variant, in, want, off, lens[l]);
+                    for (k = 0; k < nt; k++) {
+                        pass_run(tables[k], which, variant, in, got, off, lens[l]);
+                        for (i = 0; i < 5; i++)
+                            if (memcmp(got[i], want[i], sizeof got[i]) != 0)
+                                fail_msg("pass %d variant %d, copy %s, n %d at offset %d: "
+                                         "array %d differs from the base copy",
+                                         which, variant, tables[k]->name, (int)lens[l], off, i);
+                        compared++;
+                    }
+                }
+    assert_true(compared > 0);
+    print_message("streaming passes: %d runs of %s compared with the base copy's\n", compared,
+                  nt == 2 ? "avx2 and avx512" : tables[0]->name);
 }
 
 static void step__all_zero_sees_one_non_zero_anywhere(void **state)
@@ -343,6 +471,7 @@ int main(void)
         cmocka_unit_test(step__grad_used_as_an_input_is_not_written_during_backward),
         cmocka_unit_test(step__sgd_update_kernel_subtracts_scaled_gradient),
         cmocka_unit_test(step__all_zero_sees_one_non_zero_anywhere),
+        cmocka_unit_test(step__every_copy_of_the_streaming_passes_gives_the_base_bits),
         cmocka_unit_test(step__bias_gradient_is_column_sums),
         cmocka_unit_test(step__relu_kernels_select_by_sign),
         TU_TEST(step__steady_state_training_step_calls_no_allocator),

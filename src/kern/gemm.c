@@ -29,7 +29,7 @@
 #include <string.h>
 
 #if defined(MLP__GEMM_X86)
-static int has_avx512(void)
+int mlp__cpu_avx512(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
@@ -42,7 +42,7 @@ static const mlp__gemm_kernel *avx512_table(void)
     return __builtin_cpu_is("intel") ? &mlp__gemm_kernel_avx512_intel : &mlp__gemm_kernel_avx512;
 }
 
-static int has_avx2(void)
+int mlp__cpu_avx2(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -52,9 +52,9 @@ static int has_avx2(void)
 const mlp__gemm_kernel *mlp__gemm_best(void)
 {
 #if defined(MLP__GEMM_X86)
-    if (has_avx512())
+    if (mlp__cpu_avx512())
         return avx512_table();
-    if (has_avx2())
+    if (mlp__cpu_avx2())
         return &mlp__gemm_kernel_avx2;
 #elif defined(MLP__GEMM_NEON)
     return &mlp__gemm_kernel_neon; /* every AArch64 CPU has NEON */
@@ -70,9 +70,9 @@ const mlp__gemm_kernel *mlp__gemm_find(const char *name)
         return &mlp__gemm_kernel_generic;
 #if defined(MLP__GEMM_X86)
     if (strcmp(name, "avx2") == 0)
-        return has_avx2() ? &mlp__gemm_kernel_avx2 : NULL;
+        return mlp__cpu_avx2() ? &mlp__gemm_kernel_avx2 : NULL;
     if (strcmp(name, "avx512") == 0)
-        return has_avx512() ? avx512_table() : NULL;
+        return mlp__cpu_avx512() ? avx512_table() : NULL;
 #elif defined(MLP__GEMM_NEON)
     if (strcmp(name, "neon") == 0)
         return &mlp__gemm_kernel_neon;

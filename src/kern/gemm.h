@@ -212,6 +212,9 @@ extern const mlp__gemm_kernel mlp__gemm_kernel_generic;
 #define MLP__TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx2,fma,prfchw")))
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx2;
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx512;
+/* 1 when this CPU runs the code of MLP__TARGET_AVX512 / MLP__TARGET_AVX2 */
+int mlp__cpu_avx512(void);
+int mlp__cpu_avx2(void);
 /* "avx512" as chosen on Intel's CPUs: B fetched fewer rows ahead */
 extern const mlp__gemm_kernel mlp__gemm_kernel_avx512_intel;
 #elif defined(__GNUC__) && defined(__aarch64__) && defined(__ARM_NEON)                             \

@@ -53,4 +53,25 @@ void mlp__adam(float *p, const float *g, float *m1, float *m2, float *vmax, int6
 /* 1 when every x[i], i < n, is zero (either sign), else 0. */
 int mlp__vec_all_zero(const float *x, int64_t n);
 
+/* The passes above as one copy of their loops: each function of a table
+ * has the contract of the one it is named after, and every table gives
+ * the same bits. mlp__vec_passes_best is the widest this CPU runs (the
+ * functions above call it); the x86 tables exist on x86 only. */
+typedef struct mlp__vec_passes {
+    const char *name; /* "base", "avx2", "avx512" */
+    void (*sub_scaled)(float *y, float a, const float *x, int64_t n);
+    void (*acc)(float *y, const float *x, int64_t n);
+    void (*col_sums_acc)(float *db, const float *g, int64_t rows, int64_t cols, int64_t ld);
+    void (*sgd)(float *p, const float *g, float *buf, int64_t n, const mlp__sgd_k *k);
+    void (*adam)(float *p, const float *g, float *m1, float *m2, float *vmax, int64_t n,
+                 const mlp__adam_k *k);
+    int (*all_zero)(const float *x, int64_t n);
+    void (*relu_bwd)(float *dx, const float *dy, const float *v, int64_t n, int set);
+    void (*relu_mask)(float *g, const float *v, int64_t n);
+} mlp__vec_passes;
+extern const mlp__vec_passes mlp__vec_passes_base;
+extern const mlp__vec_passes mlp__vec_passes_avx2;
+extern const mlp__vec_passes mlp__vec_passes_avx512;
+const mlp__vec_passes *mlp__vec_passes_best(void);
+
 #endif
