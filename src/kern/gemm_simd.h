@@ -209,15 +209,15 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
                                  int64_t m, int64_t n, float alpha, float beta)           \
     {                                                                                      \
         if (m == 1)                                                                        \
-            ukr_t(1, NV, AS, 0, 0, UKR_ARGS);                                                 \
+            ukr_t(1, NV, AS, 0, 0, UKR_ARGS);                                              \
         else if (m == 2)                                                                   \
-            ukr_t(2, NV, AS, 0, 0, UKR_ARGS);                                                 \
+            ukr_t(2, NV, AS, 0, 0, UKR_ARGS);                                              \
         else if (m == 4)                                                                   \
-            ukr_t(4, NV, AS, 0, 0, UKR_ARGS);                                                 \
+            ukr_t(4, NV, AS, 0, 0, UKR_ARGS);                                              \
         else if (MR > 8 && m == 8)                                                         \
-            ukr_t(MROWS8, NV, AS, 0, 0, UKR_ARGS);                                            \
+            ukr_t(MROWS8, NV, AS, 0, 0, UKR_ARGS);                                         \
         else                                                                               \
-            ukr_t(MR, NV, AS, 0, 0, UKR_ARGS);                                                \
+            ukr_t(MR, NV, AS, 0, 0, UKR_ARGS);                                             \
     }
 
 /* the full tile on packed A and packed B (zero-padded to NR columns, so
@@ -228,7 +228,7 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
                                  int64_t m, int64_t n, float alpha, float beta)           \
     {                                                                                      \
         (void)m;                                                                           \
-        ukr_t(MR, NV, A_PACKED, 1, 0, UKR_ARGS);                                              \
+        ukr_t(MR, NV, A_PACKED, 1, 0, UKR_ARGS);                                           \
     }
 
 UKR_PACKED(ukr_p2, 2)
@@ -343,7 +343,8 @@ static SIMD_TARGET void ukr_simd(int64_t k, const float *a, int64_t rsa, int64_t
 /* B a packed panel: a full-height tile reads it with aligned loads and
  * no masks whatever A's addressing (A in place: a packed model's predict,
  * or a product too narrow to pack A); other heights as ukr_simd. */
-#define UKR_BP(AS, NV) ukr_t(MR, NV, AS, 1, 0, k, a, rsa, csa, b, NR, NULL, NULL, c, ldc, n, alpha, beta)
+#define UKR_BP(AS, NV)                                                                        \
+    ukr_t(MR, NV, AS, 1, 0, k, a, rsa, csa, b, NR, NULL, NULL, c, ldc, n, alpha, beta)
 static SIMD_TARGET void ukr_bp_simd(int64_t k, const float *a, int64_t rsa, int64_t csa,
                                     const float *b, int64_t rsb, float *c, int64_t ldc, int64_t m,
                                     int64_t n, float alpha, float beta)

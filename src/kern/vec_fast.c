@@ -7,8 +7,8 @@
  * the same bits (no contraction into FMA in this file: the Makefile), so
  * the choice is the CPU's alone, not the matrix kernel's. AVX-512 against
  * the 128-bit loops, on an Intel Xeon: ReLU's backward and the bias
- * gradients of 784-256-10 0.0058-0.0061 -> 0.0036-0.0037 s an epoch at 1
- * thread, 0.0058-0.0063 -> 0.0031-0.0035 at 2 (performance-log.md).
+ * gradients of 784-256-10 0.0059-0.0064 -> 0.0038-0.0040 s an epoch at 1
+ * thread, 0.0057-0.0060 -> 0.0034-0.0040 at 2 (performance-log.md).
  */
 #include "kern/vec_fast.h"
 
@@ -36,11 +36,10 @@
 #endif
 
 /* The table of each copy, and the widest this CPU runs. */
-#define VF_TABLE(s)                                                                                \
-    {                                                                                              \
-#s, sub_scaled_##s, acc_##s, col_sums_acc_##s, sgd_##s, adam_##s, all_zero_##s,            \
-            relu_bwd_##s, relu_mask_##s                                                            \
-    }
+/* clang-format off */
+#define VF_TABLE(s) {#s, sub_scaled_##s, acc_##s, col_sums_acc_##s, sgd_##s, adam_##s, \
+                     all_zero_##s, relu_bwd_##s, relu_mask_##s}
+/* clang-format on */
 const mlp__vec_passes mlp__vec_passes_base = VF_TABLE(base);
 #if defined(MLP__GEMM_X86)
 const mlp__vec_passes mlp__vec_passes_avx2 = VF_TABLE(avx2);
