@@ -156,7 +156,7 @@ static float *part_buffer(mlp_ctx *ctx, int64_t M, int64_t N)
  * not in blocks). */
 static int64_t ksplit_k0(const gemm_job *j, int nt)
 {
-    const int64_t K0 = mlp__gemm_kblock(j->ctx->gemm, j->K);
+    const int64_t K0 = mlp__gemm_kblock(j->ctx->gemm, j->ta, j->tb, j->K);
     if (nt != 2 || j->ta || j->tb || j->alpha != 1.0f || j->M < 2 || j->K <= j->M
         || (j->K + K0 - 1) / K0 != 2)
         return 0;

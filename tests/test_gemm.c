@@ -385,6 +385,54 @@ static void gemm__several_real_cache_blocks_match_naive(void **state)
     check_case(k, 1, 1, k->mc + 17, k->nc + 40, k->kc + 29, -1.0f, 0.0f, 0, 0, 0, 13);
 }
 
+/* K a little under KC (7/8 KC to KC) in a plain product: one block, or,
+ * in a kernel whose table says kc_halves (AVX-512 on Intel's CPUs), two
+ * equal blocks, so that 2 threads split it over K. Two blocks give the
+ * bits of two products: the first half stored, the second added. */
+static void gemm__k_under_kc_runs_in_two_halves_where_the_table_says(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 0), i;
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        mlp__gemm_kernel one = *ks[i], two = *ks[i];
+        const int64_t kc = ks[i]->kc, lo = kc / 8 * 7, M = 2 * ks[i]->mr + 5, N = ks[i]->nr + 9;
+        const int64_t K = kc - 3, K0 = (K + 1) / 2 + 7 - ((K + 1) / 2 + 7) % 8;
+        float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * N));
+        float *C = alloc_floats((size_t)(M * N)), *R = alloc_floats((size_t)(M * N));
+        workbuf wb = work_new(ks[i]);
+        int64_t j;
+        one.kc_halves = 0;
+        two.kc_halves = 1;
+        /* the rule: only K in (7/8 kc, kc], only neither operand transposed */
+        assert_int_equal(mlp__gemm_kblock(&one, 0, 0, kc), kc);
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, kc), kc / 2);
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo + 1),
+                         (lo + 2) / 2 + 7 - ((lo + 2) / 2 + 7) % 8);
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo), lo);
+        assert_int_equal(mlp__gemm_kblock(&two, 1, 0, kc), kc);
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 1, kc), kc);
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, kc + kc / 2),
+                         mlp__gemm_kblock(&one, 0, 0, kc + kc / 2));
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, K), K0);
+        for (j = 0; j < M * K; j++)
+            A[j] = rnd_unit();
+        for (j = 0; j < K * N; j++)
+            B[j] = rnd_unit();
+        /* right against the oracle, and the bits of the two halves run apart */
+        check_case(&two, 0, 0, M, N, K, 1.0f, 0.0f, 0, 0, 0, 1);
+        mlp__sgemm(&two, 0, 0, M, N, K, 1.0f, A, K, B, N, 0.0f, C, N, wb.w);
+        mlp__sgemm(&one, 0, 0, M, N, K0, 1.0f, A, K, B, N, 0.0f, R, N, wb.w);
+        mlp__sgemm(&one, 0, 0, M, N, K - K0, 1.0f, A + K0, K, B + K0 * N, N, 1.0f, R, N, wb.w);
+        assert_memory_equal(C, R, (size_t)(M * N) * sizeof(float));
+        free(wb.raw);
+        free(A);
+        free(B);
+        free(C);
+        free(R);
+    }
+}
+
 /* A single row (the vector-matrix kernel) for every width up to past two
  * of its widest blocks: right against the oracle, and a column split at
  * any multiple of the register tile gives the same bits as one call (the
@@ -856,6 +904,7 @@ int main(void)
         cmocka_unit_test(gemm__zero_sizes_touch_nothing_or_scale_c),
         cmocka_unit_test(gemm__mlp_shapes_match_naive),
         cmocka_unit_test(gemm__several_real_cache_blocks_match_naive),
+        cmocka_unit_test(gemm__k_under_kc_runs_in_two_halves_where_the_table_says),
         cmocka_unit_test(gemm__single_row_every_n_to_600_and_any_column_split),
         cmocka_unit_test(gemm__range_writes_only_its_block),
         cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),

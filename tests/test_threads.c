@@ -177,21 +177,25 @@ static void threads__product_split_over_k_same_bits_and_survives_refusal(void **
 {
     /* K in two of the kernel's blocks, the second shorter, and more than
      * the rows of A (a layer's X W at 2 threads): split over K, and with
-     * its buffer refused (the one refusal), by rows or columns; and a
+     * its buffer refused (the one refusal), by rows or columns; a
      * gradient of such a W, A^T B with more rows than K, split by rows
-     * though wider (no buffer, no refusal) */
-    static const int64_t dims[4][3] = {{37, 131, 0}, {200, 67, 0}, {2, 400, 0}, {333, 700, 80}};
+     * though wider (no buffer, no refusal); and K a little under KC, in
+     * two halves (and split over K) where the kernel's table says so */
+    static const int64_t dims[5][3] = {
+        {37, 131, 0}, {200, 67, 0}, {2, 400, 0}, {333, 700, 80}, {37, 131, 0}};
     mlp_ctx *probe = mlp_ctx_new(NULL);
-    const int64_t K2 = probe->gemm->kc + probe->gemm->kc / 2 + 3;
-    const int64_t kb = mlp__gemm_kblock(probe->gemm, K2);
+    const int64_t K2 = probe->gemm->kc + probe->gemm->kc / 2 + 3, K3 = probe->gemm->kc - 3;
+    const int64_t kb = mlp__gemm_kblock(probe->gemm, 0, 0, K2);
+    const int halves = probe->gemm->kc_halves;
     int d;
     (void)state;
+    assert_int_equal(mlp__gemm_kblock(probe->gemm, 0, 0, K3) < K3, halves);
     mlp_ctx_free(probe);
     need_threads();
     assert_int_equal((K2 + kb - 1) / kb, 2);
-    for (d = 0; d < 4; d++) {
+    for (d = 0; d < 5; d++) {
         const int ta = d == 3;
-        const int64_t M = dims[d][0], N = dims[d][1], K = ta ? dims[d][2] : K2;
+        const int64_t M = dims[d][0], N = dims[d][1], K = ta ? dims[d][2] : d == 4 ? K3 : K2;
         size_t cn = (size_t)(M * N) * sizeof(float);
         float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
         float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
@@ -203,7 +207,7 @@ static void threads__product_split_over_k_same_bits_and_survives_refusal(void **
         gemm_at(1, 0, ta, 0, M, N, K, a, b, c0, c1);
         gemm_at(2, 0, ta, 0, M, N, K, a, b, c0, c2);
         gemm_at(3, 0, ta, 0, M, N, K, a, b, c0, c3);
-        assert_int_equal(gemm_at(2, 1, ta, 0, M, N, K, a, b, c0, c4), ta ? 0 : 1);
+        assert_int_equal(gemm_at(2, 1, ta, 0, M, N, K, a, b, c0, c4), ta ? 0 : d == 4 ? halves : 1);
         assert_memory_equal(c1, c2, cn);
         assert_memory_equal(c1, c3, cn);
         assert_memory_equal(c1, c4, cn);

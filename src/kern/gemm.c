@@ -129,8 +129,12 @@ static int64_t even_block(int64_t total, int64_t maxblk, int64_t unit)
     return b < maxblk ? b : maxblk;
 }
 
-int64_t mlp__gemm_kblock(const mlp__gemm_kernel *k, int64_t K)
+int64_t mlp__gemm_kblock(const mlp__gemm_kernel *k, int ta, int tb, int64_t K)
 {
+    /* a layer's X W with K a little under kc, such as 512 on AVX-512, in
+       two halves like 784 and 1024 (see kc_halves) */
+    if (k->kc_halves && !ta && !tb && K > k->kc / 8 * 7 && K <= k->kc)
+        return round_up((K + 1) / 2, 8);
     return even_block(K, k->kc, 8);
 }
 
@@ -464,7 +468,7 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
     tiles t;
 
     NC = even_block(N, k->nc, nr);
-    KC = mlp__gemm_kblock(k, K);
+    KC = mlp__gemm_kblock(k, ta, tb, K);
     MC = even_block(M, k->mc, mr);
     t.ukr = pack_b ? k->ukr_bp : k->ukr;
     t.bfin = plan + plan_ints(k);
@@ -532,7 +536,8 @@ void mlp__sgemm_bias_relu(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
                    in_row && relu);
             pass = pass && !in_row;
         } else if (ta && !tb && k->tn_narrow && !apre && !bpre && n <= k->nr / 2)
-            k->tn_narrow(m, n, K, mlp__gemm_kblock(k, K), alpha, A, lda, B, ldb, beta, C, ldc);
+            k->tn_narrow(m, n, K, mlp__gemm_kblock(k, 1, 0, K), alpha, A, lda, B, ldb, beta, C,
+                         ldc);
         else {
             gemm_core(k, ta, tb, m, n, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc, bias,
                       relu, work);

@@ -99,6 +99,10 @@ typedef struct mlp__gemm_kernel {
     const char *name;
     int mr, nr;         /* register tile */
     int64_t mc, kc, nc; /* cache blocks: multiples of mr, 8 and nr */
+    /* 1: a product with neither operand transposed whose K lies in
+     * (7/8 kc, kc] runs K in two equal blocks, not one (mlp__gemm_kblock),
+     * so that at 2 threads it is split over K (product.c) */
+    int kc_halves;
     mlp__gemm_ukr_fn ukr;
     mlp__gemm_pack_fn pack_a;
     mlp__gemm_pack_fn pack_b;
@@ -134,10 +138,12 @@ const mlp__gemm_kernel *mlp__gemm_find(const char *name);
 const char *mlp__gemm_name(const mlp__gemm_kernel *k);
 /* Floats of packing workspace one call needs (independent of M, N, K). */
 size_t mlp__gemm_workspace_floats(const mlp__gemm_kernel *k);
-/* The length of the blocks of K a product runs in (the last may be
- * shorter): each element's sum is formed block by block, in this order,
- * the first block stored (with beta) and each next one added to C. */
-int64_t mlp__gemm_kblock(const mlp__gemm_kernel *k, int64_t K);
+/* The length of the blocks of K a product op(A) op(B) runs in (the last
+ * may be shorter): each element's sum is formed block by block, in this
+ * order, the first block stored (with beta) and each next one added to
+ * C. The same at any thread count: it depends on the kernel, ta, tb and
+ * K only. */
+int64_t mlp__gemm_kblock(const mlp__gemm_kernel *k, int ta, int tb, int64_t K);
 
 /* Row-major C[M x N] = alpha * op(A) * op(B) + beta * C.
  * op(A) is M x K: A is M x K (lda >= K) when ta == 0, K x M (lda >= M) when
