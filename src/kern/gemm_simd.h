@@ -815,11 +815,11 @@ static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t
     }
 }
 
-/* the table, with the tile that packs B given */
+/* the table, with the tile that packs B and kc_halves given */
 #define KERNEL_TABLE(UKR_PACK, HALVES)                                                      \
-    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, ukr_simd, pack_a_simd, pack_b_simd, \
-     ROW_FN, ROWS_FN, steps_simd, finite_simd, ukr_skip_simd, UKR_PACK, ukr_bp_simd,        \
-     SIMD_VEXP, bias_relu_simd, TN_NARROW}
+    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, ukr_simd, pack_a_simd,           \
+     pack_b_simd, ROW_FN, ROWS_FN, steps_simd, finite_simd, ukr_skip_simd, UKR_PACK,        \
+     ukr_bp_simd, SIMD_VEXP, bias_relu_simd, TN_NARROW}
 const mlp__gemm_kernel SIMD_KERNEL = KERNEL_TABLE(ukr_pack_simd, 0);
 #if defined(SIMD_B_AHEAD_INTEL)
 /* the same kernel on Intel's CPUs: all but the distance of B's fetch and
