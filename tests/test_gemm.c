@@ -385,6 +385,14 @@ static void gemm__several_real_cache_blocks_match_naive(void **state)
     check_case(k, 1, 1, k->mc + 17, k->nc + 40, k->kc + 29, -1.0f, 0.0f, 0, 0, 0, 13);
 }
 
+/* Half of K (the larger half), rounded up to a multiple of 8 floats: a
+ * block of K in two halves. */
+static int64_t half_block(int64_t K)
+{
+    const int64_t h = (K + 1) / 2;
+    return h + 7 - (h + 7) % 8;
+}
+
 /* K a little under KC (7/8 KC to KC) in a plain product: one block, or,
  * in a kernel whose table says kc_halves (AVX-512 on Intel's CPUs), two
  * equal blocks, so that 2 threads split it over K. Two blocks give the
@@ -397,7 +405,7 @@ static void gemm__k_under_kc_runs_in_two_halves_where_the_table_says(void **stat
     for (i = 0; i < nk; i++) {
         mlp__gemm_kernel one = *ks[i], two = *ks[i];
         const int64_t kc = ks[i]->kc, lo = kc / 8 * 7, M = 2 * ks[i]->mr + 5, N = ks[i]->nr + 9;
-        const int64_t K = kc - 3, K0 = (K + 1) / 2 + 7 - ((K + 1) / 2 + 7) % 8;
+        const int64_t K = kc - 3, K0 = half_block(K);
         float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * N));
         float *C = alloc_floats((size_t)(M * N)), *R = alloc_floats((size_t)(M * N));
         workbuf wb = work_new(ks[i]);
@@ -407,8 +415,7 @@ static void gemm__k_under_kc_runs_in_two_halves_where_the_table_says(void **stat
         /* the rule: only K in (7/8 kc, kc], only neither operand transposed */
         assert_int_equal(mlp__gemm_kblock(&one, 0, 0, kc), kc);
         assert_int_equal(mlp__gemm_kblock(&two, 0, 0, kc), kc / 2);
-        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo + 1),
-                         (lo + 2) / 2 + 7 - ((lo + 2) / 2 + 7) % 8);
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo + 1), half_block(lo + 1));
         assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo), lo);
         assert_int_equal(mlp__gemm_kblock(&two, 1, 0, kc), kc);
         assert_int_equal(mlp__gemm_kblock(&two, 0, 1, kc), kc);

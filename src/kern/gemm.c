@@ -536,7 +536,7 @@ void mlp__sgemm_bias_relu(const mlp__gemm_kernel *k, int ta, int tb, int64_t K, 
                    in_row && relu);
             pass = pass && !in_row;
         } else if (ta && !tb && k->tn_narrow && !apre && !bpre && n <= k->nr / 2)
-            k->tn_narrow(m, n, K, mlp__gemm_kblock(k, 1, 0, K), alpha, A, lda, B, ldb, beta, C,
+            k->tn_narrow(m, n, K, mlp__gemm_kblock(k, ta, tb, K), alpha, A, lda, B, ldb, beta, C,
                          ldc);
         else {
             gemm_core(k, ta, tb, m, n, K, alpha, A, lda, apre, B, ldb, bpre, beta, C, ldc, bias,
