@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include "data/data.h" /* mlp__count_correct: the accuracy of mlp_fit and mlp_evaluate */
+
 static mlp_tensor *seq(mlp_ctx *ctx, int64_t rows, int64_t cols, float base)
 {
     int64_t shape[2];
@@ -288,6 +290,59 @@ static void fit__lowers_the_loss_and_reports_every_batch(void **state)
     mlp_tensor_free(y);
 }
 
+/* A row's predicted class, as PyTorch's argmax gives it: the first of
+ * equal maxima; a NaN never compares greater, so one in column 0 keeps
+ * it. */
+static int64_t first_max(const float *row, int64_t k)
+{
+    int64_t c, best = 0;
+    for (c = 1; c < k; c++)
+        if (row[c] > row[best])
+            best = c;
+    return best;
+}
+
+static void fit__accuracy_counts_a_row_whose_first_maximum_is_its_label(void **state)
+{
+    /* rows with ties, NaN, infinities and signed zeros, then 2000 rows of
+       small integers (ties in most rows) against first_max */
+    static const float rows[9][4] = {{1, 3, 2, 0},
+                                     {5, 5, 1, 0},
+                                     {5, 5, 1, 0},
+                                     {NAN, 1, 2, 0},
+                                     {1, NAN, 2, 0},
+                                     {1, NAN, 2, 0},
+                                     {-INFINITY, -INFINITY, -INFINITY, -INFINITY},
+                                     {-0.0f, 0.0f, -1, -2},
+                                     {0, 0, 0, 7}};
+    static const float labels[9] = {1, 1, 0, 0, 2, 1, 0, 0, 2};
+    mlp_ctx *ctx = tu_ctx_of(state);
+    int64_t shape[2] = {9, 4}, r, c, expect = 0;
+    mlp_tensor *x = mlp_tensor_from(ctx, 2, shape, &rows[0][0]), *y;
+    shape[0] = 9;
+    y = mlp_tensor_from(ctx, 1, shape, labels);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(mlp__count_correct(x, y), 6); /* rows 0, 2, 3, 4, 6, 7 */
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+    shape[0] = 2000;
+    shape[1] = 10;
+    x = mlp_tensor_zeros(ctx, 2, shape);
+    y = mlp_tensor_zeros(ctx, 1, shape);
+    for (r = 0; r < 2000; r++) {
+        float *row = mlp_tensor_data(x) + r * 10;
+        for (c = 0; c < 10; c++)
+            row[c] = (float)(rand() % 4);
+        mlp_tensor_data(y)[r] = (float)(rand() % 10);
+        expect += (float)first_max(row, 10) == mlp_tensor_data(y)[r];
+    }
+    assert_true(expect > 100 && expect < 1000);
+    assert_int_equal(mlp__count_correct(x, y), expect);
+    mlp_tensor_free(x);
+    mlp_tensor_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +355,7 @@ int main(void)
         TU_TEST(csv__reads_numbers_header_crlf_and_trailing_blank),
         TU_TEST(csv__bad_files_name_line_and_column),
         TU_TEST(fit__lowers_the_loss_and_reports_every_batch),
+        TU_TEST(fit__accuracy_counts_a_row_whose_first_maximum_is_its_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
