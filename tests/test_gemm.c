@@ -806,6 +806,43 @@ static void gemm__zero_steps_of_a_are_skipped_with_the_same_bits(void **state)
     }
 }
 
+static void gemm__steps_list_the_nonzero_steps_of_a_panel_or_of_a_sample(void **state)
+{
+    /* A packed panel of 203 steps: zero steps (either sign) at p % 3 == 1
+     * and in a run 40..79, a NaN in zero step 4 (not zero) and a value in
+     * the last row only of step 7; steps lists every step (every 1) or
+     * steps 0, 8, 16, ... (every 8), those not all zeros, in order. */
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i;
+    (void)state;
+    for (i = 0; i < nk; i++) {
+        const mlp__gemm_kernel *k = ks[i];
+        const int64_t mr = k->mr, K = 203;
+        float *panel;
+        int32_t idx[203], expect[203];
+        int64_t p, r, every, n, want;
+        if (!k->steps)
+            continue;
+        panel = alloc_floats((size_t)(mr * K));
+        for (p = 0; p < K; p++)
+            for (r = 0; r < mr; r++)
+                panel[p * mr + r] = p % 3 == 1 || (p >= 40 && p < 80) ? (r % 2 ? -0.0f : 0.0f)
+                                                                      : (float)(p * mr + r + 1);
+        panel[4 * mr + mr / 2] = NAN;
+        for (r = 0; r < mr; r++)
+            panel[7 * mr + r] = r == mr - 1 ? 1.0f : 0.0f;
+        for (every = 1; every <= 8; every += 7) {
+            for (want = 0, p = 0; p < K; p += every)
+                if (!(p % 3 == 1 || (p >= 40 && p < 80)) || p == 4 || p == 7)
+                    expect[want++] = (int32_t)p;
+            n = k->steps(K, panel, every, idx);
+            assert_int_equal(n, want);
+            assert_memory_equal(idx, expect, (size_t)want * sizeof(int32_t));
+        }
+        free(panel);
+    }
+}
+
 /* ---- exp (kern/exp.h, each kernel's vexp) ---- */
 
 /* |got - exp(x)| in units of the float spacing at exp(x) (2^-149 below
@@ -916,6 +953,7 @@ int main(void)
         cmocka_unit_test(gemm__range_writes_only_its_block),
         cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),
         cmocka_unit_test(gemm__zero_steps_of_a_are_skipped_with_the_same_bits),
+        cmocka_unit_test(gemm__steps_list_the_nonzero_steps_of_a_panel_or_of_a_sample),
         cmocka_unit_test(gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after),
         cmocka_unit_test(gemm__narrow_transposed_products_give_the_tiles_bits),
         cmocka_unit_test(gemm__exp_is_within_two_ulps_and_the_same_bits_anywhere_in_a_vector),

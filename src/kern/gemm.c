@@ -166,28 +166,20 @@ static int32_t *step_list(int32_t *plan, int64_t nq, int64_t kc, int64_t q)
 }
 
 /* Listing a panel's steps costs about a compare a step, and on dense input
- * nothing comes of it. So every SAMPLE-th step is looked at first: a panel
- * with fewer than half the zero steps that pay among those is run whole
- * without a list (zero steps come in runs, as image borders do). */
+ * nothing comes of it. So every SAMPLE-th step is looked at first (by the
+ * kernel's own test, into the panel's list as scratch): a panel with
+ * fewer than half the zero steps that pay among those is run whole
+ * without a list (zero steps come in runs, as image borders do). The
+ * samples were tested in C, a branch on each one's first value: on image
+ * data that branch is as good as random, and the 66 panels of
+ * 784-256-10's dW took 10.4-10.7 us a step on the Intel Xeon, against
+ * 2.4 now (2.0 against 2.5 on dense panels). */
 #define SAMPLE 8
-static int few_zero_steps(const float *panel, int64_t mr, int64_t kc)
+static int few_zero_steps(const mlp__gemm_kernel *k, const float *panel, int64_t kc,
+                          int32_t *scratch)
 {
-    int64_t p, i, seen = 0, zeros = 0;
-    for (p = 0; p < kc; p += SAMPLE, seen++) {
-        /* a step whose first value is not zero is not a zero step (dense
-           panels stop here); else its bits but the signs ORed, no branch
-           a float (a compare and branch each took 2 % of an epoch on
-           mostly zero panels) */
-        const float *s = panel + p * mr;
-        uint32_t acc = 0, u;
-        if (s[0] != 0.0f)
-            continue;
-        for (i = 0; i < mr; i++) {
-            memcpy(&u, s + i, sizeof u);
-            acc |= u << 1;
-        }
-        zeros += acc == 0;
-    }
+    const int64_t seen = (kc + SAMPLE - 1) / SAMPLE;
+    const int64_t zeros = seen - k->steps(kc, panel, SAMPLE, scratch);
     return zeros * 16 < seen * SKIP_EIGHTHS;
 }
 
@@ -203,8 +195,8 @@ static int plan_steps(const mlp__gemm_kernel *k, int64_t mc, int64_t kc, const f
     int any = 0;
     for (q = 0; q < nq; q++) {
         const float *panel = ablk + q * mr * kc;
-        const int64_t kept =
-            few_zero_steps(panel, mr, kc) ? kc : k->steps(kc, panel, step_list(plan, nq, kc, q));
+        int32_t *list = step_list(plan, nq, kc, q);
+        const int64_t kept = few_zero_steps(k, panel, kc, list) ? kc : k->steps(kc, panel, 1, list);
         plan[q] = (kc - kept) * 8 < kc * SKIP_EIGHTHS ? -1 : (int32_t)kept;
         any |= plan[q] >= 0;
     }

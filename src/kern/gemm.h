@@ -52,14 +52,16 @@ typedef void (*mlp__gemm_rows_fn)(int64_t m, int64_t k, const float *a, int64_t 
 /* Zero steps. A step p of a packed A panel whose MR values are all zeros
  * (+0 or -0) adds exactly nothing to any tile as long as row p of B is
  * finite: the accumulators start at +0, so c + 0*b == c to the bit, and
- * +0 stays +0. steps: the steps p < k of a packed A panel that are not all
- * zeros, in order, to idx (k ints); returns their number. finite: 1 if the
+ * +0 stays +0. steps: of the steps p = 0, every, 2 every, ... < k of a
+ * packed A panel, those that are not all zeros, in order, to idx (one int
+ * a step looked at); returns their number (every 1: the panel's list;
+ * more: a sample of it). finite: 1 if the
  * n floats at p (64-byte aligned, n a multiple of nr) are all finite.
  * ukr_skip: the full-height tile (m == MR, n <= NR) on packed A and packed
  * B summed over the steps idx[0 .. k-1] only, in order: the same bits as
  * ukr over all steps when those skipped are zeros and the B panel is
  * finite. */
-typedef int64_t (*mlp__gemm_steps_fn)(int64_t k, const float *panel, int32_t *idx);
+typedef int64_t (*mlp__gemm_steps_fn)(int64_t k, const float *panel, int64_t every, int32_t *idx);
 typedef int (*mlp__gemm_finite_fn)(const float *p, int64_t n);
 typedef void (*mlp__gemm_skip_fn)(int64_t k, const float *a, const int32_t *idx, const float *b,
                                   float *c, int64_t ldc, int64_t n, float alpha, float beta);

@@ -250,14 +250,14 @@ static SIMD_TARGET void ukr_skip_simd(int64_t k, const float *a, const int32_t *
         ukr_t(MR, 1, A_PACKED, 1, 0, k, a, 1, MR, b, NR, idx, NULL, c, ldc, n, alpha, beta);
 }
 
-/* The steps p < k of a packed A panel (MR x k, [p*MR + i]) whose MR values
- * are not all zeros of either sign (NaN counts as not zero), in order, to
- * idx; returns their number. */
-static SIMD_TARGET int64_t steps_simd(int64_t k, const float *panel, int32_t *idx)
+/* The steps p = 0, every, 2 every, ... < k of a packed A panel (MR x k,
+ * [p*MR + i]) whose MR values are not all zeros of either sign (NaN counts
+ * as not zero), in order, to idx; returns their number. */
+static SIMD_TARGET int64_t steps_simd(int64_t k, const float *panel, int64_t every, int32_t *idx)
 {
     int64_t p, kept = 0;
     int h;
-    for (p = 0; p < k; p++) {
+    for (p = 0; p < k; p += every) {
         const float *s = panel + p * MR;
         int nz = 0;
         for (h = 0; h < ACHUNKS; h++)
