@@ -290,9 +290,10 @@ static void fit__lowers_the_loss_and_reports_every_batch(void **state)
     mlp_tensor_free(y);
 }
 
-/* A row's predicted class, as PyTorch's argmax gives it: the first of
- * equal maxima; a NaN never compares greater, so one in column 0 keeps
- * it. */
+/* A row's predicted class as mlp_fit and mlp_evaluate count it: the
+ * first of equal maxima; a NaN never compares greater, so one in column 0
+ * keeps that column and one elsewhere is passed over (PyTorch's argmax
+ * would take the NaN's column: a row with NaN has no right answer). */
 static int64_t first_max(const float *row, int64_t k)
 {
     int64_t c, best = 0;

@@ -55,8 +55,8 @@ typedef void (*mlp__gemm_rows_fn)(int64_t m, int64_t k, const float *a, int64_t 
  * +0 stays +0. steps: of the steps p = 0, every, 2 every, ... < k of a
  * packed A panel, those that are not all zeros, in order, to idx (one int
  * a step looked at); returns their number (every 1: the panel's list;
- * more: a sample of it). finite: 1 if the
- * n floats at p (64-byte aligned, n a multiple of nr) are all finite.
+ * more: a sample of it). finite: 1 if the n floats at p (64-byte aligned,
+ * n a multiple of nr) are all finite.
  * ukr_skip: the full-height tile (m == MR, n <= NR) on packed A and packed
  * B summed over the steps idx[0 .. k-1] only, in order: the same bits as
  * ukr over all steps when those skipped are zeros and the B panel is
