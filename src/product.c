@@ -119,10 +119,12 @@ static void ksplit_add(void *varg, int64_t lo, int64_t hi, int tid)
 {
     const gemm_job *j = (const gemm_job *)varg;
     int64_t r;
-    for (r = lo; r < hi; r++)
+    (void)tid;
+    for (r = lo; r < hi; r++) {
         mlp__vec_acc(j->C + r * j->ldc, j->P + r * j->N, j->N);
-    if (j->ep)
-        epilogue_part(varg, lo, hi, tid);
+        if (j->ep)
+            epilogue(j->ep, j->C, j->ldc, j->N, r, r + 1);
+    }
 }
 
 /* The largest buffer of sums a context keeps for a split over K (16 MiB),
