@@ -114,7 +114,9 @@ static void ksplit_part(void *varg, int64_t lo, int64_t hi, int tid)
                        j->B + j->K0 * j->ldb, j->ldb, 0.0f, j->P, j->N, work);
 }
 
-/* rows [lo, hi) of C: the last block's sums added, then ep */
+/* rows [lo, hi) of C, each in turn: the last block's sums added, then
+ * ep while the row is still in L1 (a second pass over the rows read them
+ * back from the L2 or beyond) */
 static void ksplit_add(void *varg, int64_t lo, int64_t hi, int tid)
 {
     const gemm_job *j = (const gemm_job *)varg;
