@@ -99,18 +99,24 @@ static void gemm_part(void *varg, int64_t lo, int64_t hi, int tid)
  * block's into a buffer, and a pass adds that buffer to C as the last
  * block would have, then applies the epilogue. */
 
-/* part 0: the first block of K into C; part 1: the last into P */
+/* part 0: the first block of K into C; part 1: the last into P. Each
+ * part is one of the whole product's blocks and runs as one block, as
+ * at 1 thread: a table with kc_halves would otherwise halve a part a
+ * little under kc again (K from 7/8 kc to kc is halved only when it is
+ * the whole product's: a 1024-wide layer's two blocks of 512) */
 static void ksplit_part(void *varg, int64_t lo, int64_t hi, int tid)
 {
     const gemm_job *j = (const gemm_job *)varg;
     float *work = thread_work(j->ctx, tid);
+    mlp__gemm_kernel one_block = *j->ctx->gemm;
     int64_t h;
+    one_block.kc_halves = 0;
     for (h = lo; h < hi; h++)
         if (h == 0)
-            mlp__sgemm(j->ctx->gemm, 0, 0, j->M, j->N, j->K0, 1.0f, j->A, j->lda, j->B, j->ldb,
+            mlp__sgemm(&one_block, 0, 0, j->M, j->N, j->K0, 1.0f, j->A, j->lda, j->B, j->ldb,
                        j->beta, j->C, j->ldc, work);
         else
-            mlp__sgemm(j->ctx->gemm, 0, 0, j->M, j->N, j->K - j->K0, 1.0f, j->A + j->K0, j->lda,
+            mlp__sgemm(&one_block, 0, 0, j->M, j->N, j->K - j->K0, 1.0f, j->A + j->K0, j->lda,
                        j->B + j->K0 * j->ldb, j->ldb, 0.0f, j->P, j->N, work);
 }
 

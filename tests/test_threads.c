@@ -180,11 +180,15 @@ static void threads__product_split_over_k_same_bits_and_survives_refusal(void **
      * its buffer refused (the one refusal), by rows or columns; a
      * gradient of such a W, A^T B with more rows than K, split by rows
      * though wider (no buffer, no refusal); and K a little under KC, in
-     * two halves (and split over K) where the kernel's table says so */
-    static const int64_t dims[5][3] = {
-        {37, 131, 0}, {200, 67, 0}, {2, 400, 0}, {333, 700, 80}, {37, 131, 0}};
+     * two halves (and split over K) where the kernel's table says so;
+     * and K just under two KC, split over K into two blocks each a little
+     * under KC, each of which must stay one block as at 1 thread (a
+     * 1024-wide layer's X W) */
+    static const int64_t dims[6][3] = {{37, 131, 0},   {200, 67, 0}, {2, 400, 0},
+                                       {333, 700, 80}, {37, 131, 0}, {40, 96, 0}};
     mlp_ctx *probe = mlp_ctx_new(NULL);
     const int64_t K2 = probe->gemm->kc + probe->gemm->kc / 2 + 3, K3 = probe->gemm->kc - 3;
+    const int64_t K4 = 2 * probe->gemm->kc - 5;
     const int64_t kb = mlp__gemm_kblock(probe->gemm, 0, 0, K2);
     const int halves = probe->gemm->kc_halves;
     int d;
@@ -193,9 +197,13 @@ static void threads__product_split_over_k_same_bits_and_survives_refusal(void **
     mlp_ctx_free(probe);
     need_threads();
     assert_int_equal((K2 + kb - 1) / kb, 2);
-    for (d = 0; d < 5; d++) {
+    for (d = 0; d < 6; d++) {
         const int ta = d == 3;
-        const int64_t M = dims[d][0], N = dims[d][1], K = ta ? dims[d][2] : d == 4 ? K3 : K2;
+        const int64_t M = dims[d][0], N = dims[d][1],
+                      K = ta       ? dims[d][2]
+                          : d == 4 ? K3
+                          : d == 5 ? K4
+                                   : K2;
         size_t cn = (size_t)(M * N) * sizeof(float);
         float *a = (float *)malloc((size_t)(M * K) * sizeof(float));
         float *b = (float *)malloc((size_t)(K * N) * sizeof(float));
