@@ -26,6 +26,10 @@ here, graph optimisations on, intra-op threads = threads) and PyTorch
 batch 1 every weight is used once, so the time one core takes to read
 them from cache (bench/infer's read_us) is a floor no engine goes under
 on one core: `detail infer ... read_us=... over_read=...`.
+Same bits: libmlp's results do not depend on the thread count, so each
+seed's trained weights (bench/train's hash of their bits) must be equal
+at 1 and 2 threads: `detail train net=N weights_same_at_1_and_2_threads=yes`
+(or no, with the seeds that differ).
 Efficiency: the epoch's matrix-product FLOPs / (threads x one core's FMA
 peak x epoch time), the peak measured by bench/train (the highest of the
 run: other processes only ever lower it).
@@ -235,7 +239,7 @@ def train_side_by_side(bdir, nets, seeds, epochs):
                             fig = field(line, "test_mse")
                         ours.setdefault((net, t), []).append(
                             (field(line, "epoch_s"), fig, field(line, "gflop"),
-                             field(line, "round_trip_ns")))
+                             field(line, "round_trip_ns"), s, sfield(line, "weights")))
                 for tt, pinned, passive in settings[t]:
                     e = dict(os.environ)
                     if pinned:
@@ -362,6 +366,16 @@ def main():
                 print("detail train net=%s threads=%d torch_setting=\"%s\" ours_fig=%.4f "
                       "torch_fig=%.4f kernel=%s" %
                       (net, t, b[2], med([x[1] for x in o]), b[1], kernel))
+    for net in nets:
+        # every result is the same at any thread count: so are the
+        # trained weights (bench/train's hash of their bits), seed by seed
+        w1 = dict((x[4], x[5]) for x in ours.get((net, 1), []))
+        w2 = dict((x[4], x[5]) for x in ours.get((net, 2), []))
+        both = [s for s in sorted(w1) if s in w2 and w1[s] and w2[s]]
+        if both:
+            differ = [str(s) for s in both if w1[s] != w2[s]]
+            print("detail train net=%s weights_same_at_1_and_2_threads=%s" %
+                  (net, "no(seeds=%s)" % ",".join(differ) if differ else "yes"))
     for net, t, batch in sorted(oi):
         if batch == 1 and t == 1 and rd.get((net, t, batch)):
             # one sample uses every weight once: reading them on one core

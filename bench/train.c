@@ -10,9 +10,12 @@
  * MLP_BENCH_EPOCHS epochs (default 3), the epoch's matrix-product FLOPs,
  * the efficiency (FLOPs / (threads x measured one-core FMA peak x time)),
  * the test figure after the epochs, a cache line's round trip between the
- * threads, the CPU and the kernel:
+ * threads, the CPU, the kernel and a hash of the trained weights' bits
+ * (FNV-1a over every parameter: equal at every thread count, since every
+ * result is; bench/compare.py checks it):
  *   train net=784-256-10 batch=256 threads=1 seed=1 epoch_s=... gflop=...
  *         efficiency=... test_acc=... round_trip_ns=... cpu="..." kernel=avx512
+ *         weights=0123456789abcdef
  * round_trip_ns is a cache line passed from one of the context's threads
  * to another and back, right after the epochs (mlp__round_trip_ns: the
  * best of up to 16 loops of 100; 0 at one thread): every product or pass
@@ -348,6 +351,21 @@ static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *
     return ok;
 }
 
+/* FNV-1a, 64 bits, over the bytes of every parameter of m */
+static unsigned long long weights_hash(const mlp_model *m)
+{
+    unsigned long long h = 14695981039346656037ull;
+    int i, n = mlp_model_num_params(m);
+    for (i = 0; i < n; i++) {
+        const mlp_tensor *t = mlp_model_param(m, i);
+        const unsigned char *b = (const unsigned char *)mlp_tensor_cdata(t);
+        size_t k, bytes = (size_t)mlp_tensor_numel(t) * sizeof(float);
+        for (k = 0; k < bytes; k++)
+            h = (h ^ b[k]) * 1099511628211ull;
+    }
+    return h;
+}
+
 static int run(const char *dir, const net_spec *ns, int threads, int epochs, int phases,
                uint64_t seed)
 {
@@ -395,12 +413,14 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
     epoch = bench_median(times, epochs);
     flops = epoch_flops(ns, mlp_dataset_size(train));
     printf("train net=%s batch=%lld threads=%d seed=%llu epoch_s=%.4f samples_per_s=%.0f "
-           "gflop=%.2f efficiency=%.3f %s=%.4f round_trip_ns=%.0f cpu=\"%s\" kernel=%s\n",
+           "gflop=%.2f efficiency=%.3f %s=%.4f round_trip_ns=%.0f cpu=\"%s\" kernel=%s "
+           "weights=%016llx\n",
            ns->name, (long long)ns->batch, threads, (unsigned long long)seed, epoch,
            (double)mlp_dataset_size(train) / epoch, flops * 1e-9,
            flops * 1e-9 / ((double)threads * peak * epoch),
            ns->regression ? "test_mse" : "test_acc", ns->regression ? (double)tloss : (double)acc,
-           mlp__round_trip_ns(ctx, 0.0), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+           mlp__round_trip_ns(ctx, 0.0), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx),
+           weights_hash(m));
     fflush(stdout);
     if (phases) {
         double pf, pb, inf, inb, total = 0.0;
