@@ -719,12 +719,14 @@ static void counting_skip(int64_t k, const float *a, const int32_t *idx, const f
 }
 
 /* op(A) with whole steps of zeros (the steps p % 3 == 1, with either
- * sign, and p % 7 == 0 on a few rows only), optionally a NaN in one zero
- * step; B random, optionally with an infinity in a zero step. A is packed,
+ * sign, and p % 7 == 0 on a few rows only; with group0, p % 3 == 1 only
+ * in the first zero-step group of each panel's rows, the others dense),
+ * optionally a NaN in one zero step; B random, optionally with an
+ * infinity in a zero step. A is packed,
  * and its zero steps skipped, when it is transposed or its rows are 4 KiB
  * apart (K = 1024); its rows otherwise are read in place, every step. */
 static void zero_steps_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
-                            int64_t K, int nan_a, int inf_b, float alpha, float beta)
+                            int64_t K, int nan_a, int inf_b, float alpha, float beta, int group0)
 {
     const int64_t lda = ta ? M : K, ldb = tb ? K : N;
     const int packed = ta || K % 1024 == 0;
@@ -741,7 +743,8 @@ static void zero_steps_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M
     for (i = 0; i < M; i++)
         for (p = 0; p < K; p++) {
             float v = rnd_unit();
-            if (p % 3 == 1 || (p % 7 == 0 && i % 5 == 2))
+            if (group0 ? p % 3 == 1 && i % k->mr < k->skip_rows
+                       : p % 3 == 1 || (p % 7 == 0 && i % 5 == 2))
                 v = rnd_u32() % 2 ? 0.0f : -0.0f;
             A[ta ? p * lda + i : i * lda + p] = v;
         }
@@ -795,49 +798,61 @@ static void gemm__zero_steps_of_a_are_skipped_with_the_same_bits(void **state)
             continue;
         for (t = 0; t < 4; t++) {
             const int ta = t & 1, tb = t >> 1;
-            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, 1.0f, 0.0f);
-            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, -0.5f, 0.75f);
-            zero_steps_case(k, ta, tb, 61, 83, 75, 1, 0, 1.0f, 0.0f);
-            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 1, 1.0f, 0.0f);
-            zero_steps_case(k, ta, tb, 200, 97, 700, 0, 0, 1.0f, 0.0f);
-            zero_steps_case(k, ta, tb, 50, 83, 1024, 0, 0, -0.5f, 0.75f);
-            zero_steps_case(k, ta, tb, 50, 83, 1024, 1, 0, 1.0f, 0.0f);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, 1.0f, 0.0f, 0);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, -0.5f, 0.75f, 0);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 1, 0, 1.0f, 0.0f, 0);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 1, 1.0f, 0.0f, 0);
+            zero_steps_case(k, ta, tb, 200, 97, 700, 0, 0, 1.0f, 0.0f, 0);
+            zero_steps_case(k, ta, tb, 50, 83, 1024, 0, 0, -0.5f, 0.75f, 0);
+            zero_steps_case(k, ta, tb, 50, 83, 1024, 1, 0, 1.0f, 0.0f, 0);
+            zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, 1.0f, 0.0f, 1);
+            zero_steps_case(k, ta, tb, 200, 97, 700, 0, 0, -0.5f, 0.75f, 1);
         }
     }
 }
 
-static void gemm__steps_list_the_nonzero_steps_of_a_panel_or_of_a_sample(void **state)
+static void gemm__steps_list_the_nonzero_steps_of_each_group_or_of_a_sample(void **state)
 {
     /* A packed panel of 203 steps: zero steps (either sign) at p % 3 == 1
-     * and in a run 40..79, a NaN in zero step 4 (not zero) and a value in
-     * the last row only of step 7; steps lists every step (every 1) or
-     * steps 0, 8, 16, ... (every 8), those not all zeros, in order. */
+     * and in a run 40..79, a NaN in zero step 4 (not zero) in row mr / 2,
+     * a value in the last row only of step 7 and in the first row only of
+     * step 10; steps lists, for each group of skip_rows rows, every step
+     * (every 1) or steps 0, 8, 16, ... (every 8) whose values in the
+     * group's rows are not all zeros, in order, each group's list 211
+     * ints after the one before. */
     const mlp__gemm_kernel *ks[MAX_KERNELS];
     int nk = kernels(ks, 1), i;
     (void)state;
     for (i = 0; i < nk; i++) {
         const mlp__gemm_kernel *k = ks[i];
-        const int64_t mr = k->mr, K = 203;
+        const int64_t mr = k->mr, sr = k->skip_rows, K = 203, stride = 211;
         float *panel;
-        int32_t idx[203], expect[203];
-        int64_t p, r, every, n, want;
+        int32_t idx[12 * 211], expect[203];
+        int64_t p, r, r0, every, kept[12], want;
         if (!k->steps)
             continue;
+        assert_true(sr >= 1 && sr <= mr && mr % sr == 0 && mr <= 12);
         panel = alloc_floats((size_t)(mr * K));
         for (p = 0; p < K; p++)
             for (r = 0; r < mr; r++)
                 panel[p * mr + r] = p % 3 == 1 || (p >= 40 && p < 80) ? (r % 2 ? -0.0f : 0.0f)
                                                                       : (float)(p * mr + r + 1);
         panel[4 * mr + mr / 2] = NAN;
-        for (r = 0; r < mr; r++)
+        for (r = 0; r < mr; r++) {
             panel[7 * mr + r] = r == mr - 1 ? 1.0f : 0.0f;
+            panel[10 * mr + r] = r == 0 ? -2.0f : -0.0f;
+        }
         for (every = 1; every <= 8; every += 7) {
-            for (want = 0, p = 0; p < K; p += every)
-                if (!(p % 3 == 1 || (p >= 40 && p < 80)) || p == 4 || p == 7)
-                    expect[want++] = (int32_t)p;
-            n = k->steps(K, panel, every, idx);
-            assert_int_equal(n, want);
-            assert_memory_equal(idx, expect, (size_t)want * sizeof(int32_t));
+            k->steps(K, panel, every, idx, stride, kept);
+            for (r0 = 0; r0 < mr; r0 += sr) {
+                for (want = 0, p = 0; p < K; p += every)
+                    if (!(p % 3 == 1 || (p >= 40 && p < 80))
+                        || (p == 4 && r0 <= mr / 2 && mr / 2 < r0 + sr) || (p == 7 && r0 + sr == mr)
+                        || (p == 10 && r0 == 0))
+                        expect[want++] = (int32_t)p;
+                assert_int_equal(kept[r0 / sr], want);
+                assert_memory_equal(idx + r0 / sr * stride, expect, (size_t)want * sizeof(int32_t));
+            }
         }
         free(panel);
     }
@@ -953,7 +968,7 @@ int main(void)
         cmocka_unit_test(gemm__range_writes_only_its_block),
         cmocka_unit_test(gemm__prepacked_operands_give_the_same_bits_as_packing_per_block),
         cmocka_unit_test(gemm__zero_steps_of_a_are_skipped_with_the_same_bits),
-        cmocka_unit_test(gemm__steps_list_the_nonzero_steps_of_a_panel_or_of_a_sample),
+        cmocka_unit_test(gemm__steps_list_the_nonzero_steps_of_each_group_or_of_a_sample),
         cmocka_unit_test(gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after),
         cmocka_unit_test(gemm__narrow_transposed_products_give_the_tiles_bits),
         cmocka_unit_test(gemm__exp_is_within_two_ulps_and_the_same_bits_anywhere_in_a_vector),
