@@ -815,11 +815,11 @@ static void gemm__steps_list_the_nonzero_steps_of_each_group_or_of_a_sample(void
 {
     /* A packed panel of 203 steps: zero steps (either sign) at p % 3 == 1
      * and in a run 40..79, a NaN in zero step 4 (not zero) in row mr / 2,
-     * a value in the last row only of step 7 and in the first row only of
-     * step 10; steps lists, for each group of skip_rows rows, every step
-     * (every 1) or steps 0, 8, 16, ... (every 8) whose values in the
-     * group's rows are not all zeros, in order, each group's list 211
-     * ints after the one before. */
+     * a value in the last row only of steps 7 and 199 and in the first row
+     * only of steps 10 and 202; steps lists, for each group of skip_rows
+     * rows, every step (every 1) or steps 0, 8, 16, ... (every 8) whose
+     * values in the group's rows are not all zeros, in order, each
+     * group's list 211 ints after the one before. */
     const mlp__gemm_kernel *ks[MAX_KERNELS];
     int nk = kernels(ks, 1), i;
     (void)state;
@@ -839,16 +839,17 @@ static void gemm__steps_list_the_nonzero_steps_of_each_group_or_of_a_sample(void
                                                                       : (float)(p * mr + r + 1);
         panel[4 * mr + mr / 2] = NAN;
         for (r = 0; r < mr; r++) {
-            panel[7 * mr + r] = r == mr - 1 ? 1.0f : 0.0f;
-            panel[10 * mr + r] = r == 0 ? -2.0f : -0.0f;
+            panel[7 * mr + r] = panel[199 * mr + r] = r == mr - 1 ? 1.0f : 0.0f;
+            panel[10 * mr + r] = panel[202 * mr + r] = r == 0 ? -2.0f : -0.0f;
         }
         for (every = 1; every <= 8; every += 7) {
             k->steps(K, panel, every, idx, stride, kept);
             for (r0 = 0; r0 < mr; r0 += sr) {
                 for (want = 0, p = 0; p < K; p += every)
                     if (!(p % 3 == 1 || (p >= 40 && p < 80))
-                        || (p == 4 && r0 <= mr / 2 && mr / 2 < r0 + sr) || (p == 7 && r0 + sr == mr)
-                        || (p == 10 && r0 == 0))
+                        || (p == 4 && r0 <= mr / 2 && mr / 2 < r0 + sr)
+                        || ((p == 7 || p == 199) && r0 + sr == mr)
+                        || ((p == 10 || p == 202) && r0 == 0))
                         expect[want++] = (int32_t)p;
                 assert_int_equal(kept[r0 / sr], want);
                 assert_memory_equal(idx + r0 / sr * stride, expect, (size_t)want * sizeof(int32_t));

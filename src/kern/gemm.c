@@ -33,7 +33,8 @@ int mlp__cpu_avx512(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-           && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+           && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+           && __builtin_cpu_supports("popcnt");
 }
 
 /* The AVX-512 table for this CPU's maker (the same code, tuned apart). */

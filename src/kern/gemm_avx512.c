@@ -118,7 +118,66 @@ static inline SIMD_TARGET void pack4_12(float *d, __m512 c0, __m512 c1, __m512 c
 #define V_NZBITS(v) ((unsigned)_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ))
 #define V_RELU(v) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v)
 
+/* the zero-step test four steps at a time (below) */
+#define SIMD_STEPS steps_12x6
+#define STEPS_TARGET __attribute__((target("avx512f,avx512dq,avx2,fma,prfchw,popcnt")))
+static STEPS_TARGET void steps_12x6(int64_t k, const float *panel, int64_t every, int32_t *idx,
+                                    int64_t stride, int64_t *kept);
+
 #include "kern/gemm_simd.h"
+
+/* steps_simd for MR 12 in two groups of 6, every step: four steps are
+ * three whole vectors, their 48 lanes' zero tests one 48-bit mask; bit
+ * 12 s (+ 6) of its OR over six bits is step s's first (second) group,
+ * gathered by one multiply into four bits of a 16-step mask, whose steps
+ * a compress writes to the list. 784-256-10's dW (65 panels): 14 us
+ * against 36 a step by step (the sample, every 8th step, stays so). */
+#if MR != 12 || SIMD_SKIP_ROWS != 6
+#error "steps_12x6 is for 12 rows in two groups of 6"
+#endif
+#define GROUP_BITS 0x001001001001ull /* bits 0, 12, 24, 36 */
+#define GATHER_4 0x1002004008ull     /* bit 12 i to bit 36 + i */
+static STEPS_TARGET void steps_12x6(int64_t k, const float *panel, int64_t every, int32_t *idx,
+                                    int64_t stride, int64_t *kept)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    __m512i ps = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int32_t *l0 = idx, *l1 = idx + stride;
+    int64_t n0 = 0, n1 = 0, p = 0;
+    if (every != 1) {
+        steps_simd(k, panel, every, idx, stride, kept);
+        return;
+    }
+    for (; p + 16 <= k; p += 16) {
+        unsigned g0 = 0, g1 = 0;
+        int s;
+        for (s = 0; s < 16; s += 4) {
+            const float *q = panel + (p + s) * 12;
+            const uint64_t m =
+                (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(q), zero, _CMP_NEQ_UQ)
+                | (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(q + 16), zero, _CMP_NEQ_UQ) << 16
+                | (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(q + 32), zero, _CMP_NEQ_UQ) << 32;
+            const uint64_t t1 = m | m >> 1, t2 = t1 | t1 >> 2, t3 = t2 | t1 >> 4;
+            g0 |= (unsigned)((t3 & GROUP_BITS) * GATHER_4 >> 36 & 0xF) << s;
+            g1 |= (unsigned)((t3 >> 6 & GROUP_BITS) * GATHER_4 >> 36 & 0xF) << s;
+        }
+        /* the lists hold kc >= p + 16 steps: a whole vector fits */
+        _mm512_storeu_si512(l0 + n0, _mm512_maskz_compress_epi32((__mmask16)g0, ps));
+        _mm512_storeu_si512(l1 + n1, _mm512_maskz_compress_epi32((__mmask16)g1, ps));
+        n0 += __builtin_popcount(g0);
+        n1 += __builtin_popcount(g1);
+        ps = _mm512_add_epi32(ps, _mm512_set1_epi32(16));
+    }
+    for (; p < k; p++) {
+        const unsigned nz = V_NZBITS(V_LOADM(V_MASK(12), panel + p * 12));
+        l0[n0] = (int32_t)p;
+        n0 += (nz & 0x3Fu) != 0;
+        l1[n1] = (int32_t)p;
+        n1 += (nz & 0xFC0u) != 0;
+    }
+    kept[0] = n0;
+    kept[1] = n1;
+}
 
 #else
 /* ISO C forbids an empty translation unit. */

@@ -25,6 +25,9 @@
  *   SIMD_SKIP_ROWS         optional: rows in a zero-step group (a divisor of
  *                          MR; MR when not given): each group of a panel's
  *                          rows skips its own zero steps (gemm.h)
+ *   SIMD_STEPS             optional: the table's steps, declared before
+ *                          and defined after this file (it may call
+ *                          steps_simd); steps_simd when not given
  *   SIMD_ROW_NV            accumulators of the row kernel on one row (<= 16;
  *                          0: no row kernel, M == 1 goes through the
  *                          micro-kernel)
@@ -273,6 +276,9 @@ static SIMD_TARGET void ukr_skip_simd(int64_t k, const float *a, const int32_t *
 #error "zero-step groups need the whole column in one vector and V_NZBITS"
 #endif
 #define SKIP_GROUPS (MR / SKIP_ROWS)
+#ifndef SIMD_STEPS
+#define SIMD_STEPS steps_simd
+#endif
 static SIMD_TARGET void steps_simd(int64_t k, const float *panel, int64_t every, int32_t *idx,
                                    int64_t stride, int64_t *kept)
 {
@@ -852,7 +858,7 @@ static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t
 /* the table, with the tile that packs B and kc_halves given */
 #define KERNEL_TABLE(UKR_PACK, HALVES)                                                      \
     {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, ukr_simd, pack_a_simd,           \
-     pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, steps_simd, finite_simd, ukr_skip_simd, UKR_PACK,        \
+     pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, SIMD_STEPS, finite_simd, ukr_skip_simd, UKR_PACK,        \
      ukr_bp_simd, SIMD_VEXP, bias_relu_simd, TN_NARROW}
 const mlp__gemm_kernel SIMD_KERNEL = KERNEL_TABLE(ukr_pack_simd, 0);
 #if defined(SIMD_B_AHEAD_INTEL)
