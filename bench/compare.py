@@ -31,8 +31,12 @@ seed's trained weights (bench/train's hash of their bits) must be equal
 at 1 and 2 threads: `detail train net=N weights_same_at_1_and_2_threads=yes`
 (or no, with the seeds that differ).
 Efficiency: the epoch's matrix-product FLOPs / (threads x one core's FMA
-peak x epoch time), the peak measured by bench/train (the highest of the
-run: other processes only ever lower it).
+peak x epoch time), the peak measured by each bench/train process (the
+best of 25 loops, which other processes only ever lower) and, for the
+run, the median of those: on a VM a few processes catch the core at a
+higher clock than the epochs run at (of 24 on the Intel Xeon, 21 at
+174-178 GFLOP/s and 3 at 187-190), and the highest would then be the
+peak of a moment, not of the run. `detail peak` prints their range.
 Peak memory: ru_maxrss of each child process (getrusage). The machine's
 one-minute load average at the start and the end is printed too: figures
 taken while other processes ran are not comparable; so is the range of
@@ -350,7 +354,7 @@ def main():
                 fi[sfield(l, "net")] = field(l, "us_per_sample")
 
     print()
-    peak = max(p[0] for p in peaks) if peaks else float("nan")
+    peak = med([p[0] for p in peaks])
     cpu = peaks[0][1] if peaks else "unknown"
     kernel = peaks[0][2] if peaks else "unknown"
     best = {}
@@ -395,6 +399,9 @@ def main():
     print("machine load_start=%.2f load_end=%.2f cpus=%d round_trip_ns_2t=%s" %
           (load_start, os.getloadavg()[0], os.cpu_count() or 0,
            "%.0f-%.0f,median=%.0f" % (trips[0], trips[-1], med(trips)) if trips else "nan"))
+    if peaks:
+        print("detail peak processes=%d fma_gflops_per_core_min=%.1f median=%.1f max=%.1f" %
+              (len(peaks), min(p[0] for p in peaks), peak, max(p[0] for p in peaks)))
     print('peak cpu="%s" fma_gflops_per_core=%.1f' % (cpu, peak))
     for net in nets:
         for t in (1, 2):
