@@ -71,7 +71,7 @@
 #define INL static inline __attribute__((always_inline))
 #define VW SIMD_VW
 /* rows of a zero-step group (SIMD_SKIP_ROWS, a divisor of MR; MR when
- * not given) and the vectors in one of its columns */
+ * not given) */
 #ifdef SIMD_SKIP_ROWS
 #define SKIP_ROWS SIMD_SKIP_ROWS
 #else
@@ -272,8 +272,8 @@ static SIMD_TARGET void ukr_skip_simd(int64_t k, const float *a, const int32_t *
  * order, to idx + g * stride; their number to kept[g]. In one pass: each
  * step's column read and tested once for all groups (a pass a group: 40
  * against 36 us for the 65 panels of 784-256-10's dW, Intel Xeon). */
-#if SKIP_ROWS < MR && (MR > VW || !defined(V_NZBITS))
-#error "zero-step groups need the whole column in one vector and V_NZBITS"
+#if MR % SKIP_ROWS != 0 || (SKIP_ROWS < MR && (MR > VW || !defined(V_NZBITS)))
+#error "zero-step groups divide MR, and need the whole column in one vector and V_NZBITS"
 #endif
 #define SKIP_GROUPS (MR / SKIP_ROWS)
 #ifndef SIMD_STEPS
@@ -858,7 +858,8 @@ static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t
 /* the table, with the tile that packs B and kc_halves given */
 #define KERNEL_TABLE(UKR_PACK, HALVES)                                                      \
     {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, ukr_simd, pack_a_simd,           \
-     pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, SIMD_STEPS, finite_simd, ukr_skip_simd, UKR_PACK,        \
+     pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, SIMD_STEPS, finite_simd, ukr_skip_simd,       \
+     UKR_PACK,                                                                              \
      ukr_bp_simd, SIMD_VEXP, bias_relu_simd, TN_NARROW}
 const mlp__gemm_kernel SIMD_KERNEL = KERNEL_TABLE(ukr_pack_simd, 0);
 #if defined(SIMD_B_AHEAD_INTEL)
