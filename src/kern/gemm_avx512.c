@@ -143,8 +143,7 @@ static STEPS_TARGET void steps_12x6(int64_t k, const float *panel, int64_t every
 {
     const __m512 zero = _mm512_setzero_ps();
     __m512i ps = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    int32_t *l0 = idx, *l1 = idx + stride;
-    int64_t n0 = 0, n1 = 0, p = 0;
+    int64_t n[2] = {0, 0}, p = 0;
     if (every != 1) {
         steps_simd(k, panel, every, idx, stride, kept);
         return;
@@ -163,21 +162,16 @@ static STEPS_TARGET void steps_12x6(int64_t k, const float *panel, int64_t every
             g1 |= (unsigned)((t3 >> 6 & GROUP_BITS) * GATHER_4 >> 36 & 0xF) << s;
         }
         /* the lists hold kc >= p + 16 steps: a whole vector fits */
-        _mm512_storeu_si512(l0 + n0, _mm512_maskz_compress_epi32((__mmask16)g0, ps));
-        _mm512_storeu_si512(l1 + n1, _mm512_maskz_compress_epi32((__mmask16)g1, ps));
-        n0 += __builtin_popcount(g0);
-        n1 += __builtin_popcount(g1);
+        _mm512_storeu_si512(idx + n[0], _mm512_maskz_compress_epi32((__mmask16)g0, ps));
+        _mm512_storeu_si512(idx + stride + n[1], _mm512_maskz_compress_epi32((__mmask16)g1, ps));
+        n[0] += __builtin_popcount(g0);
+        n[1] += __builtin_popcount(g1);
         ps = _mm512_add_epi32(ps, _mm512_set1_epi32(16));
     }
-    for (; p < k; p++) {
-        const unsigned nz = V_NZBITS(V_LOADM(V_MASK(12), panel + p * 12));
-        l0[n0] = (int32_t)p;
-        n0 += (nz & 0x3Fu) != 0;
-        l1[n1] = (int32_t)p;
-        n1 += (nz & 0xFC0u) != 0;
-    }
-    kept[0] = n0;
-    kept[1] = n1;
+    for (; p < k; p++)
+        list_step(V_NZBITS(V_LOADM(V_MASK(12), panel + p * 12)), p, idx, stride, n);
+    kept[0] = n[0];
+    kept[1] = n[1];
 }
 
 #else

@@ -279,6 +279,19 @@ static SIMD_TARGET void ukr_skip_simd(int64_t k, const float *a, const int32_t *
 #ifndef SIMD_STEPS
 #define SIMD_STEPS steps_simd
 #endif
+#if SKIP_ROWS < MR
+/* step p, whose column's lanes nz has set where not zero (V_NZBITS),
+ * appended to the list of each group with a nonzero row (n[g] entries
+ * at idx + g * stride so far; the entry is written either way) */
+INL void list_step(unsigned nz, int64_t p, int32_t *idx, int64_t stride, int64_t *n)
+{
+    int g;
+    for (g = 0; g < SKIP_GROUPS; g++) {
+        idx[g * stride + n[g]] = (int32_t)p;
+        n[g] += (nz >> (g * SKIP_ROWS) & ((1u << SKIP_ROWS) - 1u)) != 0;
+    }
+}
+#endif
 static SIMD_TARGET void steps_simd(int64_t k, const float *panel, int64_t every, int32_t *idx,
                                    int64_t stride, int64_t *kept)
 {
@@ -289,11 +302,7 @@ static SIMD_TARGET void steps_simd(int64_t k, const float *panel, int64_t every,
     for (p = 0; p < k; p += every) {
         const float *s = panel + p * MR;
 #if SKIP_ROWS < MR
-        const unsigned nz = V_NZBITS(V_LOADM(V_MASK(MR), s));
-        for (g = 0; g < SKIP_GROUPS; g++) {
-            idx[g * stride + n[g]] = (int32_t)p;
-            n[g] += (nz >> (g * SKIP_ROWS) & ((1u << SKIP_ROWS) - 1u)) != 0;
-        }
+        list_step(V_NZBITS(V_LOADM(V_MASK(MR), s)), p, idx, stride, n);
 #else
         int nz = 0;
         for (h = 0; h < ACHUNKS; h++)
