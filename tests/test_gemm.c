@@ -722,9 +722,9 @@ static void counting_skip(int64_t k, const float *a, const int32_t *idx, const f
  * sign, and p % 7 == 0 on a few rows only; with group0, p % 3 == 1 only
  * in the first zero-step group of each panel's rows, the others dense),
  * optionally a NaN in one zero step; B random, optionally with an
- * infinity in a zero step. A is packed,
- * and its zero steps skipped, when it is transposed or its rows are 4 KiB
- * apart (K = 1024); its rows otherwise are read in place, every step. */
+ * infinity in a zero step. A is packed, and its zero steps skipped, when
+ * it is transposed or its rows are 4 KiB apart (K = 1024); its rows
+ * otherwise are read in place, every step. */
 static void zero_steps_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
                             int64_t K, int nan_a, int inf_b, float alpha, float beta, int group0)
 {
