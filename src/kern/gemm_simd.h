@@ -41,6 +41,8 @@
  *                          place is copied into a zero-padded panel
  *   SIMD_PREFETCH_C        1: prefetch the tile of C before the k loop,
  *                          for writing (SIMD_TARGET enables prefetchw)
+ *   SIMD_UNROLL            optional: k steps a turn of the tile's loop, 4
+ *                          (when not given) or 1 (see gemm_avx2.c)
  *   SIMD_B_AHEAD           rows ahead the tile that packs B (ukr_pack_simd)
  *                          prefetches B; 0: none
  *   SIMD_B_AHEAD_INTEL     optional, with SIMD_KERNEL_INTEL: the same on
@@ -97,6 +99,13 @@ INL SIMD_TARGET void put_c(float *p, vmask mk, vf x, vf va, vf vb, float beta)
         v = V_FMA(vb, V_LOADM(mk, p), v);
     V_STOREM(p, mk, v);
 }
+
+#ifndef SIMD_UNROLL
+#define SIMD_UNROLL 4
+#endif
+#if SIMD_UNROLL != 4 && SIMD_UNROLL != 1
+#error "SIMD_UNROLL must be 4 or 1"
+#endif
 
 /* One accumulator pair per row r. */
 #define ACC_DECL(r) vf c##r##_0 = V_ZERO(), c##r##_1 = V_ZERO()
@@ -198,12 +207,14 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
 
     /* pointers bumped after every step: with a run-time stride, offsets
      * off*ca would each take a register */
+#if SIMD_UNROLL == 4
     for (; k >= 4; k -= 4) {
         STEP();
         STEP();
         STEP();
         STEP();
     }
+#endif
     for (; k > 0; k--)
         STEP();
 #undef STEP
