@@ -26,13 +26,16 @@
 #define SIMD_B_AHEAD 32
 #define SIMD_ROW_NV 12
 #define SIMD_ROWS_ACC 12
-/* one k step a turn: the tile holds 15 of the 16 ymm registers (12
- * accumulators, two B vectors, a broadcast), and with four steps a turn
- * gcc 12 kept two accumulators on the stack, each multiply-add waiting on
- * a store and a load: on an AMD EPYC of family 25 (Zen 3) 256 x 256 x
- * 1024 NN ran at 40 GFLOP/s against OpenBLAS's 85, and 84 with one step
- * (clang 14: 83-84 either way) */
-#define SIMD_UNROLL 1
+/* 16 registers: the tile holds 15 in its loop (12 accumulators, two B
+ * vectors, a broadcast). With four k steps a turn, or with alpha and beta
+ * held in registers across the loop, gcc 12 kept one or two accumulators
+ * on the stack, each multiply-add waiting on a store and a load: on an
+ * AMD EPYC of family 25 (Zen 3), 256 x 256 x 1024 NN ran at 40 GFLOP/s
+ * against OpenBLAS's 85 (84 with one step a turn; clang 14 83-84 either
+ * way), and the zero-step tile ran slower than all steps, so that
+ * 784-512-256-10's dX = dy W2^T took 318 ms an epoch in training against
+ * 177 with alpha and beta in memory */
+#define SIMD_REGS 16
 
 typedef __m256 vf;
 typedef __m256i vmask;

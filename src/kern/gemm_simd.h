@@ -41,8 +41,10 @@
  *                          place is copied into a zero-padded panel
  *   SIMD_PREFETCH_C        1: prefetch the tile of C before the k loop,
  *                          for writing (SIMD_TARGET enables prefetchw)
- *   SIMD_UNROLL            optional: k steps a turn of the tile's loop, 4
- *                          (when not given) or 1 (see gemm_avx2.c)
+ *   SIMD_REGS              optional: the set's vector registers, 32 when
+ *                          not given; with 16 (AVX2) the tile's loop takes
+ *                          one k step a turn, not four, and alpha and beta
+ *                          wait in memory (see ukr_t)
  *   SIMD_B_AHEAD           rows ahead the tile that packs B (ukr_pack_simd)
  *                          prefetches B; 0: none
  *   SIMD_B_AHEAD_INTEL     optional, with SIMD_KERNEL_INTEL: the same on
@@ -100,11 +102,8 @@ INL SIMD_TARGET void put_c(float *p, vmask mk, vf x, vf va, vf vb, float beta)
     V_STOREM(p, mk, v);
 }
 
-#ifndef SIMD_UNROLL
-#define SIMD_UNROLL 4
-#endif
-#if SIMD_UNROLL != 4 && SIMD_UNROLL != 1
-#error "SIMD_UNROLL must be 4 or 1"
+#ifndef SIMD_REGS
+#define SIMD_REGS 32
 #endif
 
 /* One accumulator pair per row r. */
@@ -150,6 +149,16 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
     const int64_t ca = AS == A_PACKED ? MR : AS == A_COLS ? csa : 1;
     const int64_t sb = BP ? NR : rsb;
     int i;
+#if SIMD_REGS <= 16
+    /* the 6 x 16 tile holds 15 of 16 registers in its loop (12
+     * accumulators, two B vectors, a broadcast); alpha and beta, live
+     * until the stores, are kept out of them, or gcc 12 keeps an
+     * accumulator on the stack instead, each of its multiply-adds then
+     * waiting on a store and a load (see gemm_avx2.c) */
+    volatile float ab[2];
+    ab[0] = alpha;
+    ab[1] = beta;
+#endif
     ACC_DECL(0); ACC_DECL(1); ACC_DECL(2); ACC_DECL(3); ACC_DECL(4); ACC_DECL(5);
     ACC_DECL(6); ACC_DECL(7); ACC_DECL(8); ACC_DECL(9); ACC_DECL(10); ACC_DECL(11);
     /* each row's first and last float (an AVX-512 tile's row is two
@@ -207,7 +216,7 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
 
     /* pointers bumped after every step: with a run-time stride, offsets
      * off*ca would each take a register */
-#if SIMD_UNROLL == 4
+#if SIMD_REGS > 16
     for (; k >= 4; k -= 4) {
         STEP();
         STEP();
@@ -218,6 +227,10 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
     for (; k > 0; k--)
         STEP();
 #undef STEP
+#if SIMD_REGS <= 16
+    alpha = ab[0];
+    beta = ab[1];
+#endif
     {
         const vf va = V_SET1(alpha), vb = V_SET1(beta);
         const vmask k0 = V_MASK(n), k1 = V_MASK(n - VW);
