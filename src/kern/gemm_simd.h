@@ -150,11 +150,9 @@ INL SIMD_TARGET void ukr_t(const int MROWS, const int NV, const int AS, const in
     const int64_t sb = BP ? NR : rsb;
     int i;
 #if SIMD_REGS <= 16
-    /* the 6 x 16 tile holds 15 of 16 registers in its loop (12
-     * accumulators, two B vectors, a broadcast); alpha and beta, live
-     * until the stores, are kept out of them, or gcc 12 keeps an
-     * accumulator on the stack instead, each of its multiply-adds then
-     * waiting on a store and a load (see gemm_avx2.c) */
+    /* alpha and beta, read only by the stores, wait in memory: in
+     * registers across the loop they left too few for the tile's
+     * accumulators (SIMD_REGS, gemm_avx2.c) */
     volatile float ab[2];
     ab[0] = alpha;
     ab[1] = beta;
