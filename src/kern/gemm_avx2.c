@@ -30,9 +30,10 @@
  * vectors, a broadcast). With four k steps a turn, or with alpha and beta
  * held in registers across the loop, gcc 12 kept one or two accumulators
  * on the stack, each multiply-add waiting on a store and a load: on an
- * AMD EPYC of family 25 (Zen 3), 256 x 256 x 1024 NN ran at 40 GFLOP/s
- * against OpenBLAS's 85 (84 with one step a turn; clang 14 83-84 either
- * way), and the zero-step tile ran slower than all steps, so that
+ * AMD EPYC of family 25 (Zen 3), 256 x 256 x 1024 NN ran at 38-42
+ * GFLOP/s against OpenBLAS's 73-89 in the same runs (85 with one step a
+ * turn; clang 14 83-84 either way), and the zero-step tile ran slower
+ * than all steps, so that
  * 784-512-256-10's dX = dy W2^T took 318 ms an epoch in training against
  * 177 with alpha and beta in memory */
 #define SIMD_REGS 16
