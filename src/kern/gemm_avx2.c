@@ -33,7 +33,7 @@
  * AMD EPYC of family 25 (Zen 3), 256 x 256 x 1024 NN ran at 38-42
  * GFLOP/s against OpenBLAS's 73-89 in the same runs (85 with one step a
  * turn; clang 14 83-84 either way), and the zero-step tile ran slower
- * than all steps, so that
+ * over its listed steps than the full tile over all of them, so that
  * 784-512-256-10's dX = dy W2^T took 318 ms an epoch in training against
  * 177 with alpha and beta in memory */
 #define SIMD_REGS 16
