@@ -23,8 +23,8 @@
  * first layer's X W is split over K (src/product.c), as on AVX-512. On an
  * AMD EPYC of family 25 (Zen 3), batches alternated in one process with
  * KC 256: 784-256-10's training step at 2 threads 6-13 % faster with the
- * two vCPUs far apart (a cache line's round trip 410-480 ns), from 2 %
- * slower to 3 % faster with them near (70-80 ns); at 1 thread and on the
+ * two vCPUs far apart (a cache line's round trip 411-482 ns), from 2 %
+ * slower to 3 % faster with them near (69-78 ns); at 1 thread and on the
  * larger nets within 1.5 % */
 #define SIMD_KC 392
 #define SIMD_NC 1024
