@@ -385,12 +385,17 @@ static void gemm__several_real_cache_blocks_match_naive(void **state)
     check_case(k, 1, 1, k->mc + 17, k->nc + 40, k->kc + 29, -1.0f, 0.0f, 0, 0, 0, 13);
 }
 
+/* n rounded up to a multiple of 8 floats, as blocks of K are. */
+static int64_t up8(int64_t n)
+{
+    return n + 7 - (n + 7) % 8;
+}
+
 /* Half of K (the larger half), rounded up to a multiple of 8 floats: a
  * block of K in two halves. */
 static int64_t half_block(int64_t K)
 {
-    const int64_t h = (K + 1) / 2;
-    return h + 7 - (h + 7) % 8;
+    return up8((K + 1) / 2);
 }
 
 /* K a little under KC (7/8 KC to KC) in a plain product: one block, or,
@@ -416,7 +421,7 @@ static void gemm__k_under_kc_runs_in_two_halves_where_the_table_says(void **stat
         assert_int_equal(mlp__gemm_kblock(&one, 0, 0, kc), kc);
         assert_int_equal(mlp__gemm_kblock(&two, 0, 0, kc), half_block(kc));
         assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo + 1), half_block(lo + 1));
-        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo), (lo + 7) / 8 * 8); /* one block */
+        assert_int_equal(mlp__gemm_kblock(&two, 0, 0, lo), up8(lo)); /* one block */
         assert_int_equal(mlp__gemm_kblock(&two, 1, 0, kc), kc);
         assert_int_equal(mlp__gemm_kblock(&two, 0, 1, kc), kc);
         assert_int_equal(mlp__gemm_kblock(&two, 0, 0, kc + kc / 2),
