@@ -728,13 +728,13 @@ static void counting_skip(int64_t k, const float *a, const int32_t *idx, const f
  * in the first zero-step group of each panel's rows, the others dense),
  * optionally a NaN in one zero step; B random, optionally with an
  * infinity in a zero step. A is packed, and its zero steps skipped, when
- * it is transposed or its rows are 4 KiB apart (K = 1024); its rows
- * otherwise are read in place, every step. */
+ * it is transposed, its rows are 4 KiB apart (K = 1024) or N is at least
+ * the table's rows_n; its rows otherwise are read in place, every step. */
 static void zero_steps_case(const mlp__gemm_kernel *k, int ta, int tb, int64_t M, int64_t N,
                             int64_t K, int nan_a, int inf_b, float alpha, float beta, int group0)
 {
     const int64_t lda = ta ? M : K, ldb = tb ? K : N;
-    const int packed = ta || K % 1024 == 0;
+    const int packed = ta || K % 1024 == 0 || N >= k->rows_n;
     float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * N));
     float *C = alloc_floats((size_t)(M * N)), *R = alloc_floats((size_t)(M * N));
     mlp__gemm_kernel noskip = *k, counted = *k;
@@ -793,14 +793,21 @@ static void gemm__zero_steps_of_a_are_skipped_with_the_same_bits(void **state)
     /* Steps of a packed A panel that are all zeros are left out of the
      * tile when B is finite: the same bits as running every step, NaN and
      * -0 included; never in the tiles of a B panel holding an infinity.
-     * A read in place runs every step, with the same bits. */
+     * A read in place runs every step, with the same bits; so does A
+     * packed where the table reads it in place below rows_n columns. */
     const mlp__gemm_kernel *ks[MAX_KERNELS];
     int nk = kernels(ks, 1), i, t;
     (void)state;
     for (i = 0; i < nk; i++) {
         const mlp__gemm_kernel *k = ks[i];
+        mlp__gemm_kernel packs = *k; /* rows packed at any width */
         if (!k->ukr_skip)
             continue;
+        packs.rows_n = 0;
+        zero_steps_case(&packs, 0, 0, 61, 83, 75, 0, 0, 1.0f, 0.0f, 0);
+        zero_steps_case(&packs, 0, 1, 61, 83, 75, 0, 0, -0.5f, 0.75f, 0);
+        zero_steps_case(&packs, 0, 0, 200, 97, 700, 1, 0, 1.0f, 0.0f, 1);
+        zero_steps_case(k, 0, 0, 61, 600, 75, 0, 0, 1.0f, 0.0f, 0);
         for (t = 0; t < 4; t++) {
             const int ta = t & 1, tb = t >> 1;
             zero_steps_case(k, ta, tb, 61, 83, 75, 0, 0, 1.0f, 0.0f, 0);

@@ -10,13 +10,17 @@
  * at 64^3 and N = 10), B in place when M <= MR and B is not transposed (the
  * micro-kernels read both through strides). A not transposed is also read
  * in place, by rows, whenever its rows do not share cache sets
- * (rows_apart): a tile's MR broadcasts from MR rows run as fast as from a
- * packed panel (97-98 % of the FMA peak from the L2 either way), and the
- * pass that packs them cost more than it saved: 256 x 256 x 784 (a
- * 784-wide input's layer) 7 % faster in place, and the zero steps a
- * packed panel lists saved less on images. The tiles then pack B as
- * they go, as they do beside a packed A. A transposed stays packed: its
- * packing is a copy, and dW = x^T dy skips x's zero steps. When B was
+ * (rows_apart) and N is below the kernel's rows_n: on the Intel Xeon a
+ * tile's MR broadcasts from MR rows run as fast as from a packed panel
+ * (97-98 % of the FMA peak from the L2 either way), and the pass that
+ * packs them cost more than it saved: 256 x 256 x 784 (a 784-wide
+ * input's layer) 7 % faster in place, and the zero steps a packed panel
+ * lists saved less on images. AVX2's 6-row tile on Zen 3 gained from
+ * the packing and its zero steps at 512 columns and more (gemm_avx2.c).
+ * The tiles then pack B as they go, as they do beside a packed A. (Here
+ * N is the columns of the call, a thread's share when a product is
+ * split by columns.) A transposed stays packed: its packing is a copy,
+ * and dW = x^T dy skips x's zero steps. When B was
  * packed beforehand (a packed model's predict), K keeps the blocks of
  * packing, so that a packed model predicts the bits of an unpacked one
  * (784 in one block was 2-3 % faster still); there each tile runs
@@ -488,7 +492,7 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
     /* A read in place (see the top): beside a B packed beforehand, or
      * by rows; by rows, the tiles pack B as they go */
     const int a_beside = bpre && !apre && rows_apart(mr, ta, lda);
-    const int a_rows = !apre && !ta && rows_apart(mr, ta, lda);
+    const int a_rows = !apre && !ta && N < k->rows_n && rows_apart(mr, ta, lda);
     const int pack_a = N > 2 * nr && !a_beside && !a_rows;
     const int pack_b = tb || M > mr;
     const int skip = k->ukr_skip && pack_a && pack_b && !apre;

@@ -112,6 +112,9 @@ typedef struct mlp__gemm_kernel {
      * (7/8 kc, kc] runs K in two equal blocks, not one (mlp__gemm_kblock),
      * so that at 2 threads it is split over K (product.c) */
     int kc_halves;
+    /* A not transposed, its rows in different cache sets (gemm.c), is
+     * read in place by rows when N is below this, and packed when not */
+    int64_t rows_n;
     mlp__gemm_ukr_fn ukr;
     mlp__gemm_pack_fn pack_a;
     mlp__gemm_pack_fn pack_b;

@@ -25,6 +25,8 @@
  *   SIMD_SKIP_ROWS         optional: rows in a zero-step group (a divisor of
  *                          MR; MR when not given): each group of a panel's
  *                          rows skips its own zero steps (gemm.h)
+ *   SIMD_ROWS_N            optional: the table's rows_n (gemm.h), no
+ *                          limit when not given
  *   SIMD_STEPS             optional: the table's steps, declared before
  *                          and defined after this file (it may call
  *                          steps_simd); steps_simd when not given
@@ -886,10 +888,14 @@ static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t
     }
 }
 
+#ifndef SIMD_ROWS_N
+#define SIMD_ROWS_N INT64_MAX
+#endif
 /* the table, with the tile that packs B and kc_halves given */
 #define KERNEL_TABLE(UKR_PACK, HALVES)                                                      \
-    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, ukr_simd, pack_a_simd,           \
-     pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, SIMD_STEPS, finite_simd, ukr_skip_simd,       \
+    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, SIMD_ROWS_N, ukr_simd,           \
+     pack_a_simd, pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, SIMD_STEPS, finite_simd,         \
+     ukr_skip_simd,                                                                         \
      UKR_PACK,                                                                              \
      ukr_bp_simd, SIMD_VEXP, bias_relu_simd, TN_NARROW}
 const mlp__gemm_kernel SIMD_KERNEL = KERNEL_TABLE(ukr_pack_simd, 0);
