@@ -235,7 +235,7 @@ def train_side_by_side(bdir, nets, seeds, epochs):
                     if line.startswith("peak "):
                         peaks.append((field(line, "fma_gflops_per_core"), sfield(line, "cpu"),
                                       sfield(line, "kernel")))
-                    elif line.startswith("train ") or line.startswith("phases "):
+                    elif line.startswith(("train ", "phases ", "products ")):
                         print(line)
                     if line.startswith("train "):
                         fig = field(line, "test_acc")

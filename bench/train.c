@@ -39,7 +39,13 @@
  * product in situ, not alone); in_situ_over_alone > 1 is what the step's
  * other work costs the products (cold caches, a sleeping worker), < 1 what
  * the products skip on real data (zero steps: pixels that are 0) and not
- * on the scratch they are timed alone on.
+ * on the scratch they are timed alone on. Then each product of that
+ * epoch apart, seconds an epoch, in the order a batch runs them:
+ *   products net=... threads=... fwd_s=t,t,... bwd_s=t,t,...
+ * the forward's layer by layer, the backward's as the tape runs them (a
+ * linear layer's dx, then its dw, from the last layer; none for the
+ * input's dx): 784-1024-1024-10's fwd_s are x W1, h1 W2, h2 W3 and its
+ * bwd_s dh2 dW3 dh1 dW2 dW1.
  * The first line printed is the machine's peak:
  *   peak cpu="..." kernel=... fma_gflops_per_core=...
  * Usage: train [seed [net|all [threads]]]: threads 0 or absent runs 1 and
@@ -49,6 +55,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bench.h"
 #include "comm.h"     /* mlp__zero_grad_backward: what mlp_fit calls */
@@ -279,18 +286,37 @@ enum { PH_GATHER, PH_FORWARD, PH_LOSS, PH_BACKWARD, PH_STEP, PH_RESET, PH_N };
 
 /* The products' own time within the phases (the context's product hook):
  * in situ, with the caches as the step leaves them, beside the same
- * products timed alone back to back. */
+ * products timed alone back to back; and each product of a batch apart
+ * (the n-th of the batch's forward or backward, the first MAX_EACH). */
+#define MAX_EACH 16
 typedef struct insitu {
-    double t0, sum;
+    double t0, sum, each[MAX_EACH];
+    int n, most; /* products so far in this batch, the most in one */
 } insitu;
 
 static void insitu_hook(void *user, int end)
 {
     insitu *s = (insitu *)user;
-    if (!end)
+    double d;
+    if (!end) {
         s->t0 = bench_now();
-    else
-        s->sum += bench_now() - s->t0;
+        return;
+    }
+    d = bench_now() - s->t0;
+    s->sum += d;
+    if (s->n < MAX_EACH)
+        s->each[s->n] += d;
+    if (++s->n > s->most)
+        s->most = s->n;
+}
+
+/* " key=t0,t1,..." of s's products, seconds an epoch */
+static void print_each(const char *key, const insitu *s)
+{
+    int i, n = s->most < MAX_EACH ? s->most : MAX_EACH;
+    printf(" %s=", key);
+    for (i = 0; i < n; i++)
+        printf("%s%.4f", i ? "," : "", s->each[i]);
 }
 
 /* The batches of one epoch through the calls mlp_fit makes, each phase
@@ -310,6 +336,7 @@ static int phase_batches(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset
         if (mlp_dataset_batch(ds, b, ns->batch, &x, &y) != MLP_OK)
             return 0;
         t1 = bench_now();
+        fwd->n = bwd->n = 0;
         ctx->gemm_hook_user = fwd;
         out = mlp_model_forward(m, x);
         t2 = bench_now();
@@ -337,17 +364,16 @@ static int phase_batches(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset
     return 1;
 }
 
-/* One epoch phase by phase; in_fwd / in_bwd: the products' time in situ. */
+/* One epoch phase by phase; fwd / bwd: the products' time in situ. */
 static int phase_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *ds,
-                       const net_spec *ns, double *ph, double *in_fwd, double *in_bwd)
+                       const net_spec *ns, double *ph, insitu *fwd, insitu *bwd)
 {
-    insitu fwd = {0.0, 0.0}, bwd = {0.0, 0.0};
     int ok;
+    memset(fwd, 0, sizeof *fwd);
+    memset(bwd, 0, sizeof *bwd);
     ctx->gemm_hook = insitu_hook;
-    ok = phase_batches(ctx, m, opt, ds, ns, ph, &fwd, &bwd);
+    ok = phase_batches(ctx, m, opt, ds, ns, ph, fwd, bwd);
     ctx->gemm_hook = NULL;
-    *in_fwd = fwd.sum;
-    *in_bwd = bwd.sum;
     return ok;
 }
 
@@ -425,9 +451,12 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
     if (phases) {
         double pf, pb, inf, inb, total = 0.0;
         int64_t nb = mlp_dataset_num_batches(train, ns->batch);
-        if (!phase_epoch(ctx, m, opt, train, ns, ph, &inf, &inb)
+        insitu fwd, bwd;
+        if (!phase_epoch(ctx, m, opt, train, ns, ph, &fwd, &bwd)
             || !time_products(ctx, ns, nb, &pf, &pb))
             goto out;
+        inf = fwd.sum;
+        inb = bwd.sum;
         for (i = 0; i < PH_N; i++)
             total += ph[i];
         printf("phases net=%s threads=%d gather_s=%.4f forward_s=%.4f loss_s=%.4f "
@@ -439,6 +468,10 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
                ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf,
                ph[PH_BACKWARD] - inb, pf, pb, (inf + inb) / (pf + pb), total / (pf + pb),
                bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+        printf("products net=%s threads=%d", ns->name, threads);
+        print_each("fwd_s", &fwd);
+        print_each("bwd_s", &bwd);
+        printf(" cpu=\"%s\" kernel=%s\n", bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
         fflush(stdout);
     }
     rc = 0;
