@@ -45,9 +45,9 @@ OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 # (under qemu-s390x 193, 82, 102, 8 s; natively the sanitizer build's
 # 1.8, 9.0, 1.5, 2.5 s)
 LONG_TESTS := threads gemm model numbers
-TESTS    := $(LONG_TESTS:%=$(BUILD)/tests/test_%) \
-            $(filter-out $(LONG_TESTS:%=$(BUILD)/tests/test_%), \
-                         $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c)))
+ALL_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
+LONG_FIRST := $(foreach t,$(LONG_TESTS),$(filter $(BUILD)/tests/test_$(t),$(ALL_TESTS)))
+TESTS    := $(LONG_FIRST) $(filter-out $(LONG_FIRST),$(ALL_TESTS))
 # programs over MPI are built by mk/mpi.mk, where mpicc exists
 MPI_PROGRAMS := $(wildcard examples/*_mpi.c) bench/dist.c
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(filter-out $(MPI_PROGRAMS),$(wildcard examples/*.c)))
