@@ -655,6 +655,53 @@ static void gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after(void 
         }
 }
 
+/* B (not transposed) packed by the first tile that reads it or by a pass
+ * before the tiles, as the table's fuse_ld chooses by B's row stride: the
+ * same bits, with A's zero steps skipped and the bias and ReLU in the
+ * tiles, B's rows close together and a page apart; and near the oracle */
+static void gemm__b_packed_by_its_first_tile_or_before_gives_the_same_bits(void **state)
+{
+    const mlp__gemm_kernel *ks[MAX_KERNELS];
+    int nk = kernels(ks, 1), i, c;
+    (void)state;
+    for (i = 0; i < nk; i++)
+        for (c = 0; c < 4; c++) {
+            mlp__gemm_kernel fused = *ks[i], before = *ks[i];
+            const int ta = c & 1;
+            const int64_t M = 3 * fused.mr + 1, N = 3 * fused.nr + 5, K = fused.kc + 37;
+            const int64_t ldb = c & 2 ? 1024 : N, lda = ta ? M : K;
+            float *A = alloc_floats((size_t)(M * K)), *B = alloc_floats((size_t)(K * ldb));
+            float *bias = alloc_floats((size_t)N), *C1 = alloc_floats((size_t)(M * N));
+            float *C2 = alloc_floats((size_t)(M * N)), *R = alloc_floats((size_t)(M * N));
+            workbuf wb = work_new(&fused);
+            int64_t r, p, positive = 0;
+            fused.fuse_ld = INT64_MAX;
+            before.fuse_ld = 0;
+            /* every third step of A zero in all rows (skipped), the rest random */
+            for (r = 0; r < M; r++)
+                for (p = 0; p < K; p++)
+                    A[ta ? p * M + r : r * K + p] = p % 3 ? rnd_unit() : 0.0f;
+            for (r = 0; r < K * ldb; r++)
+                B[r] = rnd_unit();
+            for (r = 0; r < N; r++)
+                bias[r] = rnd_unit();
+            mlp__sgemm_bias_relu(&fused, ta, 0, K, 1.0f, A, lda, NULL, B, ldb, NULL, 0.0f, C1, N, 0,
+                                 M, 0, N, bias, 1, wb.w);
+            mlp__sgemm_bias_relu(&before, ta, 0, K, 1.0f, A, lda, NULL, B, ldb, NULL, 0.0f, C2, N,
+                                 0, M, 0, N, bias, 1, wb.w);
+            assert_memory_equal(C1, C2, (size_t)(M * N) * sizeof(float));
+            mlp__sgemm_naive(ta, 0, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, R, N);
+            mlp__gemm_bias_relu_ref(R, N, M, N, bias, 1);
+            for (r = 0; r < M * N; r++) {
+                assert_true(fabsf(C1[r] - R[r]) <= 1e-5f * (float)K);
+                positive += C1[r] > 0.0f;
+            }
+            assert_true(positive > M * N / 4); /* ReLU left a good share positive */
+            free(wb.raw);
+            free(A), free(B), free(bias), free(C1), free(C2), free(R);
+        }
+}
+
 static void gemm__narrow_transposed_products_give_the_tiles_bits(void **state)
 {
     /* op(A) = A^T with at most one vector of columns (dW = H^T dY of a
@@ -983,6 +1030,7 @@ int main(void)
         cmocka_unit_test(gemm__zero_steps_of_a_are_skipped_with_the_same_bits),
         cmocka_unit_test(gemm__steps_list_the_nonzero_steps_of_each_group_or_of_a_sample),
         cmocka_unit_test(gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after),
+        cmocka_unit_test(gemm__b_packed_by_its_first_tile_or_before_gives_the_same_bits),
         cmocka_unit_test(gemm__narrow_transposed_products_give_the_tiles_bits),
         cmocka_unit_test(gemm__exp_is_within_two_ulps_and_the_same_bits_anywhere_in_a_vector),
     };

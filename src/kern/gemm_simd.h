@@ -27,6 +27,8 @@
  *                          rows skips its own zero steps (gemm.h)
  *   SIMD_ROWS_N            optional: the table's rows_n (gemm.h), no
  *                          limit when not given
+ *   SIMD_FUSE_LD           optional: the table's fuse_ld (gemm.h), no
+ *                          limit when not given
  *   SIMD_STEPS             optional: the table's steps, declared before
  *                          and defined after this file (it may call
  *                          steps_simd); steps_simd when not given
@@ -891,9 +893,13 @@ static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t
 #ifndef SIMD_ROWS_N
 #define SIMD_ROWS_N INT64_MAX
 #endif
+#ifndef SIMD_FUSE_LD
+#define SIMD_FUSE_LD INT64_MAX
+#endif
 /* the table, with the tile that packs B and kc_halves given */
 #define KERNEL_TABLE(UKR_PACK, HALVES)                                                      \
-    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, SIMD_ROWS_N, ukr_simd,           \
+    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, SIMD_ROWS_N, SIMD_FUSE_LD,       \
+     ukr_simd,                                                                              \
      pack_a_simd, pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, SIMD_STEPS, finite_simd,         \
      ukr_skip_simd,                                                                         \
      UKR_PACK,                                                                              \
