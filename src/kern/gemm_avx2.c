@@ -44,11 +44,12 @@
  * and 2 threads, the same bits), packing before was faster: where B's
  * rows are a page or more apart (784-1024-1024-10's x W1 and h1 W2, 1024
  * wide) by 12-16 % at 1 thread and 6-16 % at 2, its weight gradients
- * 0.925-1.024 of the fused time; by 2-5 % at 1 thread on
- * forward products 512 and 256 wide (x W1 of 784-512-256-10 0.953 of the
- * fused time in three runs, h1 W2 0.972-0.975, x W1 of 784-256-10
- * 0.976-0.985), and within 2 % either way elsewhere (at 2 threads the
- * first layer's halves of K, the weight gradients 256 and 512 wide) */
+ * 0.925-1.024 of the fused time; by 2-5 % at 1 thread on forward
+ * products 512 and 256 wide (x W1 of 784-512-256-10 0.953 of the fused
+ * time in three runs, h1 W2 0.972-0.975, x W1 of 784-256-10
+ * 0.976-0.985); within 2 % either way elsewhere (at 2 threads the first
+ * layer's halves of K, the weight gradients 256 and 512 wide). The
+ * AVX-512 kernels keep the fused tile, measured faster on Zen 4 */
 #define SIMD_FUSE_LD 0
 #define SIMD_MASKED 0
 #define SIMD_PREFETCH_C 0
