@@ -655,9 +655,9 @@ static void gemm__bias_and_relu_in_the_tiles_give_the_bits_of_a_pass_after(void 
         }
 }
 
-/* B (not transposed) packed by the first tile that reads it or by a pass
- * before the tiles, as the table's fuse_ld chooses by B's row stride: the
- * same bits, with A's zero steps skipped and the bias and ReLU in the
+/* B (not transposed) packed by the first tile that reads it (a kernel
+ * with ukr_pack: AVX-512, NEON) or by a pass before the tiles: the same
+ * bits, with A's zero steps skipped and the bias and ReLU in the
  * tiles, B's rows close together and a page apart; and near the oracle */
 static void gemm__b_packed_by_its_first_tile_or_before_gives_the_same_bits(void **state)
 {
@@ -675,8 +675,7 @@ static void gemm__b_packed_by_its_first_tile_or_before_gives_the_same_bits(void 
             float *C2 = alloc_floats((size_t)(M * N)), *R = alloc_floats((size_t)(M * N));
             workbuf wb = work_new(&fused);
             int64_t r, p, positive = 0;
-            fused.fuse_ld = INT64_MAX;
-            before.fuse_ld = 0;
+            before.ukr_pack = NULL;
             /* every third step of A zero in all rows (skipped), the rest random */
             for (r = 0; r < M; r++)
                 for (p = 0; p < K; p++)

@@ -17,8 +17,8 @@
  * input's layer) 7 % faster in place, and the zero steps a packed panel
  * lists saved less on images. AVX2's 6-row tile on Zen 3 gained from
  * the packing and its zero steps at 512 columns and more (gemm_avx2.c).
- * The tiles then pack B as they go, as they do beside a packed A, when
- * its rows are closer than the kernel's fuse_ld (AVX2 never). (Here
+ * The tiles then pack B as they go, as they do beside a packed A, in a
+ * kernel with a tile that packs B (ukr_pack; AVX2 has none). (Here
  * N is the columns of the call, a thread's share when a product is
  * split by columns.) A transposed stays packed: its packing is a copy,
  * and dW = x^T dy skips x's zero steps. When B was
@@ -498,10 +498,9 @@ static NOINLINE void gemm_core(const mlp__gemm_kernel *k, int ta, int tb, int64_
     const int pack_b = tb || M > mr;
     const int skip = k->ukr_skip && pack_a && pack_b && !apre;
     /* B packed by its first row of tiles: a copy (not transposed) of a B
-     * not packed before, its rows closer than the kernel's fuse_ld, in
-     * blocks with at least one full A panel, packed or read by rows */
-    const int fuse =
-        k->ukr_pack && (pack_a || a_rows) && pack_b && !tb && !bpre && ldb < k->fuse_ld;
+     * not packed before, in blocks with at least one full A panel, packed
+     * or read by rows */
+    const int fuse = k->ukr_pack && (pack_a || a_rows) && pack_b && !tb && !bpre;
     const operands o = {ta, tb, A, apre, B, bpre, lda, ldb, K, pack_a, pack_b, fuse};
     float *abuf = work, *bbuf = work + round_up(k->mc * k->kc, 16);
     int32_t *plan = (int32_t *)(work + steps_offset(k));

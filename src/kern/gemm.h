@@ -115,10 +115,6 @@ typedef struct mlp__gemm_kernel {
     /* A not transposed, its rows in different cache sets (gemm.c), is
      * read in place by rows when N is below this, and packed when not */
     int64_t rows_n;
-    /* B not transposed and not packed before is packed by the first tile
-     * that reads it (ukr_pack) when its rows are fewer than this many
-     * floats apart, and by a pass before the tiles when not (0: always) */
-    int64_t fuse_ld;
     mlp__gemm_ukr_fn ukr;
     mlp__gemm_pack_fn pack_a;
     mlp__gemm_pack_fn pack_b;

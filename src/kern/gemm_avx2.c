@@ -38,22 +38,20 @@
  * slower at 2 threads (1.015-1.055): the packing is shared by fewer
  * column panels */
 #define SIMD_ROWS_N 512
-/* B packed by a pass before its tiles, never by the first tile that
- * reads it (fuse_ld 0). On an AMD EPYC of family 25 (Zen 3), the two
- * alternated product by product in training (one process, 3 seeds, at 1
- * and 2 threads, the same bits), packing before was faster: where B's
- * rows are a page or more apart (784-1024-1024-10's x W1 and h1 W2, 1024
- * wide) by 12-16 % at 1 thread and 6-16 % at 2, its weight gradients
- * 0.925-1.024 of the fused time; by 2-5 % at 1 thread on forward
- * products 512 and 256 wide (x W1 of 784-512-256-10 0.953 of the fused
- * time in three runs, h1 W2 0.972-0.975, x W1 of 784-256-10
+#define SIMD_MASKED 0
+#define SIMD_PREFETCH_C 0
+/* No SIMD_B_AHEAD: no tile that packs B as it reads it; a pass packs B
+ * before its tiles (gemm_simd.h). On an AMD EPYC of family 25 (Zen 3),
+ * the two alternated product by product in training (one process, 3
+ * seeds, at 1 and 2 threads, the same bits), the pass was faster: where
+ * B's rows are a page or more apart (784-1024-1024-10's x W1 and h1 W2,
+ * 1024 wide) by 12-16 % at 1 thread and 6-16 % at 2, its weight
+ * gradients 0.925-1.024 of the fused time; by 2-5 % at 1 thread on
+ * forward products 512 and 256 wide (x W1 of 784-512-256-10 0.953 of
+ * the fused time in three runs, h1 W2 0.972-0.975, x W1 of 784-256-10
  * 0.976-0.985); within 2 % either way elsewhere (at 2 threads the first
  * layer's halves of K, the weight gradients 256 and 512 wide). The
  * AVX-512 kernels keep the fused tile, measured faster on Zen 4 */
-#define SIMD_FUSE_LD 0
-#define SIMD_MASKED 0
-#define SIMD_PREFETCH_C 0
-#define SIMD_B_AHEAD 32
 #define SIMD_ROW_NV 12
 #define SIMD_ROWS_ACC 12
 /* 16 registers: the tile holds 15 in its loop (12 accumulators, two B

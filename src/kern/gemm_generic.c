@@ -186,7 +186,7 @@ static void row_generic(int64_t k, const float *a, int64_t csa, const float *b, 
 
 /* clang-format off */
 const mlp__gemm_kernel mlp__gemm_kernel_generic = {
-    "generic",        GMR,         GNR,          128,  256,  1024, 0, INT64_MAX, INT64_MAX, ukr_generic,
+    "generic",        GMR,         GNR,          128,  256,  1024, 0, INT64_MAX, ukr_generic,
     pack_a_generic,   pack_b_generic, row_generic, rows_generic, GMR, NULL, NULL, NULL, NULL,
     ukr_generic,
     mlp__vexp_generic, mlp__gemm_bias_relu_ref, NULL};

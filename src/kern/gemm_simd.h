@@ -27,8 +27,6 @@
  *                          rows skips its own zero steps (gemm.h)
  *   SIMD_ROWS_N            optional: the table's rows_n (gemm.h), no
  *                          limit when not given
- *   SIMD_FUSE_LD           optional: the table's fuse_ld (gemm.h), no
- *                          limit when not given
  *   SIMD_STEPS             optional: the table's steps, declared before
  *                          and defined after this file (it may call
  *                          steps_simd); steps_simd when not given
@@ -49,8 +47,9 @@
  *                          not given; with 16 (AVX2) the tile's loop takes
  *                          one k step a turn, not four, and alpha and beta
  *                          wait in memory (see ukr_t)
- *   SIMD_B_AHEAD           rows ahead the tile that packs B (ukr_pack_simd)
- *                          prefetches B; 0: none
+ *   SIMD_B_AHEAD           optional: rows ahead the tile that packs B
+ *                          (ukr_pack_simd) prefetches B, 0: none; not
+ *                          given: no such tile, a pass packs B
  *   SIMD_B_AHEAD_INTEL     optional, with SIMD_KERNEL_INTEL: the same on
  *                          Intel's CPUs, a second table with that distance
  *   vf, vmask              vector of floats, lane mask
@@ -751,7 +750,12 @@ static SIMD_TARGET void pack_b_simd(int trans, const float *src, int64_t ld, int
         else                                                                                  \
             UKR_FUSED(A_PACKED, 1, AHEAD);                                                    \
     }
+#if defined(SIMD_B_AHEAD)
 UKR_PACK_FN(ukr_pack_simd, SIMD_B_AHEAD)
+#define UKR_PACK_SIMD ukr_pack_simd
+#else
+#define UKR_PACK_SIMD NULL
+#endif
 #if defined(SIMD_B_AHEAD_INTEL)
 UKR_PACK_FN(ukr_pack_intel_simd, SIMD_B_AHEAD_INTEL)
 #endif
@@ -893,18 +897,14 @@ static SIMD_TARGET void bias_relu_simd(float *c, int64_t ldc, int64_t m, int64_t
 #ifndef SIMD_ROWS_N
 #define SIMD_ROWS_N INT64_MAX
 #endif
-#ifndef SIMD_FUSE_LD
-#define SIMD_FUSE_LD INT64_MAX
-#endif
 /* the table, with the tile that packs B and kc_halves given */
 #define KERNEL_TABLE(UKR_PACK, HALVES)                                                      \
-    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, SIMD_ROWS_N, SIMD_FUSE_LD,       \
-     ukr_simd,                                                                              \
+    {SIMD_NAME, MR, NR, SIMD_MC, SIMD_KC, SIMD_NC, HALVES, SIMD_ROWS_N, ukr_simd,           \
      pack_a_simd, pack_b_simd, ROW_FN, ROWS_FN, SKIP_ROWS, SIMD_STEPS, finite_simd,         \
      ukr_skip_simd,                                                                         \
      UKR_PACK,                                                                              \
      ukr_bp_simd, SIMD_VEXP, bias_relu_simd, TN_NARROW}
-const mlp__gemm_kernel SIMD_KERNEL = KERNEL_TABLE(ukr_pack_simd, 0);
+const mlp__gemm_kernel SIMD_KERNEL = KERNEL_TABLE(UKR_PACK_SIMD, 0);
 #if defined(SIMD_B_AHEAD_INTEL)
 /* the same kernel on Intel's CPUs: all but the distance of B's fetch and
  * K's two halves under kc */
