@@ -23,10 +23,14 @@ SHLIB   := lib/libmlp.so.$(VERSION)
 PIC     := build/pic
 PIC_OBJ := $(SRC:%.c=$(PIC)/obj/%.o)
 
-# position-independent objects: the same rules in their own build folder
+# position-independent objects: the same rules in their own build folder,
+# JOBS at a time when the make that asks has no -j of its own (`make
+# install`, `make check-abi`: serially they took most of those commands'
+# time); under `make -j` they share its job slots
 ifneq ($(BUILD),$(PIC))
 $(PIC)/libmlp.a: $(SRC) $(HEADERS)
-	$(MAKE) --no-print-directory BUILD=$(PIC) EXTRA_CFLAGS="$(EXTRA_CFLAGS) -fPIC" $@
+	$(MAKE) --no-print-directory $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(JOBS)) \
+	    BUILD=$(PIC) EXTRA_CFLAGS="$(EXTRA_CFLAGS) -fPIC" $@
 endif
 
 $(SHLIB): $(PIC)/libmlp.a abi/libmlp.map
