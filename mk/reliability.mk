@@ -6,7 +6,7 @@
 #                        the target fails
 #   make fuzz-short      the same for 10 seconds each (CI)
 #   make fuzz-long       each target for FUZZ_LONG_SECONDS (600) seconds,
-#                        keeping the corpus it grows in .cache/fuzz/<target>
+#                        JOBS at a time, keeping the corpus it grows in .cache/fuzz/<target>
 #                        across runs; FUZZ_TARGETS picks some targets; an
 #                        input may take FUZZ_LONG_TIMEOUT (60) seconds
 #   make check-valgrind  every test of the plain build and every example
@@ -66,37 +66,15 @@ fuzz-build: fuzz-probe
 # seed corpus); crashes to build/fuzz/crashes/<t>, then into fuzz/crashes/<t>.
 # The targets run JOBS at a time, each one's lines printed together.
 fuzz: fuzz-build
-	@if $(MAKE) --no-print-directory -k -j$(JOBS) --output-sync=target $(FUZZ_NAMES:%=fuzz-run-%); then \
-	    echo "fuzz: $(FUZZ_NAMES): no crash, leak or broken contract"; \
-	else echo "fuzz: FAILED (see above; replay with make check)"; exit 1; fi
-
-fuzz-run-%:
-	@t=$*; status=0; \
-	mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t fuzz/crashes/$$t; \
-	echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_RUNFLAGS) \
-	       -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
-	       $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t > $(FUZZ_BUILD)/$$t.log 2>&1; then \
-	    status=1; \
-	    tail -n 60 $(FUZZ_BUILD)/$$t.log; \
-	fi; \
-	grep -E 'stat::number_of_executed_units|stat::new_units_added' $(FUZZ_BUILD)/$$t.log || true; \
-	for c in $(FUZZ_BUILD)/crashes/$$t/*; do \
-	    [ -f "$$c" ] || continue; \
-	    cp "$$c" fuzz/crashes/$$t/; status=1; \
-	    echo "fuzz: $$t: new finding kept as fuzz/crashes/$$t/$$(basename $$c)"; \
-	    rm -f "$$c"; \
-	done; \
-	exit $$status
+	$(call fuzz-all,fuzz,$(FUZZ_NAMES),)
 
 fuzz-short:
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
 # A long run: every target (or those in FUZZ_TARGETS) for FUZZ_LONG_SECONDS
-# each, one after the other. The corpus each grows is kept in
+# each, JOBS at a time. The corpus each grows is kept in
 # FUZZ_LONG_CORPUS/<t> (outside build/, so `make clean` keeps it) and the
-# next run starts from it. One summary line per target: seconds, inputs
-# run, corpus entries before and after, crashes (kept as in `make fuzz`).
+# next run starts from it.
 FUZZ_LONG_SECONDS ?= 600
 FUZZ_LONG_CORPUS  ?= .cache/fuzz
 FUZZ_TARGETS      ?= $(FUZZ_NAMES)
@@ -106,29 +84,48 @@ FUZZ_TARGETS      ?= $(FUZZ_NAMES)
 FUZZ_LONG_TIMEOUT ?= 60
 
 fuzz-long: fuzz-build
-	@status=0; \
-	for t in $(FUZZ_TARGETS); do \
-	    dir=$(FUZZ_LONG_CORPUS)/$$t; log=$(FUZZ_BUILD)/long-$$t.log; \
-	    mkdir -p $$dir $(FUZZ_BUILD)/crashes/$$t fuzz/crashes/$$t; \
-	    before=$$(ls $$dir | wc -l); \
-	    echo "fuzz-long: $$t for $(FUZZ_LONG_SECONDS) s from $$dir ($$before entries)"; \
-	    start=$$(date +%s); \
-	    if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_LONG_SECONDS) $(FUZZ_RUNFLAGS) \
-	           -timeout=$(FUZZ_LONG_TIMEOUT) -report_slow_units=$(FUZZ_LONG_TIMEOUT) \
-	           -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ $$dir fuzz/corpus/$$t > $$log 2>&1; then \
-	        status=1; tail -n 60 $$log; \
-	    fi; \
-	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
-	    echo "fuzz-long: $$t: $$(( $$(date +%s) - start )) s, $${runs:-?} inputs, corpus $$before -> $$(ls $$dir | wc -l) entries"; \
-	    for c in $(FUZZ_BUILD)/crashes/$$t/*; do \
-	        [ -f "$$c" ] || continue; \
-	        cp "$$c" fuzz/crashes/$$t/; status=1; \
-	        echo "fuzz-long: $$t: new finding kept as fuzz/crashes/$$t/$$(basename $$c)"; \
-	        rm -f "$$c"; \
-	    done; \
+	$(call fuzz-all,fuzz-long,$(FUZZ_TARGETS),FUZZ_RUN_TAG=fuzz-long \
+	    FUZZ_RUN_SECONDS=$(FUZZ_LONG_SECONDS) FUZZ_RUN_CORPUS=$(FUZZ_LONG_CORPUS) \
+	    FUZZ_RUN_FLAGS="-timeout=$(FUZZ_LONG_TIMEOUT) -report_slow_units=$(FUZZ_LONG_TIMEOUT)")
+
+# $(call fuzz-all,TAG,TARGETS,VARIABLES): fuzz-run-<t> for each target,
+# JOBS at a time, one verdict line at the end.
+define fuzz-all
+	@if $(MAKE) --no-print-directory -k -j$(JOBS) --output-sync=target \
+	        $(patsubst %,fuzz-run-%,$(2)) $(3); then \
+	    echo "$(1): $(strip $(2)): no crash, leak or broken contract"; \
+	else echo "$(1): FAILED (see above; replay with make check)"; exit 1; fi
+endef
+
+# One target's run, for `fuzz` and `fuzz-long`: FUZZ_RUN_SECONDS from
+# FUZZ_RUN_CORPUS/<t> (which it grows) and the seeds. One summary line:
+# seconds, inputs run, corpus entries before and after; each crash is
+# copied into fuzz/crashes/<t> and fails the target.
+FUZZ_RUN_TAG     ?= fuzz
+FUZZ_RUN_SECONDS ?= $(FUZZ_SECONDS)
+FUZZ_RUN_CORPUS  ?= $(FUZZ_BUILD)/corpus
+FUZZ_RUN_FLAGS   ?=
+
+fuzz-run-%:
+	@t=$*; status=0; dir=$(FUZZ_RUN_CORPUS)/$$t; \
+	log=$(FUZZ_BUILD)/$(FUZZ_RUN_TAG)-$$t.log; \
+	mkdir -p $$dir $(FUZZ_BUILD)/crashes/$$t fuzz/crashes/$$t; \
+	before=$$(ls $$dir | wc -l); start=$$(date +%s); \
+	echo "$(FUZZ_RUN_TAG): $$t for $(FUZZ_RUN_SECONDS) s from $$dir ($$before entries)"; \
+	if ! $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_RUN_SECONDS) \
+	       $(FUZZ_RUN_FLAGS) $(FUZZ_RUNFLAGS) -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
+	       $$dir fuzz/corpus/$$t > $$log 2>&1; then \
+	    status=1; tail -n 60 $$log; \
+	fi; \
+	runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
+	echo "$(FUZZ_RUN_TAG): $$t: $$(( $$(date +%s) - start )) s, $${runs:-?} inputs, corpus $$before -> $$(ls $$dir | wc -l) entries"; \
+	for c in $(FUZZ_BUILD)/crashes/$$t/*; do \
+	    [ -f "$$c" ] || continue; \
+	    cp "$$c" fuzz/crashes/$$t/; status=1; \
+	    echo "$(FUZZ_RUN_TAG): $$t: new finding kept as fuzz/crashes/$$t/$$(basename $$c)"; \
+	    rm -f "$$c"; \
 	done; \
-	if [ $$status -ne 0 ]; then echo "fuzz-long: FAILED (see above; replay with make check)"; exit 1; fi; \
-	echo "fuzz-long: $(FUZZ_TARGETS): no crash, leak or broken contract"
+	exit $$status
 
 # ---- valgrind ---------------------------------------------------------------
 
