@@ -39,62 +39,55 @@ static mlp_status weighted(mlp_ctx *ctx, const char *name, mlp_fn fn, void *user
     return st;
 }
 
-mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const *inputs, int n,
-                         float eps, float atol, float rtol)
-{
-    mlp__tape_mark start;
-    int64_t total = 0, off, j;
-    float *analytic = NULL, *prev = NULL;
-    int *had = NULL;
-    mlp_tensor *out, *g = NULL;
-    mlp_status s = MLP_OK;
-    int i, mode;
+static const char gc_name[] = "mlp_gradcheck";
 
-    if (!ctx)
-        return MLP_ERR_NULL;
+/* The arguments' checks; *total (0 on entry) += the elements of the
+ * inputs that require a gradient. */
+static mlp_status check_args(mlp_ctx *ctx, mlp_fn fn, mlp_tensor *const *inputs, int n, float eps,
+                             float atol, float rtol, int64_t *total)
+{
+    int i;
     if (!fn)
-        return mlp__fail(ctx, MLP_ERR_NULL, "%s: fn is NULL", __func__);
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: fn is NULL", gc_name);
     if (n > 0 && !inputs)
-        return mlp__fail(ctx, MLP_ERR_NULL, "%s: inputs is NULL (n = %d)", __func__, n);
+        return mlp__fail(ctx, MLP_ERR_NULL, "%s: inputs is NULL (n = %d)", gc_name, n);
     if (n < 0)
-        return mlp__fail(ctx, MLP_ERR_ARG, "%s: need n >= 0 inputs (n = %d)", __func__, n);
+        return mlp__fail(ctx, MLP_ERR_ARG, "%s: need n >= 0 inputs (n = %d)", gc_name, n);
     if (!(eps > 0.0f) || !isfinite(eps) || !(atol >= 0.0f) || !(rtol >= 0.0f))
         return mlp__fail(ctx, MLP_ERR_ARG,
-                         "%s: need eps > 0, atol >= 0, rtol >= 0 (got %g, %g, %g)", __func__,
+                         "%s: need eps > 0, atol >= 0, rtol >= 0 (got %g, %g, %g)", gc_name,
                          (double)eps, (double)atol, (double)rtol);
     for (i = 0; i < n; i++) {
         mlp_tensor *t = inputs[i];
         if (!t)
-            return mlp__fail_null(ctx, __func__, "inputs[i]");
+            return mlp__fail_null(ctx, gc_name, "inputs[i]");
         if (t->ctx != ctx)
             return mlp__fail(ctx, MLP_ERR_CONTEXT, "%s: inputs[%d] belongs to another context",
-                             __func__, i);
+                             gc_name, i);
         if (t->requires_grad && t->node >= 0)
-            return mlp__fail(ctx, MLP_ERR_ARG, "%s: inputs[%d] is not a leaf", __func__, i);
+            return mlp__fail(ctx, MLP_ERR_ARG, "%s: inputs[%d] is not a leaf", gc_name, i);
         if (t->requires_grad)
-            total += t->numel;
+            *total += t->numel;
     }
-    analytic = (float *)mlp__calloc(ctx, __func__, (size_t)(total ? total : 1), sizeof(float));
-    prev = (float *)mlp__calloc(ctx, __func__, (size_t)(total ? total : 1), sizeof(float));
-    had = (int *)mlp__calloc(ctx, __func__, (size_t)(n ? n : 1), sizeof(int));
-    if (!analytic || !prev || !had) {
-        s = ctx->err.code;
-        goto out_free;
-    }
-    start = mlp__tape_mark_now(ctx);
-    mode = ctx->grad_enabled;
+    return MLP_OK;
+}
 
-    /* 1. backward on sum(fn(inputs) * g), the inputs' gradients set aside */
-    ctx->grad_enabled = 1;
-    out = fn(user, inputs, n);
-    if (!out) {
-        s = ctx->err.code != MLP_OK ? ctx->err.code : MLP_ERR_ARG;
-        goto out_tape;
-    }
-    if (!(g = mlp__tensor_new(ctx, __func__, out->ndim, out->shape))) {
-        s = ctx->err.code;
-        goto out_tape;
-    }
+/* Step 1: backward on sum(fn(inputs) * g), g the fixed weighting made
+ * here (*gp), each input's gradient into analytic; the gradients the
+ * inputs had are set aside in prev (had[i]: input i had one) and put
+ * back, those they had not dropped. What fn records stays on the tape
+ * for the caller to take off. */
+static mlp_status analytic_grads(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const *inputs,
+                                 int n, mlp_tensor **gp, float *analytic, float *prev, int *had)
+{
+    mlp_tensor *out = fn(user, inputs, n), *g;
+    mlp_status s = MLP_OK;
+    int64_t off, j;
+    int i;
+    if (!out)
+        return ctx->err.code != MLP_OK ? ctx->err.code : MLP_ERR_ARG;
+    if (!(*gp = g = mlp__tensor_new(ctx, gc_name, out->ndim, out->shape)))
+        return ctx->err.code;
     for (j = 0; j < g->numel; j++)
         g->data[j] = weight(j);
     for (i = 0, off = 0; i < n; i++) {
@@ -126,12 +119,20 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
         }
         off += t->numel;
     }
-    mlp__tape_truncate(ctx, start);
-    if (s != MLP_OK)
-        goto out_tape;
+    return s;
+}
 
-    /* 2. central differences, nothing recorded */
-    ctx->grad_enabled = 0;
+/* Step 2: each element of each input that requires a gradient moved by
+ * -eps and +eps, sum(fn(inputs) * g) recomputed (nothing recorded), the
+ * central difference against analytic; the first element off by more
+ * than atol + rtol |numeric| fails with its place and both values. */
+static mlp_status compare_differences(mlp_ctx *ctx, mlp_fn fn, void *user,
+                                      mlp_tensor *const *inputs, int n, const mlp_tensor *g,
+                                      const float *analytic, float eps, float atol, float rtol)
+{
+    mlp_status s = MLP_OK;
+    int64_t off, j;
+    int i;
     for (i = 0, off = 0; i < n && s == MLP_OK; i++) {
         mlp_tensor *t = inputs[i];
         if (!t->requires_grad)
@@ -140,10 +141,10 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
             float orig = t->data[j], up = orig + eps, down = orig - eps;
             double fp, fm, num, ana = analytic[off + j];
             t->data[j] = up;
-            s = weighted(ctx, __func__, fn, user, inputs, n, g, &fp);
+            s = weighted(ctx, gc_name, fn, user, inputs, n, g, &fp);
             t->data[j] = down;
             if (s == MLP_OK)
-                s = weighted(ctx, __func__, fn, user, inputs, n, g, &fm);
+                s = weighted(ctx, gc_name, fn, user, inputs, n, g, &fm);
             t->data[j] = orig;
             if (s != MLP_OK)
                 break;
@@ -152,15 +153,45 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
                 s = mlp__fail(ctx, MLP_ERR_ARG,
                               "%s: inputs[%d] element %lld: backward gives %.7g, "
                               "finite differences %.7g",
-                              __func__, i, (long long)j, ana, num);
+                              gc_name, i, (long long)j, ana, num);
         }
         off += t->numel;
     }
+    return s;
+}
 
-out_tape:
-    mlp__tape_truncate(ctx, start);
-    ctx->grad_enabled = mode;
-out_free:
+mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const *inputs, int n,
+                         float eps, float atol, float rtol)
+{
+    mlp__tape_mark start;
+    int64_t total = 0;
+    float *analytic, *prev;
+    int *had;
+    mlp_tensor *g = NULL;
+    mlp_status s;
+    int mode;
+
+    if (!ctx)
+        return MLP_ERR_NULL;
+    if ((s = check_args(ctx, fn, inputs, n, eps, atol, rtol, &total)) != MLP_OK)
+        return s;
+    analytic = (float *)mlp__calloc(ctx, gc_name, (size_t)(total ? total : 1), sizeof(float));
+    prev = (float *)mlp__calloc(ctx, gc_name, (size_t)(total ? total : 1), sizeof(float));
+    had = (int *)mlp__calloc(ctx, gc_name, (size_t)(n ? n : 1), sizeof(int));
+    if (!analytic || !prev || !had) {
+        s = ctx->err.code;
+    } else {
+        start = mlp__tape_mark_now(ctx);
+        mode = ctx->grad_enabled;
+        ctx->grad_enabled = 1;
+        s = analytic_grads(ctx, fn, user, inputs, n, &g, analytic, prev, had);
+        mlp__tape_truncate(ctx, start);
+        ctx->grad_enabled = 0;
+        if (s == MLP_OK)
+            s = compare_differences(ctx, fn, user, inputs, n, g, analytic, eps, atol, rtol);
+        mlp__tape_truncate(ctx, start);
+        ctx->grad_enabled = mode;
+    }
     mlp__tensor_unref(g);
     mlp__free(ctx, analytic);
     mlp__free(ctx, prev);
