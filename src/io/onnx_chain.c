@@ -340,6 +340,60 @@ static int64_t input_width(const mlp__onnx_in *st)
     return w;
 }
 
+/* The reader the layer kinds' onnx_import read st through. */
+static void reader_init(mlp__onnx_reader *r, mlp__onnx_in *st)
+{
+    memset(r, 0, sizeof *r);
+    r->self = st;
+    r->ctx = st->ctx;
+    r->num_nodes = st->nchain;
+    r->opset = st->opset;
+    r->op = r_op;
+    r->attr_int = r_attr_int;
+    r->attr_float = r_attr_float;
+    r->attr_str_is = r_attr_str_is;
+    r->const_input = r_const_input;
+    r->num_inputs = r_num_inputs;
+    r->source = r_source;
+    r->fail = r_fail;
+}
+
+/* The layer at node `at`, reading the running value `run` (rank
+ * dimensions, width features): the first layer kind whose onnx_import
+ * takes it appends it to m. The nodes it used, or -1 with the error set.
+ * *params counts the model's parameters, which a file cannot hold more
+ * of than its bytes allow. */
+static int import_layer(mlp__onnx_in *st, mlp__onnx_reader *r, size_t at, int64_t run, int rank,
+                        int64_t width, mlp_model *m, int64_t *params)
+{
+    size_t before = m->nlayers, l;
+    const mlp__kind *k;
+    int used = 0, kind, j;
+    if (rank != 2)
+        return r_fail(st, at, "reads a value that is not a batch of rows (Flatten first)");
+    r->width = width;
+    for (kind = 0; (k = mlp__kind_of(kind)) != NULL; kind++) {
+        if (k->onnx_import)
+            used = k->onnx_import(r, at, m, st->fn);
+        if (st->read_failed)
+            used = -1;
+        if (used != 0)
+            break;
+    }
+    if (used == 0)
+        used = r_fail(st, at, "is not supported");
+    if (used < 0 || !stays_in_chain(st, at, (size_t)used, run))
+        return -1;
+    for (l = before; l < m->nlayers; l++)
+        for (j = 0; j < MLP__LAYER_TENSORS; j++)
+            *params += m->layers[l].t[j] ? m->layers[l].t[j]->numel : 0;
+    if (*params > (int64_t)(st->size / 2) + 4096) {
+        mlp__onnx_bad(st, "its layers hold more parameters than the file");
+        return -1;
+    }
+    return used;
+}
+
 mlp_model *mlp__onnx_build(mlp__onnx_in *st)
 {
     mlp__onnx_reader r;
@@ -351,19 +405,7 @@ mlp_model *mlp__onnx_build(mlp__onnx_in *st)
 
     if (build_chain(st) != MLP_OK)
         return NULL;
-    memset(&r, 0, sizeof r);
-    r.self = st;
-    r.ctx = st->ctx;
-    r.num_nodes = st->nchain;
-    r.opset = st->opset;
-    r.op = r_op;
-    r.attr_int = r_attr_int;
-    r.attr_float = r_attr_float;
-    r.attr_str_is = r_attr_str_is;
-    r.const_input = r_const_input;
-    r.num_inputs = r_num_inputs;
-    r.source = r_source;
-    r.fail = r_fail;
+    reader_init(&r, st);
     if (rank < 2) {
         mlp__fail(st->ctx, MLP_ERR_UNSUPPORTED,
                   "%s: the graph input has %d dimensions; libmlp reads a batch [N, features]",
@@ -372,44 +414,13 @@ mlp_model *mlp__onnx_build(mlp__onnx_in *st)
     }
     if (!(m = mlp_model_new(st->ctx)))
         return NULL;
+    /* each node an Identity or Flatten the walk follows, or a layer */
     while (at < st->nchain) {
-        int used = reader_node(st, at, run, &rank, &width), kind;
-        size_t before = m->nlayers, l;
+        int used = reader_node(st, at, run, &rank, &width);
+        if (used == 0 && (used = import_layer(st, &r, at, run, rank, width, m, &params)) > 0)
+            width = mlp__model_width(m, m->nlayers, width);
         if (used < 0)
             break;
-        if (used == 0) {
-            const mlp__kind *k;
-            if (rank != 2) {
-                used = r_fail(st, at, "reads a value that is not a batch of rows (Flatten first)");
-                break;
-            }
-            r.width = width;
-            for (kind = 0; (k = mlp__kind_of(kind)) != NULL; kind++) {
-                if (k->onnx_import)
-                    used = k->onnx_import(&r, at, m, st->fn);
-                if (st->read_failed)
-                    used = -1;
-                if (used != 0)
-                    break;
-            }
-            if (used == 0)
-                used = r_fail(st, at, "is not supported");
-            if (used < 0 || !stays_in_chain(st, at, (size_t)used, run)) {
-                used = -1;
-                break;
-            }
-            for (l = before; l < m->nlayers; l++) {
-                int j;
-                for (j = 0; j < MLP__LAYER_TENSORS; j++)
-                    params += m->layers[l].t[j] ? m->layers[l].t[j]->numel : 0;
-            }
-            if (params > (int64_t)(st->size / 2) + 4096) {
-                mlp__onnx_bad(st, "its layers hold more parameters than the file");
-                used = -1;
-                break;
-            }
-            width = mlp__model_width(m, m->nlayers, width);
-        }
         at += (size_t)used;
         run = (int64_t)at - 1;
     }
