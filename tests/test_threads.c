@@ -3,10 +3,10 @@
  * products (split by rows, by columns, or over K at 2 threads, also with
  * that split's buffer refused) and training steps identical at 1 and 2
  * threads, the internal mlp__parallel_for covering its range, a pool
- * freed with its context,
- * predict/classify called from four threads at once on one model, and the
- * element-wise passes of a step (activations, bias add, bias gradient,
- * softmax cross-entropy) identical at 1, 2 and 3 threads.
+ * freed with its context, a dataset's batches the same rows at 1, 2 and 3
+ * threads, predict/classify called from four threads at once on one
+ * model, and the element-wise passes of a step (activations, bias add,
+ * bias gradient, softmax cross-entropy) identical at 1, 2 and 3 threads.
  */
 #include "testutil.h"
 #include "core.h" /* mlp__gemm: the context's product, every transpose */
@@ -315,6 +315,85 @@ static void threads__training_steps_same_bits_at_1_2_3_threads(void **state)
     }
     free(p1);
     free(pn);
+}
+
+/* Every batch of a 700 x 784 dataset at `threads`: batch sizes 64 (one
+ * thread copies it), 256 (two full and a partial one) and 700, in order
+ * and then shuffled with seed 11; each
+ * batch row's x and y checked against the dataset row its y names
+ * (y[i] = {i, -i}), the shuffled batches' y copied into out (700 x 2 for
+ * each of the three shuffled batch sizes). */
+static void batches_at(int threads, float *out)
+{
+    static const int64_t sizes[3] = {64, 256, 700};
+    tu_alloc al;
+    mlp_ctx *ctx = tu_ctx(&al, -1);
+    int64_t sx[2] = {700, 784}, sy[2] = {700, 2}, i, b, r, off = 0;
+    float *x = (float *)malloc(700 * 784 * sizeof(float)), y[1400];
+    mlp_tensor *tx, *ty;
+    mlp_dataset *ds;
+    int pass, k;
+    fill(x, 700 * 784, 5u);
+    for (i = 0; i < 700; i++) {
+        y[2 * i] = (float)i;
+        y[2 * i + 1] = (float)-i;
+    }
+    assert_ok(ctx, mlp_ctx_set_threads(ctx, threads));
+    mlp_ctx_seed(ctx, 11);
+    tx = mlp_tensor_from(ctx, 2, sx, x);
+    ty = mlp_tensor_from(ctx, 2, sy, y);
+    ds = mlp_dataset_new(tx, ty);
+    assert_handle(ctx, ds);
+    for (pass = 0; pass < 2; pass++) {
+        if (pass)
+            assert_ok(ctx, mlp_dataset_shuffle(ds));
+        for (k = 0; k < 3; k++)
+            for (b = 0; b < mlp_dataset_num_batches(ds, sizes[k]); b++) {
+                mlp_tensor *bx, *by;
+                int64_t rows;
+                assert_ok(ctx, mlp_dataset_batch(ds, b, sizes[k], &bx, &by));
+                rows = mlp_tensor_dim(bx, 0);
+                assert_int_equal(rows, b * sizes[k] + sizes[k] <= 700 ? sizes[k] : 700 % sizes[k]);
+                for (r = 0; r < rows; r++) {
+                    const float *yr = mlp_tensor_data(by) + 2 * r;
+                    int64_t src = (int64_t)yr[0];
+                    if (!pass)
+                        assert_int_equal(src, b * sizes[k] + r);
+                    assert_true(src >= 0 && src < 700 && yr[1] == -yr[0]);
+                    assert_memory_equal(mlp_tensor_data(bx) + r * 784, x + src * 784,
+                                        784 * sizeof(float));
+                }
+                if (pass) {
+                    memcpy(out + off, mlp_tensor_data(by), (size_t)rows * 2 * sizeof(float));
+                    off += rows * 2;
+                }
+            }
+    }
+    assert_int_equal(off, 3 * 1400);
+    mlp_dataset_free(ds);
+    mlp_tensor_free(tx);
+    mlp_tensor_free(ty);
+    mlp_ctx_free(ctx);
+    assert_int_equal(al.live, 0);
+    free(x);
+}
+
+/* A large batch's rows are copied by the context's threads: the same
+ * rows, in the same order, at 1, 2 and 3 threads. */
+static void threads__dataset_batches_same_at_1_2_3_threads(void **state)
+{
+    float *o1 = (float *)malloc(3 * 1400 * sizeof(float));
+    float *on = (float *)malloc(3 * 1400 * sizeof(float));
+    int threads;
+    (void)state;
+    need_threads();
+    batches_at(1, o1);
+    for (threads = 2; threads <= 3; threads++) {
+        batches_at(threads, on);
+        assert_memory_equal(o1, on, 3 * 1400 * sizeof(float));
+    }
+    free(o1);
+    free(on);
 }
 
 /* After a first step has sized every buffer, further steps of the same
@@ -801,6 +880,7 @@ int main(void)
         cmocka_unit_test(threads__products_of_every_transpose_same_bits_at_1_2_3_threads),
         cmocka_unit_test(threads__product_split_over_k_same_bits_and_survives_refusal),
         cmocka_unit_test(threads__training_steps_same_bits_at_1_2_3_threads),
+        cmocka_unit_test(threads__dataset_batches_same_at_1_2_3_threads),
         cmocka_unit_test(threads__steady_state_step_allocates_nothing),
         TU_TEST(threads__set_threads_rejects_bad_counts),
         cmocka_unit_test(threads__many_changes_keep_count_and_leak_nothing),
