@@ -142,37 +142,80 @@ static int parse_header(hdr *h)
     return h->s + 1 == h->end && *h->s == '\n';
 }
 
+/* The magic and the version: *hlen the header's length and *off where
+ * it starts, within size bytes; 0 with the error set when they are not a
+ * .npy file's. */
+static int preamble(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size, size_t *hlen,
+                    size_t *off)
+{
+    if (size < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
+        mlp__fail(ctx, MLP_ERR_FORMAT, "%s: not a .npy file (bad magic)", fn);
+        return 0;
+    }
+    if (b[6] == 1 && b[7] == 0) {
+        *hlen = (size_t)b[8] | ((size_t)b[9] << 8);
+        *off = 10;
+    } else if (b[6] == 2 && b[7] == 0) {
+        if (size < 12) {
+            mlp__fail(ctx, MLP_ERR_FORMAT, "%s: .npy header is cut off", fn);
+            return 0;
+        }
+        *hlen = (size_t)mlp__get_u32(b + 8);
+        *off = 12;
+    } else {
+        mlp__fail(ctx, MLP_ERR_FORMAT,
+                  "%s: .npy format version %d.%d is not supported (1.0, 2.0 are)", fn, b[6], b[7]);
+        return 0;
+    }
+    if (*hlen > size - *off) {
+        mlp__fail(ctx, MLP_ERR_FORMAT, "%s: .npy header of %zu bytes is cut off", fn, *hlen);
+        return 0;
+    }
+    return 1;
+}
+
+/* t's count elements from b, stored as h says (float64, or float32 big-
+ * or little-endian); MLP_OK, or the first value that is not finite
+ * refused unless the context allows them. */
+static mlp_status decode(mlp_ctx *ctx, const char *fn, const hdr *h, const unsigned char *b,
+                         size_t count, mlp_tensor *t)
+{
+    size_t i;
+    int64_t bad;
+    for (i = 0; i < count; i++) {
+        if (h->elem == 8) {
+            uint64_t u = mlp__get_u64(b + 8 * i);
+            double d;
+            memcpy(&d, &u, 8);
+            t->data[i] = (float)d;
+        } else if (h->big) {
+            uint32_t u = mlp__get_u32_be(b + 4 * i);
+            memcpy(&t->data[i], &u, 4);
+        } else {
+            t->data[i] = mlp__get_f32(b + 4 * i);
+        }
+    }
+    if (!ctx->allow_nonfinite_data && (bad = mlp__first_nonfinite(t->data, (int64_t)count)) >= 0) {
+        double src = t->data[bad];
+        if (h->elem == 8) {
+            uint64_t u = mlp__get_u64(b + 8 * (size_t)bad);
+            memcpy(&src, &u, 8);
+        }
+        return mlp__nonfinite_data(ctx, fn, t, bad, src, 0);
+    }
+    return MLP_OK;
+}
+
 static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t size,
                    const void *opt)
 {
-    size_t hlen, off, count = 1, i;
+    size_t hlen, off, count = 1;
     hdr h;
     mlp_tensor *t;
     int k;
     (void)opt;
-    if (size < 10 || memcmp(b, "\x93NUMPY", 6) != 0) {
-        mlp__fail(ctx, MLP_ERR_FORMAT, "%s: not a .npy file (bad magic)", fn);
+    if (!preamble(ctx, fn, b, size, &hlen, &off))
         return NULL;
-    }
-    if (b[6] == 1 && b[7] == 0) {
-        hlen = (size_t)b[8] | ((size_t)b[9] << 8);
-        off = 10;
-    } else if (b[6] == 2 && b[7] == 0) {
-        if (size < 12) {
-            mlp__fail(ctx, MLP_ERR_FORMAT, "%s: .npy header is cut off", fn);
-            return NULL;
-        }
-        hlen = (size_t)mlp__get_u32(b + 8);
-        off = 12;
-    } else {
-        mlp__fail(ctx, MLP_ERR_FORMAT,
-                  "%s: .npy format version %d.%d is not supported (1.0, 2.0 are)", fn, b[6], b[7]);
-        return NULL;
-    }
-    if (hlen > size - off) {
-        mlp__fail(ctx, MLP_ERR_FORMAT, "%s: .npy header of %zu bytes is cut off", fn, hlen);
-        return NULL;
-    }
     memset(&h, 0, sizeof h);
     h.s = (const char *)b + off;
     h.end = h.s + hlen;
@@ -197,35 +240,11 @@ static void *parse(mlp_ctx *ctx, const char *fn, const unsigned char *b, size_t 
                   size - off, count * (size_t)h.elem);
         return NULL;
     }
-    t = mlp__tensor_new(ctx, fn, h.ndim, h.shape);
-    if (!t)
+    if (!(t = mlp__tensor_new(ctx, fn, h.ndim, h.shape)))
         return NULL;
-    b += off;
-    for (i = 0; i < count; i++) {
-        if (h.elem == 8) {
-            uint64_t u = mlp__get_u64(b + 8 * i);
-            double d;
-            memcpy(&d, &u, 8);
-            t->data[i] = (float)d;
-        } else if (h.big) {
-            uint32_t u = mlp__get_u32_be(b + 4 * i);
-            memcpy(&t->data[i], &u, 4);
-        } else {
-            t->data[i] = mlp__get_f32(b + 4 * i);
-        }
-    }
-    if (!ctx->allow_nonfinite_data) {
-        int64_t bad = mlp__first_nonfinite(t->data, (int64_t)count);
-        if (bad >= 0) {
-            double src = t->data[bad];
-            if (h.elem == 8) {
-                uint64_t u = mlp__get_u64(b + 8 * (size_t)bad);
-                memcpy(&src, &u, 8);
-            }
-            mlp__nonfinite_data(ctx, fn, t, bad, src, 0);
-            mlp_tensor_free(t);
-            return NULL;
-        }
+    if (decode(ctx, fn, &h, b + off, count, t) != MLP_OK) {
+        mlp_tensor_free(t);
+        return NULL;
     }
     return t;
 }
