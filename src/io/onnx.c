@@ -496,25 +496,16 @@ static mlp__ostr value_name(const mlp__pb_field *vi)
     return s;
 }
 
-/* Fill the node and constant tables, find the data input and the output. */
-static mlp_status read_graph(mlp__onnx_in *st, const unsigned char *g, size_t len)
+/* The graph's nodes (kept as byte ranges) and its named constants: the
+ * initializers and the Constant nodes, sorted by name, no name twice.
+ * st->nodes and st->consts have room for them (count_graph). */
+static mlp_status read_constants(mlp__onnx_in *st, const unsigned char *g, size_t len)
 {
     mlp__pb r;
     mlp__pb_field f;
-    size_t nnodes, ninits, i, ninputs = 0, noutputs = 0;
-    mlp_status s;
     mlp__onode n;
-
-    if ((s = count_graph(st, g, len, &nnodes, &ninits)) != MLP_OK)
-        return s;
-    if (nnodes == 0)
-        return mlp__fail(st->ctx, MLP_ERR_UNSUPPORTED, "%s: the graph has no nodes", st->fn);
-    /* each entry stands for at least two bytes of the file; the constants
-     * leave room for the Constant and Transpose nodes */
-    st->nodes = (mlp__ostr *)mlp__calloc(st->ctx, st->fn, nnodes, sizeof *st->nodes);
-    st->consts = (mlp__oconst *)mlp__calloc(st->ctx, st->fn, nnodes + ninits, sizeof *st->consts);
-    if (!st->nodes || !st->consts)
-        return st->ctx->err.code;
+    mlp_status s;
+    size_t i;
     mlp__pb_init(&r, g, len);
     while (mlp__pb_next(&r, &f) == 1) {
         if (f.num == ONNX_GRAPH_NODE) {
@@ -548,8 +539,17 @@ static mlp_status read_graph(mlp__onnx_in *st, const unsigned char *g, size_t le
                              "%s: malformed ONNX file: two constants are named '%s'", st->fn,
                              mlp__ostr_show(st->consts[i].name, name, sizeof name));
         }
-    /* inputs that are not initializers (keep_initializers_as_inputs lists
-     * those too), and the outputs */
+    return MLP_OK;
+}
+
+/* The graph's one input that is not a constant (keep_initializers_as_inputs
+ * lists those too), its shape and type, and its one output. */
+static mlp_status read_io(mlp__onnx_in *st, const unsigned char *g, size_t len)
+{
+    mlp__pb r;
+    mlp__pb_field f;
+    size_t ninputs = 0, noutputs = 0;
+    mlp_status s;
     mlp__pb_init(&r, g, len);
     while (mlp__pb_next(&r, &f) == 1) {
         if (f.num == ONNX_GRAPH_INPUT) {
@@ -579,6 +579,27 @@ static mlp_status read_graph(mlp__onnx_in *st, const unsigned char *g, size_t le
     if (st->input.n == 0 || st->output.n == 0)
         return mlp__onnx_bad(st, "a graph input or output without a name");
     return MLP_OK;
+}
+
+/* Fill the node and constant tables, find the data input and the output. */
+static mlp_status read_graph(mlp__onnx_in *st, const unsigned char *g, size_t len)
+{
+    size_t nnodes, ninits;
+    mlp_status s;
+
+    if ((s = count_graph(st, g, len, &nnodes, &ninits)) != MLP_OK)
+        return s;
+    if (nnodes == 0)
+        return mlp__fail(st->ctx, MLP_ERR_UNSUPPORTED, "%s: the graph has no nodes", st->fn);
+    /* each entry stands for at least two bytes of the file; the constants
+     * leave room for the Constant and Transpose nodes */
+    st->nodes = (mlp__ostr *)mlp__calloc(st->ctx, st->fn, nnodes, sizeof *st->nodes);
+    st->consts = (mlp__oconst *)mlp__calloc(st->ctx, st->fn, nnodes + ninits, sizeof *st->consts);
+    if (!st->nodes || !st->consts)
+        return st->ctx->err.code;
+    if ((s = read_constants(st, g, len)) != MLP_OK)
+        return s;
+    return read_io(st, g, len);
 }
 
 /* ModelProto: the default domain's opset and the graph. */
