@@ -245,6 +245,34 @@ static int word_is(const char *s, const char *e, const char *word)
     return 1;
 }
 
+/* The float nearest 0.dig * 10^p, dig nd digits (a nonzero digit past
+ * them when sticky); *range set when it overflows. */
+static float digits_to_float(const char *dig, int nd, int sticky, int64_t p, int *range)
+{
+    float v;
+    while (nd > 0 && dig[nd - 1] == '0')
+        nd--;
+    if (nd == 0)
+        return 0.0f;
+    if (p > 40) { /* >= 10^39 > FLT_MAX */
+        *range = 1;
+        return INFINITY;
+    }
+    if (p < -46) /* < 10^-46, below half the smallest subnormal */
+        return 0.0f;
+    {
+        int E = (int)p - nd, i;
+        uint64_t D = 0;
+        for (i = 0; i < nd && i < 19; i++)
+            D = D * 10 + (uint64_t)(dig[i] - '0');
+        if (nd > 19 || sticky || !fast_path(D, E, &v))
+            v = slow_path(dig, nd, sticky, E, range);
+    }
+    if (isinf(v))
+        *range = 1;
+    return v;
+}
+
 mlp__num mlp__parse_float(const char *s, const char *e, float *out)
 {
     char dig[NUM_DIGITS];
@@ -302,26 +330,7 @@ mlp__num mlp__parse_float(const char *s, const char *e, float *out)
     }
     if (s != e)
         return MLP__NUM_BAD;
-    while (nd > 0 && dig[nd - 1] == '0')
-        nd--;
-    if (nd == 0) {
-        v = 0.0f;
-    } else if (p > 40) { /* >= 10^39 > FLT_MAX */
-        v = INFINITY;
-        range = 1;
-    } else if (p < -46) { /* < 10^-46, below half the smallest subnormal */
-        v = 0.0f;
-    } else {
-        int E = (int)p - nd;
-        uint64_t D = 0;
-        int i;
-        for (i = 0; i < nd && i < 19; i++)
-            D = D * 10 + (uint64_t)(dig[i] - '0');
-        if (nd > 19 || sticky || !fast_path(D, E, &v))
-            v = slow_path(dig, nd, sticky, E, &range);
-        if (isinf(v))
-            range = 1;
-    }
+    v = digits_to_float(dig, nd, sticky, p, &range);
     *out = neg ? -v : v;
     return range ? MLP__NUM_RANGE : MLP__NUM_OK;
 }
