@@ -6,9 +6,10 @@
 #                        the target fails
 #   make fuzz-short      the same for 10 seconds each (CI)
 #   make fuzz-long       each target for FUZZ_LONG_SECONDS (600) seconds,
-#                        JOBS at a time, keeping the corpus it grows in .cache/fuzz/<target>
-#                        across runs; FUZZ_TARGETS picks some targets; an
-#                        input may take FUZZ_LONG_TIMEOUT (60) seconds
+#                        JOBS at a time, keeping the corpus it grows in
+#                        .cache/fuzz/<target> across runs; FUZZ_TARGETS
+#                        picks some targets; an input may take
+#                        FUZZ_LONG_TIMEOUT (60) seconds
 #   make check-valgrind  every test of the plain build and every example
 #                        under valgrind memcheck: no error, no leak
 #   make check-tsan      two contexts trained in two threads at once under
