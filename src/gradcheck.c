@@ -41,12 +41,13 @@ static mlp_status weighted(mlp_ctx *ctx, const char *name, mlp_fn fn, void *user
 
 static const char gc_name[] = "mlp_gradcheck";
 
-/* The arguments' checks; *total (0 on entry) += the elements of the
- * inputs that require a gradient. */
+/* The arguments' checks; *total: the elements of the inputs that require
+ * a gradient. */
 static mlp_status check_args(mlp_ctx *ctx, mlp_fn fn, mlp_tensor *const *inputs, int n, float eps,
                              float atol, float rtol, int64_t *total)
 {
     int i;
+    *total = 0;
     if (!fn)
         return mlp__fail(ctx, MLP_ERR_NULL, "%s: fn is NULL", gc_name);
     if (n > 0 && !inputs)
@@ -164,7 +165,7 @@ mlp_status mlp_gradcheck(mlp_ctx *ctx, mlp_fn fn, void *user, mlp_tensor *const 
                          float eps, float atol, float rtol)
 {
     mlp__tape_mark start;
-    int64_t total = 0;
+    int64_t total;
     float *analytic, *prev;
     int *had;
     mlp_tensor *g = NULL;
