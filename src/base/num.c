@@ -249,7 +249,9 @@ static int word_is(const char *s, const char *e, const char *word)
  * them when sticky); *range set when it overflows. */
 static float digits_to_float(const char *dig, int nd, int sticky, int64_t p, int *range)
 {
+    uint64_t D = 0;
     float v;
+    int i, E;
     while (nd > 0 && dig[nd - 1] == '0')
         nd--;
     if (nd == 0)
@@ -260,14 +262,11 @@ static float digits_to_float(const char *dig, int nd, int sticky, int64_t p, int
     }
     if (p < -46) /* < 10^-46, below half the smallest subnormal */
         return 0.0f;
-    {
-        int E = (int)p - nd, i;
-        uint64_t D = 0;
-        for (i = 0; i < nd && i < 19; i++)
-            D = D * 10 + (uint64_t)(dig[i] - '0');
-        if (nd > 19 || sticky || !fast_path(D, E, &v))
-            v = slow_path(dig, nd, sticky, E, range);
-    }
+    E = (int)p - nd;
+    for (i = 0; i < nd && i < 19; i++)
+        D = D * 10 + (uint64_t)(dig[i] - '0');
+    if (nd > 19 || sticky || !fast_path(D, E, &v))
+        v = slow_path(dig, nd, sticky, E, range);
     if (isinf(v))
         *range = 1;
     return v;
