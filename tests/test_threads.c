@@ -319,10 +319,9 @@ static void threads__training_steps_same_bits_at_1_2_3_threads(void **state)
 
 /* Every batch of a 700 x 784 dataset at `threads`: batch sizes 64 (one
  * thread copies it), 256 (two full and a partial one) and 700, in order
- * and then shuffled with seed 11; each
- * batch row's x and y checked against the dataset row its y names
- * (y[i] = {i, -i}), the shuffled batches' y copied into out (700 x 2 for
- * each of the three shuffled batch sizes). */
+ * and then shuffled with seed 11; each batch row's x and y checked
+ * against the dataset row its y names (y[i] = {i, -i}), the shuffled
+ * batches' y copied into out (700 x 2 for each of the three sizes). */
 static void batches_at(int threads, float *out)
 {
     static const int64_t sizes[3] = {64, 256, 700};
