@@ -30,6 +30,13 @@ Same bits: libmlp's results do not depend on the thread count, so each
 seed's trained weights (bench/train's hash of their bits) must be equal
 at 1 and 2 threads: `detail train net=N weights_same_at_1_and_2_threads=yes`
 (or no, with the seeds that differ).
+Speed-up of 2 threads over 1: speedup_2t is the median 1-thread epoch over
+the median 2-thread epoch (separate processes, the figures of the ratio
+lines); speedup_2t_paired is the median over seeds of bench/train's
+"pairs" figure: after its timed epochs each 2-thread run trains 3 epochs
+at 1 thread and 3 at 2, alternated in the one process, and takes the
+median of the 3 pairs' speed-ups. A pair shares the host's moment, so
+the paired figure moves less with the host's other guests.
 Efficiency: the epoch's matrix-product FLOPs / (threads x one core's FMA
 peak x epoch time), the peak measured by each bench/train process (the
 best of 25 loops, which other processes only ever lower) and, for the
@@ -46,7 +53,7 @@ chiplet or on two, and 2-thread figures follow).
 The last lines have a fixed form:
     peak cpu="..." fma_gflops_per_core=...
     ratio train net=N threads=T ours_s=... torch_s=... ratio=... efficiency=...
-    scaling train net=N speedup_2t=...
+    scaling train net=N speedup_2t=... speedup_2t_paired=...
     ratio infer net=N threads=T batch=B ours_us=... ort_us=... torch_us=...
           speedup_vs_ort=... speedup_vs_torch=...
 """
@@ -55,6 +62,7 @@ import os, re, statistics, subprocess, sys, tempfile
 DATA = os.environ.get("MLP_FASHION_DIR", ".cache/fashion-mnist")
 NETS = ("784-256-10", "784-512-256-10", "784-1024-1024-10", "20-64-64-1")
 INFER_NETS = ("784-256-10", "2-4-1")
+PAIRS = 3  # epochs at 1 and at 2 threads alternated in each 2-thread run
 
 TORCH_TRAIN = r'''
 import sys, time, struct, statistics
@@ -218,7 +226,7 @@ def write_onnx(path, sizes, seed=1):
 
 def train_side_by_side(bdir, nets, seeds, epochs):
     """Interleaved training runs. Returns ours, theirs, peaks, peak MiB."""
-    ours, theirs, peaks = {}, {}, []
+    ours, theirs, peaks, paired = {}, {}, [], {}
     ours_peak = torch_peak = 0.0
     # PyTorch settings per thread count: (torch.set_num_threads, pinned
     # OpenMP/BLAS pools, OMP_WAIT_POLICY=passive)
@@ -226,7 +234,7 @@ def train_side_by_side(bdir, nets, seeds, epochs):
                 2: ((2, True, False), (2, True, True), (1, False, False))}
     for si, s in enumerate(seeds):
         env = dict(os.environ, MLP_BENCH_EPOCHS=str(epochs),
-                   MLP_BENCH_PHASES="1" if si == 0 else "0")
+                   MLP_BENCH_PHASES="1" if si == 0 else "0", MLP_BENCH_PAIRS=str(PAIRS))
         for net in nets:
             for t in (1, 2):
                 out, pk = peak_run([os.path.join(bdir, "train"), str(s), net, str(t)], env)
@@ -235,8 +243,10 @@ def train_side_by_side(bdir, nets, seeds, epochs):
                     if line.startswith("peak "):
                         peaks.append((field(line, "fma_gflops_per_core"), sfield(line, "cpu"),
                                       sfield(line, "kernel")))
-                    elif line.startswith(("train ", "phases ", "products ")):
+                    elif line.startswith(("train ", "phases ", "products ", "pairs ")):
                         print(line)
+                    if line.startswith("pairs "):
+                        paired.setdefault(net, []).append(field(line, "speedup_2t"))
                     if line.startswith("train "):
                         fig = field(line, "test_acc")
                         if fig != fig:
@@ -264,7 +274,7 @@ def train_side_by_side(bdir, nets, seeds, epochs):
                         fig = field(line, "test_mse")
                     theirs.setdefault((net, t, name), []).append((field(line, "epoch_s"), fig))
                 sys.stdout.flush()
-    return ours, theirs, peaks, ours_peak, torch_peak
+    return ours, theirs, peaks, paired, ours_peak, torch_peak
 
 
 def infer_side_by_side(bdir, repeats):
@@ -340,7 +350,8 @@ def main():
             raise SystemExit("compare: unknown argument " + a[0])
 
     load_start = os.getloadavg()[0]
-    ours, theirs, peaks, ours_peak, torch_peak = train_side_by_side(bdir, nets, seeds, epochs)
+    ours, theirs, peaks, paired, ours_peak, torch_peak = train_side_by_side(bdir, nets, seeds,
+                                                                           epochs)
     oi, ri, ti, rd = infer_side_by_side(bdir, repeats)
 
     fann = os.path.join(bdir, "peers", "fann_bench")
@@ -415,8 +426,9 @@ def main():
                                       gflop / (t * peak * o_s)))
     for net in nets:
         if (net, 1) in ours and (net, 2) in ours:
-            print("scaling train net=%s speedup_2t=%.2f" %
-                  (net, med([x[0] for x in ours[(net, 1)]]) / med([x[0] for x in ours[(net, 2)]])))
+            print("scaling train net=%s speedup_2t=%.2f speedup_2t_paired=%.2f" %
+                  (net, med([x[0] for x in ours[(net, 1)]]) / med([x[0] for x in ours[(net, 2)]]),
+                   med(paired.get(net, []))))
     for net in INFER_NETS:
         for t in (1, 2):
             for batch in (1, 256):

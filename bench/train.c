@@ -46,6 +46,14 @@
  * linear layer's dx, then its dw, from the last layer; none for the
  * input's dx): 784-1024-1024-10's fwd_s are x W1, h1 W2, h2 W3 and its
  * bwd_s dh2 dW3 dh1 dW2 dW1.
+ * With MLP_BENCH_PAIRS=n (n up to 64; bench/compare.py sets 3), a 2-thread
+ * run then trains n more epochs at 1 thread and n at 2, alternated in the
+ * same process (1 then 2, then 2 then 1, ...), and prints each count's
+ * median epoch and the median of the n pairs' speed-ups:
+ *   pairs net=... seed=... pairs=n epoch_1t_s=... epoch_2t_s=... speedup_2t=...
+ * Each pair shares the host's moment; the two "train" lines' epochs are
+ * separate processes, seconds to minutes apart, on a VM whose other guests
+ * and vCPU placement change in between.
  * The first line printed is the machine's peak:
  *   peak cpu="..." kernel=... fma_gflops_per_core=...
  * Usage: train [seed [net|all [threads]]]: threads 0 or absent runs 1 and
@@ -392,7 +400,100 @@ static unsigned long long weights_hash(const mlp_model *m)
     return h;
 }
 
-static int run(const char *dir, const net_spec *ns, int threads, int epochs, int phases,
+/* The epoch once more, phase by phase, beside its products timed alone
+ * (the "phases" and "products" lines). */
+static int print_phases(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *train,
+                        const net_spec *ns, int threads)
+{
+    double ph[PH_N], pf, pb, inf, inb, total = 0.0;
+    int64_t nb = mlp_dataset_num_batches(train, ns->batch);
+    insitu fwd, bwd;
+    int i;
+    if (!phase_epoch(ctx, m, opt, train, ns, ph, &fwd, &bwd)
+        || !time_products(ctx, ns, nb, &pf, &pb))
+        return 0;
+    inf = fwd.sum;
+    inb = bwd.sum;
+    for (i = 0; i < PH_N; i++)
+        total += ph[i];
+    printf("phases net=%s threads=%d gather_s=%.4f forward_s=%.4f loss_s=%.4f "
+           "backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
+           "products_fwd_s=%.4f products_bwd_s=%.4f other_fwd_s=%.4f other_bwd_s=%.4f "
+           "alone_fwd_s=%.4f alone_bwd_s=%.4f in_situ_over_alone=%.3f "
+           "over_products=%.3f cpu=\"%s\" kernel=%s\n",
+           ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_BACKWARD],
+           ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf, ph[PH_BACKWARD] - inb,
+           pf, pb, (inf + inb) / (pf + pb), total / (pf + pb), bench_cpu_model(),
+           mlp_ctx_gemm_kernel(ctx));
+    printf("products net=%s threads=%d", ns->name, threads);
+    print_each("fwd_s", &fwd);
+    print_each("bwd_s", &bwd);
+    printf(" cpu=\"%s\" kernel=%s\n", bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
+    fflush(stdout);
+    return 1;
+}
+
+/* One epoch through mlp_fit at `threads`; its time in *t. */
+static int timed_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *train,
+                       const net_spec *ns, int threads, double *t)
+{
+    mlp_loss_kind lk = ns->regression ? MLP_LOSS_MSE : MLP_LOSS_CROSS_ENTROPY;
+    double t0;
+    if (mlp_ctx_set_threads(ctx, threads) != MLP_OK)
+        return 0;
+    t0 = bench_now();
+    if (mlp_fit(m, opt, train, lk, 1, ns->batch, NULL, NULL) != MLP_OK)
+        return 0;
+    *t = bench_now() - t0;
+    return 1;
+}
+
+/* `pairs` epochs at 1 thread and as many at 2, alternated in this process
+ * (1 then 2, then 2 then 1, ...), so that each pair shares the host's
+ * moment: separate processes minutes apart also measure the host's other
+ * guests. The "pairs" line: each count's median epoch and the median of
+ * the pairs' speed-ups. The context is left at 2 threads. */
+static int print_pairs(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *train,
+                       const net_spec *ns, int pairs, uint64_t seed)
+{
+    double t1[64], t2[64], up[64];
+    int p;
+    for (p = 0; p < pairs; p++) {
+        const int first = p % 2 ? 2 : 1;
+        double *tf = first == 1 ? t1 : t2, *ts = first == 1 ? t2 : t1;
+        if (!timed_epoch(ctx, m, opt, train, ns, first, &tf[p])
+            || !timed_epoch(ctx, m, opt, train, ns, 3 - first, &ts[p]))
+            return 0;
+        up[p] = t1[p] / t2[p];
+    }
+    if (mlp_ctx_set_threads(ctx, 2) != MLP_OK)
+        return 0;
+    printf("pairs net=%s seed=%llu pairs=%d epoch_1t_s=%.4f epoch_2t_s=%.4f speedup_2t=%.3f "
+           "cpu=\"%s\" kernel=%s\n",
+           ns->name, (unsigned long long)seed, pairs, bench_median(t1, pairs),
+           bench_median(t2, pairs), bench_median(up, pairs), bench_cpu_model(),
+           mlp_ctx_gemm_kernel(ctx));
+    fflush(stdout);
+    return 1;
+}
+
+/* The model: the net's linear layers with ReLU between them. */
+static mlp_model *make_model(mlp_ctx *ctx, const net_spec *ns)
+{
+    mlp_model *m = mlp_model_new(ctx);
+    int i;
+    for (i = 0; m && i + 1 < ns->nsizes; i++)
+        if (mlp_model_add_linear(m, ns->sizes[i], ns->sizes[i + 1]) != MLP_OK
+            || (i + 2 < ns->nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK)) {
+            mlp_model_free(m);
+            return NULL;
+        }
+    return m;
+}
+
+/* The timed epochs at `threads`, the "train" line; then the phases and
+ * (at 2 threads) the pairs when asked. */
+static int run(const char *dir, const net_spec *ns, int threads, int epochs, int phases, int pairs,
                uint64_t seed)
 {
     mlp_ctx *ctx = mlp_ctx_new(NULL);
@@ -401,9 +502,9 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
     mlp_model *m = NULL;
     mlp_optim *opt = NULL;
     mlp_loss_kind lk = ns->regression ? MLP_LOSS_MSE : MLP_LOSS_CROSS_ENTROPY;
-    double times[64], ph[PH_N], epoch, flops, peak = bench_fma_peak();
+    double times[64], epoch, flops, peak = bench_fma_peak();
     float acc = 0.0f, tloss = 0.0f;
-    int e, i, rc = 1;
+    int e, rc = 1;
     if (!ctx)
         return 1;
     mlp_ctx_seed(ctx, seed);
@@ -416,24 +517,12 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
         goto out;
     train = mlp_dataset_new(xtr, ytr);
     test = mlp_dataset_new(xte, yte);
-    m = mlp_model_new(ctx);
-    if (!train || !test || !m)
+    m = make_model(ctx, ns);
+    if (!train || !test || !m || !(opt = mlp_sgd_new(m, ns->lr)))
         goto out;
-    for (i = 0; i + 1 < ns->nsizes; i++) {
-        if (mlp_model_add_linear(m, ns->sizes[i], ns->sizes[i + 1]) != MLP_OK)
+    for (e = 0; e < epochs; e++)
+        if (!timed_epoch(ctx, m, opt, train, ns, threads, &times[e]))
             goto out;
-        if (i + 2 < ns->nsizes && mlp_model_add_act(m, MLP_ACT_RELU) != MLP_OK)
-            goto out;
-    }
-    opt = mlp_sgd_new(m, ns->lr);
-    if (!opt)
-        goto out;
-    for (e = 0; e < epochs; e++) {
-        double t0 = bench_now();
-        if (mlp_fit(m, opt, train, lk, 1, ns->batch, NULL, NULL) != MLP_OK)
-            goto out;
-        times[e] = bench_now() - t0;
-    }
     if (mlp_evaluate(m, test, lk, 1000, &tloss, &acc) != MLP_OK)
         goto out;
     epoch = bench_median(times, epochs);
@@ -448,32 +537,9 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
            mlp__round_trip_ns(ctx, 0.0), bench_cpu_model(), mlp_ctx_gemm_kernel(ctx),
            weights_hash(m));
     fflush(stdout);
-    if (phases) {
-        double pf, pb, inf, inb, total = 0.0;
-        int64_t nb = mlp_dataset_num_batches(train, ns->batch);
-        insitu fwd, bwd;
-        if (!phase_epoch(ctx, m, opt, train, ns, ph, &fwd, &bwd)
-            || !time_products(ctx, ns, nb, &pf, &pb))
-            goto out;
-        inf = fwd.sum;
-        inb = bwd.sum;
-        for (i = 0; i < PH_N; i++)
-            total += ph[i];
-        printf("phases net=%s threads=%d gather_s=%.4f forward_s=%.4f loss_s=%.4f "
-               "backward_s=%.4f step_s=%.4f reset_s=%.4f total_s=%.4f "
-               "products_fwd_s=%.4f products_bwd_s=%.4f other_fwd_s=%.4f other_bwd_s=%.4f "
-               "alone_fwd_s=%.4f alone_bwd_s=%.4f in_situ_over_alone=%.3f "
-               "over_products=%.3f cpu=\"%s\" kernel=%s\n",
-               ns->name, threads, ph[PH_GATHER], ph[PH_FORWARD], ph[PH_LOSS], ph[PH_BACKWARD],
-               ph[PH_STEP], ph[PH_RESET], total, inf, inb, ph[PH_FORWARD] - inf,
-               ph[PH_BACKWARD] - inb, pf, pb, (inf + inb) / (pf + pb), total / (pf + pb),
-               bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
-        printf("products net=%s threads=%d", ns->name, threads);
-        print_each("fwd_s", &fwd);
-        print_each("bwd_s", &bwd);
-        printf(" cpu=\"%s\" kernel=%s\n", bench_cpu_model(), mlp_ctx_gemm_kernel(ctx));
-        fflush(stdout);
-    }
+    if ((phases && !print_phases(ctx, m, opt, train, ns, threads))
+        || (pairs > 0 && threads == 2 && !print_pairs(ctx, m, opt, train, ns, pairs, seed)))
+        goto out;
     rc = 0;
 out:
     if (rc)
@@ -495,8 +561,10 @@ int main(int argc, char **argv)
     const char *dir = getenv("MLP_FASHION_DIR");
     const char *ep = getenv("MLP_BENCH_EPOCHS");
     const char *ph = getenv("MLP_BENCH_PHASES");
+    const char *pr = getenv("MLP_BENCH_PAIRS");
     const char *which = argc > 2 ? argv[2] : "all";
     int epochs = ep ? atoi(ep) : 3, phases = !ph || atoi(ph) != 0, t, n, rc = 0, found = 0;
+    int pairs = pr ? atoi(pr) : 0;
     int tonly = argc > 3 ? atoi(argv[3]) : 0;
     const int t_lo = tonly ? tonly : 1, t_hi = tonly ? tonly : 2; /* 0: 1 and 2 */
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 10) : 1;
@@ -510,6 +578,8 @@ int main(int argc, char **argv)
         dir = ".cache/fashion-mnist";
     if (epochs < 1 || epochs > 64)
         epochs = 3;
+    if (pairs < 0 || pairs > 64)
+        pairs = 0;
     printf("peak cpu=\"%s\" kernel=%s fma_gflops_per_core=%.1f\n", bench_cpu_model(),
            probe ? mlp_ctx_gemm_kernel(probe) : "none", bench_fma_peak());
     fflush(stdout);
@@ -519,7 +589,7 @@ int main(int argc, char **argv)
             continue;
         found = 1;
         for (t = t_lo; t <= t_hi; t++)
-            rc |= run(dir, &nets[n], t, epochs, phases, seed);
+            rc |= run(dir, &nets[n], t, epochs, phases, pairs, seed);
     }
     if (!found) {
         fprintf(stderr, "train: unknown net %s\n", which);
