@@ -433,16 +433,21 @@ static int print_phases(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset 
     return 1;
 }
 
+/* The net's loss: MSE for the regression, else softmax cross-entropy. */
+static mlp_loss_kind net_loss(const net_spec *ns)
+{
+    return ns->regression ? MLP_LOSS_MSE : MLP_LOSS_CROSS_ENTROPY;
+}
+
 /* One epoch through mlp_fit at `threads`; its time in *t. */
 static int timed_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *train,
                        const net_spec *ns, int threads, double *t)
 {
-    mlp_loss_kind lk = ns->regression ? MLP_LOSS_MSE : MLP_LOSS_CROSS_ENTROPY;
     double t0;
     if (mlp_ctx_set_threads(ctx, threads) != MLP_OK)
         return 0;
     t0 = bench_now();
-    if (mlp_fit(m, opt, train, lk, 1, ns->batch, NULL, NULL) != MLP_OK)
+    if (mlp_fit(m, opt, train, net_loss(ns), 1, ns->batch, NULL, NULL) != MLP_OK)
         return 0;
     *t = bench_now() - t0;
     return 1;
@@ -452,7 +457,7 @@ static int timed_epoch(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *
  * (1 then 2, then 2 then 1, ...), so that each pair shares the host's
  * moment: separate processes minutes apart also measure the host's other
  * guests. The "pairs" line: each count's median epoch and the median of
- * the pairs' speed-ups. The context is left at 2 threads. */
+ * the pairs' speed-ups. */
 static int print_pairs(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *train,
                        const net_spec *ns, int pairs, uint64_t seed)
 {
@@ -466,8 +471,6 @@ static int print_pairs(mlp_ctx *ctx, mlp_model *m, mlp_optim *opt, mlp_dataset *
             return 0;
         up[p] = t1[p] / t2[p];
     }
-    if (mlp_ctx_set_threads(ctx, 2) != MLP_OK)
-        return 0;
     printf("pairs net=%s seed=%llu pairs=%d epoch_1t_s=%.4f epoch_2t_s=%.4f speedup_2t=%.3f "
            "cpu=\"%s\" kernel=%s\n",
            ns->name, (unsigned long long)seed, pairs, bench_median(t1, pairs),
@@ -501,7 +504,6 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
     mlp_dataset *train = NULL, *test = NULL;
     mlp_model *m = NULL;
     mlp_optim *opt = NULL;
-    mlp_loss_kind lk = ns->regression ? MLP_LOSS_MSE : MLP_LOSS_CROSS_ENTROPY;
     double times[64], epoch, flops, peak = bench_fma_peak();
     float acc = 0.0f, tloss = 0.0f;
     int e, rc = 1;
@@ -523,7 +525,7 @@ static int run(const char *dir, const net_spec *ns, int threads, int epochs, int
     for (e = 0; e < epochs; e++)
         if (!timed_epoch(ctx, m, opt, train, ns, threads, &times[e]))
             goto out;
-    if (mlp_evaluate(m, test, lk, 1000, &tloss, &acc) != MLP_OK)
+    if (mlp_evaluate(m, test, net_loss(ns), 1000, &tloss, &acc) != MLP_OK)
         goto out;
     epoch = bench_median(times, epochs);
     flops = epoch_flops(ns, mlp_dataset_size(train));
